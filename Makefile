@@ -1,0 +1,72 @@
+# Polychat: one Makefile for the Go chat server, the Python services and the
+# generated code both share. `make help` lists the targets.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV    ?= .venv
+PYTHON  ?= $(VENV)/bin/python
+BIN     := .bin
+PROTOS  := $(shell find proto -name '*.proto' | sort)
+GO_GEN  := gen/go
+PY_GEN  := gen/python
+BUF     := go tool -modfile=tools/buf/go.mod buf
+
+.PHONY: help
+help: ## List the targets.
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-16s %s\n", $$1, $$2}'
+
+# ---- setup ---------------------------------------------------------------
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet --upgrade pip
+	$(PYTHON) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+.PHONY: setup
+setup: $(VENV)/.installed ## Install Go modules and the Python virtualenv (.venv).
+	go mod download
+
+# ---- generated code ------------------------------------------------------
+
+$(BIN)/protoc-gen-go $(BIN)/protoc-gen-go-grpc: go.mod go.sum
+	GOBIN=$(abspath $(BIN)) go install google.golang.org/protobuf/cmd/protoc-gen-go google.golang.org/grpc/cmd/protoc-gen-go-grpc
+
+.PHONY: proto
+proto: $(VENV)/.installed $(BIN)/protoc-gen-go $(BIN)/protoc-gen-go-grpc ## Regenerate Go and Python code from proto/.
+	rm -rf $(GO_GEN) $(PY_GEN)
+	mkdir -p $(GO_GEN) $(PY_GEN)
+	$(PYTHON) -m grpc_tools.protoc -I proto \
+	  --plugin=protoc-gen-go=$(BIN)/protoc-gen-go \
+	  --plugin=protoc-gen-go-grpc=$(BIN)/protoc-gen-go-grpc \
+	  --go_out=$(GO_GEN) --go_opt=paths=source_relative \
+	  --go-grpc_out=$(GO_GEN) --go-grpc_opt=paths=source_relative \
+	  --python_out=$(PY_GEN) --pyi_out=$(PY_GEN) --grpc_python_out=$(PY_GEN) \
+	  $(patsubst proto/%,%,$(PROTOS))
+	find $(PY_GEN) -mindepth 1 -type d -exec touch {}/__init__.py \;
+
+.PHONY: checkgenerate
+checkgenerate: proto ## Fail if the committed generated code differs from proto/.
+	@test -z "$$(git status --porcelain -- $(GO_GEN) $(PY_GEN))" || \
+	  { echo "generated code is out of date: run 'make proto' and commit"; git status --short -- $(GO_GEN) $(PY_GEN); exit 1; }
+
+# ---- lint ------------------------------------------------------------------
+
+.PHONY: lint
+lint: lint-proto lint-go lint-py ## Lint protos, Go and Python.
+
+.PHONY: lint-proto
+lint-proto: ## buf lint and buf format on proto/.
+	$(BUF) lint proto
+	$(BUF) format --diff --exit-code proto
+
+.PHONY: lint-go
+lint-go: ## gofmt and go vet.
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '^gen/'))" || { gofmt -l $$(git ls-files '*.go' | grep -v '^gen/'); echo "run gofmt -w"; exit 1; }
+	go vet ./...
+
+.PHONY: lint-py
+lint-py: $(VENV)/.installed ## ruff check and ruff format --check.
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .

@@ -1,0 +1,1 @@
+"""Polychat's Python gRPC services: file, random, streaming, auth, logger and user."""

@@ -1,0 +1,46 @@
+"""What a service tells the runner about itself."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+
+# Called once the server is built and before it starts: registers the
+# servicer(s) and returns an async cleanup to run after the server stopped
+# (close databases, flush queues), or None.
+Register = Callable[[grpc.aio.Server, "Settings"], Awaitable[Callable[[], Awaitable[None]] | None]]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime settings shared by every service in one process."""
+
+    data_dir: Path
+    # Addresses of the other services, for those that call each other
+    # (AuthService calls LoggerService).
+    addresses: dict[str, str]
+    max_message_bytes: int
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """One gRPC service the runner can start on a port of its own."""
+
+    # Short name used on the command line: `python -m pyservices NAME`.
+    name: str
+    # Fully-qualified gRPC service names, for health and reflection.
+    service_names: tuple[str, ...]
+    default_port: int
+    register: Register
+
+    @property
+    def env_var(self) -> str:
+        """The environment variable that overrides the listen address."""
+        return f"{self.name.upper()}_ADDR"
+
+    @property
+    def default_address(self) -> str:
+        return f"[::]:{self.default_port}"
