@@ -1,0 +1,72 @@
+package chat
+
+import (
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/encoding"
+	grpcproto "google.golang.org/grpc/encoding/proto"
+	"google.golang.org/grpc/mem"
+	"google.golang.org/protobuf/proto"
+
+	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
+)
+
+// outgoing is a server message shared, read-only, by every recipient of a
+// broadcast. It embeds the message, so it is itself a proto.Message and the
+// standard codec can send it; with CodecOption the bytes encoded once in data
+// are sent as they are, so a broadcast is marshalled once, not per recipient.
+type outgoing struct {
+	*chatpb.ChatMessage
+	// data is the wire encoding of ChatMessage; nil falls back to marshalling.
+	data []byte
+	// final ends the stream once the message is sent (the shutdown notice).
+	final bool
+}
+
+// incoming is what the reader receives a client message into. It embeds the
+// message, so the standard codec can fill it too. With CodecOption a decoding
+// failure (such as invalid UTF-8) is kept in err instead of being returned to
+// gRPC, which would end the stream with INTERNAL before the service could
+// answer INVALID_ARGUMENT.
+type incoming struct {
+	*chatpb.ChatMessage
+	err error
+}
+
+// preEncodedCodec is the proto codec, except that it sends an *outgoing's
+// pre-encoded bytes without marshalling again and decodes into *incoming
+// without failing.
+type preEncodedCodec struct {
+	encoding.CodecV2
+}
+
+// Marshal implements encoding.CodecV2.
+func (c preEncodedCodec) Marshal(v any) (mem.BufferSlice, error) {
+	if o, ok := v.(*outgoing); ok && o.data != nil {
+		// SliceBuffer's Free is a no-op, so sharing data between streams is
+		// safe: gRPC only reads it.
+		return mem.BufferSlice{mem.SliceBuffer(o.data)}, nil
+	}
+	return c.CodecV2.Marshal(v)
+}
+
+// Unmarshal implements encoding.CodecV2.
+func (c preEncodedCodec) Unmarshal(data mem.BufferSlice, v any) error {
+	in, ok := v.(*incoming)
+	if !ok {
+		return c.CodecV2.Unmarshal(data, v)
+	}
+	buf := data.MaterializeToBuffer(mem.DefaultBufferPool())
+	defer buf.Free()
+	// proto.Unmarshal copies strings out of buf, so freeing it is safe.
+	in.err = proto.Unmarshal(buf.ReadOnlyData(), in.ChatMessage)
+	return nil
+}
+
+// CodecOption returns the server option that lets broadcasts be marshalled
+// once. The Service works without it, only slower; other services on the same
+// server are unaffected, as every other value goes to the proto codec.
+// Without it, a message with invalid UTF-8 ends the stream with gRPC's
+// INTERNAL instead of the service's INVALID_ARGUMENT.
+func CodecOption() grpc.ServerOption {
+	return grpc.ForceServerCodecV2(preEncodedCodec{encoding.GetCodecV2(grpcproto.Name)})
+}

@@ -1,0 +1,264 @@
+package chat
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/status"
+
+	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
+)
+
+// Metadata keys a client may send when it opens the stream. Each may also be
+// sent as binary metadata (key + "-bin") to carry non-ASCII text.
+const (
+	// MetadataUser carries the name the client asks for.
+	MetadataUser = "chat-user"
+	// MetadataRoom carries the room the client joins.
+	MetadataRoom = "chat-room"
+)
+
+// ChatStream implements chatpb.ChatServiceServer. The stream joins its room
+// before anything is read, so a client that never sends still receives.
+func (s *Service) ChatStream(stream grpc.BidiStreamingServer[chatpb.ChatMessage, chatpb.ChatMessage]) error {
+	ctx := stream.Context()
+	n := s.streams.Add(1)
+	addr := "unknown"
+	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
+		addr = p.Addr.String()
+	}
+	log := s.log.With("peer", addr, "stream", n)
+	log.Info("client connected")
+
+	name, roomName, err := s.fromMetadata(ctx)
+	if err != nil {
+		log.Info("client rejected", "code", status.Code(err), "reason", status.Convert(err).Message())
+		return err
+	}
+	named := name != ""
+	if !named {
+		name = fmt.Sprintf("Client(%d)", n)
+	}
+	m, err := s.join(n, addr, roomName, name)
+	if err != nil {
+		log.Info("client rejected", "code", status.Code(err), "reason", status.Convert(err).Message())
+		return err
+	}
+	m.named = named
+	log.Info("client joined", "user", m.name, "room", roomName)
+
+	writerDone := make(chan struct{})
+	go func() {
+		defer close(writerDone)
+		m.write(stream)
+	}()
+	// The reader may outlive this handler by one Recv, which fails as soon as
+	// gRPC cancels the stream on return; everything it does after that is
+	// ignored because the member has left.
+	go s.read(stream, m, log)
+
+	select {
+	case <-m.ended:
+	case <-ctx.Done():
+		m.end(status.FromContextError(ctx.Err()).Err())
+	}
+	final := m.currentName()
+	s.leave(m)
+	if m.stopWriter() {
+		<-writerDone
+	}
+	log.Info("client left", "user", final, "room", roomName, "code", status.Code(m.err), "reason", status.Convert(m.err).Message())
+	return m.err
+}
+
+// fromMetadata returns the validated name (empty when none was asked for)
+// and room from the request metadata.
+func (s *Service) fromMetadata(ctx context.Context) (name, room string, err error) {
+	md, _ := metadata.FromIncomingContext(ctx)
+	first := func(key string) string {
+		if v := md.Get(key); len(v) > 0 {
+			return v[0]
+		}
+		if v := md.Get(key + "-bin"); len(v) > 0 {
+			return v[0]
+		}
+		return ""
+	}
+	if name, err = s.cleanName("name ("+MetadataUser+")", first(MetadataUser)); err != nil {
+		return "", "", err
+	}
+	if room, err = s.cleanName("room ("+MetadataRoom+")", first(MetadataRoom)); err != nil {
+		return "", "", err
+	}
+	if room == "" {
+		room = DefaultRoom
+	}
+	return name, room, nil
+}
+
+// join registers a member named (a distinct form of) want in roomName and
+// prepares its welcome and history. Holding the room lock while taking the
+// history snapshot and registering means the member sees every message
+// exactly once: either in the history or live.
+func (s *Service) join(stream uint64, addr, roomName, want string) (*member, error) {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		return nil, errShutdown
+	}
+	r := s.rooms[roomName]
+	if r == nil {
+		r = newRoom(roomName)
+		s.rooms[roomName] = r
+	}
+	r.mu.Lock() // before releasing s.mu, so leave cannot delete r meanwhile
+	s.mu.Unlock()
+	defer r.mu.Unlock()
+
+	m := newMember(stream, addr, r, s.cfg.QueueSize)
+	m.name = r.distinct(want)
+	m.preamble = append(m.preamble, s.newMessage(r.name, SystemUser, chatpb.ChatMessage_KIND_SYSTEM,
+		fmt.Sprintf("Welcome, %s! You are in room %s.", m.name, r.name), nil))
+	if hist := s.store.Recent(r.name); len(hist) > 0 {
+		m.preamble = append(m.preamble, s.newMessage(r.name, SystemUser, chatpb.ChatMessage_KIND_HISTORY_START,
+			fmt.Sprintf("--- Recent messages in %s ---", r.name), nil))
+		for _, h := range hist {
+			m.preamble = append(m.preamble, encode(h))
+		}
+		m.preamble = append(m.preamble, s.newMessage(r.name, SystemUser, chatpb.ChatMessage_KIND_HISTORY_END,
+			"--- End of history ---", nil))
+	}
+	s.deliverLocked(r, s.newMessage(r.name, SystemUser, chatpb.ChatMessage_KIND_JOIN, m.name+" joined the room", nil), nil)
+	r.names[m.name] = m
+	r.members = append(r.members, m)
+	return m, nil
+}
+
+// leave takes m out of its room (if a slow-client disconnect has not already)
+// and forgets the room once it is empty.
+func (s *Service) leave(m *member) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := m.room
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s.removeLocked(r, m)
+	if len(r.members) == 0 && s.rooms[r.name] == r {
+		delete(s.rooms, r.name)
+	}
+}
+
+// read handles the client's messages until the stream fails or a message is
+// invalid. A client that closes its sending side (io.EOF) stays a member and
+// keeps receiving: that is how a listen-only client may behave.
+func (s *Service) read(stream grpc.ServerStream, m *member, log *slog.Logger) {
+	for {
+		in := &incoming{ChatMessage: new(chatpb.ChatMessage)}
+		err := stream.RecvMsg(in)
+		if errors.Is(err, io.EOF) {
+			log.Debug("client closed its sending side; still delivering")
+			return
+		}
+		if err != nil {
+			// gRPC has already ended the stream with err's status (for
+			// example RESOURCE_EXHAUSTED for a message over the receive
+			// limit); the handler reports the same.
+			m.end(err)
+			return
+		}
+		if in.err != nil {
+			m.end(status.Error(codes.InvalidArgument, "message is not valid UTF-8/protobuf"))
+			return
+		}
+		if err := s.handle(m, in.ChatMessage, log); err != nil {
+			if errors.Is(err, errLeave) {
+				err = nil // the member asked to leave: end the stream with OK
+			}
+			m.end(err)
+			return
+		}
+	}
+}
+
+// errLeave is what handle returns for a KIND_LEAVE message: the member asked
+// to leave, after everything it sent before.
+var errLeave = errors.New("client asked to leave")
+
+// handle validates one client message and relays it.
+func (s *Service) handle(m *member, in *chatpb.ChatMessage, log *slog.Logger) error {
+	switch k := in.GetKind(); k {
+	case chatpb.ChatMessage_KIND_UNSPECIFIED, chatpb.ChatMessage_KIND_TEXT:
+	case chatpb.ChatMessage_KIND_LEAVE:
+		return errLeave
+	default:
+		return status.Errorf(codes.InvalidArgument, "a client may only send KIND_TEXT or KIND_LEAVE messages, not %s", k)
+	}
+	if room := in.GetRoom(); room != "" && room != m.room.name {
+		return status.Errorf(codes.InvalidArgument, "message is for room %q but this stream is in room %q; open a new stream to change rooms", room, m.room.name)
+	}
+	text := in.GetMessage()
+	if len(text) > s.cfg.MaxMessageBytes {
+		return s.tooLong(len(text))
+	}
+	if !m.named && in.GetUser() != "" {
+		name, err := s.cleanName("user", in.GetUser())
+		if err != nil {
+			return err
+		}
+		if name != "" {
+			m.named = true
+			s.rename(m, name, log)
+		}
+	}
+	if strings.TrimSpace(text) == "" {
+		return nil
+	}
+	s.say(m, in, log)
+	return nil
+}
+
+// rename gives m a distinct form of want and tells the room, m included, so
+// that m learns the name it got.
+func (s *Service) rename(m *member, want string, log *slog.Logger) {
+	r := m.room
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if m.left || r.closed || want == m.name {
+		return
+	}
+	old := m.name
+	delete(r.names, old)
+	m.name = r.distinct(want)
+	r.names[m.name] = m
+	log.Info("client renamed", "room", r.name, "from", old, "to", m.name)
+	s.deliverLocked(r, s.newMessage(r.name, SystemUser, chatpb.ChatMessage_KIND_SYSTEM,
+		fmt.Sprintf("%s is now known as %s", old, m.name), nil), nil)
+}
+
+// say relays a text message to everyone in m's room but m, and keeps it in
+// the history. The text itself is never logged.
+func (s *Service) say(m *member, in *chatpb.ChatMessage, log *slog.Logger) {
+	r := m.room
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if m.left || r.closed {
+		return
+	}
+	o := s.newMessage(r.name, m.name, chatpb.ChatMessage_KIND_TEXT, in.GetMessage(), in.GetClientSentAt())
+	if err := s.store.Append(o.ChatMessage); err != nil {
+		log.Error("cannot keep message in history", "room", r.name, "err", err)
+	}
+	s.deliverLocked(r, o, m)
+	// Checked first so a disabled debug level costs no allocations here.
+	if log.Enabled(context.Background(), slog.LevelDebug) {
+		log.Debug("message", "room", r.name, "user", m.name, "bytes", len(in.GetMessage()), "id", o.GetId())
+	}
+}

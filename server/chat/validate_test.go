@@ -1,0 +1,181 @@
+package chat
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/mem"
+	"google.golang.org/grpc/status"
+
+	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
+)
+
+func TestInvalidInputEndsOnlyThatStream(t *testing.T) {
+	ts := startServer(t, Config{MaxMessageBytes: 10, MaxNameBytes: 8})
+	bystander := ts.join(t, "By", "")
+	cases := []struct {
+		name string
+		md   []string
+		msg  *chatpb.ChatMessage
+		want string
+	}{
+		{"text over limit", nil, &chatpb.ChatMessage{Message: strings.Repeat("x", 11)}, "message text is 11 bytes; the limit is 10 bytes"},
+		{"other room", nil, &chatpb.ChatMessage{Room: "red", Message: "hi"}, `message is for room "red"`},
+		{"server kind", nil, &chatpb.ChatMessage{Kind: chatpb.ChatMessage_KIND_JOIN, Message: "hi"}, "only send KIND_TEXT"},
+		{"unknown kind", nil, &chatpb.ChatMessage{Kind: 99, Message: "hi"}, "only send KIND_TEXT"},
+		{"name over limit", []string{MetadataUser, "123456789"}, nil, "name (chat-user) is 9 bytes; the limit is 8 bytes"},
+		{"room over limit", []string{MetadataRoom, "123456789"}, nil, "room (chat-room) is 9 bytes"},
+		// Plain metadata must be printable ASCII, so control characters
+		// reach the server through binary metadata.
+		{"escape in name", []string{MetadataUser + "-bin", "a\x1bb"}, nil, "control character U+001B"},
+		{"bidi override in room", []string{MetadataRoom + "-bin", "a\u202eb"}, nil, "control character U+202E"},
+		{"invalid UTF-8 name", []string{MetadataUser + "-bin", "a\xffb"}, nil, "not valid UTF-8"},
+		{"control in user field", nil, &chatpb.ChatMessage{User: "a\x07", Message: "hi"}, "control character U+0007"},
+		{"user field over limit", nil, &chatpb.ChatMessage{User: "123456789"}, "user is 9 bytes"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			st := ts.open(t, nil, tc.md...)
+			if tc.msg != nil {
+				if err := st.Send(tc.msg); err != nil {
+					t.Fatal(err)
+				}
+			}
+			err := recvUntilErr(t, st)
+			if code(err) != codes.InvalidArgument || !strings.Contains(status.Convert(err).Message(), tc.want) {
+				t.Fatalf("got %v, want INVALID_ARGUMENT containing %q", err, tc.want)
+			}
+		})
+	}
+
+	// The room's own name is accepted, and the bystander never noticed the
+	// bad clients beyond their join and leave notices.
+	ok := newClient(t, ts.open(t, nil, MetadataUser, "Ok", MetadataRoom, "general"))
+	ok.expect(chatpb.ChatMessage_KIND_SYSTEM, "")
+	if err := ok.stream.Send(&chatpb.ChatMessage{Room: "general", Message: "fine"}); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		m := bystander.next()
+		if m.GetKind() == chatpb.ChatMessage_KIND_JOIN || m.GetKind() == chatpb.ChatMessage_KIND_LEAVE ||
+			(m.GetKind() == chatpb.ChatMessage_KIND_SYSTEM && strings.Contains(m.GetMessage(), "is now known as")) {
+			continue
+		}
+		if m.GetKind() != chatpb.ChatMessage_KIND_TEXT || m.GetMessage() != "fine" || m.GetUser() != "Ok" {
+			t.Fatalf("bystander got %v", m)
+		}
+		break
+	}
+}
+
+// rawCodec sends and receives bytes as they are, to put invalid protobuf
+// on the wire. It is named "proto" so that it is a drop-in for the client.
+type rawCodec struct{}
+
+func (rawCodec) Marshal(v any) (mem.BufferSlice, error) {
+	return mem.BufferSlice{mem.SliceBuffer(*v.(*[]byte))}, nil
+}
+
+func (rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
+	*v.(*[]byte) = data.Materialize()
+	return nil
+}
+
+func (rawCodec) Name() string { return "proto" }
+
+func TestInvalidUTF8IsInvalidArgument(t *testing.T) {
+	ts := startServer(t, Config{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	st, err := ts.conn(t).NewStream(ctx, &chatpb.ChatService_ServiceDesc.Streams[0],
+		chatpb.ChatService_ChatStream_FullMethodName, grpc.ForceCodecV2(rawCodec{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Field 2 (message), length 2, bytes that are not UTF-8.
+	raw := []byte{0x12, 0x02, 0xff, 0xfe}
+	if err := st.SendMsg(&raw); err != nil {
+		t.Fatal(err)
+	}
+	errc := make(chan error, 1)
+	go func() {
+		for {
+			var b []byte
+			if err := st.RecvMsg(&b); err != nil {
+				errc <- err
+				return
+			}
+		}
+	}()
+	select {
+	case err = <-errc:
+	case <-ctx.Done():
+	}
+	if code(err) != codes.InvalidArgument || !strings.Contains(status.Convert(err).Message(), "not valid UTF-8") {
+		t.Fatalf("got %v, want INVALID_ARGUMENT about UTF-8", err)
+	}
+}
+
+func TestOversizedMessages(t *testing.T) {
+	ts := startServer(t, Config{})
+	for _, tc := range []struct {
+		size int
+		want codes.Code
+	}{
+		{5000, codes.InvalidArgument},        // over the text limit: the service answers
+		{100 << 10, codes.ResourceExhausted}, // over the receive limit: gRPC answers
+	} {
+		st := ts.open(t, nil)
+		if err := st.Send(&chatpb.ChatMessage{Message: strings.Repeat("x", tc.size)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := recvUntilErr(t, st); code(err) != tc.want {
+			t.Fatalf("%d bytes: got %v, want %s", tc.size, err, tc.want)
+		}
+	}
+}
+
+func TestSlowClientIsDisconnected(t *testing.T) {
+	ts := startServer(t, Config{QueueSize: 8})
+	reader := ts.join(t, "Reader", "")
+	// A fixed 64 KiB window (no BDP growth) bounds what the transport
+	// buffers for the client that never reads.
+	slowConn := ts.conn(t, grpc.WithInitialWindowSize(64<<10), grpc.WithInitialConnWindowSize(64<<10))
+	slow := ts.open(t, slowConn, MetadataUser, "Slow")
+	reader.expect(chatpb.ChatMessage_KIND_JOIN, "Slow joined the room")
+	talker := ts.join(t, "Talker", "")
+	reader.expect(chatpb.ChatMessage_KIND_JOIN, "Talker joined the room")
+
+	// 200 x 4 KB is far more than the window, gRPC's per-stream write quota
+	// and the queue of 8 together, so the slow client must overflow.
+	pad := strings.Repeat("x", 4000)
+	sawLeave := false
+	for i := range 200 {
+		want := fmt.Sprintf("%03d %s", i, pad)
+		talker.say(want)
+		// Waiting for each message keeps the reader's queue short, so only
+		// the client that does not read can overflow.
+		for {
+			m := reader.next()
+			if m.GetKind() == chatpb.ChatMessage_KIND_LEAVE && m.GetMessage() == "Slow left the room" {
+				sawLeave = true
+				continue
+			}
+			if m.GetMessage() != want || m.GetUser() != "Talker" {
+				t.Fatalf("message %d: got %s %.20q", i, m.GetKind(), m.GetMessage())
+			}
+			break
+		}
+	}
+	if !sawLeave {
+		t.Fatal("the slow client was never disconnected")
+	}
+	err := recvUntilErr(t, slow)
+	if code(err) != codes.ResourceExhausted || !strings.Contains(status.Convert(err).Message(), "not reading fast enough") {
+		t.Fatalf("slow client ended with %v, want RESOURCE_EXHAUSTED", err)
+	}
+}

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
+)
+
+// The test binary doubles as the server, so the tests run the real main.
+func TestMain(m *testing.M) {
+	if os.Getenv("POLYCHAT_TEST_RUN_SERVER") == "1" {
+		os.Exit(run())
+	}
+	os.Exit(m.Run())
+}
+
+func serverCmd(args ...string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "POLYCHAT_TEST_RUN_SERVER=1")
+	return cmd
+}
+
+func TestServerProcess(t *testing.T) {
+	cmd := serverCmd("-addr", "127.0.0.1:0", "-data-dir", t.TempDir(), "-log-format", "json")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	addrc := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			var line struct{ Msg, Addr string }
+			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "chat server listening" {
+				addrc <- line.Addr
+			}
+		}
+	}()
+	var addr string
+	select {
+	case addr = <-addrc:
+	case <-time.After(10 * time.Second):
+		t.Fatal("server did not log its address")
+	}
+
+	// A second server on the same address fails with one clear line.
+	out, err := serverCmd("-addr", addr, "-data-dir", "").CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 || string(out) != "cannot listen on "+addr+": address already in use\n" {
+		t.Fatalf("second server: %v, output %q", err, out)
+	}
+	// A bad value exits 2 with one line.
+	out, err = serverCmd("-queue", "-1").CombinedOutput()
+	if !errors.As(err, &exit) || exit.ExitCode() != 2 || strings.Count(string(out), "\n") != 1 {
+		t.Fatalf("bad flag: %v, output %q", err, out)
+	}
+
+	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, svc := range []string{"", "chat.ChatService"} {
+		resp, err := healthpb.NewHealthClient(cc).Check(ctx, &healthpb.HealthCheckRequest{Service: svc})
+		if err != nil || resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+			t.Fatalf("health %q: %v %v", svc, resp, err)
+		}
+	}
+	st, err := chatpb.NewChatServiceClient(cc).ChatStream(metadata.AppendToOutgoingContext(ctx, "chat-user", "Alice"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, err := st.Recv(); err != nil || m.GetMessage() != "Welcome, Alice! You are in room general." {
+		t.Fatalf("welcome: %v %v", m, err)
+	}
+
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := st.Recv(); err != nil || m.GetMessage() != "Server is shutting down" || m.GetKind() != chatpb.ChatMessage_KIND_SYSTEM {
+		t.Fatalf("shutdown notice: %v %v", m, err)
+	}
+	if _, err := st.Recv(); status.Code(err) != codes.Unavailable {
+		t.Fatalf("after notice: %v, want UNAVAILABLE", err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("server exit: %v", err)
+	}
+}
