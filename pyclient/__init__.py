@@ -1,0 +1,1 @@
+"""Polychat's Python chat client: `python pyclient/client.py [username] [room] [server]`."""

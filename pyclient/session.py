@@ -1,0 +1,181 @@
+"""One ChatStream to a Polychat server: open it, send lines, receive messages, leave."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+import grpc
+from polychat.chat import chat_pb2, chat_pb2_grpc
+
+from pyclient.render import sanitize
+
+USER_KEY = "chat-user"
+ROOM_KEY = "chat-room"
+
+_State = grpc.ChannelConnectivity
+
+
+class ChatError(Exception):
+    """A failure shown to the user as exactly this one line on stderr (exit status 1)."""
+
+
+def _metadata_safe(value: str) -> bool:
+    """gRPC (non -bin) metadata values must be printable ASCII."""
+    return all(" " <= c <= "~" for c in value)
+
+
+def check_identity(name: str | None, room: str) -> None:
+    """Reject a name or room the server would refuse or gRPC cannot carry; raise ChatError."""
+    if name is not None and any(not c.isprintable() for c in name):
+        raise ChatError("error: the username may not contain control characters")
+    if not _metadata_safe(room):
+        raise ChatError(f"error: room {sanitize(room)!r}: room names must be printable ASCII")
+
+
+class ChatSession:
+    """A member's stream in one room.
+
+    `open()` waits (bounded) for the server, then opens the stream with the join metadata;
+    `messages()` yields what the server sends and raises ChatError when the stream ends other
+    than by our leaving; `send()` sends one text line; `leave()` half-closes the stream.
+    """
+
+    def __init__(
+        self,
+        target: str,
+        name: str | None,
+        room: str,
+        *,
+        connect_timeout: float = 5.0,
+        display_address: str | None = None,
+    ) -> None:
+        self.target = target
+        self.name = name or ""
+        self.room = room
+        self.connect_timeout = connect_timeout
+        self.address = display_address or target
+        self._channel: grpc.aio.Channel | None = None
+        self._call: grpc.aio.StreamStreamCall | None = None
+        self._connected = False  # the channel was ready, or a message arrived
+        self._leaving = False
+        self._first: chat_pb2.ChatMessage | None = None
+
+    def _unreachable(self, detail: str) -> ChatError:
+        return ChatError(f"error: cannot reach chat server at {self.address}: {detail}")
+
+    async def _wait_for_channel(self, channel: grpc.aio.Channel) -> bool:
+        """True once the channel is ready, False as soon as it has failed to connect."""
+        state = channel.get_state(try_to_connect=True)
+        while state not in (_State.READY, _State.TRANSIENT_FAILURE, _State.SHUTDOWN):
+            await channel.wait_for_state_change(state)
+            state = channel.get_state(try_to_connect=True)
+        return state == _State.READY
+
+    async def open(self) -> None:
+        """Connect and open the stream. Raises ChatError if the server cannot be reached."""
+        self._channel = grpc.aio.insecure_channel(self.target)
+        try:
+            self._connected = await asyncio.wait_for(
+                self._wait_for_channel(self._channel), self.connect_timeout
+            )
+        except TimeoutError:
+            raise self._unreachable(
+                f"no connection after {self.connect_timeout:g} s (is the server running?)"
+            ) from None
+        metadata: list[tuple[str, str]] = [(ROOM_KEY, self.room)]
+        if self.name and _metadata_safe(self.name):
+            metadata.append((USER_KEY, self.name))
+        # Names metadata cannot carry (non-ASCII) reach the server in the first message's
+        # `user` field instead, as the protocol allows for three-field clients.
+        stub = chat_pb2_grpc.ChatServiceStub(self._channel)
+        # Not wait_for_ready: if the channel failed, the call fails at once with the reason.
+        self._call = stub.ChatStream(metadata=tuple(metadata))
+        if not self._connected:
+            # Learn now whether the server is there, before the user can type or leave.
+            try:
+                first = await asyncio.wait_for(self._call.read(), self.connect_timeout)
+            except TimeoutError:
+                raise self._unreachable(
+                    f"no answer after {self.connect_timeout:g} s (is the server running?)"
+                ) from None
+            except grpc.aio.AioRpcError as err:
+                raise self._error_for(err) from None
+            if first is grpc.aio.EOF:
+                raise ChatError("disconnected: server closed the stream")
+            self._connected = True
+            self._first = first
+
+    def _error_for(self, err: grpc.aio.AioRpcError) -> ChatError:
+        details = sanitize(err.details() or "")
+        code = err.code()
+        if code == grpc.StatusCode.UNAVAILABLE:
+            if not self._connected:
+                return self._unreachable(details or "unavailable")
+            return ChatError(
+                f"error: lost connection to chat server at {self.address}: "
+                f"{details or 'unavailable'}"
+            )
+        if code == grpc.StatusCode.UNKNOWN and not self._connected:
+            return self._unreachable(details or "unknown error")
+        return ChatError(f"disconnected: {details or code.name}")
+
+    async def messages(self) -> AsyncIterator[chat_pb2.ChatMessage]:
+        """Yield the server's messages until the stream ends.
+
+        Returns quietly if the stream ends after `leave()`; otherwise raises ChatError.
+        """
+        assert self._call is not None, "open() first"
+        if self._first is not None:
+            first, self._first = self._first, None
+            yield first
+        while True:
+            try:
+                msg = await self._call.read()
+            except grpc.aio.AioRpcError as err:
+                if self._leaving:
+                    return
+                raise self._error_for(err) from None
+            if msg is grpc.aio.EOF:
+                if self._leaving:
+                    return
+                raise ChatError("disconnected: server closed the stream")
+            self._connected = True
+            yield msg
+
+    async def send(self, text: str) -> bool:
+        """Send one text message. False if the stream has already ended (messages() says why)."""
+        assert self._call is not None, "open() first"
+        msg = chat_pb2.ChatMessage(
+            user=self.name,
+            message=text,
+            timestamp=int(time.time()),
+            room=self.room,
+            kind=chat_pb2.ChatMessage.KIND_TEXT,
+        )
+        msg.client_sent_at.GetCurrentTime()
+        try:
+            await self._call.write(msg)
+        except (grpc.aio.AioRpcError, asyncio.InvalidStateError):
+            return False
+        return True
+
+    async def leave(self) -> None:
+        """Ask to leave; the server tells the room, after anything we sent, and ends the stream."""
+        self._leaving = True
+        if self._call is None:
+            return
+        try:
+            await self._call.write(chat_pb2.ChatMessage(kind=chat_pb2.ChatMessage.KIND_LEAVE))
+            await self._call.done_writing()
+        except Exception:
+            pass
+
+    async def close(self) -> None:
+        """Cancel the stream if it is still open and close the channel."""
+        self._leaving = True
+        if self._call is not None and not self._call.done():
+            self._call.cancel()
+        if self._channel is not None:
+            await self._channel.close()

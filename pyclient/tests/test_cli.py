@@ -1,0 +1,192 @@
+"""The client as a user runs it: `python pyclient/client.py ...` with piped stdin."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import grpc
+import pytest
+from polychat.chat import chat_pb2
+
+from pyclient.tests.fakeserver import FakeChat
+
+ROOT = Path(__file__).resolve().parents[2]
+WAIT = 10.0
+Kind = chat_pb2.ChatMessage.Kind
+
+
+@contextlib.asynccontextmanager
+async def client(*args: str, module: bool = False) -> AsyncIterator[asyncio.subprocess.Process]:
+    cmd = ["-m", "pyclient.client"] if module else ["pyclient/client.py"]
+    env = {k: v for k, v in os.environ.items() if k != "CHAT_SERVER"}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *cmd,
+        *args,
+        cwd=ROOT,
+        env=env,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        yield proc
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+        await proc.wait()
+
+
+async def line(proc: asyncio.subprocess.Process) -> str:
+    assert proc.stdout is not None
+    raw = await asyncio.wait_for(proc.stdout.readline(), WAIT)
+    assert raw, "the client closed its output"
+    return raw.decode().rstrip("\n")
+
+
+async def send(proc: asyncio.subprocess.Process, text: str) -> None:
+    assert proc.stdin is not None
+    proc.stdin.write(text.encode())
+    await proc.stdin.drain()
+
+
+async def finish(proc: asyncio.subprocess.Process) -> tuple[int, str, str]:
+    assert proc.stdout is not None and proc.stderr is not None
+    out, err = await asyncio.wait_for(asyncio.gather(proc.stdout.read(), proc.stderr.read()), WAIT)
+    code = await asyncio.wait_for(proc.wait(), WAIT)
+    return code, out.decode(), err.decode()
+
+
+@pytest.mark.parametrize(("ending", "module"), [("/quit\n", False), ("", False), ("/q\n", True)])
+async def test_chat_over_pipes(
+    fake_server: tuple[FakeChat, int, grpc.aio.Server], ending: str, module: bool
+) -> None:
+    fake, port, _ = fake_server
+    async with client("Alice", "general", f"127.0.0.1:{port}", module=module) as proc:
+        assert (await line(proc)).endswith("] *** Welcome, Alice! You are in room general.")
+        member = await asyncio.wait_for(fake.joined.get(), WAIT)
+        assert member.metadata["chat-user"] == "Alice"
+        assert member.metadata["chat-room"] == "general"
+
+        fake.broadcast(chat_pb2.ChatMessage(user="Bob", message="Hi Alice!", kind=Kind.KIND_TEXT))
+        assert await line(proc) == "[Bob]: Hi Alice!"
+        fake.broadcast(chat_pb2.ChatMessage(user="Eve", message="\x1b[2Jx\ny", kind=1))
+        assert await line(proc) == "[Eve]: \\x1b[2Jx\\x0ay"
+        join = fake.notice(Kind.KIND_JOIN, "Carol joined the room")
+        fake.broadcast(join)
+        hms = time.strftime("%H:%M:%S", time.localtime(join.timestamp))
+        assert await line(proc) == f"[{hms}] >>> Carol joined the room"
+
+        await send(proc, "\n  \nHello everyone!\nsecond line\n")
+        _, first = await asyncio.wait_for(fake.received.get(), WAIT)
+        _, second = await asyncio.wait_for(fake.received.get(), WAIT)
+        assert (first.user, first.message, first.room) == ("Alice", "Hello everyone!", "general")
+        assert second.message == "second line"
+
+        await send(proc, ending)
+        assert proc.stdin is not None
+        proc.stdin.close()
+        code, out, err = await finish(proc)
+        assert (code, out, err) == (0, "", "")
+        assert await asyncio.wait_for(fake.left.get(), WAIT) == "Alice"
+        assert fake.received.empty()
+
+
+async def test_no_name_on_pipes_joins_as_client_n(
+    fake_server: tuple[FakeChat, int, grpc.aio.Server],
+) -> None:
+    fake, port, _ = fake_server
+    async with client("--server", f"127.0.0.1:{port}") as proc:
+        assert (await line(proc)).endswith("*** Welcome, Client(1)! You are in room general.")
+        member = await asyncio.wait_for(fake.joined.get(), WAIT)
+        assert "chat-user" not in member.metadata
+        assert proc.stdin is not None
+        proc.stdin.close()
+        code, _, err = await finish(proc)
+        assert (code, err) == (0, "")
+
+
+@pytest.mark.parametrize(
+    ("code", "details", "expected"),
+    [
+        (grpc.StatusCode.RESOURCE_EXHAUSTED, "you fell behind", "disconnected: you fell behind"),
+        (None, "", "disconnected: server closed the stream"),
+    ],
+)
+async def test_server_ends_stream(
+    fake_server: tuple[FakeChat, int, grpc.aio.Server],
+    code: grpc.StatusCode | None,
+    details: str,
+    expected: str,
+) -> None:
+    fake, port, _ = fake_server
+    async with client("Alice", "general", f"127.0.0.1:{port}") as proc:
+        await line(proc)
+        member = await asyncio.wait_for(fake.joined.get(), WAIT)
+        fake.end(member, code, details)
+        rc, out, err = await finish(proc)
+        assert (rc, out, err) == (1, "", expected + "\n")
+
+
+async def test_lost_server_is_one_line(
+    fake_server: tuple[FakeChat, int, grpc.aio.Server],
+) -> None:
+    fake, port, server = fake_server
+    async with client("Alice", "general", f"127.0.0.1:{port}") as proc:
+        await line(proc)
+        await asyncio.wait_for(fake.joined.get(), WAIT)
+        await server.stop(None)
+        rc, out, err = await finish(proc)
+        assert rc == 1 and out == ""
+        assert len(err.splitlines()) == 1 and err.endswith("\n")
+        assert err.startswith(("error: ", "disconnected: ")), err
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize("server", ["127.0.0.1:{port}", "127.0.0.1:99999", "no such host:1"])
+async def test_unreachable_server_is_one_line(server: str) -> None:
+    address = server.format(port=free_port())
+    async with client("Alice", "general", address) as proc:
+        assert proc.stdin is not None
+        proc.stdin.close()
+        rc, out, err = await finish(proc)
+    assert rc == 1 and out == ""
+    assert err.startswith(f"error: cannot reach chat server at {address}: "), err
+    assert len(err.splitlines()) == 1 and err.endswith("\n")
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+async def test_ctrl_c_on_pipes_leaves_cleanly(
+    fake_server: tuple[FakeChat, int, grpc.aio.Server], sig: signal.Signals
+) -> None:
+    fake, port, _ = fake_server
+    async with client("Alice", "general", f"127.0.0.1:{port}") as proc:
+        await line(proc)
+        await asyncio.wait_for(fake.joined.get(), WAIT)
+        proc.send_signal(sig)
+        rc, out, err = await finish(proc)
+        assert (rc, out, err) == (0, "", "")
+        assert await asyncio.wait_for(fake.left.get(), WAIT) == "Alice"
+
+
+@pytest.mark.parametrize("module", [False, True])
+async def test_help(module: bool) -> None:
+    async with client("-h", module=module) as proc:
+        rc, out, err = await finish(proc)
+    assert rc == 0 and err == ""
+    for word in ("username", "room", "server", "--name", "--room", "--server"):
+        assert word in out
