@@ -53,6 +53,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             help=f"listen address of the {spec.name} service "
             f"(env {spec.env_var}, default: {spec.default_address})",
         )
+        if spec.add_arguments is not None:
+            spec.add_arguments(parser)
     args = parser.parse_args(argv)
     unknown = [name for name in args.services if name not in SPECS]
     if unknown:
@@ -71,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         data_dir=args.data_dir,
         addresses=addresses,
         max_message_bytes=args.max_message_bytes,
+        options=vars(args),
     )
     names = args.services or list(SPECS)
     specs = [(SPECS[name], addresses[name]) for name in names]

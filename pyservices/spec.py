@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+import argparse
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
@@ -23,6 +24,9 @@ class Settings:
     # (AuthService calls LoggerService).
     addresses: dict[str, str]
     max_message_bytes: int
+    # Service-specific command-line options (argparse dest -> value), as added
+    # by each ServiceSpec.add_arguments; empty when a service is started in-process.
+    options: Mapping[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,8 @@ class ServiceSpec:
     service_names: tuple[str, ...]
     default_port: int
     register: Register
+    # Adds the service's own flags (e.g. a size limit) to the runner's parser.
+    add_arguments: Callable[[argparse.ArgumentParser], None] | None = None
 
     @property
     def env_var(self) -> str:

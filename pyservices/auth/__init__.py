@@ -1,0 +1,1 @@
+"""AuthService: argon2id passwords and persistent sessions (port 50054)."""

@@ -1,0 +1,186 @@
+"""`python -m pyservices.auth.client [login|register|validate] ...`: talk to AuthService.
+
+login (the default) signs in, keeps the session until Ctrl+C, SIGTERM or (when
+stdin is not a terminal) end of input, then logs out. On a terminal it prompts
+for the username and password; otherwise the password is the first line of
+stdin.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import signal
+import sys
+import threading
+
+import grpc
+from polychat.auth.v1 import auth_pb2, auth_pb2_grpc
+
+from pyservices.logger.text import sanitize
+
+DEFAULT_SERVER = "localhost:50054"
+DEFAULT_USERNAME = "user1"
+TIMEOUT_SECONDS = 10.0
+COMMANDS = ("login", "register", "validate")
+
+
+class InputClosed(Exception):
+    """stdin ended before a password was read."""
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    command = "login"
+    if argv and argv[0] in COMMANDS:
+        command, argv = argv[0], argv[1:]
+    parser = argparse.ArgumentParser(
+        prog=f"python -m pyservices.auth.client {command}",
+        description=__doc__.splitlines()[0] if __doc__ else None,
+    )
+    parser.add_argument(
+        "--server",
+        default=os.environ.get("AUTH_SERVER", DEFAULT_SERVER),
+        help=f"AuthService address (env AUTH_SERVER, default: {DEFAULT_SERVER})",
+    )
+    if command == "login":
+        parser.add_argument("--username", help=f"skip the prompt (default: {DEFAULT_USERNAME})")
+    if command == "register":
+        parser.add_argument("username", metavar="USER", help="the new user's name")
+    if command in ("login", "register"):
+        parser.add_argument(
+            "--password-stdin",
+            action="store_true",
+            help="read the password from the first line of stdin, even on a terminal",
+        )
+    if command == "validate":
+        parser.add_argument("session_id", metavar="TOKEN", help="a session token")
+    args = parser.parse_args(argv)
+    args.command = command
+    return args
+
+
+def read_password(args: argparse.Namespace, prompt: str) -> str:
+    if args.password_stdin or not sys.stdin.isatty():
+        line = sys.stdin.readline()
+        if not line:
+            raise InputClosed
+        return line.rstrip("\r\n")
+    return getpass.getpass(prompt)
+
+
+def read_username(args: argparse.Namespace) -> str:
+    if args.username is not None:
+        return str(args.username)
+    if sys.stdin.isatty() and not args.password_stdin:
+        return input(f"Username [{DEFAULT_USERNAME}]: ").strip() or DEFAULT_USERNAME
+    return DEFAULT_USERNAME
+
+
+def rpc_error(what: str, err: grpc.aio.AioRpcError, server: str) -> str:
+    if err.code() == grpc.StatusCode.UNAVAILABLE:
+        return f"{what} failed: cannot reach AuthService at {server}"
+    return f"{what} failed: {sanitize(err.details() or err.code().name)}"
+
+
+async def wait_for_shutdown() -> None:
+    """Return on SIGINT, SIGTERM, or end of stdin when stdin is not a terminal."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    if not sys.stdin.isatty():
+
+        def drain_stdin() -> None:
+            # A daemon thread: a blocked read must not keep the process alive.
+            while sys.stdin.readline():
+                pass
+            loop.call_soon_threadsafe(stop.set)
+
+        threading.Thread(target=drain_stdin, name="stdin-eof", daemon=True).start()
+    try:
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
+async def login(stub: auth_pb2_grpc.AuthServiceStub, args: argparse.Namespace) -> int:
+    username = read_username(args)
+    password = read_password(args, f"Password for {username}: ")
+    try:
+        response = await stub.Login(
+            auth_pb2.LoginRequest(username=username, password=password), timeout=TIMEOUT_SECONDS
+        )
+    except grpc.aio.AioRpcError as err:
+        print(rpc_error("Login", err, args.server), file=sys.stderr)
+        return 1
+    print(f"Login: {sanitize(response.message)} (Session ID: {sanitize(response.session_id)})")
+    print("Session active. Press Ctrl+C to logout and exit.", flush=True)
+    await wait_for_shutdown()
+    print("Received shutdown signal. Logging out...", flush=True)
+    try:
+        logout = await stub.Logout(
+            auth_pb2.LogoutRequest(session_id=response.session_id), timeout=TIMEOUT_SECONDS
+        )
+    except grpc.aio.AioRpcError as err:
+        print(rpc_error("Logout", err, args.server), file=sys.stderr)
+        return 1
+    print(f"Logout: {sanitize(logout.message)}")
+    return 0
+
+
+async def register(stub: auth_pb2_grpc.AuthServiceStub, args: argparse.Namespace) -> int:
+    password = read_password(args, f"New password for {args.username}: ")
+    if sys.stdin.isatty() and not args.password_stdin:
+        if getpass.getpass("Repeat the password: ") != password:
+            print("Register failed: the passwords do not match", file=sys.stderr)
+            return 1
+    try:
+        response = await stub.RegisterUser(
+            auth_pb2.RegisterUserRequest(username=args.username, password=password),
+            timeout=TIMEOUT_SECONDS,
+        )
+    except grpc.aio.AioRpcError as err:
+        print(rpc_error("Register", err, args.server), file=sys.stderr)
+        return 1
+    print(f"Register: {sanitize(response.message)} ({sanitize(response.username)})")
+    return 0
+
+
+async def validate(stub: auth_pb2_grpc.AuthServiceStub, args: argparse.Namespace) -> int:
+    try:
+        response = await stub.ValidateSession(
+            auth_pb2.ValidateSessionRequest(session_id=args.session_id), timeout=TIMEOUT_SECONDS
+        )
+    except grpc.aio.AioRpcError as err:
+        print(rpc_error("Validate", err, args.server), file=sys.stderr)
+        return 1
+    expires = response.expires_at.ToDatetime().strftime("%Y-%m-%d %H:%M:%S UTC")
+    print(f"Session valid: user {sanitize(response.username)}, expires {expires}")
+    return 0
+
+
+async def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    commands = {"login": login, "register": register, "validate": validate}
+    async with grpc.aio.insecure_channel(args.server) as channel:
+        stub = auth_pb2_grpc.AuthServiceStub(channel)
+        try:
+            return await commands[args.command](stub, args)
+        except InputClosed:
+            print(f"{args.command}: no password given on stdin", file=sys.stderr)
+            return 1
+        except EOFError:
+            print(file=sys.stderr)
+            return 1
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(asyncio.run(main()))
+    except KeyboardInterrupt:
+        # Ctrl+C at a prompt, before any session exists.
+        print(file=sys.stderr)
+        sys.exit(130)

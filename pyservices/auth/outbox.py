@@ -1,0 +1,128 @@
+"""Delivers queued audit events to LoggerService, in order, until each is acknowledged."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+
+import grpc
+from google.protobuf import timestamp_pb2
+from polychat.logger.v1 import logger_pb2, logger_pb2_grpc
+
+from pyservices.auth.store import AuthStore, Event
+
+log = logging.getLogger("pyservices.auth.outbox")
+
+# Codes after which the same request can never succeed: the event is dropped
+# (with an error in the log) instead of blocking every later event forever.
+PERMANENT = {grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.UNIMPLEMENTED}
+
+# Keep the channel's own reconnect backoff short, so that delivery resumes
+# within seconds of LoggerService coming back.
+CHANNEL_OPTIONS = [
+    ("grpc.initial_reconnect_backoff_ms", 200),
+    ("grpc.min_reconnect_backoff_ms", 200),
+    ("grpc.max_reconnect_backoff_ms", 2000),
+]
+
+
+def dial_address(address: str) -> str:
+    """Turn a listen address ('[::]:50055', '0.0.0.0:50055') into one a client can dial."""
+    host, sep, port = address.rpartition(":")
+    if sep and host in ("", "[::]", "0.0.0.0", "::"):
+        return f"localhost:{port}"
+    return address
+
+
+class Outbox:
+    """A background task that drains the outbox table into LoggerService."""
+
+    def __init__(
+        self,
+        store: AuthStore,
+        logger_address: str,
+        rpc_timeout: float = 5.0,
+        max_backoff: float = 2.0,
+    ) -> None:
+        self.store = store
+        self.address = dial_address(logger_address)
+        self.rpc_timeout = rpc_timeout
+        self.max_backoff = max_backoff
+        self._wake = asyncio.Event()
+        self._channel: grpc.aio.Channel | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._channel = grpc.aio.insecure_channel(self.address, options=CHANNEL_OPTIONS)
+        self._task = asyncio.create_task(self._run(), name="auth-outbox")
+        self._wake.set()  # deliver whatever an earlier run left behind
+
+    def notify(self) -> None:
+        """Called after an event was queued."""
+        self._wake.set()
+
+    async def stop(self) -> None:
+        """Stop delivering; undelivered events stay queued for the next start."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self._channel is not None:
+            await self._channel.close()
+            self._channel = None
+
+    async def _run(self) -> None:
+        assert self._channel is not None
+        stub = logger_pb2_grpc.LoggerServiceStub(self._channel)
+        backoff = 0.1
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            try:
+                await self._drain(stub)
+                backoff = 0.1
+            except grpc.aio.AioRpcError as err:
+                log.warning(
+                    "logger unreachable address=%s code=%s retry_in=%.1fs",
+                    self.address,
+                    err.code().name,
+                    backoff,
+                )
+                await asyncio.sleep(backoff * (0.5 + random.random()))
+                backoff = min(backoff * 2, self.max_backoff)
+                self._wake.set()
+            except Exception:
+                log.exception("outbox delivery failed; retrying")
+                await asyncio.sleep(self.max_backoff)
+                self._wake.set()
+
+    async def _drain(self, stub: logger_pb2_grpc.LoggerServiceStub) -> None:
+        while events := await self.store.pending():
+            for event in events:
+                await self._deliver(stub, event)
+
+    async def _deliver(self, stub: logger_pb2_grpc.LoggerServiceStub, event: Event) -> None:
+        when = timestamp_pb2.Timestamp()
+        when.FromNanoseconds(int(event.created_at * 1e9))
+        request = logger_pb2.LogEventRequest(
+            event_type=event.event_type,
+            details=event.details,
+            timestamp=when,
+            event_id=event.event_id,
+        )
+        try:
+            await stub.LogEvent(request, timeout=self.rpc_timeout, wait_for_ready=True)
+        except grpc.aio.AioRpcError as err:
+            if err.code() not in PERMANENT:
+                raise
+            log.error(
+                "logger rejected event; dropping it event_id=%s type=%s code=%s details=%r",
+                event.event_id,
+                event.event_type,
+                err.code().name,
+                err.details(),
+            )
+        await self.store.delivered(event.seq)

@@ -1,0 +1,206 @@
+"""AuthService: checks argon2id password hashes and keeps sessions in SQLite.
+
+Every login, failed login and logout is queued in auth.db's outbox in the same
+transaction as the session change and delivered to LoggerService by
+`Outbox`, so audit events survive a LoggerService outage and an Auth restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+import grpc
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from google.protobuf import timestamp_pb2
+from polychat.auth.v1 import auth_pb2, auth_pb2_grpc
+
+from pyservices.auth.outbox import Outbox
+from pyservices.auth.store import AuthStore
+from pyservices.auth.validate import (
+    INVALID_CREDENTIALS,
+    MAX_PASSWORD_CHARS,
+    InvalidArgument,
+    check_password,
+    check_username,
+    printable_name,
+)
+from pyservices.spec import ServiceSpec, Settings
+
+log = logging.getLogger("pyservices.auth")
+
+SERVICE_NAME = auth_pb2.DESCRIPTOR.services_by_name["AuthService"].full_name
+DEFAULT_PORT = 50054
+DEFAULT_TTL_SECONDS = 3600.0
+DEMO_USER = ("user1", "password1")
+
+
+def session_ttl() -> float:
+    """Session lifetime in seconds (env AUTH_SESSION_TTL, default 3600)."""
+    raw = os.environ.get("AUTH_SESSION_TTL", "")
+    try:
+        ttl = float(raw) if raw else DEFAULT_TTL_SECONDS
+    except ValueError:
+        log.warning("ignoring AUTH_SESSION_TTL=%r: not a number", raw)
+        return DEFAULT_TTL_SECONDS
+    return ttl if ttl > 0 else DEFAULT_TTL_SECONDS
+
+
+def timestamp(seconds: float) -> timestamp_pb2.Timestamp:
+    ts = timestamp_pb2.Timestamp()
+    ts.FromDatetime(datetime.fromtimestamp(seconds, UTC))
+    return ts
+
+
+def token_prefix(token: str) -> str:
+    """What audit events show of a token: enough to correlate, never enough to use."""
+    return token[:8] + "…"
+
+
+class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
+    def __init__(
+        self, store: AuthStore, outbox: Outbox, hasher: PasswordHasher, dummy_hash: str, ttl: float
+    ) -> None:
+        self.store = store
+        self.outbox = outbox
+        self.hasher = hasher
+        self.dummy_hash = dummy_hash
+        self.ttl = ttl
+
+    async def _verify(self, password_hash: str, password: str) -> bool:
+        def verify() -> bool:
+            try:
+                return self.hasher.verify(password_hash, password)
+            except (VerifyMismatchError, VerificationError, InvalidHashError):
+                return False
+
+        return await asyncio.to_thread(verify)
+
+    async def Login(
+        self, request: auth_pb2.LoginRequest, context: grpc.aio.ServicerContext
+    ) -> auth_pb2.LoginResponse:
+        user = None
+        ok = False
+        if 0 < len(request.username) <= 256 and len(request.password) <= MAX_PASSWORD_CHARS:
+            user = await self.store.get_user(request.username)
+            # An unknown user costs the same argon2 verify as a known one.
+            stored_hash = user[1] if user is not None else self.dummy_hash
+            ok = await self._verify(stored_hash, request.password) and user is not None
+        if not ok or user is None:
+            name = printable_name(request.username)
+            await self.store.enqueue("LOGIN_FAILED", f"Failed login for user '{name}'")
+            self.outbox.notify()
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED, INVALID_CREDENTIALS)
+        username, stored_hash = user
+        if self.hasher.check_needs_rehash(stored_hash):
+            new_hash = await asyncio.to_thread(self.hasher.hash, request.password)
+            await self.store.set_password_hash(username, new_hash)
+        token = secrets.token_urlsafe(32)
+        expires_at = await self.store.start_session(
+            token,
+            username,
+            self.ttl,
+            ("SESSION_STARTED", f"User '{printable_name(username)}' logged in"),
+        )
+        self.outbox.notify()
+        log.info("login user=%r session=%s", username, token_prefix(token))
+        return auth_pb2.LoginResponse(
+            session_id=token,
+            message="Login successful",
+            expires_at=timestamp(expires_at),
+            username=username,
+        )
+
+    async def Logout(
+        self, request: auth_pb2.LogoutRequest, context: grpc.aio.ServicerContext
+    ) -> auth_pb2.LogoutResponse:
+        token = request.session_id
+
+        def event(username: str) -> tuple[str, str]:
+            who = printable_name(username)
+            return "SESSION_TERMINATED", f"Session {token_prefix(token)} ({who}) ended"
+
+        session, ended_now = await self.store.end_session(token, event) if token else (None, False)
+        if session is None:
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED, "unknown session")
+        if not ended_now:
+            # Repeating a logout (e.g. a retry after a lost reply) is not an error.
+            return auth_pb2.LogoutResponse(message="Session already ended")
+        self.outbox.notify()
+        log.info("logout user=%r session=%s", session.username, token_prefix(token))
+        return auth_pb2.LogoutResponse(message="Logout successful")
+
+    async def ValidateSession(
+        self, request: auth_pb2.ValidateSessionRequest, context: grpc.aio.ServicerContext
+    ) -> auth_pb2.ValidateSessionResponse:
+        session = await self.store.get_session(request.session_id) if request.session_id else None
+        if session is None:
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED, "unknown session")
+        if session.ended_at is not None:
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED, "session has ended")
+        if session.expires_at <= datetime.now(UTC).timestamp():
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED, "session has expired")
+        return auth_pb2.ValidateSessionResponse(
+            username=session.username, expires_at=timestamp(session.expires_at)
+        )
+
+    async def RegisterUser(
+        self, request: auth_pb2.RegisterUserRequest, context: grpc.aio.ServicerContext
+    ) -> auth_pb2.RegisterUserResponse:
+        try:
+            username = check_username(request.username)
+            check_password(request.password)
+        except InvalidArgument as err:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(err))
+        password_hash = await asyncio.to_thread(self.hasher.hash, request.password)
+        if not await self.store.add_user(username, password_hash):
+            await context.abort(
+                grpc.StatusCode.ALREADY_EXISTS, f"username '{printable_name(username)}' is taken"
+            )
+        await self.store.enqueue("USER_REGISTERED", f"User '{printable_name(username)}' registered")
+        self.outbox.notify()
+        log.info("registered user=%r", username)
+        return auth_pb2.RegisterUserResponse(username=username, message="User registered")
+
+
+async def build(
+    settings: Settings, hasher: PasswordHasher | None = None, max_backoff: float = 2.0
+) -> tuple[AuthServicer, Callable[[], Awaitable[None]]]:
+    """Open auth.db, seed the demo user once, start outbox delivery."""
+    hasher = hasher or PasswordHasher()
+    store = AuthStore(settings.data_dir / "auth.db")
+    await store.open()
+    if not await store.seeded("demo_user"):
+        demo_hash = await asyncio.to_thread(hasher.hash, DEMO_USER[1])
+        if await store.seed_once("demo_user", DEMO_USER[0], demo_hash):
+            log.info("created demo user username=%s", DEMO_USER[0])
+    dummy_hash = await asyncio.to_thread(hasher.hash, secrets.token_urlsafe(16))
+    outbox = Outbox(store, settings.addresses["logger"], max_backoff=max_backoff)
+    outbox.start()
+
+    async def cleanup() -> None:
+        await outbox.stop()
+        await store.close()
+
+    return AuthServicer(store, outbox, hasher, dummy_hash, session_ttl()), cleanup
+
+
+async def register(
+    server: grpc.aio.Server, settings: Settings
+) -> Callable[[], Awaitable[None]] | None:
+    servicer, cleanup = await build(settings)
+    auth_pb2_grpc.add_AuthServiceServicer_to_server(servicer, server)
+    return cleanup
+
+
+SPEC = ServiceSpec(
+    name="auth",
+    service_names=(SERVICE_NAME,),
+    default_port=DEFAULT_PORT,
+    register=register,
+)

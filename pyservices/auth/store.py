@@ -1,0 +1,266 @@
+"""auth.db: users, sessions and the audit outbox, behind one worker thread.
+
+A session change and the audit event describing it are written in one
+transaction, so an event is never lost and never describes something that
+did not happen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import sqlite3
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS users (
+    username      TEXT PRIMARY KEY COLLATE NOCASE,
+    password_hash TEXT NOT NULL,
+    created_at    REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    token_sha256 TEXT PRIMARY KEY,      -- never the token itself
+    username     TEXT NOT NULL,
+    created_at   REAL NOT NULL,
+    expires_at   REAL NOT NULL,
+    ended_at     REAL
+);
+CREATE INDEX IF NOT EXISTS sessions_expires ON sessions (expires_at);
+CREATE TABLE IF NOT EXISTS outbox (
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id   TEXT NOT NULL UNIQUE,
+    event_type TEXT NOT NULL,
+    details    TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"""
+
+# Ended and expired sessions are kept this long (so a repeated Logout still
+# gets a clear answer), then purged.
+KEEP_ENDED_SECONDS = 24 * 3600
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Event:
+    """An audit event waiting in the outbox."""
+
+    seq: int
+    event_id: str
+    event_type: str
+    details: str
+    created_at: float
+
+
+@dataclass(frozen=True)
+class Session:
+    username: str
+    expires_at: float
+    ended_at: float | None
+
+
+class AuthStore:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="authstore")
+        self._conn: sqlite3.Connection | None = None
+
+    async def _run(self, fn: Callable[..., T], *args: object) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, fn, *args)
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise RuntimeError("auth store is not open")
+        return self._conn
+
+    def _tx(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        conn = self.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = fn(conn)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        return result
+
+    # ---- lifecycle ---------------------------------------------------------
+
+    async def open(self) -> None:
+        await self._run(self._open)
+
+    def _open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA busy_timeout=5000")
+        conn.executescript(SCHEMA)
+        self._conn = conn
+
+    async def close(self) -> None:
+        await self._run(self._close)
+        self._executor.shutdown(wait=True)
+
+    def _close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    # ---- users -------------------------------------------------------------
+
+    async def seeded(self, key: str) -> bool:
+        def get() -> bool:
+            return (
+                self.conn.execute("SELECT 1 FROM meta WHERE key = ?", (key,)).fetchone() is not None
+            )
+
+        return await self._run(get)
+
+    async def seed_once(self, key: str, username: str, password_hash: str) -> bool:
+        """Add a user the first time `key` is seen; never again (even after deletion)."""
+        return await self._run(self._tx, lambda c: _seed_once(c, key, username, password_hash))
+
+    async def add_user(self, username: str, password_hash: str) -> bool:
+        """Add a user; False if the name (case-insensitively) is taken."""
+
+        def add(conn: sqlite3.Connection) -> bool:
+            try:
+                conn.execute(
+                    "INSERT INTO users (username, password_hash, created_at) VALUES (?, ?, ?)",
+                    (username, password_hash, time.time()),
+                )
+            except sqlite3.IntegrityError:
+                return False
+            return True
+
+        return await self._run(self._tx, add)
+
+    async def get_user(self, username: str) -> tuple[str, str] | None:
+        """(stored username, password hash), or None."""
+
+        def get() -> tuple[str, str] | None:
+            row = self.conn.execute(
+                "SELECT username, password_hash FROM users WHERE username = ?", (username,)
+            ).fetchone()
+            return None if row is None else (str(row[0]), str(row[1]))
+
+        return await self._run(get)
+
+    async def set_password_hash(self, username: str, password_hash: str) -> None:
+        await self._run(
+            self._tx,
+            lambda c: c.execute(
+                "UPDATE users SET password_hash = ? WHERE username = ?", (password_hash, username)
+            ),
+        )
+
+    # ---- sessions ----------------------------------------------------------
+
+    async def start_session(
+        self, token: str, username: str, ttl: float, event: tuple[str, str]
+    ) -> float:
+        """Store a session and its audit event together; returns expires_at."""
+        now = time.time()
+        expires_at = now + ttl
+
+        def start(conn: sqlite3.Connection) -> float:
+            conn.execute("DELETE FROM sessions WHERE expires_at < ?", (now - KEEP_ENDED_SECONDS,))
+            conn.execute(
+                "INSERT INTO sessions (token_sha256, username, created_at, expires_at)"
+                " VALUES (?, ?, ?, ?)",
+                (hash_token(token), username, now, expires_at),
+            )
+            _enqueue(conn, *event, now)
+            return expires_at
+
+        return await self._run(self._tx, start)
+
+    async def get_session(self, token: str) -> Session | None:
+        def get() -> Session | None:
+            row = self.conn.execute(
+                "SELECT username, expires_at, ended_at FROM sessions WHERE token_sha256 = ?",
+                (hash_token(token),),
+            ).fetchone()
+            return None if row is None else Session(str(row[0]), float(row[1]), row[2])
+
+        return await self._run(get)
+
+    async def end_session(
+        self, token: str, make_event: Callable[[str], tuple[str, str]]
+    ) -> tuple[Session | None, bool]:
+        """End a live session and queue its event; returns (session, ended_now)."""
+
+        def end(conn: sqlite3.Connection) -> tuple[Session | None, bool]:
+            now = time.time()
+            key = hash_token(token)
+            row = conn.execute(
+                "SELECT username, expires_at, ended_at FROM sessions WHERE token_sha256 = ?",
+                (key,),
+            ).fetchone()
+            if row is None:
+                return None, False
+            session = Session(str(row[0]), float(row[1]), row[2])
+            if session.ended_at is not None or session.expires_at <= now:
+                return session, False
+            conn.execute("UPDATE sessions SET ended_at = ? WHERE token_sha256 = ?", (now, key))
+            _enqueue(conn, *make_event(session.username), now)
+            return session, True
+
+        return await self._run(self._tx, end)
+
+    # ---- outbox ------------------------------------------------------------
+
+    async def enqueue(self, event_type: str, details: str) -> None:
+        """Queue an event that goes with no other change (e.g. a failed login)."""
+        now = time.time()
+        await self._run(self._tx, lambda c: _enqueue(c, event_type, details, now))
+
+    async def pending(self, limit: int = 100) -> list[Event]:
+        def get() -> list[Event]:
+            rows = self.conn.execute(
+                "SELECT seq, event_id, event_type, details, created_at FROM outbox"
+                " ORDER BY seq LIMIT ?",
+                (limit,),
+            ).fetchall()
+            return [Event(int(r[0]), str(r[1]), str(r[2]), str(r[3]), float(r[4])) for r in rows]
+
+        return await self._run(get)
+
+    async def delivered(self, seq: int) -> None:
+        await self._run(self._tx, lambda c: c.execute("DELETE FROM outbox WHERE seq = ?", (seq,)))
+
+
+def _enqueue(conn: sqlite3.Connection, event_type: str, details: str, now: float) -> None:
+    conn.execute(
+        "INSERT INTO outbox (event_id, event_type, details, created_at) VALUES (?, ?, ?, ?)",
+        (f"auth-{uuid.uuid4()}", event_type, details, now),
+    )
+
+
+def _seed_once(conn: sqlite3.Connection, key: str, username: str, password_hash: str) -> bool:
+    if conn.execute("SELECT 1 FROM meta WHERE key = ?", (key,)).fetchone() is not None:
+        return False
+    conn.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (key, str(time.time())))
+    conn.execute(
+        "INSERT OR IGNORE INTO users (username, password_hash, created_at) VALUES (?, ?, ?)",
+        (username, password_hash, time.time()),
+    )
+    return True

@@ -1,0 +1,42 @@
+"""Rules for usernames and passwords."""
+
+from __future__ import annotations
+
+from pyservices.logger.text import has_control, sanitize
+
+INVALID_CREDENTIALS = "invalid username or password"
+MAX_USERNAME_CHARS = 64
+MIN_PASSWORD_CHARS = 8
+# argon2 hashes any length, but a bound keeps one request from costing more
+# than a normal one.
+MAX_PASSWORD_CHARS = 1024
+
+
+class InvalidArgument(ValueError):
+    """A request field a client must fix."""
+
+
+def check_username(username: str) -> str:
+    if not username:
+        raise InvalidArgument("username is required")
+    if len(username) > MAX_USERNAME_CHARS:
+        raise InvalidArgument(f"username must be at most {MAX_USERNAME_CHARS} characters")
+    if has_control(username):
+        raise InvalidArgument("username must not contain control characters")
+    if username != username.strip():
+        raise InvalidArgument("username must not start or end with whitespace")
+    return username
+
+
+def check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_CHARS:
+        raise InvalidArgument(f"password must be at least {MIN_PASSWORD_CHARS} characters")
+    if len(password) > MAX_PASSWORD_CHARS:
+        raise InvalidArgument(f"password must be at most {MAX_PASSWORD_CHARS} characters")
+
+
+def printable_name(name: str) -> str:
+    """A username as it may appear in an audit event: bounded, no control characters."""
+    if len(name) > MAX_USERNAME_CHARS:
+        name = name[:MAX_USERNAME_CHARS] + "…"
+    return sanitize(name)

@@ -1,0 +1,1 @@
+"""FileService: a greeting, the server's time, and small atomic file uploads."""

@@ -1,0 +1,124 @@
+"""FileService servicer and its ServiceSpec."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+import grpc
+from google.protobuf import timestamp_pb2
+from polychat.file.v1 import file_pb2, file_pb2_grpc
+
+from pyservices.files.config import UPLOAD_FOLDER, FileConfig, add_arguments
+from pyservices.spec import ServiceSpec, Settings
+from pyservices.storage.atomic import (
+    AlreadyExists,
+    NotRegularFile,
+    StorageError,
+    TooLarge,
+    list_files,
+    remove_stale_temps,
+    write_atomic,
+)
+from pyservices.storage.names import InvalidName
+
+log = logging.getLogger("pyservices.file")
+
+MAX_GREETING_NAME = 256
+DEFAULT_GREETING_NAME = "World"
+
+_STORAGE_CODES: dict[type[StorageError], grpc.StatusCode] = {
+    AlreadyExists: grpc.StatusCode.ALREADY_EXISTS,
+    NotRegularFile: grpc.StatusCode.FAILED_PRECONDITION,
+    TooLarge: grpc.StatusCode.RESOURCE_EXHAUSTED,
+}
+
+
+class FileServicer(file_pb2_grpc.FileServiceServicer):
+    def __init__(self, config: FileConfig) -> None:
+        self._config = config
+
+    async def SayHello(
+        self, request: file_pb2.SayHelloRequest, context: grpc.aio.ServicerContext
+    ) -> file_pb2.SayHelloResponse:
+        name = request.name.strip() or DEFAULT_GREETING_NAME
+        if len(name) > MAX_GREETING_NAME:
+            await context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"name is too long: {len(name)} characters, at most {MAX_GREETING_NAME}",
+            )
+        return file_pb2.SayHelloResponse(message=f"Hello, {name}!")
+
+    async def GetServerTime(
+        self, request: file_pb2.GetServerTimeRequest, context: grpc.aio.ServicerContext
+    ) -> file_pb2.GetServerTimeResponse:
+        now = datetime.now().astimezone()
+        ts = timestamp_pb2.Timestamp()
+        ts.FromDatetime(now)
+        return file_pb2.GetServerTimeResponse(
+            time=ts, formatted=now.strftime("%Y-%m-%d %H:%M:%S %Z (UTC%z)")
+        )
+
+    async def WriteFile(
+        self, request: file_pb2.WriteFileRequest, context: grpc.aio.ServicerContext
+    ) -> file_pb2.WriteFileResponse:
+        cfg = self._config
+        try:
+            stored = await asyncio.to_thread(
+                write_atomic,
+                cfg.folder,
+                request.name,
+                request.content,
+                request.overwrite,
+                cfg.max_bytes,
+            )
+        except InvalidName as err:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(err))
+        except StorageError as err:
+            code = _STORAGE_CODES.get(type(err), grpc.StatusCode.FAILED_PRECONDITION)
+            await context.abort(code, str(err))
+        except OSError as err:
+            log.error("write failed name=%r error=%s", request.name, err)
+            msg = f"could not store the file: {err.strerror}"
+            await context.abort(grpc.StatusCode.INTERNAL, msg)
+        path = f"{UPLOAD_FOLDER}/{stored.name}"
+        log.info("file written name=%r size=%d", stored.name, stored.size)
+        return file_pb2.WriteFileResponse(
+            name=stored.name,
+            size=stored.size,
+            path=path,
+            message=f"File {stored.name} written successfully ({stored.size} bytes)",
+        )
+
+    async def ListFiles(
+        self, request: file_pb2.ListFilesRequest, context: grpc.aio.ServicerContext
+    ) -> file_pb2.ListFilesResponse:
+        entries = await asyncio.to_thread(list_files, self._config.folder)
+        files = []
+        for entry in entries:
+            modified = timestamp_pb2.Timestamp()
+            modified.FromNanoseconds(entry.modified_ns)
+            files.append(file_pb2.FileInfo(name=entry.name, size=entry.size, modified_at=modified))
+        return file_pb2.ListFilesResponse(files=files)
+
+
+async def register(
+    server: grpc.aio.Server, settings: Settings
+) -> Callable[[], Awaitable[None]] | None:
+    config = FileConfig.from_settings(settings)
+    removed = await asyncio.to_thread(remove_stale_temps, config.folder)
+    if removed:
+        log.info("removed stale temp files count=%d folder=%s", removed, config.folder)
+    file_pb2_grpc.add_FileServiceServicer_to_server(FileServicer(config), server)
+    return None
+
+
+SPEC = ServiceSpec(
+    name="file",
+    service_names=(file_pb2.DESCRIPTOR.services_by_name["FileService"].full_name,),
+    default_port=50051,
+    register=register,
+    add_arguments=add_arguments,
+)

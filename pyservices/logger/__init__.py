@@ -1,0 +1,1 @@
+"""LoggerService: a durable audit log in SQLite (port 50055)."""

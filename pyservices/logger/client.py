@@ -1,0 +1,63 @@
+"""`python -m pyservices.logger.client TYPE DETAILS`: send one event to LoggerService."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+
+import grpc
+from polychat.logger.v1 import logger_pb2, logger_pb2_grpc
+
+from pyservices.logger.text import sanitize
+
+DEFAULT_SERVER = "localhost:50055"
+TIMEOUT_SECONDS = 10.0
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m pyservices.logger.client",
+        description="Send one event to LoggerService.",
+    )
+    parser.add_argument("event_type", metavar="TYPE", help="event type, e.g. SESSION_STARTED")
+    parser.add_argument("details", metavar="DETAILS", help="readable details")
+    parser.add_argument(
+        "--event-id",
+        default="",
+        help="an id that makes retries idempotent (sending it again stores nothing new)",
+    )
+    parser.add_argument(
+        "--server",
+        default=os.environ.get("LOGGER_SERVER", DEFAULT_SERVER),
+        help=f"LoggerService address (env LOGGER_SERVER, default: {DEFAULT_SERVER})",
+    )
+    return parser.parse_args(argv)
+
+
+async def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    request = logger_pb2.LogEventRequest(
+        event_type=args.event_type, details=args.details, event_id=args.event_id
+    )
+    async with grpc.aio.insecure_channel(args.server) as channel:
+        stub = logger_pb2_grpc.LoggerServiceStub(channel)
+        try:
+            response = await stub.LogEvent(request, timeout=TIMEOUT_SECONDS)
+        except grpc.aio.AioRpcError as err:
+            print(
+                f"LogEvent failed: {err.code().name}: {sanitize(err.details() or '')}",
+                file=sys.stderr,
+            )
+            return 1
+    note = " (duplicate: already stored)" if response.duplicate else ""
+    print(f"Logged event {response.id}{note}")
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(asyncio.run(main()))
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,130 @@
+"""LoggerService: stores events in SQLite and prints one line per new event."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+import grpc
+from google.protobuf import timestamp_pb2
+from polychat.logger.v1 import logger_pb2, logger_pb2_grpc
+
+from pyservices.logger.store import LogStore, db_path
+from pyservices.logger.text import has_control, sanitize
+from pyservices.spec import ServiceSpec, Settings
+
+log = logging.getLogger("pyservices.logger")
+
+SERVICE_NAME = logger_pb2.DESCRIPTOR.services_by_name["LoggerService"].full_name
+DEFAULT_PORT = 50055
+
+EVENT_TYPE_RE = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+MAX_DETAILS_CHARS = 4096
+MAX_EVENT_ID_CHARS = 128
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 1000
+
+
+class InvalidArgument(ValueError):
+    """A request field a client must fix."""
+
+
+def check_event_type(event_type: str) -> str:
+    if not event_type:
+        raise InvalidArgument("event_type is required")
+    if not EVENT_TYPE_RE.fullmatch(event_type):
+        raise InvalidArgument(
+            "event_type must be 1-64 characters of letters, digits, '_', '.', ':' or '-'"
+        )
+    return event_type
+
+
+def to_datetime(ts: timestamp_pb2.Timestamp, field: str) -> datetime:
+    try:
+        return ts.ToDatetime(tzinfo=UTC)
+    except (ValueError, OverflowError) as err:
+        raise InvalidArgument(f"{field} is out of range: {err}") from None
+
+
+def check_log_event(
+    request: logger_pb2.LogEventRequest,
+) -> tuple[str, str, datetime, str | None]:
+    event_type = check_event_type(request.event_type)
+    if len(request.details) > MAX_DETAILS_CHARS:
+        raise InvalidArgument(
+            f"details is {len(request.details)} characters; at most {MAX_DETAILS_CHARS} allowed"
+        )
+    if request.HasField("timestamp"):
+        when = to_datetime(request.timestamp, "timestamp")
+    else:
+        when = datetime.now(UTC)
+    event_id = request.event_id or None
+    if event_id is not None and (len(event_id) > MAX_EVENT_ID_CHARS or has_control(event_id)):
+        raise InvalidArgument(
+            f"event_id must be at most {MAX_EVENT_ID_CHARS} characters without control characters"
+        )
+    return event_type, request.details, when, event_id
+
+
+def format_event(event_type: str, details: str) -> str:
+    """The line the server prints for a stored event, safe for a terminal."""
+    return f"[LOG] {sanitize(event_type)}: {sanitize(details)}"
+
+
+class LoggerServicer(logger_pb2_grpc.LoggerServiceServicer):
+    def __init__(self, store: LogStore) -> None:
+        self.store = store
+
+    async def LogEvent(
+        self, request: logger_pb2.LogEventRequest, context: grpc.aio.ServicerContext
+    ) -> logger_pb2.LogEventResponse:
+        try:
+            event_type, details, when, event_id = check_log_event(request)
+        except InvalidArgument as err:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(err))
+        record_id, duplicate = await self.store.add(event_type, details, when, event_id)
+        if duplicate:
+            log.info("duplicate event_id=%r id=%d", event_id, record_id)
+        else:
+            print(format_event(event_type, details), file=sys.stdout, flush=True)
+        return logger_pb2.LogEventResponse(id=record_id, duplicate=duplicate)
+
+    async def QueryLogs(
+        self, request: logger_pb2.QueryLogsRequest, context: grpc.aio.ServicerContext
+    ) -> logger_pb2.QueryLogsResponse:
+        try:
+            if request.event_type:
+                check_event_type(request.event_type)
+            if request.limit < 0:
+                raise InvalidArgument("limit must not be negative")
+            since = to_datetime(request.since, "since") if request.HasField("since") else None
+        except InvalidArgument as err:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(err))
+        limit = min(request.limit or DEFAULT_LIMIT, MAX_LIMIT)
+        entries = await self.store.query(request.event_type, limit, since)
+        response = logger_pb2.QueryLogsResponse()
+        for e in entries:
+            entry = response.entries.add(id=e.id, event_type=e.event_type, details=e.details)
+            entry.timestamp.FromDatetime(e.timestamp)
+        return response
+
+
+async def register(
+    server: grpc.aio.Server, settings: Settings
+) -> Callable[[], Awaitable[None]] | None:
+    store = LogStore(db_path(settings.data_dir))
+    await store.open()
+    logger_pb2_grpc.add_LoggerServiceServicer_to_server(LoggerServicer(store), server)
+    log.info("log database path=%s", store.path)
+    return store.close
+
+
+SPEC = ServiceSpec(
+    name="logger",
+    service_names=(SERVICE_NAME,),
+    default_port=DEFAULT_PORT,
+    register=register,
+)

@@ -1,0 +1,152 @@
+"""The log store: one SQLite connection, used by one worker thread."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS logs (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_type TEXT NOT NULL,
+    details    TEXT NOT NULL,
+    timestamp  TEXT NOT NULL,          -- ISO 8601, UTC, fixed width: sorts as text
+    event_id   TEXT UNIQUE,            -- NULL when the sender gave none
+    received_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS logs_timestamp ON logs (timestamp);
+CREATE INDEX IF NOT EXISTS logs_type_timestamp ON logs (event_type, timestamp);
+"""
+
+# Fixed-width so that text order is time order.
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+def db_path(data_dir: Path) -> Path:
+    """Where the logger keeps its database under a data folder."""
+    return data_dir / "logs_data" / "logs.db"
+
+
+def format_time(when: datetime) -> str:
+    return when.astimezone(UTC).strftime(TIME_FORMAT)
+
+
+def parse_time(text: str) -> datetime:
+    return datetime.strptime(text, TIME_FORMAT).replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: int
+    event_type: str
+    details: str
+    timestamp: datetime
+
+
+class LogStore:
+    """Stores events; every call runs on one worker thread, so there is one writer."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="logstore")
+        self._conn: sqlite3.Connection | None = None
+
+    async def _run(self, fn: Callable[..., T], *args: object) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, fn, *args)
+
+    async def open(self) -> None:
+        await self._run(self._open)
+
+    def _open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA busy_timeout=5000")
+        conn.executescript(SCHEMA)
+        self._conn = conn
+
+    async def close(self) -> None:
+        await self._run(self._close)
+        self._executor.shutdown(wait=True)
+
+    def _close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise RuntimeError("log store is not open")
+        return self._conn
+
+    async def add(
+        self, event_type: str, details: str, timestamp: datetime, event_id: str | None
+    ) -> tuple[int, bool]:
+        """Store an event; returns (id, duplicate). A known event_id stores nothing."""
+        return await self._run(self._add, event_type, details, timestamp, event_id)
+
+    def _add(
+        self, event_type: str, details: str, timestamp: datetime, event_id: str | None
+    ) -> tuple[int, bool]:
+        conn = self.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if event_id is not None:
+                row = conn.execute("SELECT id FROM logs WHERE event_id = ?", (event_id,)).fetchone()
+                if row is not None:
+                    conn.execute("COMMIT")
+                    return int(row[0]), True
+            cur = conn.execute(
+                "INSERT INTO logs (event_type, details, timestamp, event_id, received_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (
+                    event_type,
+                    details,
+                    format_time(timestamp),
+                    event_id,
+                    format_time(datetime.now(UTC)),
+                ),
+            )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return int(cur.lastrowid or 0), False
+
+    async def query(self, event_type: str, limit: int, since: datetime | None) -> list[Entry]:
+        """Events newest first, optionally of one type and at or after `since`."""
+        return await self._run(query, self.conn, event_type, limit, since)
+
+
+def query(
+    conn: sqlite3.Connection, event_type: str, limit: int, since: datetime | None
+) -> list[Entry]:
+    """Events newest first; shared by the service and the read-only query tool."""
+    where: list[str] = []
+    params: list[object] = []
+    if event_type:
+        where.append("event_type = ?")
+        params.append(event_type)
+    if since is not None:
+        where.append("timestamp >= ?")
+        params.append(format_time(since))
+    sql = "SELECT id, event_type, details, timestamp FROM logs"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY timestamp DESC, id DESC LIMIT ?"
+    params.append(limit)
+    return [
+        Entry(int(r[0]), str(r[1]), str(r[2]), parse_time(str(r[3])))
+        for r in conn.execute(sql, params)
+    ]

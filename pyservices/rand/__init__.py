@@ -1,0 +1,1 @@
+"""RandomService: a server stream of random numbers."""

@@ -1,0 +1,71 @@
+"""Printing what came over the network: neutralised text, times, one-line errors."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import signal
+from collections.abc import Coroutine
+from datetime import datetime
+from typing import Any, TypeVar
+
+import grpc
+from google.protobuf import timestamp_pb2
+
+# C0 controls, DEL and C1 controls: anything that can move the cursor, change
+# colours or start an escape sequence on a terminal.
+T = TypeVar("T")
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def neutralise(text: str) -> str:
+    """Replace control characters with visible `\\xNN` escapes."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def local_time(ts: timestamp_pb2.Timestamp, millis: bool = True) -> str:
+    """A Timestamp as local HH:MM:SS(.mmm)."""
+    when = datetime.fromtimestamp(ts.seconds + ts.nanos / 1e9).astimezone()
+    if millis:
+        return when.strftime("%H:%M:%S.") + f"{when.microsecond // 1000:03d}"
+    return when.strftime("%H:%M:%S")
+
+
+def rpc_error_line(err: grpc.RpcError, server: str) -> str:
+    """One readable line for a failed call: `CODE: details`."""
+    code = err.code() if hasattr(err, "code") else None
+    details = err.details() if hasattr(err, "details") else None
+    name = code.name if code is not None else "UNKNOWN"
+    if code == grpc.StatusCode.UNAVAILABLE:
+        return f"UNAVAILABLE: cannot reach the server at {server} ({neutralise(details or '')})"
+    if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+        return f"DEADLINE_EXCEEDED: the server at {server} did not answer in time"
+    return f"{name}: {neutralise(details or 'no details')}"
+
+
+async def run_until_signal(coro: Coroutine[Any, Any, T]) -> tuple[bool, T | None]:
+    """Run `coro` until it ends or SIGINT/SIGTERM arrives (then cancel it).
+
+    Returns (interrupted, result). Signal handlers are removed afterwards, so
+    a prompt that follows handles Ctrl+C itself.
+    """
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    task = asyncio.ensure_future(coro)
+    stopper = asyncio.ensure_future(stop.wait())
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        stopper.cancel()
+    if task.done():
+        return False, task.result()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    return True, None

@@ -1,0 +1,1 @@
+"""StreamingService: server time stream, chunked uploads and a chat room."""

@@ -1,0 +1,109 @@
+"""`python -m pyservices.streaming.client`: the documented flow on a terminal, or a subcommand.
+
+On a terminal with no subcommand: server time until Ctrl+C, then
+`Enter file path to upload: ` (Enter skips), then the chat.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+import grpc
+from polychat.streaming.v1 import streaming_pb2_grpc
+from prompt_toolkit import PromptSession
+
+from pyservices.storage.terminal import rpc_error_line
+from pyservices.streaming.chat_cmd import chat_lines, chat_terminal
+from pyservices.streaming.time_cmd import show_time
+from pyservices.streaming.upload_cmd import UploadFailed, upload
+
+DEFAULT_SERVER = "localhost:50056"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m pyservices.streaming.client",
+        description="StreamingService client: the guided flow on a terminal, or one subcommand.",
+    )
+    parser.add_argument(
+        "--server",
+        default=os.environ.get("STREAMING_SERVER", DEFAULT_SERVER),
+        help=f"server address (env STREAMING_SERVER, default: {DEFAULT_SERVER})",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    time = commands.add_parser("time", help="print the server's time until Ctrl+C")
+    time.add_argument("--count", type=int, default=0, help="stop after N updates (0: never)")
+    time.add_argument("--interval", type=float, default=1.0, help="seconds between updates")
+    up = commands.add_parser("upload", help="upload a file in chunks and check its SHA-256")
+    up.add_argument("path", type=Path)
+    up.add_argument("--name", help="name on the server (default: the file's own name)")
+    up.add_argument("--overwrite", action="store_true", help="replace an existing file")
+    commands.add_parser("chat", help="chat: stdin lines are sent, events printed")
+    return parser.parse_args(argv)
+
+
+async def guided(stub: streaming_pb2_grpc.StreamingServiceStub, server: str) -> None:
+    """The documented flow: time, an optional upload, then chat."""
+    print("Server time updates (press Ctrl+C to stop):")
+    await show_time(stub)
+    print()
+    session: PromptSession[str] = PromptSession()
+    try:
+        path = (await session.prompt_async("Enter file path to upload: ")).strip()
+    except (EOFError, KeyboardInterrupt):
+        path = ""
+    if path:
+        try:
+            await upload(stub, Path(path))
+        except grpc.aio.AioRpcError as err:
+            print(f"error: {rpc_error_line(err, server)}", file=sys.stderr)
+        except UploadFailed as err:
+            print(f"error: {err}", file=sys.stderr)
+    await chat_terminal(stub)
+
+
+async def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.command is None and not sys.stdin.isatty():
+        print(
+            "error: no command given and stdin is not a terminal; "
+            "use one of: time, upload, chat (see --help)",
+            file=sys.stderr,
+        )
+        return 2
+    async with grpc.aio.insecure_channel(args.server) as channel:
+        stub = streaming_pb2_grpc.StreamingServiceStub(channel)
+        try:
+            if args.command == "time":
+                await show_time(stub, args.count, args.interval)
+            elif args.command == "upload":
+                await upload(stub, args.path, args.name, args.overwrite)
+            elif args.command == "chat":
+                if sys.stdin.isatty():
+                    await chat_terminal(stub)
+                else:
+                    await chat_lines(stub)
+            else:
+                await guided(stub, args.server)
+        except grpc.aio.AioRpcError as err:
+            print(f"error: {rpc_error_line(err, args.server)}", file=sys.stderr)
+            return 1
+        except UploadFailed as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 1
+    return 0
+
+
+def run() -> None:
+    try:
+        sys.exit(asyncio.run(main()))
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    run()

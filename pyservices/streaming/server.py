@@ -1,0 +1,163 @@
+"""StreamingService servicer and its ServiceSpec."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
+
+import grpc
+from google.protobuf import timestamp_pb2
+from polychat.streaming.v1 import streaming_pb2, streaming_pb2_grpc
+
+from pyservices.spec import Register, ServiceSpec, Settings
+from pyservices.storage.atomic import remove_stale_temps
+from pyservices.storage.intervals import InvalidInterval, interval_seconds
+from pyservices.streaming.chat import ChatRoom, Member
+from pyservices.streaming.config import UPLOAD_FOLDER, StreamingConfig, add_arguments
+from pyservices.streaming.upload import UploadHook, UploadRejected, receive_upload
+
+log = logging.getLogger("pyservices.streaming")
+
+DEFAULT_INTERVAL = 1.0
+MIN_INTERVAL = 0.01
+MAX_INTERVAL = 3600.0
+
+
+def _now() -> tuple[timestamp_pb2.Timestamp, str]:
+    ns = time.time_ns()
+    ts = timestamp_pb2.Timestamp()
+    ts.FromNanoseconds(ns)
+    local = datetime.fromtimestamp(ns / 1e9)
+    return ts, local.strftime("%H:%M:%S.") + f"{local.microsecond // 1000:03d}"
+
+
+class StreamingServicer(streaming_pb2_grpc.StreamingServiceServicer):
+    def __init__(self, config: StreamingConfig, upload_hook: UploadHook | None = None) -> None:
+        self._config = config
+        self._upload_hook = upload_hook
+        self.room = ChatRoom(config.chat_queue)
+
+    async def StreamServerTime(
+        self,
+        request: streaming_pb2.StreamServerTimeRequest,
+        context: grpc.aio.ServicerContext,
+    ) -> AsyncIterator[streaming_pb2.StreamServerTimeResponse]:
+        try:
+            interval = interval_seconds(
+                request.interval if request.HasField("interval") else None,
+                default=DEFAULT_INTERVAL,
+                floor=MIN_INTERVAL,
+                ceiling=MAX_INTERVAL,
+            )
+        except InvalidInterval as err:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(err))
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        sent = 0
+        while True:
+            ts, formatted = _now()
+            yield streaming_pb2.StreamServerTimeResponse(time=ts, formatted=formatted)
+            sent += 1
+            await asyncio.sleep(max(0.0, start + sent * interval - loop.time()))
+
+    async def UploadFile(
+        self,
+        request_iterator: AsyncIterator[streaming_pb2.UploadFileRequest],
+        context: grpc.aio.ServicerContext,
+    ) -> streaming_pb2.UploadFileResponse:
+        cfg = self._config
+        try:
+            stored = await receive_upload(
+                request_iterator,
+                cfg.folder,
+                cfg.max_upload_bytes,
+                still_open=lambda: not (context.cancelled() or context.done()),
+                hook=self._upload_hook,
+            )
+        except UploadRejected as err:
+            log.info("upload rejected code=%s reason=%s", err.code.name, err)
+            await context.abort(err.code, str(err))
+        except OSError as err:
+            log.error("upload failed error=%s", err)
+            await context.abort(
+                grpc.StatusCode.INTERNAL, f"could not store the file: {err.strerror}"
+            )
+        log.info("upload stored name=%r size=%d sha256=%s", stored.name, stored.size, stored.sha256)
+        return streaming_pb2.UploadFileResponse(
+            name=stored.name,
+            size=stored.size,
+            sha256=stored.sha256,
+            path=f"{UPLOAD_FOLDER}/{stored.name}",
+            message=f"File {stored.name} uploaded successfully",
+        )
+
+    async def Chat(
+        self,
+        request_iterator: AsyncIterator[streaming_pb2.ChatRequest],
+        context: grpc.aio.ServicerContext,
+    ) -> None:
+        member = self.room.join()
+        reader = asyncio.create_task(self._read_chat(request_iterator, member))
+        try:
+            # The one writer for this stream: the room only ever queues.
+            while (event := await member.queue.get()) is not None:
+                await context.write(event)
+            if member.dropped:
+                await context.abort(
+                    grpc.StatusCode.RESOURCE_EXHAUSTED,
+                    f"{member.name} was disconnected: it did not keep up with the chat "
+                    f"(more than {self.room.queue_limit} messages waiting)",
+                )
+        finally:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
+            self.room.leave(member)
+
+    async def _read_chat(
+        self, requests: AsyncIterator[streaming_pb2.ChatRequest], member: Member
+    ) -> None:
+        try:
+            async for request in requests:
+                self.room.say(member, request.message)
+        except asyncio.CancelledError:
+            raise
+        except Exception as err:  # a broken stream ends this member only
+            log.info("chat read ended member=%s error=%s", member.name, err)
+        # The client closed its side (or broke): it leaves once its queue is sent.
+        self.room.leave(member)
+
+
+def make_register(
+    upload_hook: UploadHook | None = None,
+    on_servicer: Callable[[StreamingServicer], None] | None = None,
+) -> Register:
+    """The runner's register step; tests pass hooks to observe uploads and the room."""
+
+    async def register(
+        server: grpc.aio.Server, settings: Settings
+    ) -> Callable[[], Awaitable[None]] | None:
+        config = StreamingConfig.from_settings(settings)
+        removed = await asyncio.to_thread(remove_stale_temps, config.folder)
+        if removed:
+            log.info("removed stale temp files count=%d folder=%s", removed, config.folder)
+        servicer = StreamingServicer(config, upload_hook)
+        if on_servicer is not None:
+            on_servicer(servicer)
+        streaming_pb2_grpc.add_StreamingServiceServicer_to_server(servicer, server)
+        return None
+
+    return register
+
+
+SPEC = ServiceSpec(
+    name="streaming",
+    service_names=(streaming_pb2.DESCRIPTOR.services_by_name["StreamingService"].full_name,),
+    default_port=50056,
+    register=make_register(),
+    add_arguments=add_arguments,
+)

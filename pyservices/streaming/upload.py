@@ -1,0 +1,151 @@
+"""Receives one UploadFile stream into an atomic file: checked, hashed, all or nothing."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import grpc
+from polychat.streaming.v1 import streaming_pb2
+
+from pyservices.storage.atomic import (
+    AlreadyExists,
+    AtomicFile,
+    NotRegularFile,
+    StorageError,
+    StoredFile,
+    TooLarge,
+    preflight,
+)
+from pyservices.storage.names import InvalidName, check_name
+
+# Told about each upload's temp file: ("receiving", temp name) when it is
+# created and ("stored" | "discarded", temp name) once it is gone.
+UploadHook = Callable[[str, str], None]
+
+_STORAGE_CODES: dict[type[StorageError], grpc.StatusCode] = {
+    AlreadyExists: grpc.StatusCode.ALREADY_EXISTS,
+    NotRegularFile: grpc.StatusCode.FAILED_PRECONDITION,
+    TooLarge: grpc.StatusCode.RESOURCE_EXHAUSTED,
+}
+
+
+class UploadRejected(Exception):
+    """The upload is refused with `code`; the message is meant for the client."""
+
+    def __init__(self, code: grpc.StatusCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _rejected(err: StorageError | InvalidName) -> UploadRejected:
+    if isinstance(err, InvalidName):
+        return UploadRejected(grpc.StatusCode.INVALID_ARGUMENT, str(err))
+    return UploadRejected(_STORAGE_CODES.get(type(err), grpc.StatusCode.INTERNAL), str(err))
+
+
+async def _open_temp(folder: Path, max_bytes: int) -> AtomicFile:
+    """Create the temp file in a worker thread; if we are cancelled meanwhile, drop it."""
+    opening = asyncio.ensure_future(asyncio.to_thread(AtomicFile, folder, max_bytes))
+    try:
+        return await asyncio.shield(opening)
+    except asyncio.CancelledError:
+
+        def discard(fut: asyncio.Future[AtomicFile]) -> None:
+            if not fut.cancelled() and fut.exception() is None:
+                fut.result().abort()
+
+        opening.add_done_callback(discard)
+        raise
+
+
+async def _metadata(
+    requests: AsyncIterator[streaming_pb2.UploadFileRequest], max_bytes: int
+) -> streaming_pb2.UploadFileMetadata:
+    try:
+        first = await anext(requests)
+    except StopAsyncIteration:
+        raise UploadRejected(
+            grpc.StatusCode.INVALID_ARGUMENT, "empty upload: send the metadata message first"
+        ) from None
+    if first.WhichOneof("data") != "metadata":
+        raise UploadRejected(
+            grpc.StatusCode.INVALID_ARGUMENT, "the first message must carry the file's metadata"
+        )
+    meta = first.metadata
+    try:
+        check_name(meta.name)
+    except InvalidName as err:
+        raise _rejected(err) from None
+    if meta.size < 0:
+        raise UploadRejected(
+            grpc.StatusCode.INVALID_ARGUMENT, f"declared size must not be negative ({meta.size})"
+        )
+    if meta.size > max_bytes:
+        raise UploadRejected(
+            grpc.StatusCode.RESOURCE_EXHAUSTED,
+            f"declared size {meta.size} bytes is over the limit of {max_bytes} bytes",
+        )
+    return meta
+
+
+async def receive_upload(
+    requests: AsyncIterator[streaming_pb2.UploadFileRequest],
+    folder: Path,
+    max_bytes: int,
+    still_open: Callable[[], bool],
+    hook: UploadHook | None = None,
+) -> StoredFile:
+    """Store the uploaded file as `folder/<name>`, or raise UploadRejected leaving nothing."""
+    requests = aiter(requests)
+    meta = await _metadata(requests, max_bytes)
+    try:
+        await asyncio.to_thread(preflight, folder, meta.name, meta.overwrite)
+    except StorageError as err:
+        raise _rejected(err) from None
+
+    out = await _open_temp(folder, max_bytes)
+    outcome = "discarded"
+    if hook is not None:
+        hook("receiving", out.temp_name)
+    try:
+        async for request in requests:
+            if request.WhichOneof("data") != "chunk":
+                raise UploadRejected(
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                    "metadata may only be sent once, as the first message; then only chunks",
+                )
+            if meta.size and out.size + len(request.chunk) > meta.size:
+                raise UploadRejected(
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                    f"more data than the declared size of {meta.size} bytes",
+                )
+            try:
+                await asyncio.to_thread(out.write, request.chunk)
+            except StorageError as err:
+                raise _rejected(err) from None
+        if meta.size and out.size != meta.size:
+            raise UploadRejected(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"upload ended after {out.size} bytes but the declared size is {meta.size}",
+            )
+        # A client that dies can look like one that finished: the stream just
+        # ends. Flush first (the slow part), then publish only if the call is
+        # still alive, which gives a broken connection time to be noticed.
+        await asyncio.to_thread(out.flush)
+        if not still_open():
+            raise UploadRejected(grpc.StatusCode.CANCELLED, "upload cancelled by the client")
+        try:
+            stored = await asyncio.to_thread(out.commit, meta.name, meta.overwrite)
+        except (StorageError, InvalidName) as err:
+            raise _rejected(err) from None
+        outcome = "stored"
+        return stored
+    finally:
+        # Runs on success, rejection, a broken stream and cancellation alike:
+        # the shielded abort finishes even if we are cancelled again meanwhile.
+        cleanup = asyncio.ensure_future(asyncio.to_thread(out.abort))
+        if hook is not None:
+            cleanup.add_done_callback(lambda _: hook(outcome, out.temp_name))
+        await asyncio.shield(cleanup)

@@ -1,0 +1,1 @@
+"""UserService: the four RPC patterns over a SQLite user store (port 50057)."""

@@ -1,0 +1,170 @@
+"""users.db behind one worker thread."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS users (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    name       TEXT NOT NULL,
+    email      TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    age        INTEGER NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"""
+
+SAMPLE_USERS: tuple[tuple[str, str, int], ...] = (
+    ("Alice Johnson", "alice@example.com", 28),
+    ("Bob Smith", "bob@example.com", 35),
+    ("Charlie Brown", "charlie@example.com", 42),
+)
+
+# user_id is an int32 on the wire.
+MAX_ID = 2**31 - 1
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    name: str
+    email: str
+    age: int
+    created_at: str
+
+
+@dataclass(frozen=True)
+class NewUser:
+    name: str
+    email: str
+    age: int
+
+
+class EmailTaken(Exception):
+    def __init__(self, index: int, email: str) -> None:
+        super().__init__(email)
+        self.index = index
+        self.email = email
+
+
+def now_iso() -> str:
+    return datetime.now().replace(microsecond=0).isoformat()
+
+
+def _row(r: Sequence[object]) -> User:
+    return User(int(r[0]), str(r[1]), str(r[2]), int(r[3]), str(r[4]))  # type: ignore[call-overload]
+
+
+class UserStore:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="userstore")
+        self._conn: sqlite3.Connection | None = None
+
+    async def _run(self, fn: Callable[..., T], *args: object) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise RuntimeError("user store is not open")
+        return self._conn
+
+    def _tx(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        conn = self.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = fn(conn)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        return result
+
+    async def open(self) -> None:
+        await self._run(self._open)
+
+    def _open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA busy_timeout=5000")
+        conn.executescript(SCHEMA)
+        self._conn = conn
+        self._tx(_seed_samples)
+
+    async def close(self) -> None:
+        await self._run(self._close)
+        self._executor.shutdown(wait=True)
+
+    def _close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    async def get(self, user_id: int) -> User | None:
+        def get() -> User | None:
+            row = self.conn.execute(
+                "SELECT id, name, email, age, created_at FROM users WHERE id = ?", (user_id,)
+            ).fetchone()
+            return None if row is None else _row(row)
+
+        return await self._run(get)
+
+    async def create_many(self, users: Sequence[NewUser]) -> list[User]:
+        """Store all users in one transaction, or none (EmailTaken names the first clash)."""
+
+        def create(conn: sqlite3.Connection) -> list[User]:
+            created: list[User] = []
+            for index, u in enumerate(users):
+                stamp = now_iso()
+                try:
+                    cur = conn.execute(
+                        "INSERT INTO users (name, email, age, created_at) VALUES (?, ?, ?, ?)",
+                        (u.name, u.email, u.age, stamp),
+                    )
+                except sqlite3.IntegrityError:
+                    raise EmailTaken(index, u.email) from None
+                created.append(User(int(cur.lastrowid or 0), u.name, u.email, u.age, stamp))
+            return created
+
+        return await self._run(self._tx, create)
+
+    async def page(self, after_id: int, limit: int) -> list[User]:
+        """Up to `limit` users with id greater than `after_id`, by id."""
+
+        def page() -> list[User]:
+            rows = self.conn.execute(
+                "SELECT id, name, email, age, created_at FROM users WHERE id > ?"
+                " ORDER BY id LIMIT ?",
+                (after_id, limit),
+            ).fetchall()
+            return [_row(r) for r in rows]
+
+        return await self._run(page)
+
+
+def _seed_samples(conn: sqlite3.Connection) -> None:
+    """Add the sample users once per database; never again, even after they are removed."""
+    if conn.execute("SELECT 1 FROM meta WHERE key = 'samples'").fetchone() is not None:
+        return
+    stamp = now_iso()
+    conn.execute("INSERT INTO meta (key, value) VALUES ('samples', ?)", (stamp,))
+    conn.executemany(
+        "INSERT OR IGNORE INTO users (name, email, age, created_at) VALUES (?, ?, ?, ?)",
+        [(name, email, age, stamp) for name, email, age in SAMPLE_USERS],
+    )
