@@ -70,3 +70,35 @@ lint-go: ## gofmt and go vet.
 lint-py: $(VENV)/.installed ## ruff check and ruff format --check.
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+# ---- build and run -------------------------------------------------------------
+
+.PHONY: build
+build: ## Build bin/chat-server and bin/chat-client.
+	go build -o bin/chat-server ./server
+	go build -o bin/chat-client ./client
+
+.PHONY: run
+run: setup build ## Set up, then run the chat server and the Python services (Ctrl+C stops all).
+	scripts/run.sh
+
+# ---- tests -----------------------------------------------------------------------
+
+.PHONY: test
+test: setup ## Everything a change can break: generated-code drift, lint, Go (-race), Python, interop.
+	$(MAKE) checkgenerate
+	$(MAKE) lint
+	$(MAKE) test-go
+	$(MAKE) test-py
+
+.PHONY: test-go
+test-go: ## Go unit tests with the race detector.
+	go test -race -count=1 ./...
+
+.PHONY: test-py
+test-py: $(VENV)/.installed ## Python tests, including the cross-language interop tests.
+	$(PYTHON) -m pytest -q
+
+.PHONY: interop
+interop: $(VENV)/.installed ## Only the cross-language tests: real server and clients as processes.
+	$(PYTHON) -m pytest -q tests/interop

@@ -1,0 +1,128 @@
+"""Fixtures that build the real Go binaries and start servers and clients as processes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from tests.interop.harness import DEFAULT_TIMEOUT, Proc, free_port
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def go_bin(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The chat server and Go client, built once per test session."""
+    out = tmp_path_factory.mktemp("bin")
+    for name, pkg in (("chat-server", "./server"), ("chat-client", "./client")):
+        subprocess.run(["go", "build", "-o", str(out / name), pkg], cwd=REPO, check=True)
+    return out
+
+
+def wait_serving(address: str, timeout: float = DEFAULT_TIMEOUT) -> None:
+    """Block until the server at `address` answers its health check with SERVING."""
+    with grpc.insecure_channel(address) as channel:
+        grpc.channel_ready_future(channel).result(timeout=timeout)
+        reply = health_pb2_grpc.HealthStub(channel).Check(
+            health_pb2.HealthCheckRequest(service="chat.ChatService"), timeout=timeout
+        )
+    assert reply.status == health_pb2.HealthCheckResponse.SERVING
+
+
+class ChatServer:
+    """A running chat server process."""
+
+    def __init__(self, proc: Proc, address: str, data_dir: Path) -> None:
+        self.proc = proc
+        self.address = address
+        self.data_dir = data_dir
+
+
+class Processes:
+    """Starts servers and clients and kills whatever is left when the test ends."""
+
+    def __init__(self, go_bin: Path, tmp_path: Path) -> None:
+        self.go_bin = go_bin
+        self.tmp_path = tmp_path
+        self.procs: list[Proc] = []
+
+    def _start(self, name: str, argv: list[str]) -> Proc:
+        proc = Proc(name, argv, cwd=REPO)
+        self.procs.append(proc)
+        return proc
+
+    def server(self, *args: str, data_dir: Path | None = None, port: int = 0) -> ChatServer:
+        address = f"127.0.0.1:{port or free_port()}"
+        data = data_dir or self.tmp_path / "chat-data"
+        proc = self._start(
+            "chat-server",
+            [str(self.go_bin / "chat-server"), "-addr", address, "-data-dir", str(data), *args],
+        )
+        wait_serving(address)
+        return ChatServer(proc, address, data)
+
+    def chat_client(self, kind: str, server: ChatServer | str, name: str, room: str) -> Proc:
+        """A Go ("go") or Python ("py") chat client, started as a user would start it."""
+        address = server.address if isinstance(server, ChatServer) else server
+        if kind == "go":
+            argv = [str(self.go_bin / "chat-client"), name, room, address]
+        else:
+            argv = [sys.executable, "pyclient/client.py", name, room, address]
+        return self._start(f"{kind}-client {name}", argv)
+
+    def legacy_client(self, server: ChatServer, name: str, generated: Path) -> Proc:
+        return self._start(
+            f"legacy-client {name}",
+            [
+                sys.executable,
+                str(Path(__file__).with_name("legacy_client.py")),
+                str(generated),
+                server.address,
+                name,
+            ],
+        )
+
+    def stop_all(self) -> None:
+        for proc in self.procs:
+            proc.stop()
+
+
+@pytest.fixture
+def procs(go_bin: Path, tmp_path: Path) -> Iterator[Processes]:
+    processes = Processes(go_bin, tmp_path)
+    try:
+        yield processes
+    finally:
+        processes.stop_all()
+
+
+@pytest.fixture
+def server(procs: Processes) -> ChatServer:
+    return procs.server()
+
+
+@pytest.fixture(scope="session")
+def documented_stubs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Python code generated from a copy of the documented three-field chat.proto."""
+    out = tmp_path_factory.mktemp("documented")
+    proto = Path(__file__).with_name("documented_chat.proto")
+    (out / "chat.proto").write_text(proto.read_text())
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "grpc_tools.protoc",
+            f"-I{out}",
+            f"--python_out={out}",
+            f"--grpc_python_out={out}",
+            str(out / "chat.proto"),
+        ],
+        check=True,
+    )
+    return out
