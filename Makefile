@@ -82,6 +82,10 @@ build: ## Build bin/chat-server and bin/chat-client.
 run: setup build ## Set up, then run the chat server and the Python services (Ctrl+C stops all).
 	scripts/run.sh
 
+.PHONY: user-demo
+user-demo: $(VENV)/.installed ## Start UserService, run the five documented scenarios, stop it.
+	scripts/user-demo.sh
+
 # ---- tests -----------------------------------------------------------------------
 
 .PHONY: test
