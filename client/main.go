@@ -147,7 +147,7 @@ func runTerminal(ctx context.Context, cfg chatclient.Config, stdin, stdout *os.F
 		cfg.Name = name
 		t.SetPrompt(chatclient.Prompt)
 	}
-	cfg.Banner = "Type a message and press Enter to send it; /quit to leave."
+	cfg.Banner = "Connected. Type a message and press Enter; /quit to leave."
 	err = chatclient.Run(ctx, cfg, t, t)
 	if rerr := t.Restore(); rerr != nil && err == nil {
 		err = rerr

@@ -31,6 +31,11 @@ try:
     from pyclient.session import ChatError, ChatSession, check_identity
 except KeyboardInterrupt:  # Ctrl+C while starting up
     sys.exit(130)
+except ModuleNotFoundError as missing:  # run outside the virtualenv
+    sys.exit(
+        f"error: cannot import {missing.name!r}: run `make setup`, then "
+        "`source .venv/bin/activate` (or use .venv/bin/python)"
+    )
 
 T = TypeVar("T")
 
