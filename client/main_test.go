@@ -27,10 +27,15 @@ type fakeChat struct {
 	endAtOnce bool
 	endWith   error
 	got       chan string
+	// auth, when set, receives each stream's authorization metadata.
+	auth chan string
 }
 
 func (f *fakeChat) ChatStream(stream chatStream) error {
 	md, _ := metadata.FromIncomingContext(stream.Context())
+	if f.auth != nil {
+		f.auth <- first(md.Get("authorization"))
+	}
 	user, room := first(md.Get("chat-user")), first(md.Get("chat-room"))
 	welcome := &chatpb.ChatMessage{User: "system", Message: "Welcome, " + user + "! You are in room " + room + ".",
 		Room: room, Kind: chatpb.ChatMessage_KIND_SYSTEM}
@@ -63,13 +68,13 @@ func first(v []string) string {
 }
 
 // serve starts f on a loopback TCP port and returns its address.
-func serve(t *testing.T, f *fakeChat) string {
+func serve(t *testing.T, f *fakeChat, opts ...grpc.ServerOption) string {
 	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := grpc.NewServer()
+	srv := grpc.NewServer(opts...)
 	chatpb.RegisterChatServiceServer(srv, f)
 	go func() { _ = srv.Serve(lis) }()
 	t.Cleanup(srv.Stop)
@@ -158,7 +163,9 @@ func TestUsage(t *testing.T) {
 	if code != 0 {
 		t.Errorf("-h: exit %d", code)
 	}
-	for _, want := range []string{"-name", "-room", "-server", "CHAT_SERVER", "localhost:50053", "general", "flag wins"} {
+	for _, want := range []string{"-name", "-room", "-server", "CHAT_SERVER", "localhost:50053", "general", "flag wins",
+		"-ca", "POLYCHAT_TLS_CA", "-cert", "POLYCHAT_TLS_CLIENT_CERT", "-key", "POLYCHAT_TLS_CLIENT_KEY", "-tls",
+		"-login", "-token", "CHAT_TOKEN", "-auth-server", "AUTH_SERVER", "localhost:50054"} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("-h output lacks %q", want)
 		}

@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"strings"
@@ -37,7 +39,7 @@ func serverCmd(args ...string) *exec.Cmd {
 }
 
 func TestServerProcess(t *testing.T) {
-	cmd := serverCmd("-addr", "127.0.0.1:0", "-data-dir", t.TempDir(), "-log-format", "json")
+	cmd := serverCmd("-addr", "127.0.0.1:0", "-data-dir", t.TempDir(), "-log-format", "json", "-metrics-addr", "127.0.0.1:0")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -46,19 +48,20 @@ func TestServerProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill() })
-	addrc := make(chan string, 1)
+	addrc := make(chan [2]string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
-			var line struct{ Msg, Addr string }
+			var line struct{ Msg, Addr, Metrics string }
 			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "chat server listening" {
-				addrc <- line.Addr
+				addrc <- [2]string{line.Addr, line.Metrics}
 			}
 		}
 	}()
-	var addr string
+	var addr, metricsAddr string
 	select {
-	case addr = <-addrc:
+	case a := <-addrc:
+		addr, metricsAddr = a[0], a[1]
 	case <-time.After(10 * time.Second):
 		t.Fatal("server did not log its address")
 	}
@@ -94,6 +97,15 @@ func TestServerProcess(t *testing.T) {
 	}
 	if m, err := st.Recv(); err != nil || m.GetMessage() != "Welcome, Alice! You are in room general." {
 		t.Fatalf("welcome: %v %v", m, err)
+	}
+	resp, err := http.Get("http://" + metricsAddr + "/metrics")
+	if err != nil {
+		t.Fatalf("metrics: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), "\npolychat_chat_connected_clients 1\n") {
+		t.Fatalf("metrics lack one connected client:\n%s", body)
 	}
 
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {

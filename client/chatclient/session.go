@@ -7,6 +7,7 @@ package chatclient
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +17,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
@@ -57,8 +59,13 @@ type Config struct {
 	// Banner, when not empty, is written to the output once the stream is
 	// open, before any message (e.g. a hint on a terminal).
 	Banner string
-	// DialOptions are added after the client's own options (insecure
-	// transport credentials), e.g. a bufconn dialer in tests.
+	// TLS secures the connection (see TLSConfig); nil means plaintext.
+	TLS *tls.Config
+	// Token, when not empty, is a session token sent as "authorization:
+	// Bearer <token>" metadata, for a server that requires sign-in.
+	Token string
+	// DialOptions are added after the client's own options (transport
+	// credentials), e.g. a bufconn dialer in tests.
 	DialOptions []grpc.DialOption
 }
 
@@ -94,6 +101,8 @@ func (l *lineReader) ReadLine() (string, error) {
 // ServerError reports that the chat server could not be reached, or that the
 // connection to it was lost.
 type ServerError struct {
+	// Service names the server in the message; empty means "chat server".
+	Service string
 	// Server is the address that was dialled.
 	Server string
 	// Lost is true when the connection worked and then failed.
@@ -106,11 +115,15 @@ type ServerError struct {
 
 // Error returns e.g. "cannot reach chat server at localhost:50053: connection refused".
 func (e *ServerError) Error() string {
-	what := "cannot reach chat server at "
-	if e.Lost {
-		what = "lost connection to chat server at "
+	service := e.Service
+	if service == "" {
+		service = "chat server"
 	}
-	return what + e.Server + ": " + e.Reason
+	what := "cannot reach "
+	if e.Lost {
+		what = "lost connection to "
+	}
+	return what + service + " at " + e.Server + ": " + e.Reason
 }
 
 // Unwrap returns the underlying error.
@@ -169,7 +182,7 @@ func Run(ctx context.Context, cfg Config, in LineReader, out io.Writer) error {
 	}
 
 	opts := append([]grpc.DialOption{
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithTransportCredentials(credentialsFor(cfg.TLS)),
 	}, cfg.DialOptions...)
 	conn, err := grpc.NewClient(cfg.Server, opts...)
 	if err != nil {
@@ -264,6 +277,15 @@ func validate(cfg Config) error {
 	return nil
 }
 
+// credentialsFor returns TLS transport credentials for cfg, or insecure
+// ones when cfg is nil.
+func credentialsFor(cfg *tls.Config) credentials.TransportCredentials {
+	if cfg == nil {
+		return insecure.NewCredentials()
+	}
+	return credentials.NewTLS(cfg)
+}
+
 // readLines sends the lines of in to lines until the end of the input or a
 // quit command, then closes lines. It stops early when done is closed.
 func readLines(in LineReader, lines chan<- string, done <-chan struct{}) {
@@ -305,6 +327,9 @@ func (s *session) open(ctx context.Context, client chatpb.ChatServiceClient) (ch
 		// also accepts as the name.
 		md.Set(MetadataUser, s.cfg.Name)
 	}
+	if s.cfg.Token != "" {
+		md.Set(MetadataAuthorization, "Bearer "+s.cfg.Token)
+	}
 	// The stream outlives ctx: cancelling ctx means "leave gracefully",
 	// which still needs the stream.
 	streamCtx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
@@ -327,7 +352,7 @@ func (s *session) open(ctx context.Context, client chatpb.ChatServiceClient) (ch
 	case timedOut:
 		return nil, nil, &ServerError{Server: s.cfg.Server, Reason: errTimeout.Error(), Err: errTimeout}
 	}
-	return nil, nil, &ServerError{Server: s.cfg.Server, Reason: reason(err), Err: fmt.Errorf("open chat stream: %w", err)}
+	return nil, nil, &ServerError{Server: s.cfg.Server, Reason: connReason(err, s.cfg.TLS != nil), Err: fmt.Errorf("open chat stream: %w", err)}
 }
 
 // receive prints every message of the stream until it ends, and returns the
@@ -403,12 +428,17 @@ func (s *session) ended(err error, leaving bool) error {
 		if leaving {
 			return nil
 		}
+	case codes.Unauthenticated:
+		return &SignInError{Message: Sanitize(st.Message())}
 	case codes.Unavailable:
 		s.mu.Lock()
 		received := s.received
 		s.mu.Unlock()
-		if !received || isTransportFailure(st.Message()) {
-			return &ServerError{Server: s.cfg.Server, Lost: received, Reason: reason(err), Err: err}
+		if !received {
+			return &ServerError{Server: s.cfg.Server, Reason: connReason(err, s.cfg.TLS != nil), Err: err}
+		}
+		if isTransportFailure(st.Message()) {
+			return &ServerError{Server: s.cfg.Server, Lost: true, Reason: reason(err), Err: err}
 		}
 		// Otherwise the server itself ended the stream, e.g. with
 		// "server is shutting down".
@@ -435,6 +465,55 @@ func reason(err error) string {
 	case "":
 		msg = "unavailable"
 	case "EOF":
+		msg = "connection closed"
+	}
+	return Sanitize(msg)
+}
+
+// connReason is reason for a connection that failed before the server said
+// anything, with what TLS adds: handshake failures read "TLS handshake
+// failed: ..." (e.g. "certificate signed by unknown authority"), and a
+// connection closed at once hints at a TLS mismatch or a missing client
+// certificate. tlsOn says whether the client uses TLS.
+func connReason(err error, tlsOn bool) string {
+	msg := err.Error()
+	if st, ok := status.FromError(err); ok {
+		msg = st.Message()
+	}
+	const handshake = "authentication handshake failed: "
+	if i := strings.Index(msg, handshake); i >= 0 {
+		return "TLS handshake failed: " + tlsReason(msg[i+len(handshake):])
+	}
+	const remote = "remote error: tls: "
+	if i := strings.Index(msg, remote); i >= 0 {
+		return "TLS handshake failed: the server refused the client certificate: " + tlsReason(msg[i+len(remote):])
+	}
+	r := reason(err)
+	switch {
+	case tlsOn && (r == "broken pipe" || r == "connection reset by peer" || r == "connection closed"):
+		return "TLS handshake failed: the server closed the connection (does it require a client certificate?)"
+	case !tlsOn && r == "connection closed":
+		return "connection closed (does the server expect TLS?)"
+	}
+	return r
+}
+
+// tlsReason shortens a crypto/tls error to its last, readable part, e.g.
+// "certificate signed by unknown authority" from "tls: failed to verify
+// certificate: x509: certificate signed by unknown authority (possibly
+// because of ...)".
+func tlsReason(msg string) string {
+	msg = strings.TrimRight(strings.TrimSpace(msg), `"`)
+	if i := strings.Index(msg, " (possibly because"); i >= 0 {
+		msg = msg[:i]
+	}
+	for _, prefix := range []string{"tls: ", "failed to verify certificate: ", "x509: "} {
+		msg = strings.TrimPrefix(msg, prefix)
+	}
+	if msg == "first record does not look like a TLS handshake" {
+		msg = "the server does not speak TLS"
+	}
+	if msg == "" || msg == "EOF" {
 		msg = "connection closed"
 	}
 	return Sanitize(msg)

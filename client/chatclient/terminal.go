@@ -62,6 +62,21 @@ func (t *Terminal) ReadLine() (string, error) {
 	return line, err
 }
 
+// ReadPassword reads one line typed by the user without echoing it, after
+// prompt; the prompt for ReadLine is kept.
+func (t *Terminal) ReadPassword(prompt string) (string, error) {
+	t.mu.Lock()
+	t.typing = true
+	t.mu.Unlock()
+	line, err := t.t.ReadPassword(prompt)
+	if err == nil {
+		t.mu.Lock()
+		t.typing = false
+		t.mu.Unlock()
+	}
+	return line, err
+}
+
 // Write writes p (lines ending in "\n") above the line being typed.
 func (t *Terminal) Write(p []byte) (int, error) {
 	return t.t.Write(p)

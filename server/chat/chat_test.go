@@ -62,6 +62,19 @@ func TestLeaveAfterEverythingSentBefore(t *testing.T) {
 	}
 }
 
+func TestLeavingAtOnceStillGetsWhatWasQueued(t *testing.T) {
+	ts := startServer(t, Config{})
+	st := ts.open(t, nil, MetadataUser, "Brief")
+	if err := st.Send(&chatpb.ChatMessage{Kind: kLeave}); err != nil {
+		t.Fatal(err)
+	}
+	c := newClient(t, st)
+	c.expect(kSys, "Welcome, Brief! You are in room general.")
+	if err := c.end(); !errors.Is(err, io.EOF) {
+		t.Fatalf("stream ended with %v, want OK", err)
+	}
+}
+
 func TestRoomsAreIsolated(t *testing.T) {
 	ts := startServer(t, Config{})
 	red1 := ts.join(t, "r1", "red")

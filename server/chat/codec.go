@@ -18,8 +18,21 @@ type outgoing struct {
 	*chatpb.ChatMessage
 	// data is the wire encoding of ChatMessage; nil falls back to marshalling.
 	data []byte
+	// wire is data as the codec returns it, built once per broadcast rather
+	// than once per recipient (that cost two allocations per delivery).
+	wire mem.BufferSlice
 	// final ends the stream once the message is sent (the shutdown notice).
 	final bool
+}
+
+// newOutgoing wraps msg and its wire encoding data (nil if marshalling
+// failed) for sending to any number of streams.
+func newOutgoing(msg *chatpb.ChatMessage, data []byte) *outgoing {
+	o := &outgoing{ChatMessage: msg, data: data}
+	if data != nil {
+		o.wire = mem.BufferSlice{mem.SliceBuffer(data)}
+	}
+	return o
 }
 
 // incoming is what the reader receives a client message into. It embeds the
@@ -42,8 +55,11 @@ type preEncodedCodec struct {
 // Marshal implements encoding.CodecV2.
 func (c preEncodedCodec) Marshal(v any) (mem.BufferSlice, error) {
 	if o, ok := v.(*outgoing); ok && o.data != nil {
-		// SliceBuffer's Free is a no-op, so sharing data between streams is
-		// safe: gRPC only reads it.
+		// SliceBuffer's Ref and Free are no-ops, so sharing one BufferSlice
+		// between streams is safe: gRPC only reads it and its elements.
+		if o.wire != nil {
+			return o.wire, nil
+		}
 		return mem.BufferSlice{mem.SliceBuffer(o.data)}, nil
 	}
 	return c.CodecV2.Marshal(v)

@@ -3,6 +3,7 @@ package chat
 import (
 	"sync"
 
+	"golang.org/x/time/rate"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -13,11 +14,20 @@ var (
 	errShutdown = status.Error(codes.Unavailable, "server is shutting down")
 )
 
+// leaveMarker is queued when a member asks to leave: the writer sends what
+// was queued before it, then ends the stream with OK. It is never sent.
+var leaveMarker = &outgoing{}
+
 // member is one open stream in a room.
 type member struct {
 	stream uint64 // number of the stream since start
 	peer   string
 	room   *room
+
+	metrics Metrics
+	// limiter bounds the member's message rate; nil means no limit. Used
+	// only by the reader goroutine.
+	limiter *rate.Limiter
 
 	// Guarded by room.mu.
 	name string
@@ -81,6 +91,10 @@ func (m *member) write(stream grpc.ServerStream) {
 		case <-m.ended:
 			return
 		case o := <-m.queue:
+			if o == leaveMarker {
+				m.end(nil) // everything queued before the leave was sent
+				return
+			}
 			if !m.send(stream, o) {
 				return
 			}
@@ -110,6 +124,9 @@ func (m *member) send(stream grpc.ServerStream, o *outgoing) bool {
 	if err != nil {
 		m.end(err)
 		return false
+	}
+	if m.metrics != nil {
+		m.metrics.MessageSent()
 	}
 	return true
 }

@@ -71,7 +71,7 @@ func encode(msg *chatpb.ChatMessage) *outgoing {
 	if err != nil {
 		data = nil // the codec falls back to marshalling per send
 	}
-	return &outgoing{ChatMessage: msg, data: data}
+	return newOutgoing(msg, data)
 }
 
 // deliverLocked queues o to every member of r except exclude. A member whose
@@ -91,6 +91,7 @@ func (s *Service) deliverLocked(r *room, o *outgoing, exclude *member) {
 	}
 	for _, m := range slow {
 		if s.removeLocked(r, m) {
+			s.metrics.SlowClientDropped()
 			s.log.Warn("disconnecting slow client", "room", r.name, "user", m.name, "peer", m.peer, "queue", cap(m.queue))
 			m.end(errSlow)
 		}
@@ -104,6 +105,7 @@ func (s *Service) removeLocked(r *room, m *member) bool {
 		return false
 	}
 	m.left = true
+	s.metrics.ClientLeft()
 	for i, x := range r.members {
 		if x == m {
 			last := len(r.members) - 1

@@ -7,8 +7,12 @@ package chat
 
 import (
 	"log/slog"
+	"strconv"
 	"sync"
 	"sync/atomic"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
 	"github.com/polychat/polychat/server/history"
@@ -45,6 +49,20 @@ type Config struct {
 	Store history.Store
 	// Logger receives connection and message events. Nil means slog.Default().
 	Logger *slog.Logger
+
+	// Auth, when set, requires every stream to carry "authorization: Bearer
+	// <token>" metadata that it accepts; the signed-in user's name is then
+	// the member's name, and chat-user metadata and user fields are ignored.
+	// Nil turns sign-in off.
+	Auth Authenticator
+	// Rate is how many messages per second a member may send on average,
+	// and Burst how many at once; a member over it is disconnected with
+	// RESOURCE_EXHAUSTED. Zero Rate means no limit; with a Rate, a Burst
+	// below 1 is taken as 1.
+	Rate  float64
+	Burst int
+	// Metrics receives the chat's events. Nil means none are recorded.
+	Metrics Metrics
 }
 
 // Service implements chatpb.ChatServiceServer. Register it on a grpc.Server
@@ -52,10 +70,14 @@ type Config struct {
 type Service struct {
 	chatpb.UnimplementedChatServiceServer
 
-	cfg   Config
-	log   *slog.Logger
-	store history.Store
-	ids   idSource
+	cfg     Config
+	log     *slog.Logger
+	store   history.Store
+	ids     idSource
+	metrics Metrics
+
+	// errTooFast ends a member over the rate limit.
+	errTooFast error
 
 	// streams counts streams since start; it numbers Client(N).
 	streams atomic.Uint64
@@ -84,11 +106,29 @@ func New(cfg Config) *Service {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = noMetrics{}
+	}
+	if cfg.Rate < 0 {
+		cfg.Rate = 0
+	}
+	if cfg.Rate > 0 && cfg.Burst < 1 {
+		cfg.Burst = 1
+	}
 	s := &Service{
-		cfg:   cfg,
-		log:   cfg.Logger,
-		store: cfg.Store,
-		rooms: make(map[string]*room),
+		cfg:     cfg,
+		log:     cfg.Logger,
+		store:   cfg.Store,
+		metrics: cfg.Metrics,
+		rooms:   make(map[string]*room),
+	}
+	if cfg.Rate > 0 {
+		unit := "messages"
+		if cfg.Rate == 1 {
+			unit = "message"
+		}
+		s.errTooFast = status.Errorf(codes.ResourceExhausted, "sending too fast: at most %s %s per second",
+			strconv.FormatFloat(cfg.Rate, 'f', -1, 64), unit)
 	}
 	s.ids = idSource{store: cfg.Store, log: cfg.Logger}
 	return s

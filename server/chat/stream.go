@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 
+	"golang.org/x/time/rate"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -28,7 +29,8 @@ const (
 
 // ChatStream implements chatpb.ChatServiceServer. The stream joins its room
 // before anything is read, so a client that never sends still receives.
-func (s *Service) ChatStream(stream grpc.BidiStreamingServer[chatpb.ChatMessage, chatpb.ChatMessage]) error {
+func (s *Service) ChatStream(stream grpc.BidiStreamingServer[chatpb.ChatMessage, chatpb.ChatMessage]) (err error) {
+	defer func() { s.metrics.StreamEnded(status.Code(err)) }()
 	ctx := stream.Context()
 	n := s.streams.Add(1)
 	addr := "unknown"
@@ -38,10 +40,20 @@ func (s *Service) ChatStream(stream grpc.BidiStreamingServer[chatpb.ChatMessage,
 	log := s.log.With("peer", addr, "stream", n)
 	log.Info("client connected")
 
-	name, roomName, err := s.fromMetadata(ctx)
+	signedIn, err := s.signedInUser(ctx)
 	if err != nil {
 		log.Info("client rejected", "code", status.Code(err), "reason", status.Convert(err).Message())
 		return err
+	}
+	name, roomName, err := s.fromMetadata(ctx, signedIn == "")
+	if err != nil {
+		log.Info("client rejected", "code", status.Code(err), "reason", status.Convert(err).Message())
+		return err
+	}
+	if signedIn != "" {
+		// The signed-in user's name, whatever chat-user asks for: nobody
+		// can claim someone else's name.
+		name = signedIn
 	}
 	named := name != ""
 	if !named {
@@ -53,7 +65,7 @@ func (s *Service) ChatStream(stream grpc.BidiStreamingServer[chatpb.ChatMessage,
 		return err
 	}
 	m.named = named
-	log.Info("client joined", "user", m.name, "room", roomName)
+	log.Info("client joined", "user", m.name, "room", roomName, "signed_in", signedIn != "")
 
 	writerDone := make(chan struct{})
 	go func() {
@@ -79,9 +91,9 @@ func (s *Service) ChatStream(stream grpc.BidiStreamingServer[chatpb.ChatMessage,
 	return m.err
 }
 
-// fromMetadata returns the validated name (empty when none was asked for)
-// and room from the request metadata.
-func (s *Service) fromMetadata(ctx context.Context) (name, room string, err error) {
+// fromMetadata returns the validated name (empty when none was asked for,
+// or when withName is false) and room from the request metadata.
+func (s *Service) fromMetadata(ctx context.Context, withName bool) (name, room string, err error) {
 	md, _ := metadata.FromIncomingContext(ctx)
 	first := func(key string) string {
 		if v := md.Get(key); len(v) > 0 {
@@ -92,8 +104,10 @@ func (s *Service) fromMetadata(ctx context.Context) (name, room string, err erro
 		}
 		return ""
 	}
-	if name, err = s.cleanName("name ("+MetadataUser+")", first(MetadataUser)); err != nil {
-		return "", "", err
+	if withName {
+		if name, err = s.cleanName("name ("+MetadataUser+")", first(MetadataUser)); err != nil {
+			return "", "", err
+		}
 	}
 	if room, err = s.cleanName("room ("+MetadataRoom+")", first(MetadataRoom)); err != nil {
 		return "", "", err
@@ -118,12 +132,17 @@ func (s *Service) join(stream uint64, addr, roomName, want string) (*member, err
 	if r == nil {
 		r = newRoom(roomName)
 		s.rooms[roomName] = r
+		s.metrics.RoomOpened()
 	}
 	r.mu.Lock() // before releasing s.mu, so leave cannot delete r meanwhile
 	s.mu.Unlock()
 	defer r.mu.Unlock()
 
 	m := newMember(stream, addr, r, s.cfg.QueueSize)
+	m.metrics = s.metrics
+	if s.cfg.Rate > 0 {
+		m.limiter = rate.NewLimiter(rate.Limit(s.cfg.Rate), s.cfg.Burst)
+	}
 	m.name = r.distinct(want)
 	m.preamble = append(m.preamble, s.newMessage(r.name, SystemUser, chatpb.ChatMessage_KIND_SYSTEM,
 		fmt.Sprintf("Welcome, %s! You are in room %s.", m.name, r.name), nil))
@@ -139,6 +158,7 @@ func (s *Service) join(stream uint64, addr, roomName, want string) (*member, err
 	s.deliverLocked(r, s.newMessage(r.name, SystemUser, chatpb.ChatMessage_KIND_JOIN, m.name+" joined the room", nil), nil)
 	r.names[m.name] = m
 	r.members = append(r.members, m)
+	s.metrics.ClientJoined()
 	return m, nil
 }
 
@@ -153,6 +173,7 @@ func (s *Service) leave(m *member) {
 	s.removeLocked(r, m)
 	if len(r.members) == 0 && s.rooms[r.name] == r {
 		delete(s.rooms, r.name)
+		s.metrics.RoomClosed()
 	}
 }
 
@@ -180,7 +201,14 @@ func (s *Service) read(stream grpc.ServerStream, m *member, log *slog.Logger) {
 		}
 		if err := s.handle(m, in.ChatMessage, log); err != nil {
 			if errors.Is(err, errLeave) {
-				err = nil // the member asked to leave: end the stream with OK
+				// The member asked to leave: it still gets what was queued
+				// for it so far (its welcome, say), then the stream ends OK.
+				select {
+				case m.queue <- leaveMarker:
+				default:
+					m.end(nil)
+				}
+				return
 			}
 			m.end(err)
 			return
@@ -201,6 +229,12 @@ func (s *Service) handle(m *member, in *chatpb.ChatMessage, log *slog.Logger) er
 	default:
 		return status.Errorf(codes.InvalidArgument, "a client may only send KIND_TEXT or KIND_LEAVE messages, not %s", k)
 	}
+	if m.limiter != nil && !m.limiter.Allow() {
+		s.metrics.RateLimited()
+		log.Warn("client sending too fast; disconnecting", "user", m.currentName(), "room", m.room.name,
+			"rate", s.cfg.Rate, "burst", s.cfg.Burst)
+		return s.errTooFast
+	}
 	if room := in.GetRoom(); room != "" && room != m.room.name {
 		return status.Errorf(codes.InvalidArgument, "message is for room %q but this stream is in room %q; open a new stream to change rooms", room, m.room.name)
 	}
@@ -208,7 +242,7 @@ func (s *Service) handle(m *member, in *chatpb.ChatMessage, log *slog.Logger) er
 	if len(text) > s.cfg.MaxMessageBytes {
 		return s.tooLong(len(text))
 	}
-	if !m.named && in.GetUser() != "" {
+	if !m.named && in.GetUser() != "" { // a signed-in member is always named
 		name, err := s.cleanName("user", in.GetUser())
 		if err != nil {
 			return err
@@ -252,6 +286,7 @@ func (s *Service) say(m *member, in *chatpb.ChatMessage, log *slog.Logger) {
 	if m.left || r.closed {
 		return
 	}
+	s.metrics.MessageReceived()
 	o := s.newMessage(r.name, m.name, chatpb.ChatMessage_KIND_TEXT, in.GetMessage(), in.GetClientSentAt())
 	if err := s.store.Append(o.ChatMessage); err != nil {
 		log.Error("cannot keep message in history", "room", r.name, "err", err)

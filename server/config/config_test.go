@@ -21,6 +21,10 @@ func TestDefaults(t *testing.T) {
 		c.MaxNameBytes != 64 || c.QueueSize != 256 || c.ShutdownTimeout != 5*time.Second || c.LogFormat != "text" {
 		t.Fatalf("defaults = %+v", c)
 	}
+	if c.TLS() || c.TLSClientCA != "" || c.AuthAddr != "" || c.AuthCacheTTL != 30*time.Second ||
+		c.MaxStreamsPerConn != 16 || c.MaxConnections != 2000 || c.Rate != 20 || c.Burst != 40 || c.MetricsAddr != ":9053" {
+		t.Fatalf("security defaults = %+v", c)
+	}
 }
 
 func TestEnvAndFlagPrecedence(t *testing.T) {
@@ -30,6 +34,23 @@ func TestEnvAndFlagPrecedence(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Addr != ":2" || c.QueueSize != 9 || c.DataDir != "" || c.LogLevel.String() != "DEBUG" {
+		t.Fatalf("got %+v", c)
+	}
+}
+
+func TestSecurityFromEnv(t *testing.T) {
+	env := map[string]string{
+		"POLYCHAT_TLS_CERT": "s.pem", "POLYCHAT_TLS_KEY": "s-key.pem", "POLYCHAT_TLS_CLIENT_CA": "ca.pem",
+		"CHAT_AUTH_ADDR": "localhost:50054", "CHAT_AUTH_CA": "ca.pem", "CHAT_AUTH_CERT": "c.pem", "CHAT_AUTH_KEY": "c-key.pem",
+		"CHAT_MAX_STREAMS_PER_CONN": "4", "CHAT_MAX_CONNECTIONS": "0", "CHAT_RATE": "0", "CHAT_BURST": "0",
+		"CHAT_METRICS_ADDR": "", "CHAT_AUTH_CACHE_TTL": "5s",
+	}
+	c, err := Parse("x", nil, lookup(env), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.TLS() || c.TLSClientCA != "ca.pem" || c.AuthAddr != "localhost:50054" || c.AuthCert != "c.pem" ||
+		c.MaxStreamsPerConn != 4 || c.MaxConnections != 0 || c.Rate != 0 || c.MetricsAddr != "" || c.AuthCacheTTL != 5*time.Second {
 		t.Fatalf("got %+v", c)
 	}
 }
@@ -45,6 +66,14 @@ func TestBadValues(t *testing.T) {
 		{[]string{"-queue", "0"}, nil, "-queue must be more than 0"},
 		{nil, map[string]string{"CHAT_LOG_FORMAT": "xml"}, "-log-format must be text or json"},
 		{[]string{"extra"}, nil, "unexpected argument"},
+		{[]string{"-tls-cert", "c.pem"}, nil, "-tls-cert and -tls-key must be given together"},
+		{nil, map[string]string{"POLYCHAT_TLS_CLIENT_CA": "ca.pem"}, "-tls-client-ca needs -tls-cert"},
+		{[]string{"-auth-addr", "x:1", "-auth-key", "k.pem"}, nil, "-auth-cert and -auth-key"},
+		{[]string{"-auth-ca", "ca.pem"}, nil, "need -auth-addr"},
+		{[]string{"-rate", "-1"}, nil, "-rate must be 0 or more"},
+		{nil, map[string]string{"CHAT_RATE": "5", "CHAT_BURST": "0"}, "-burst must be 1 or more"},
+		{[]string{"-max-connections", "-3"}, nil, "-max-connections"},
+		{[]string{"-max-streams-per-conn", "-1"}, nil, "-max-streams-per-conn"},
 	} {
 		_, err := Parse("x", tc.args, lookup(tc.env), nil)
 		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {

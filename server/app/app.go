@@ -1,0 +1,358 @@
+// Package app assembles the chat server: the chat service with health and
+// reflection on one gRPC server, with TLS or mutual TLS, sign-in through the
+// AuthService, abuse limits, request logging and Prometheus metrics, as
+// package config describes them. server/main.go only parses the flags and
+// runs it.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/logging"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/reflection"
+
+	authv1 "github.com/polychat/polychat/gen/go/polychat/auth/v1"
+	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
+	"github.com/polychat/polychat/server/auth"
+	"github.com/polychat/polychat/server/chat"
+	"github.com/polychat/polychat/server/config"
+	"github.com/polychat/polychat/server/history"
+	"github.com/polychat/polychat/server/limits"
+	"github.com/polychat/polychat/server/metrics"
+	"github.com/polychat/polychat/server/tlsconf"
+)
+
+// maxRecvBytes bounds one incoming message. It is well above the text limit
+// so that an over-long text gets the readable INVALID_ARGUMENT from the chat
+// service rather than a bare transport error.
+const maxRecvBytes = 64 << 10
+
+// Keepalive policy. Chat clients sit idle for long periods: allow their
+// keepalive pings (at most one per KeepaliveMinTime, the lowest gRPC clients
+// allow, even with no open stream); a client pinging more often is sent
+// GOAWAY "too_many_pings" and disconnected. The server pings silent
+// connections itself to find dead peers.
+const (
+	KeepaliveMinTime = 10 * time.Second
+	keepaliveTime    = time.Minute
+	keepaliveTimeout = 20 * time.Second
+)
+
+// handlingBuckets are the RPC latency histogram's buckets, in seconds: chat
+// streams last minutes or hours, health checks milliseconds.
+var handlingBuckets = []float64{0.001, 0.005, 0.025, 0.1, 0.5, 1, 5, 30, 60, 300, 1800, 3600, 14400}
+
+// ListenError reports that the server could not listen on its address.
+type ListenError struct {
+	Addr string
+	Err  error
+}
+
+func (e *ListenError) Error() string { return fmt.Sprintf("cannot listen on %s: %v", e.Addr, e.Err) }
+func (e *ListenError) Unwrap() error { return e.Err }
+
+// Server is an assembled chat server, listening but not yet serving.
+type Server struct {
+	cfg    config.Config
+	log    *slog.Logger
+	store  history.Store
+	grpc   *grpc.Server
+	health *health.Server
+	chat   *chat.Service
+	lis    net.Listener
+
+	authConn *grpc.ClientConn
+	registry *prometheus.Registry
+	metLis   net.Listener
+	metSrv   *http.Server
+}
+
+// New builds the server cfg describes and starts listening on cfg.Addr
+// (a *ListenError when it cannot) and, if it can, on cfg.MetricsAddr; the
+// chat works without metrics. Call Run to serve, and Close afterwards.
+func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
+	s := &Server{cfg: cfg, log: log}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+
+	var creds credentials.TransportCredentials
+	if cfg.TLS() {
+		tc, err := tlsconf.Server(cfg.TLSCert, cfg.TLSKey, cfg.TLSClientCA)
+		if err != nil {
+			return nil, err
+		}
+		creds = credentials.NewTLS(tc)
+	}
+
+	var authn chat.Authenticator
+	if cfg.AuthAddr != "" {
+		authCreds := insecure.NewCredentials()
+		if cfg.AuthCA != "" || cfg.AuthCert != "" {
+			tc, err := tlsconf.Client(cfg.AuthCA, cfg.AuthCert, cfg.AuthKey)
+			if err != nil {
+				return nil, fmt.Errorf("auth service TLS: %w", err)
+			}
+			authCreds = credentials.NewTLS(tc)
+		}
+		s.authConn, err = grpc.NewClient(cfg.AuthAddr, grpc.WithTransportCredentials(authCreds))
+		if err != nil {
+			return nil, fmt.Errorf("auth service at %s: %w", cfg.AuthAddr, err)
+		}
+		ttl := cfg.AuthCacheTTL
+		if ttl == 0 {
+			ttl = -1 // no caching
+		}
+		authn = auth.NewChecker(authv1.NewAuthServiceClient(s.authConn), auth.Options{TTL: ttl, Logger: log})
+	}
+
+	if s.store, err = openStore(cfg, log); err != nil {
+		return nil, err
+	}
+
+	var (
+		chatMetrics *metrics.Chat
+		srvMetrics  *grpcprom.ServerMetrics
+		unary       []grpc.UnaryServerInterceptor
+		stream      []grpc.StreamServerInterceptor
+	)
+	if cfg.MetricsAddr != "" {
+		chatMetrics = metrics.NewChat()
+		srvMetrics = grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram(grpcprom.WithHistogramBuckets(handlingBuckets)))
+		s.registry = prometheus.NewRegistry()
+		s.registry.MustRegister(chatMetrics, srvMetrics,
+			collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		unary = append(unary, srvMetrics.UnaryServerInterceptor())
+		stream = append(stream, srvMetrics.StreamServerInterceptor())
+	}
+	logOpts := []logging.Option{logging.WithLogOnEvents(logging.FinishCall)}
+	unary = append(unary, logging.UnaryServerInterceptor(requestLogger(log), logOpts...))
+	stream = append(stream, logging.StreamServerInterceptor(requestLogger(log), logOpts...))
+
+	chatCfg := chat.Config{
+		MaxMessageBytes: cfg.MaxMessageBytes,
+		MaxNameBytes:    cfg.MaxNameBytes,
+		QueueSize:       cfg.QueueSize,
+		Store:           s.store,
+		Logger:          log,
+		Auth:            authn,
+		Rate:            cfg.Rate,
+		Burst:           cfg.Burst,
+	}
+	if chatMetrics != nil {
+		chatCfg.Metrics = chatMetrics
+	}
+	s.chat = chat.New(chatCfg)
+
+	opts := []grpc.ServerOption{
+		chat.CodecOption(),
+		grpc.MaxRecvMsgSize(max(maxRecvBytes, 2*cfg.MaxMessageBytes)),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: KeepaliveMinTime, PermitWithoutStream: true}),
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: keepaliveTime, Timeout: keepaliveTimeout}),
+		grpc.ChainUnaryInterceptor(unary...),
+		grpc.ChainStreamInterceptor(stream...),
+	}
+	if creds != nil {
+		opts = append(opts, grpc.Creds(creds))
+	}
+	if cfg.MaxStreamsPerConn > 0 {
+		opts = append(opts, grpc.MaxConcurrentStreams(uint32(cfg.MaxStreamsPerConn)))
+	}
+	s.grpc = grpc.NewServer(opts...)
+	chatpb.RegisterChatServiceServer(s.grpc, s.chat)
+	s.health = health.NewServer()
+	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	s.health.SetServingStatus(chatpb.ChatService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
+	healthpb.RegisterHealthServer(s.grpc, s.health)
+	reflection.Register(s.grpc)
+	if srvMetrics != nil {
+		srvMetrics.InitializeMetrics(s.grpc)
+	}
+
+	lis, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, &ListenError{Addr: cfg.Addr, Err: err}
+	}
+	var hooks limits.ConnHooks
+	if chatMetrics != nil {
+		hooks = chatMetrics
+	}
+	s.lis = limits.Listener(lis, limits.ListenerOptions{
+		Max: cfg.MaxConnections, UserTimeout: keepaliveTimeout, Logger: log, Hooks: hooks,
+	})
+
+	if cfg.MetricsAddr != "" {
+		if ml, err := net.Listen("tcp", cfg.MetricsAddr); err != nil {
+			log.Error("cannot serve metrics; going on without them", "metrics_addr", cfg.MetricsAddr, "err", err)
+		} else {
+			s.metLis = ml
+			mux := http.NewServeMux()
+			mux.Handle("/metrics", metrics.Handler(s.registry))
+			s.metSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		}
+	}
+	return s, nil
+}
+
+// Addr is the address the chat server listens on.
+func (s *Server) Addr() net.Addr { return s.lis.Addr() }
+
+// MetricsAddr is the address /metrics is served on, or nil when metrics are
+// off or their address could not be listened on.
+func (s *Server) MetricsAddr() net.Addr {
+	if s.metLis == nil {
+		return nil
+	}
+	return s.metLis.Addr()
+}
+
+// Registry returns the Prometheus registry of the server's metrics, or nil
+// when metrics are off.
+func (s *Server) Registry() *prometheus.Registry { return s.registry }
+
+// Run serves until ctx is done, then shuts down gracefully: every member is
+// told "Server is shutting down", and the server waits at most
+// cfg.ShutdownTimeout for the streams to end. It returns an error only when
+// serving fails.
+func (s *Server) Run(ctx context.Context) error {
+	served := make(chan error, 1)
+	go func() { served <- s.grpc.Serve(s.lis) }()
+	if s.metSrv != nil {
+		go func() {
+			if err := s.metSrv.Serve(s.metLis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				s.log.Error("metrics server stopped", "err", err)
+			}
+		}()
+	}
+	tlsMode := "off"
+	switch {
+	case s.cfg.TLSClientCA != "":
+		tlsMode = "mutual"
+	case s.cfg.TLS():
+		tlsMode = "on"
+	}
+	metricsAddr := "off"
+	if a := s.MetricsAddr(); a != nil {
+		metricsAddr = a.String()
+	}
+	signIn := "off"
+	if s.cfg.AuthAddr != "" {
+		signIn = s.cfg.AuthAddr
+	}
+	s.log.Info("chat server listening", "addr", s.Addr().String(), "tls", tlsMode, "sign_in", signIn,
+		"metrics", metricsAddr, "data_dir", s.cfg.DataDir, "history", s.cfg.History)
+
+	select {
+	case err := <-served:
+		s.stopMetrics()
+		if err == nil { // Close stopped it
+			return nil
+		}
+		return fmt.Errorf("server stopped: %w", err)
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down", "timeout", s.cfg.ShutdownTimeout)
+	s.health.Shutdown()
+	s.chat.Shutdown()
+	stopped := make(chan struct{})
+	go func() {
+		s.grpc.GracefulStop()
+		close(stopped)
+	}()
+	select {
+	case <-stopped:
+	case <-time.After(s.cfg.ShutdownTimeout):
+		s.log.Warn("graceful shutdown timed out; closing remaining connections")
+		s.grpc.Stop()
+		<-stopped
+	}
+	s.stopMetrics()
+	s.log.Info("server stopped")
+	return nil
+}
+
+func (s *Server) stopMetrics() {
+	if s.metSrv == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_ = s.metSrv.Shutdown(ctx)
+}
+
+// Close releases what New opened: the listeners (when Run was not called),
+// the history store and the connection to the AuthService.
+func (s *Server) Close() {
+	if s.grpc != nil {
+		s.grpc.Stop()
+	}
+	if s.lis != nil {
+		_ = s.lis.Close()
+	}
+	if s.metSrv != nil {
+		_ = s.metSrv.Close()
+	}
+	if s.metLis != nil {
+		_ = s.metLis.Close()
+	}
+	if s.authConn != nil {
+		_ = s.authConn.Close()
+	}
+	if s.store != nil {
+		if err := s.store.Close(); err != nil {
+			s.log.Error("closing history", "err", err)
+		}
+		s.store = nil
+	}
+}
+
+// openStore opens <data-dir>/chat.db, or a memory store when data-dir is "".
+func openStore(cfg config.Config, log *slog.Logger) (history.Store, error) {
+	if cfg.DataDir == "" {
+		return history.NewMemory(cfg.History), nil
+	}
+	path := filepath.Join(cfg.DataDir, "chat.db")
+	s, err := history.OpenSQLite(path, cfg.History, log)
+	if err != nil {
+		return nil, err
+	}
+	log.Info("history stored", "path", path, "per_room", cfg.History)
+	return s, nil
+}
+
+// requestLogger adapts log for the request logging interceptors, which log
+// each call's service, method, peer, status code and duration, and never
+// metadata or payloads. Health checks are logged at debug level, so that
+// probes do not flood the log.
+func requestLogger(log *slog.Logger) logging.Logger {
+	return logging.LoggerFunc(func(ctx context.Context, lvl logging.Level, msg string, fields ...any) {
+		level := slog.Level(lvl)
+		if level <= slog.LevelInfo {
+			for i := logging.Fields(fields).Iterator(); i.Next(); {
+				if k, v := i.At(); k == "grpc.service" && v == healthpb.Health_ServiceDesc.ServiceName {
+					level = slog.LevelDebug
+					break
+				}
+			}
+		}
+		log.Log(ctx, level, "rpc "+msg, fields...)
+	})
+}

@@ -1,0 +1,134 @@
+// Package metrics exports the chat server's Prometheus metrics: the chat's
+// own (clients, rooms, messages, drops, disconnects by status code), the
+// connection limit's, and, registered beside them by the server, the gRPC
+// server metrics of go-grpc-middleware's Prometheus provider.
+package metrics
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"google.golang.org/grpc/codes"
+
+	"github.com/polychat/polychat/server/chat"
+	"github.com/polychat/polychat/server/limits"
+)
+
+// Namespace prefixes every metric of this package.
+const Namespace = "polychat"
+
+// Chat holds the chat and connection metrics. It implements chat.Metrics,
+// limits.ConnHooks and prometheus.Collector.
+type Chat struct {
+	connected   prometheus.Gauge
+	rooms       prometheus.Gauge
+	received    prometheus.Counter
+	sent        prometheus.Counter
+	slow        prometheus.Counter
+	rateLimited prometheus.Counter
+	disconnects *prometheus.CounterVec
+	byCode      [codes.Unauthenticated + 1]prometheus.Counter
+
+	connsOpen     prometheus.Gauge
+	connsRejected prometheus.Counter
+}
+
+var (
+	_ chat.Metrics         = (*Chat)(nil)
+	_ limits.ConnHooks     = (*Chat)(nil)
+	_ prometheus.Collector = (*Chat)(nil)
+)
+
+// NewChat returns the metrics, all at zero. Register it on a registry.
+func NewChat() *Chat {
+	g := func(sub, name, help string) prometheus.Gauge {
+		return prometheus.NewGauge(prometheus.GaugeOpts{Namespace: Namespace, Subsystem: sub, Name: name, Help: help})
+	}
+	c := func(sub, name, help string) prometheus.Counter {
+		return prometheus.NewCounter(prometheus.CounterOpts{Namespace: Namespace, Subsystem: sub, Name: name, Help: help})
+	}
+	m := &Chat{
+		connected:   g("chat", "connected_clients", "Chat streams currently joined to a room."),
+		rooms:       g("chat", "rooms", "Rooms with at least one member."),
+		received:    c("chat", "messages_received_total", "Text messages received from clients and relayed to their room."),
+		sent:        c("chat", "messages_sent_total", "Messages sent to clients: text, notices and history."),
+		slow:        c("chat", "slow_client_drops_total", "Clients disconnected because they did not read fast enough."),
+		rateLimited: c("chat", "rate_limited_total", "Clients disconnected because they sent faster than the rate limit."),
+		disconnects: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: Namespace, Subsystem: "chat", Name: "disconnects_total",
+			Help: "Chat streams ended (rejected ones included), by gRPC status code.",
+		}, []string{"code"}),
+		connsOpen:     g("server", "connections_open", "Client connections open."),
+		connsRejected: c("server", "connections_rejected_total", "Client connections closed at once because -max-connections were open."),
+	}
+	for code := range m.byCode {
+		m.byCode[code] = m.disconnects.WithLabelValues(codes.Code(code).String())
+	}
+	return m
+}
+
+func (m *Chat) collectors() []prometheus.Collector {
+	return []prometheus.Collector{m.connected, m.rooms, m.received, m.sent, m.slow, m.rateLimited, m.disconnects, m.connsOpen, m.connsRejected}
+}
+
+// Describe implements prometheus.Collector.
+func (m *Chat) Describe(ch chan<- *prometheus.Desc) {
+	for _, c := range m.collectors() {
+		c.Describe(ch)
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (m *Chat) Collect(ch chan<- prometheus.Metric) {
+	for _, c := range m.collectors() {
+		c.Collect(ch)
+	}
+}
+
+// ClientJoined implements chat.Metrics.
+func (m *Chat) ClientJoined() { m.connected.Inc() }
+
+// ClientLeft implements chat.Metrics.
+func (m *Chat) ClientLeft() { m.connected.Dec() }
+
+// RoomOpened implements chat.Metrics.
+func (m *Chat) RoomOpened() { m.rooms.Inc() }
+
+// RoomClosed implements chat.Metrics.
+func (m *Chat) RoomClosed() { m.rooms.Dec() }
+
+// MessageReceived implements chat.Metrics.
+func (m *Chat) MessageReceived() { m.received.Inc() }
+
+// MessageSent implements chat.Metrics.
+func (m *Chat) MessageSent() { m.sent.Inc() }
+
+// SlowClientDropped implements chat.Metrics.
+func (m *Chat) SlowClientDropped() { m.slow.Inc() }
+
+// RateLimited implements chat.Metrics.
+func (m *Chat) RateLimited() { m.rateLimited.Inc() }
+
+// StreamEnded implements chat.Metrics.
+func (m *Chat) StreamEnded(code codes.Code) {
+	if int(code) < len(m.byCode) {
+		m.byCode[code].Inc()
+		return
+	}
+	m.disconnects.WithLabelValues(code.String()).Inc()
+}
+
+// ConnOpened implements limits.ConnHooks.
+func (m *Chat) ConnOpened() { m.connsOpen.Inc() }
+
+// ConnClosed implements limits.ConnHooks.
+func (m *Chat) ConnClosed() { m.connsOpen.Dec() }
+
+// ConnRejected implements limits.ConnHooks.
+func (m *Chat) ConnRejected() { m.connsRejected.Inc() }
+
+// Handler serves reg's metrics in the Prometheus exposition format.
+func Handler(reg *prometheus.Registry) http.Handler {
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})
+}
