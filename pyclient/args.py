@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
+
+from pyservices.channels import add_tls_arguments
 
 DEFAULT_SERVER = "localhost:50053"
 DEFAULT_ROOM = "general"
 DEFAULT_PORT = 50053
 SERVER_ENV = "CHAT_SERVER"
+DEFAULT_AUTH_SERVER = "localhost:50054"
+DEFAULT_AUTH_PORT = 50054
+AUTH_SERVER_ENV = "AUTH_SERVER"
+TOKEN_ENV = "CHAT_TOKEN"
 _SCHEMES = ("dns", "unix", "unix-abstract", "ipv4", "ipv6")
 
 
@@ -20,9 +27,19 @@ class Options:
     name: str | None
     room: str
     server: str
+    # Sign-in: ask for the password and get a token from AuthService, or use a token.
+    login: bool = False
+    token: str | None = None
+    auth_server: str = DEFAULT_AUTH_SERVER
+    # TLS (for the chat server and AuthService alike): a CA, a client certificate and key,
+    # or the system's roots. All unset: plaintext.
+    ca: str | None = None
+    cert: str | None = None
+    key: str | None = None
+    tls: bool = False
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(environ: Mapping[str, str] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python pyclient/client.py",
         description=(
@@ -47,6 +64,26 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--name", help="same as the username argument")
     parser.add_argument("--room", help="same as the room argument")
     parser.add_argument("--server", help="same as the server argument")
+    group = parser.add_argument_group("sign-in (for a chat server started with -auth-addr)")
+    signin = group.add_mutually_exclusive_group()
+    signin.add_argument(
+        "--login",
+        action="store_true",
+        help="sign in as the username: asks for the password (when stdin is not a terminal, "
+        "its first line is the password) and sends the session token with the chat stream",
+    )
+    signin.add_argument(
+        "--token",
+        help=f"sign in with an existing session token (env {TOKEN_ENV}, which, unlike a "
+        "flag, other users cannot read in the process list)",
+    )
+    group.add_argument(
+        "--auth-server",
+        metavar="HOST:PORT",
+        help=f"AuthService for --login (env {AUTH_SERVER_ENV}, default {DEFAULT_AUTH_SERVER}; "
+        "same TLS options as the chat server)",
+    )
+    add_tls_arguments(parser, environ)
     return parser
 
 
@@ -60,17 +97,31 @@ def _pick(
 
 def parse_args(argv: list[str] | None = None, environ: dict[str, str] | None = None) -> Options:
     env = os.environ if environ is None else environ
-    parser = build_parser()
+    parser = build_parser(env)
     ns = parser.parse_args(argv)
     name = _pick(parser, "username", ns.username, ns.name)
     room = _pick(parser, "room", ns.room_arg, ns.room)
     server = _pick(parser, "server", ns.server_arg, ns.server)
     if not server:
         server = env.get(SERVER_ENV) or DEFAULT_SERVER
-    return Options(name=name, room=room or DEFAULT_ROOM, server=server)
+    token = ns.token
+    if token is None and not ns.login:
+        token = env.get(TOKEN_ENV) or None
+    return Options(
+        name=name,
+        room=room or DEFAULT_ROOM,
+        server=server,
+        login=ns.login,
+        token=token,
+        auth_server=ns.auth_server or env.get(AUTH_SERVER_ENV) or DEFAULT_AUTH_SERVER,
+        ca=ns.ca,
+        cert=ns.cert,
+        key=ns.key,
+        tls=ns.tls,
+    )
 
 
-def normalize_target(server: str) -> str:
+def normalize_target(server: str, default_port: int = DEFAULT_PORT) -> str:
     """Turn a user's server address into a gRPC target, or raise ValueError saying why not.
 
     `host` gets the default chat port; `host:port` must have a port in 1-65535 (gRPC would
@@ -97,7 +148,7 @@ def normalize_target(server: str) -> str:
     if not host or host == "[]":
         raise ValueError("the host is missing")
     if not port:
-        return f"{host}:{DEFAULT_PORT}"
+        return f"{host}:{default_port}"
     if not port.isdigit() or not 1 <= int(port) <= 65535:
         raise ValueError(f"the port {port!r} is not a number from 1 to 65535")
     return f"{host}:{int(port)}"

@@ -20,15 +20,18 @@ os.environ.setdefault("GRPC_VERBOSITY", "NONE")
 
 try:
     import asyncio
+    import contextlib
     import signal
-    from collections.abc import Awaitable
+    from collections.abc import Awaitable, Iterator
     from typing import TypeVar
 
-    from pyclient.args import normalize_target, parse_args
+    from pyclient.args import DEFAULT_AUTH_PORT, Options, normalize_target, parse_args
     from pyclient.conversation import UI, converse
     from pyclient.plain import PlainUI
     from pyclient.render import sanitize
-    from pyclient.session import ChatError, ChatSession, check_identity
+    from pyclient.session import ChatError, ChatSession, check_identity, check_token
+    from pyclient.signin import ask_password, read_password_line, sign_in
+    from pyservices.channels import ClientTLS, TLSConfigError
 except KeyboardInterrupt:  # Ctrl+C while starting up
     sys.exit(130)
 except ModuleNotFoundError as missing:  # run outside the virtualenv
@@ -41,6 +44,7 @@ T = TypeVar("T")
 
 EXIT_OK = 0
 EXIT_ERROR = 1
+EXIT_CONFIG = 2
 EXIT_INTERRUPTED = 130
 
 
@@ -66,9 +70,84 @@ async def _until_stopped(coro: Awaitable[T], stop: asyncio.Event) -> T:
     return task.result()
 
 
+@contextlib.contextmanager
+def _python_sigint(stop: asyncio.Event) -> Iterator[None]:
+    """Let Ctrl+C raise KeyboardInterrupt (for a blocking prompt), then hand it back to `stop`."""
+    loop = asyncio.get_running_loop()
+    removed = False
+    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+        removed = loop.remove_signal_handler(signal.SIGINT)
+    try:
+        yield
+    finally:
+        if removed:
+            loop.add_signal_handler(signal.SIGINT, stop.set)
+
+
+def _stdin_is_terminal() -> bool:
+    try:
+        return sys.stdin.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+async def _password(name: str, stop: asyncio.Event) -> str | None:
+    """The password: asked for (no echo) when stdin is a terminal, else its first line.
+
+    None when the user ends input (Ctrl+D) at the prompt.
+    """
+    if _stdin_is_terminal():
+        with _python_sigint(stop):
+            try:
+                return ask_password(f"Password for {sanitize(name)}: ")
+            except EOFError:
+                print(file=sys.stderr)
+                return None
+            except KeyboardInterrupt:
+                print(file=sys.stderr)
+                raise
+    password = await _until_stopped(read_password_line(), stop)
+    if password is None:
+        raise ChatError("error: sign-in failed: no password: stdin ended before its first line")
+    return password
+
+
+async def _token(
+    opts: Options, name: str | None, tls: ClientTLS, stop: asyncio.Event
+) -> tuple[str | None, str | None]:
+    """(token, name) for the chat stream: from --token, from --login, or (None, name)."""
+    if opts.token is not None:
+        return check_token(opts.token), name
+    if not opts.login:
+        return None, name
+    if not name:
+        raise ChatError(
+            "error: --login needs your username: give it as the first argument or with --name"
+        )
+    try:
+        auth_target = normalize_target(opts.auth_server, DEFAULT_AUTH_PORT)
+    except ValueError as err:
+        raise ChatError(
+            f"error: cannot reach auth server at {sanitize(opts.auth_server)}: bad address: {err}"
+        ) from None
+    password = await _password(name, stop)
+    if password is None:
+        return None, None
+    login = await _until_stopped(
+        sign_in(auth_target, name, password, tls, sanitize(opts.auth_server)), stop
+    )
+    del password
+    return login.session_id, login.username or name
+
+
 async def main(argv: list[str] | None = None) -> int:
     """Run the client; returns the exit status. Errors are one line on stderr."""
     opts = parse_args(argv)
+    try:
+        tls = ClientTLS.load(opts.ca, opts.cert, opts.key, system_roots=opts.tls)
+    except TLSConfigError as err:
+        print(f"error: {err}", file=sys.stderr, flush=True)
+        return EXIT_CONFIG
     interactive = _on_terminal()
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -79,7 +158,7 @@ async def main(argv: list[str] | None = None) -> int:
             pass  # not the main thread, or not a Unix loop: Ctrl+C then ends asyncio.run
 
     name = opts.name
-    if name is None and interactive:
+    if name is None and interactive and opts.token is None:
         from pyclient.terminal import ask_name
 
         try:
@@ -97,8 +176,21 @@ async def main(argv: list[str] | None = None) -> int:
             raise ChatError(
                 f"error: cannot reach chat server at {sanitize(opts.server)}: bad address: {err}"
             ) from None
+        try:
+            token, name = await _token(opts, name, tls, stop)
+        except KeyboardInterrupt:
+            return EXIT_INTERRUPTED
+        if opts.login and token is None:  # Ctrl+D at the password prompt
+            return EXIT_OK
+        if token is not None and interactive and opts.login:
+            print(f"Signed in as {sanitize(name or '')}.")
         session = ChatSession(
-            target, name or None, opts.room, display_address=sanitize(opts.server)
+            target,
+            name or None,
+            opts.room,
+            display_address=sanitize(opts.server),
+            tls=tls,
+            token=token,
         )
         try:
             try:

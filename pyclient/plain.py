@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import concurrent.futures
 import contextlib
 import os
 import sys
@@ -47,8 +48,10 @@ class PlainUI:
                     chunk = None
                 try:
                     asyncio.run_coroutine_threadsafe(queue.put(chunk), loop).result()
-                except (RuntimeError, asyncio.CancelledError):
-                    return  # the loop is gone: we are exiting
+                except (RuntimeError, asyncio.CancelledError, concurrent.futures.CancelledError):
+                    # The loop is gone, or cancelled the put while shutting down: we are
+                    # exiting. (concurrent.futures.CancelledError is not asyncio's.)
+                    return
                 if chunk is None:
                     return
 

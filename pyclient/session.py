@@ -10,9 +10,11 @@ import grpc
 from polychat.chat import chat_pb2, chat_pb2_grpc
 
 from pyclient.render import sanitize
+from pyservices.channels import ClientTLS, explain_unavailable, open_channel
 
 USER_KEY = "chat-user"
 ROOM_KEY = "chat-room"
+AUTHORIZATION_KEY = "authorization"
 
 _State = grpc.ChannelConnectivity
 
@@ -34,6 +36,18 @@ def check_identity(name: str | None, room: str) -> None:
         raise ChatError(f"error: room {sanitize(room)!r}: room names must be printable ASCII")
 
 
+def check_token(token: str) -> str:
+    """A session token as given (surrounding spaces removed); ChatError if gRPC cannot carry it."""
+    token = token.strip()
+    if not token:
+        raise ChatError("error: sign-in failed: the token is empty")
+    if not _metadata_safe(token) or " " in token:
+        raise ChatError(
+            "error: sign-in failed: a token is printable ASCII without spaces; check --token"
+        )
+    return token
+
+
 class ChatSession:
     """A member's stream in one room.
 
@@ -50,8 +64,12 @@ class ChatSession:
         *,
         connect_timeout: float = 5.0,
         display_address: str | None = None,
+        tls: ClientTLS | None = None,
+        token: str | None = None,
     ) -> None:
         self.target = target
+        self.tls = tls or ClientTLS()
+        self.token = token
         self.name = name or ""
         self.room = room
         self.connect_timeout = connect_timeout
@@ -63,6 +81,7 @@ class ChatSession:
         self._first: chat_pb2.ChatMessage | None = None
 
     def _unreachable(self, detail: str) -> ChatError:
+        detail = sanitize(explain_unavailable(detail, self.tls.enabled))
         return ChatError(f"error: cannot reach chat server at {self.address}: {detail}")
 
     async def _wait_for_channel(self, channel: grpc.aio.Channel) -> bool:
@@ -75,7 +94,7 @@ class ChatSession:
 
     async def open(self) -> None:
         """Connect and open the stream. Raises ChatError if the server cannot be reached."""
-        self._channel = grpc.aio.insecure_channel(self.target)
+        self._channel = open_channel(self.target, self.tls)
         try:
             self._connected = await asyncio.wait_for(
                 self._wait_for_channel(self._channel), self.connect_timeout
@@ -87,6 +106,8 @@ class ChatSession:
         metadata: list[tuple[str, str]] = [(ROOM_KEY, self.room)]
         if self.name and _metadata_safe(self.name):
             metadata.append((USER_KEY, self.name))
+        if self.token:
+            metadata.append((AUTHORIZATION_KEY, f"Bearer {self.token}"))
         # Names metadata cannot carry (non-ASCII) reach the server in the first message's
         # `user` field instead, as the protocol allows for three-field clients.
         stub = chat_pb2_grpc.ChatServiceStub(self._channel)
@@ -110,9 +131,12 @@ class ChatSession:
     def _error_for(self, err: grpc.aio.AioRpcError) -> ChatError:
         details = sanitize(err.details() or "")
         code = err.code()
+        if code == grpc.StatusCode.UNAUTHENTICATED:
+            # The chat server wants a valid session: none was given, or it is invalid or expired.
+            return ChatError(f"error: sign-in failed: {details or 'UNAUTHENTICATED'}")
         if code == grpc.StatusCode.UNAVAILABLE:
             if not self._connected:
-                return self._unreachable(details or "unavailable")
+                return self._unreachable(err.details() or "unavailable")
             return ChatError(
                 f"error: lost connection to chat server at {self.address}: "
                 f"{details or 'unavailable'}"

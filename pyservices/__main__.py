@@ -9,9 +9,24 @@ import os
 import sys
 from pathlib import Path
 
+from pyservices.metrics import DEFAULT_METRICS_ADDR, METRICS_ADDR_ENV
 from pyservices.registry import SPECS
 from pyservices.runner import serve
 from pyservices.spec import Settings
+from pyservices.tls import (
+    CLIENT_CA_ENV,
+    CLIENT_CERT_ENV,
+    CLIENT_KEY_ENV,
+    SERVER_CERT_ENV,
+    SERVER_CLIENT_CA_ENV,
+    SERVER_KEY_ENV,
+    ClientTLS,
+    ServerTLS,
+    TLSConfigError,
+)
+
+EXIT_CONFIG = 2
+log = logging.getLogger("pyservices")
 
 DEFAULT_MAX_MESSAGE_BYTES = 8 * 1024 * 1024
 
@@ -46,6 +61,36 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=5.0,
         help="seconds in-flight RPCs get to finish on shutdown (default: 5)",
     )
+    parser.add_argument(
+        "--metrics-addr",
+        default=os.environ.get(METRICS_ADDR_ENV, DEFAULT_METRICS_ADDR),
+        help="address of the Prometheus /metrics endpoint, empty to turn it off "
+        f"(env {METRICS_ADDR_ENV}, default: {DEFAULT_METRICS_ADDR})",
+    )
+    tls = parser.add_argument_group(
+        "TLS (every service in this process; default: plaintext)",
+        "AuthService reaches LoggerService with the client settings "
+        f"{CLIENT_CA_ENV}, {CLIENT_CERT_ENV} and {CLIENT_KEY_ENV}.",
+    )
+    tls.add_argument(
+        "--tls-cert",
+        metavar="PEM",
+        default=os.environ.get(SERVER_CERT_ENV) or None,
+        help=f"server certificate (chain); with --tls-key turns TLS on (env {SERVER_CERT_ENV})",
+    )
+    tls.add_argument(
+        "--tls-key",
+        metavar="PEM",
+        default=os.environ.get(SERVER_KEY_ENV) or None,
+        help=f"the server certificate's private key (env {SERVER_KEY_ENV})",
+    )
+    tls.add_argument(
+        "--tls-client-ca",
+        metavar="PEM",
+        default=os.environ.get(SERVER_CLIENT_CA_ENV) or None,
+        help="require client certificates signed by this CA: mutual TLS "
+        f"(env {SERVER_CLIENT_CA_ENV})",
+    )
     for spec in SPECS.values():
         parser.add_argument(
             f"--{spec.name}-addr",
@@ -68,17 +113,39 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO,
         format="%(asctime)s level=%(levelname)s logger=%(name)s %(message)s",
     )
+    try:
+        server_tls = ServerTLS.load(args.tls_cert, args.tls_key, args.tls_client_ca)
+        client_tls = ClientTLS.from_env()
+    except TLSConfigError as err:
+        print(f"pyservices: {err}", file=sys.stderr)
+        return EXIT_CONFIG
+    names = args.services or list(SPECS)
+    if server_tls is not None and "auth" in names:
+        # AuthService calls LoggerService as a client; say so if that cannot work as set up.
+        if not client_tls.enabled:
+            log.warning(
+                "TLS is on but %s is not set: AuthService reaches LoggerService without TLS",
+                CLIENT_CA_ENV,
+            )
+        elif server_tls.mutual and not client_tls.mutual:
+            log.warning(
+                "mutual TLS is on but %s and %s are not set: AuthService has no client "
+                "certificate for LoggerService",
+                CLIENT_CERT_ENV,
+                CLIENT_KEY_ENV,
+            )
     addresses = {name: getattr(args, f"{name}_addr") for name in SPECS}
     settings = Settings(
         data_dir=args.data_dir,
         addresses=addresses,
         max_message_bytes=args.max_message_bytes,
         options=vars(args),
+        server_tls=server_tls,
+        client_tls=client_tls,
     )
-    names = args.services or list(SPECS)
     specs = [(SPECS[name], addresses[name]) for name in names]
     try:
-        asyncio.run(serve(specs, settings, grace=args.grace))
+        asyncio.run(serve(specs, settings, grace=args.grace, metrics_addr=args.metrics_addr))
     except OSError as err:
         print(f"pyservices: {err}", file=sys.stderr)
         return 1

@@ -1,4 +1,10 @@
-"""Starts services, each on its own port, with health, reflection and graceful stop."""
+"""Starts services, each on its own port, with health, reflection and graceful stop.
+
+Every server gets the same treatment: request logging and Prometheus metrics interceptors,
+keepalive pings (so that a peer that vanished without closing its connection, a dropped chat
+member for instance, is noticed and its streams end), and TLS or mutual TLS when the settings
+carry a certificate.
+"""
 
 from __future__ import annotations
 
@@ -10,13 +16,26 @@ from collections.abc import Awaitable, Callable, Sequence
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
 
+from pyservices import reflection
+from pyservices.interceptors import LoggingInterceptor, MetricsInterceptor
+from pyservices.metrics import close_metrics, serve_metrics
 from pyservices.spec import ServiceSpec, Settings
 
 log = logging.getLogger("pyservices")
 
 Cleanup = Callable[[], Awaitable[None]]
+
+# Keepalive: ping a client after 30 s without traffic and drop the connection if the ping is
+# not answered within 10 s, so the streams of a client that vanished end within ~40 s. Clients
+# may ping every 10 s (also with no call open) without being told "too many pings".
+KEEPALIVE_OPTIONS: list[tuple[str, int]] = [
+    ("grpc.keepalive_time_ms", 30_000),
+    ("grpc.keepalive_timeout_ms", 10_000),
+    ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
+    ("grpc.http2.max_pings_without_data", 0),
+]
 
 
 class Running:
@@ -50,8 +69,10 @@ async def start(spec: ServiceSpec, address: str, settings: Settings) -> Running:
     options = [
         ("grpc.max_receive_message_length", settings.max_message_bytes),
         ("grpc.max_send_message_length", settings.max_message_bytes),
+        *KEEPALIVE_OPTIONS,
     ]
-    server = grpc.aio.server(options=options)
+    interceptors = [LoggingInterceptor(), MetricsInterceptor()]
+    server = grpc.aio.server(options=options, interceptors=interceptors)
     cleanup = await spec.register(server, settings)
 
     health_servicer = health.aio.HealthServicer()
@@ -59,26 +80,45 @@ async def start(spec: ServiceSpec, address: str, settings: Settings) -> Running:
     names = (*spec.service_names, health.SERVICE_NAME, reflection.SERVICE_NAME)
     reflection.enable_server_reflection(names, server)
 
-    port = server.add_insecure_port(address)
+    tls = settings.server_tls
+    try:
+        if tls is None:
+            port = server.add_insecure_port(address)
+        else:
+            port = server.add_secure_port(address, tls.credentials())
+    except RuntimeError:  # recent grpcio raises instead of returning 0
+        port = 0
     if port == 0:
+        if cleanup is not None:
+            await cleanup()
         raise OSError(f"{spec.name}: cannot listen on {address} (port in use or bad address)")
     await server.start()
     for name in ("", *spec.service_names):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    log.info("listening service=%s address=%s port=%d", spec.name, address, port)
+    security = "plaintext" if tls is None else ("mtls" if tls.mutual else "tls")
+    log.info(
+        "listening service=%s address=%s port=%d security=%s", spec.name, address, port, security
+    )
     return Running(spec, server, health_servicer, port, cleanup)
 
 
 async def serve(
-    specs: Sequence[tuple[ServiceSpec, str]], settings: Settings, grace: float = 5.0
+    specs: Sequence[tuple[ServiceSpec, str]],
+    settings: Settings,
+    grace: float = 5.0,
+    metrics_addr: str = "",
 ) -> None:
-    """Run the given services until SIGINT or SIGTERM, then stop them all gracefully."""
+    """Run the given services until SIGINT or SIGTERM, then stop them all gracefully.
+
+    `metrics_addr` (e.g. ":9050"; empty: off) serves Prometheus /metrics for all of them.
+    """
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
 
     running: list[Running] = []
+    metrics_server = serve_metrics(metrics_addr)
     try:
         for spec, address in specs:
             running.append(await start(spec, address, settings))
@@ -90,3 +130,4 @@ async def serve(
         for r in reversed(running):
             with contextlib.suppress(Exception):
                 await r.stop(grace)
+        close_metrics(metrics_server)

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import grpc
 
+from pyservices.tls import ClientTLS, ServerTLS
+
 # Called once the server is built and before it starts: registers the
 # servicer(s) and returns an async cleanup to run after the server stopped
 # (close databases, flush queues), or None.
@@ -27,6 +29,11 @@ class Settings:
     # Service-specific command-line options (argparse dest -> value), as added
     # by each ServiceSpec.add_arguments; empty when a service is started in-process.
     options: Mapping[str, object] = field(default_factory=dict)
+    # TLS for every server in the process (None: plaintext).
+    server_tls: ServerTLS | None = None
+    # How services reach each other (AuthService -> LoggerService): from POLYCHAT_TLS_CA,
+    # POLYCHAT_TLS_CLIENT_CERT and POLYCHAT_TLS_CLIENT_KEY; plaintext by default.
+    client_tls: ClientTLS = field(default_factory=ClientTLS)
 
 
 @dataclass(frozen=True)

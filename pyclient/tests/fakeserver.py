@@ -1,4 +1,8 @@
-"""A small in-process ChatService that behaves like the protocol doc says, for tests."""
+"""A small in-process ChatService that behaves like the protocol doc says, for tests.
+
+Also a fake AuthService (Login only) and a chat server that, like the Go server started with
+`-auth-addr`, wants a valid `authorization: Bearer <token>` and names the member after it.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import grpc
+from polychat.auth.v1 import auth_pb2, auth_pb2_grpc
 from polychat.chat import chat_pb2, chat_pb2_grpc
 
 Kind = chat_pb2.ChatMessage.Kind
@@ -26,7 +31,9 @@ class Member:
 class FakeChat(chat_pb2_grpc.ChatServiceServicer):
     """Rooms with join/leave notices and no echo; records what clients send."""
 
-    def __init__(self) -> None:
+    def __init__(self, tokens: dict[str, str] | None = None) -> None:
+        # token -> username; when set, a stream without a valid token is UNAUTHENTICATED.
+        self.tokens = tokens
         self.members: list[Member] = []
         self.received: asyncio.Queue[tuple[str, chat_pb2.ChatMessage]] = asyncio.Queue()
         self.joined: asyncio.Queue[Member] = asyncio.Queue()
@@ -66,7 +73,15 @@ class FakeChat(chat_pb2_grpc.ChatServiceServicer):
         md = {k: v for k, v in context.invocation_metadata() if isinstance(v, str)}
         self._count += 1
         room = md.get("chat-room") or "general"
-        member = Member(md.get("chat-user") or f"Client({self._count})", room, md)
+        name = md.get("chat-user") or f"Client({self._count})"
+        if self.tokens is not None:
+            scheme, _, token = md.get("authorization", "").partition(" ")
+            if scheme != "Bearer" or token not in self.tokens:
+                await context.abort(
+                    grpc.StatusCode.UNAUTHENTICATED, "invalid or expired session token"
+                )
+            name = self.tokens[token]
+        member = Member(name, room, md)
         self.members.append(member)
         await context.write(
             self.notice(Kind.KIND_SYSTEM, f"Welcome, {member.name}! You are in room {room}.", room)
@@ -112,14 +127,59 @@ class FakeChat(chat_pb2_grpc.ChatServiceServicer):
             await context.abort(*member.abort)
 
 
+class FakeAuth(auth_pb2_grpc.AuthServiceServicer):
+    """Login against a fixed table of users; every successful login gets a new token."""
+
+    def __init__(self, users: dict[str, str]) -> None:
+        self.users = users
+        self.tokens: dict[str, str] = {}  # token -> username, shared with a FakeChat
+        self.logins: list[str] = []
+
+    async def Login(
+        self, request: auth_pb2.LoginRequest, context: grpc.aio.ServicerContext
+    ) -> auth_pb2.LoginResponse:
+        self.logins.append(request.username)
+        if self.users.get(request.username) != request.password:
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED, "invalid username or password")
+        token = f"tok-{len(self.tokens) + 1}-{request.username}"
+        self.tokens[token] = request.username
+        return auth_pb2.LoginResponse(
+            session_id=token, message="Login successful", username=request.username
+        )
+
+
+def _listen(server: grpc.aio.Server, credentials: grpc.ServerCredentials | None) -> int:
+    if credentials is None:
+        return server.add_insecure_port("127.0.0.1:0")
+    return server.add_secure_port("127.0.0.1:0", credentials)
+
+
 @contextlib.asynccontextmanager
-async def running_fake() -> AsyncIterator[tuple[FakeChat, int, grpc.aio.Server]]:
-    fake = FakeChat()
+async def running_fake(
+    credentials: grpc.ServerCredentials | None = None, tokens: dict[str, str] | None = None
+) -> AsyncIterator[tuple[FakeChat, int, grpc.aio.Server]]:
+    """A FakeChat on 127.0.0.1 (TLS when `credentials` are given; tokens checked if given)."""
+    fake = FakeChat(tokens)
     server = grpc.aio.server()
     chat_pb2_grpc.add_ChatServiceServicer_to_server(fake, server)
-    port = server.add_insecure_port("127.0.0.1:0")
+    port = _listen(server, credentials)
     await server.start()
     try:
         yield fake, port, server
+    finally:
+        await server.stop(None)
+
+
+@contextlib.asynccontextmanager
+async def running_auth(
+    users: dict[str, str], credentials: grpc.ServerCredentials | None = None
+) -> AsyncIterator[tuple[FakeAuth, int]]:
+    fake = FakeAuth(users)
+    server = grpc.aio.server()
+    auth_pb2_grpc.add_AuthServiceServicer_to_server(fake, server)
+    port = _listen(server, credentials)
+    await server.start()
+    try:
+        yield fake, port
     finally:
         await server.stop(None)

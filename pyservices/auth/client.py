@@ -19,6 +19,13 @@ import threading
 import grpc
 from polychat.auth.v1 import auth_pb2, auth_pb2_grpc
 
+from pyservices.channels import (
+    TLSConfigError,
+    add_tls_arguments,
+    explain_unavailable,
+    open_channel,
+    uses_tls,
+)
 from pyservices.logger.text import sanitize
 
 DEFAULT_SERVER = "localhost:50054"
@@ -44,6 +51,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default=os.environ.get("AUTH_SERVER", DEFAULT_SERVER),
         help=f"AuthService address (env AUTH_SERVER, default: {DEFAULT_SERVER})",
     )
+    add_tls_arguments(parser)
     if command == "login":
         parser.add_argument("--username", help=f"skip the prompt (default: {DEFAULT_USERNAME})")
     if command == "register":
@@ -78,14 +86,19 @@ def read_username(args: argparse.Namespace) -> str:
     return DEFAULT_USERNAME
 
 
-def rpc_error(what: str, err: grpc.aio.AioRpcError, server: str) -> str:
+def rpc_error(what: str, err: grpc.aio.AioRpcError, server: str, tls: bool = False) -> str:
     if err.code() == grpc.StatusCode.UNAVAILABLE:
-        return f"{what} failed: cannot reach AuthService at {server}"
+        reason = explain_unavailable(err.details() or "unavailable", tls)
+        return f"{what} failed: cannot reach AuthService at {server}: {sanitize(reason)}"
     return f"{what} failed: {sanitize(err.details() or err.code().name)}"
 
 
-async def wait_for_shutdown() -> None:
-    """Return on SIGINT, SIGTERM, or end of stdin when stdin is not a terminal."""
+def watch_for_shutdown() -> asyncio.Event:
+    """An event set on SIGINT, SIGTERM, or end of stdin when stdin is not a terminal.
+
+    Installed before the session is announced, so a Ctrl+C right after the announcement is a
+    clean logout rather than a KeyboardInterrupt.
+    """
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -99,6 +112,12 @@ async def wait_for_shutdown() -> None:
             loop.call_soon_threadsafe(stop.set)
 
         threading.Thread(target=drain_stdin, name="stdin-eof", daemon=True).start()
+    return stop
+
+
+async def wait_for_shutdown(stop: asyncio.Event) -> None:
+    """Wait for `stop` (see watch_for_shutdown), then give SIGINT and SIGTERM back."""
+    loop = asyncio.get_running_loop()
     try:
         await stop.wait()
     finally:
@@ -114,18 +133,19 @@ async def login(stub: auth_pb2_grpc.AuthServiceStub, args: argparse.Namespace) -
             auth_pb2.LoginRequest(username=username, password=password), timeout=TIMEOUT_SECONDS
         )
     except grpc.aio.AioRpcError as err:
-        print(rpc_error("Login", err, args.server), file=sys.stderr)
+        print(rpc_error("Login", err, args.server, uses_tls(args)), file=sys.stderr)
         return 1
+    stop = watch_for_shutdown()
     print(f"Login: {sanitize(response.message)} (Session ID: {sanitize(response.session_id)})")
     print("Session active. Press Ctrl+C to logout and exit.", flush=True)
-    await wait_for_shutdown()
+    await wait_for_shutdown(stop)
     print("Received shutdown signal. Logging out...", flush=True)
     try:
         logout = await stub.Logout(
             auth_pb2.LogoutRequest(session_id=response.session_id), timeout=TIMEOUT_SECONDS
         )
     except grpc.aio.AioRpcError as err:
-        print(rpc_error("Logout", err, args.server), file=sys.stderr)
+        print(rpc_error("Logout", err, args.server, uses_tls(args)), file=sys.stderr)
         return 1
     print(f"Logout: {sanitize(logout.message)}")
     return 0
@@ -143,7 +163,7 @@ async def register(stub: auth_pb2_grpc.AuthServiceStub, args: argparse.Namespace
             timeout=TIMEOUT_SECONDS,
         )
     except grpc.aio.AioRpcError as err:
-        print(rpc_error("Register", err, args.server), file=sys.stderr)
+        print(rpc_error("Register", err, args.server, uses_tls(args)), file=sys.stderr)
         return 1
     print(f"Register: {sanitize(response.message)} ({sanitize(response.username)})")
     return 0
@@ -155,7 +175,7 @@ async def validate(stub: auth_pb2_grpc.AuthServiceStub, args: argparse.Namespace
             auth_pb2.ValidateSessionRequest(session_id=args.session_id), timeout=TIMEOUT_SECONDS
         )
     except grpc.aio.AioRpcError as err:
-        print(rpc_error("Validate", err, args.server), file=sys.stderr)
+        print(rpc_error("Validate", err, args.server, uses_tls(args)), file=sys.stderr)
         return 1
     expires = response.expires_at.ToDatetime().strftime("%Y-%m-%d %H:%M:%S UTC")
     print(f"Session valid: user {sanitize(response.username)}, expires {expires}")
@@ -165,7 +185,12 @@ async def validate(stub: auth_pb2_grpc.AuthServiceStub, args: argparse.Namespace
 async def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     commands = {"login": login, "register": register, "validate": validate}
-    async with grpc.aio.insecure_channel(args.server) as channel:
+    try:
+        channel = open_channel(args.server, args)
+    except TLSConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    async with channel:
         stub = auth_pb2_grpc.AuthServiceStub(channel)
         try:
             return await commands[args.command](stub, args)

@@ -12,6 +12,9 @@ from google.protobuf import timestamp_pb2
 from polychat.logger.v1 import logger_pb2, logger_pb2_grpc
 
 from pyservices.auth.store import AuthStore, Event
+from pyservices.channels import open_channel
+from pyservices.metrics import AUTH_OUTBOX_PENDING
+from pyservices.tls import ClientTLS, explain_unavailable
 
 log = logging.getLogger("pyservices.auth.outbox")
 
@@ -45,8 +48,10 @@ class Outbox:
         logger_address: str,
         rpc_timeout: float = 5.0,
         max_backoff: float = 2.0,
+        tls: ClientTLS | None = None,
     ) -> None:
         self.store = store
+        self.tls = tls or ClientTLS()
         self.address = dial_address(logger_address)
         self.rpc_timeout = rpc_timeout
         self.max_backoff = max_backoff
@@ -55,7 +60,7 @@ class Outbox:
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        self._channel = grpc.aio.insecure_channel(self.address, options=CHANNEL_OPTIONS)
+        self._channel = open_channel(self.address, self.tls, options=CHANNEL_OPTIONS)
         self._task = asyncio.create_task(self._run(), name="auth-outbox")
         self._wake.set()  # deliver whatever an earlier run left behind
 
@@ -85,11 +90,15 @@ class Outbox:
                 await self._drain(stub)
                 backoff = 0.1
             except grpc.aio.AioRpcError as err:
+                reason = ""
+                if err.code() == grpc.StatusCode.UNAVAILABLE:
+                    reason = explain_unavailable(err.details() or "", self.tls.enabled)
                 log.warning(
-                    "logger unreachable address=%s code=%s retry_in=%.1fs",
+                    "logger unreachable address=%s code=%s retry_in=%.1fs reason=%r",
                     self.address,
                     err.code().name,
                     backoff,
+                    reason,
                 )
                 await asyncio.sleep(backoff * (0.5 + random.random()))
                 backoff = min(backoff * 2, self.max_backoff)
@@ -100,9 +109,12 @@ class Outbox:
                 self._wake.set()
 
     async def _drain(self, stub: logger_pb2_grpc.LoggerServiceStub) -> None:
+        AUTH_OUTBOX_PENDING.set(await self.store.pending_count())
         while events := await self.store.pending():
             for event in events:
                 await self._deliver(stub, event)
+                AUTH_OUTBOX_PENDING.dec()
+        AUTH_OUTBOX_PENDING.set(0)
 
     async def _deliver(self, stub: logger_pb2_grpc.LoggerServiceStub, event: Event) -> None:
         when = timestamp_pb2.Timestamp()

@@ -30,6 +30,7 @@ from pyservices.auth.validate import (
     check_username,
     printable_name,
 )
+from pyservices.metrics import AUTH_LOGINS
 from pyservices.spec import ServiceSpec, Settings
 
 log = logging.getLogger("pyservices.auth")
@@ -95,6 +96,7 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
             name = printable_name(request.username)
             await self.store.enqueue("LOGIN_FAILED", f"Failed login for user '{name}'")
             self.outbox.notify()
+            AUTH_LOGINS.labels("failure").inc()
             await context.abort(grpc.StatusCode.UNAUTHENTICATED, INVALID_CREDENTIALS)
         username, stored_hash = user
         if self.hasher.check_needs_rehash(stored_hash):
@@ -108,6 +110,7 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
             ("SESSION_STARTED", f"User '{printable_name(username)}' logged in"),
         )
         self.outbox.notify()
+        AUTH_LOGINS.labels("success").inc()
         log.info("login user=%r session=%s", username, token_prefix(token))
         return auth_pb2.LoginResponse(
             session_id=token,
@@ -180,7 +183,9 @@ async def build(
         if await store.seed_once("demo_user", DEMO_USER[0], demo_hash):
             log.info("created demo user username=%s", DEMO_USER[0])
     dummy_hash = await asyncio.to_thread(hasher.hash, secrets.token_urlsafe(16))
-    outbox = Outbox(store, settings.addresses["logger"], max_backoff=max_backoff)
+    outbox = Outbox(
+        store, settings.addresses["logger"], max_backoff=max_backoff, tls=settings.client_tls
+    )
     outbox.start()
 
     async def cleanup() -> None:

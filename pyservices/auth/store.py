@@ -244,6 +244,12 @@ class AuthStore:
 
         return await self._run(get)
 
+    async def pending_count(self) -> int:
+        """How many events wait for LoggerService."""
+        return await self._run(
+            lambda: int(self.conn.execute("SELECT count(*) FROM outbox").fetchone()[0])
+        )
+
     async def delivered(self, seq: int) -> None:
         await self._run(self._tx, lambda c: c.execute("DELETE FROM outbox WHERE seq = ?", (seq,)))
 

@@ -13,6 +13,7 @@ import grpc
 from polychat.file.v1 import file_pb2, file_pb2_grpc
 from prompt_toolkit import PromptSession
 
+from pyservices.channels import TLSConfigError, add_tls_arguments, open_channel, uses_tls
 from pyservices.storage.terminal import neutralise, rpc_error_line
 
 DEFAULT_SERVER = "localhost:50051"
@@ -37,6 +38,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=os.environ.get("FILE_SERVER", DEFAULT_SERVER),
         help=f"server address (env FILE_SERVER, default: {DEFAULT_SERVER})",
     )
+    add_tls_arguments(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     hello = commands.add_parser("hello", help="greet NAME")
     hello.add_argument("name", nargs="?", default="")
@@ -112,7 +114,7 @@ async def run_command(client: FileClient, args: argparse.Namespace) -> None:
         await client.write(args.name, content, args.overwrite)
 
 
-async def interactive(client: FileClient, server: str) -> None:
+async def interactive(client: FileClient, server: str, tls: bool = False) -> None:
     """The documented menu: greet, time, write, list, quit. Errors do not end it."""
     session: PromptSession[str] = PromptSession()
     print(f"FileService at {server}")
@@ -134,7 +136,7 @@ async def interactive(client: FileClient, server: str) -> None:
         except (EOFError, KeyboardInterrupt):
             return
         except grpc.aio.AioRpcError as err:
-            print(f"error: {rpc_error_line(err, server)}", file=sys.stderr)
+            print(f"error: {rpc_error_line(err, server, tls)}", file=sys.stderr)
         except ClientError as err:
             print(f"error: {err}", file=sys.stderr)
 
@@ -168,15 +170,21 @@ async def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    async with grpc.aio.insecure_channel(args.server) as channel:
+    try:
+        channel = open_channel(args.server, args)
+    except TLSConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    tls = uses_tls(args)
+    async with channel:
         client = FileClient(file_pb2_grpc.FileServiceStub(channel))
         try:
             if args.command is None:
-                await interactive(client, args.server)
+                await interactive(client, args.server, tls)
             else:
                 await run_command(client, args)
         except grpc.aio.AioRpcError as err:
-            print(f"error: {rpc_error_line(err, args.server)}", file=sys.stderr)
+            print(f"error: {rpc_error_line(err, args.server, tls)}", file=sys.stderr)
             return 1
         except ClientError as err:
             print(f"error: {err}", file=sys.stderr)

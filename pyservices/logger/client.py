@@ -10,6 +10,13 @@ import sys
 import grpc
 from polychat.logger.v1 import logger_pb2, logger_pb2_grpc
 
+from pyservices.channels import (
+    TLSConfigError,
+    add_tls_arguments,
+    explain_unavailable,
+    open_channel,
+    uses_tls,
+)
 from pyservices.logger.text import sanitize
 
 DEFAULT_SERVER = "localhost:50055"
@@ -33,6 +40,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=os.environ.get("LOGGER_SERVER", DEFAULT_SERVER),
         help=f"LoggerService address (env LOGGER_SERVER, default: {DEFAULT_SERVER})",
     )
+    add_tls_arguments(parser)
     return parser.parse_args(argv)
 
 
@@ -41,15 +49,22 @@ async def main(argv: list[str] | None = None) -> int:
     request = logger_pb2.LogEventRequest(
         event_type=args.event_type, details=args.details, event_id=args.event_id
     )
-    async with grpc.aio.insecure_channel(args.server) as channel:
+    try:
+        channel = open_channel(args.server, args)
+    except TLSConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    async with channel:
         stub = logger_pb2_grpc.LoggerServiceStub(channel)
         try:
             response = await stub.LogEvent(request, timeout=TIMEOUT_SECONDS)
         except grpc.aio.AioRpcError as err:
-            print(
-                f"LogEvent failed: {err.code().name}: {sanitize(err.details() or '')}",
-                file=sys.stderr,
-            )
+            details = err.details() or ""
+            if err.code() == grpc.StatusCode.UNAVAILABLE:
+                details = f"cannot reach LoggerService at {args.server}: " + explain_unavailable(
+                    details or "unavailable", uses_tls(args)
+                )
+            print(f"LogEvent failed: {err.code().name}: {sanitize(details)}", file=sys.stderr)
             return 1
     note = " (duplicate: already stored)" if response.duplicate else ""
     print(f"Logged event {response.id}{note}")

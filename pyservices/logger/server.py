@@ -14,6 +14,7 @@ from polychat.logger.v1 import logger_pb2, logger_pb2_grpc
 
 from pyservices.logger.store import LogStore, db_path
 from pyservices.logger.text import has_control, sanitize
+from pyservices.metrics import LOGGER_EVENTS
 from pyservices.spec import ServiceSpec, Settings
 
 log = logging.getLogger("pyservices.logger")
@@ -86,6 +87,7 @@ class LoggerServicer(logger_pb2_grpc.LoggerServiceServicer):
         except InvalidArgument as err:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(err))
         record_id, duplicate = await self.store.add(event_type, details, when, event_id)
+        LOGGER_EVENTS.labels("duplicate" if duplicate else "stored").inc()
         if duplicate:
             log.info("duplicate event_id=%r id=%d", event_id, record_id)
         else:

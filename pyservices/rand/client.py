@@ -14,6 +14,7 @@ from google.protobuf import duration_pb2
 from polychat.random.v1 import random_pb2, random_pb2_grpc
 from prompt_toolkit import PromptSession
 
+from pyservices.channels import TLSConfigError, add_tls_arguments, open_channel, uses_tls
 from pyservices.storage.terminal import local_time, rpc_error_line, run_until_signal
 
 DEFAULT_SERVER = "localhost:50052"
@@ -31,6 +32,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=os.environ.get("RANDOM_SERVER", DEFAULT_SERVER),
         help=f"server address (env RANDOM_SERVER, default: {DEFAULT_SERVER})",
     )
+    add_tls_arguments(parser)
     parser.add_argument("--min", type=int, help=f"smallest value (default: {DEFAULTS['min']})")
     parser.add_argument("--max", type=int, help=f"largest value (default: {DEFAULTS['max']})")
     parser.add_argument(
@@ -97,15 +99,20 @@ async def stream(stub: random_pb2_grpc.RandomServiceStub, request: object) -> in
 async def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        await fill_in(args)
-    except (EOFError, KeyboardInterrupt):
-        return 130
-    async with grpc.aio.insecure_channel(args.server) as channel:
+        channel = open_channel(args.server, args)
+    except TLSConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    async with channel:
+        try:
+            await fill_in(args)
+        except (EOFError, KeyboardInterrupt):
+            return 130
         stub = random_pb2_grpc.RandomServiceStub(channel)
         try:
             interrupted, _ = await run_until_signal(stream(stub, make_request(args)))
         except grpc.aio.AioRpcError as err:
-            print(f"error: {rpc_error_line(err, args.server)}", file=sys.stderr)
+            print(f"error: {rpc_error_line(err, args.server, uses_tls(args))}", file=sys.stderr)
             return 1
     if interrupted:
         print("Stopped.", file=sys.stderr)

@@ -13,6 +13,8 @@ from typing import Any, TypeVar
 import grpc
 from google.protobuf import timestamp_pb2
 
+from pyservices.tls import explain_unavailable
+
 # C0 controls, DEL and C1 controls: anything that can move the cursor, change
 # colours or start an escape sequence on a terminal.
 T = TypeVar("T")
@@ -33,13 +35,17 @@ def local_time(ts: timestamp_pb2.Timestamp, millis: bool = True) -> str:
     return when.strftime("%H:%M:%S")
 
 
-def rpc_error_line(err: grpc.RpcError, server: str) -> str:
-    """One readable line for a failed call: `CODE: details`."""
+def rpc_error_line(err: grpc.RpcError, server: str, tls: bool = False) -> str:
+    """One readable line for a failed call: `CODE: details`.
+
+    `tls` says whether the channel used TLS, so that a failed handshake is explained.
+    """
     code = err.code() if hasattr(err, "code") else None
     details = err.details() if hasattr(err, "details") else None
     name = code.name if code is not None else "UNKNOWN"
     if code == grpc.StatusCode.UNAVAILABLE:
-        return f"UNAVAILABLE: cannot reach the server at {server} ({neutralise(details or '')})"
+        reason = explain_unavailable(details or "unavailable", tls)
+        return f"UNAVAILABLE: cannot reach the server at {server}: {neutralise(reason)}"
     if code == grpc.StatusCode.DEADLINE_EXCEEDED:
         return f"DEADLINE_EXCEEDED: the server at {server} did not answer in time"
     return f"{name}: {neutralise(details or 'no details')}"

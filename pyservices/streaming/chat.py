@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from google.protobuf import timestamp_pb2
 from polychat.streaming.v1 import streaming_pb2
 
+from pyservices.metrics import CHAT_DROPPED, CHAT_MEMBERS
+
 log = logging.getLogger("pyservices.streaming.chat")
 
 Kind = streaming_pb2.ChatResponse.Kind
@@ -80,6 +82,7 @@ class ChatRoom:
         self._joined += 1
         member = Member(self._joined, f"Client({self._joined})", self._queue_limit)
         self._members[member.number] = member
+        CHAT_MEMBERS.inc()
         log.info("chat join member=%s members=%d", member.name, len(self._members))
         self._broadcast(_event(member.name, f"{member.name} has joined the chat", Kind.KIND_JOIN))
         return member
@@ -99,6 +102,7 @@ class ChatRoom:
         """Remove `member` (if still here) and tell the others."""
         if self._members.pop(member.number, None) is None:
             return
+        CHAT_MEMBERS.dec()
         member.end()
         log.info("chat leave member=%s members=%d", member.name, len(self._members))
         self._broadcast(_event(member.name, f"{member.name} has left the chat", Kind.KIND_LEAVE))
@@ -114,6 +118,8 @@ class ChatRoom:
         """Disconnect a member that cannot keep up; the room goes on without it."""
         if self._members.pop(member.number, None) is None:
             return
+        CHAT_MEMBERS.dec()
+        CHAT_DROPPED.inc()
         member.dropped = True
         member.end(discard_pending=True)
         log.warning(

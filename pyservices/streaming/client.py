@@ -16,6 +16,7 @@ import grpc
 from polychat.streaming.v1 import streaming_pb2_grpc
 from prompt_toolkit import PromptSession
 
+from pyservices.channels import TLSConfigError, add_tls_arguments, open_channel, uses_tls
 from pyservices.storage.terminal import rpc_error_line
 from pyservices.streaming.chat_cmd import chat_lines, chat_terminal
 from pyservices.streaming.time_cmd import show_time
@@ -34,6 +35,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=os.environ.get("STREAMING_SERVER", DEFAULT_SERVER),
         help=f"server address (env STREAMING_SERVER, default: {DEFAULT_SERVER})",
     )
+    add_tls_arguments(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     time = commands.add_parser("time", help="print the server's time until Ctrl+C")
     time.add_argument("--count", type=int, default=0, help="stop after N updates (0: never)")
@@ -46,7 +48,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-async def guided(stub: streaming_pb2_grpc.StreamingServiceStub, server: str) -> None:
+async def guided(
+    stub: streaming_pb2_grpc.StreamingServiceStub, server: str, tls: bool = False
+) -> None:
     """The documented flow: time, an optional upload, then chat."""
     print("Server time updates (press Ctrl+C to stop):")
     await show_time(stub)
@@ -60,7 +64,7 @@ async def guided(stub: streaming_pb2_grpc.StreamingServiceStub, server: str) -> 
         try:
             await upload(stub, Path(path))
         except grpc.aio.AioRpcError as err:
-            print(f"error: {rpc_error_line(err, server)}", file=sys.stderr)
+            print(f"error: {rpc_error_line(err, server, tls)}", file=sys.stderr)
         except UploadFailed as err:
             print(f"error: {err}", file=sys.stderr)
     await chat_terminal(stub)
@@ -75,7 +79,13 @@ async def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    async with grpc.aio.insecure_channel(args.server) as channel:
+    try:
+        channel = open_channel(args.server, args)
+    except TLSConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    tls = uses_tls(args)
+    async with channel:
         stub = streaming_pb2_grpc.StreamingServiceStub(channel)
         try:
             if args.command == "time":
@@ -88,9 +98,9 @@ async def main(argv: list[str] | None = None) -> int:
                 else:
                     await chat_lines(stub)
             else:
-                await guided(stub, args.server)
+                await guided(stub, args.server, tls)
         except grpc.aio.AioRpcError as err:
-            print(f"error: {rpc_error_line(err, args.server)}", file=sys.stderr)
+            print(f"error: {rpc_error_line(err, args.server, tls)}", file=sys.stderr)
             return 1
         except UploadFailed as err:
             print(f"error: {err}", file=sys.stderr)

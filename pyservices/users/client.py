@@ -18,6 +18,13 @@ from datetime import datetime
 import grpc
 from polychat.user.v1 import user_pb2, user_pb2_grpc
 
+from pyservices.channels import (
+    TLSConfigError,
+    add_tls_arguments,
+    explain_unavailable,
+    open_channel,
+    uses_tls,
+)
 from pyservices.logger.text import sanitize
 
 DEFAULT_SERVER = "localhost:50057"
@@ -39,6 +46,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default=os.environ.get("USER_SERVER", DEFAULT_SERVER),
         help=f"UserService address (env USER_SERVER, default: {DEFAULT_SERVER})",
     )
+    add_tls_arguments(parser)
     if command == "get":
         parser.add_argument("user_id", metavar="ID", type=int)
     elif command == "create":
@@ -147,13 +155,22 @@ async def run(stub: user_pb2_grpc.UserServiceStub, args: argparse.Namespace) -> 
 
 async def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    async with grpc.aio.insecure_channel(args.server) as channel:
+    try:
+        channel = open_channel(args.server, args)
+    except TLSConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    async with channel:
         stub = user_pb2_grpc.UserServiceStub(channel)
         try:
             await run(stub, args)
         except grpc.aio.AioRpcError as err:
             if err.code() == grpc.StatusCode.UNAVAILABLE:
-                print(f"error: cannot reach UserService at {args.server}", file=sys.stderr)
+                reason = explain_unavailable(err.details() or "unavailable", uses_tls(args))
+                print(
+                    f"error: cannot reach UserService at {args.server}: {sanitize(reason)}",
+                    file=sys.stderr,
+                )
             else:
                 print(f"error: {err.code().name}: {sanitize(err.details() or '')}", file=sys.stderr)
             return 1

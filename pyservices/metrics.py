@@ -1,0 +1,138 @@
+"""Prometheus metrics of the Python services and the HTTP endpoint that serves them.
+
+The gRPC metrics follow the names go-grpc-prometheus made common (`grpc_server_started_total`,
+`grpc_server_handled_total`, `grpc_server_handling_seconds`, `grpc_server_msg_received_total`,
+`grpc_server_msg_sent_total`), filled in by `pyservices.interceptors.MetricsInterceptor`; a few
+service-specific ones start with `polychat_`. Label values are bounded: service and method
+names come from the registered services only, never from what a client sends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import logging
+import socket
+import threading
+from dataclasses import dataclass
+from wsgiref.simple_server import WSGIServer
+
+import prometheus_client
+from prometheus_client import Counter, Gauge, Histogram
+
+log = logging.getLogger("pyservices.metrics")
+
+DEFAULT_METRICS_ADDR = ":9050"
+METRICS_ADDR_ENV = "POLYCHAT_METRICS_ADDR"
+
+_RPC_LABELS = ("grpc_type", "grpc_service", "grpc_method")
+
+RPC_STARTED = Counter("grpc_server_started", "RPCs started on the server.", _RPC_LABELS)
+RPC_HANDLED = Counter(
+    "grpc_server_handled",
+    "RPCs completed on the server, by status code.",
+    (*_RPC_LABELS, "grpc_code"),
+)
+RPC_SECONDS = Histogram(
+    "grpc_server_handling_seconds",
+    "Time from the start of an RPC to its status (streams: their whole life).",
+    _RPC_LABELS,
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+)
+MSG_RECEIVED = Counter(
+    "grpc_server_msg_received", "Stream messages received from clients.", _RPC_LABELS
+)
+MSG_SENT = Counter("grpc_server_msg_sent", "Stream messages sent to clients.", _RPC_LABELS)
+
+LOGGER_EVENTS = Counter(
+    "polychat_logger_events",
+    "LogEvent requests by result: stored (new) or duplicate (an event_id seen before).",
+    ("result",),
+)
+AUTH_LOGINS = Counter(
+    "polychat_auth_logins", "AuthService logins by outcome (success, failure).", ("outcome",)
+)
+AUTH_OUTBOX_PENDING = Gauge(
+    "polychat_auth_outbox_pending", "Audit events waiting in auth.db for LoggerService."
+)
+CHAT_MEMBERS = Gauge(
+    "polychat_streaming_chat_members", "Members in StreamingService's chat right now."
+)
+CHAT_DROPPED = Counter(
+    "polychat_streaming_chat_dropped",
+    "StreamingService chat members disconnected because they fell behind.",
+)
+
+
+_NO_IPV6 = (errno.EAFNOSUPPORT, errno.EADDRNOTAVAIL, errno.EPROTONOSUPPORT)
+
+
+class BadAddress(ValueError):
+    """--metrics-addr is not HOST:PORT or :PORT."""
+
+
+def parse_address(address: str) -> tuple[str, int]:
+    """`:9050` (every interface), `127.0.0.1:9050`, `[::1]:9050`, `localhost:0`."""
+    host, sep, port = address.strip().rpartition(":")
+    if not sep or not port.isdigit() or int(port) > 65535:
+        raise BadAddress(f"{address!r} is not HOST:PORT or :PORT")
+    host = host.removeprefix("[").removesuffix("]")
+    return host, int(port)
+
+
+@dataclass
+class MetricsServer:
+    """The running /metrics endpoint (a daemon thread); `close()` stops it."""
+
+    httpd: WSGIServer
+    thread: threading.Thread
+
+    @property
+    def port(self) -> int:
+        return int(self.httpd.server_port)
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(timeout=5)
+
+
+def serve_metrics(address: str) -> MetricsServer | None:
+    """Serve Prometheus /metrics on `address`; None (with an error logged) if it cannot.
+
+    An empty address turns the endpoint off. A port that cannot be bound does not stop the
+    services: metrics are worth less than the services themselves.
+    """
+    if not address.strip():
+        log.info("metrics off")
+        return None
+    try:
+        host, port = parse_address(address)
+    except BadAddress as err:
+        log.error("metrics off: bad metrics address: %s", err)
+        return None
+    prometheus_client.disable_created_metrics()
+    # An empty host means every interface: IPv6 and IPv4 where the machine has IPv6.
+    hosts = [host] if host else ["::", "0.0.0.0"]
+    error: OSError | None = None
+    for candidate in hosts:
+        try:
+            httpd, thread = prometheus_client.start_http_server(port, addr=candidate)
+        except OSError as err:
+            error = err
+            no_ipv6 = isinstance(err, socket.gaierror) or err.errno in _NO_IPV6
+            if candidate == "::" and no_ipv6:
+                continue  # a machine without IPv6: every IPv4 interface instead
+            break
+        server = MetricsServer(httpd, thread)
+        log.info("metrics listening address=%s port=%d path=/metrics", address, server.port)
+        return server
+    reason = error.strerror if error is not None and error.strerror else error
+    log.error("metrics off: cannot listen on %s: %s", address, reason)
+    return None
+
+
+def close_metrics(server: MetricsServer | None) -> None:
+    if server is not None:
+        with contextlib.suppress(Exception):
+            server.close()
