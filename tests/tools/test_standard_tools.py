@@ -1,0 +1,373 @@
+"""grpcurl, grpc_health_probe and ghz against every Polychat server.
+
+People point the tools they already use at our servers, so these tests use
+the real tools (built from the versions pinned in tools/grpctools/go.mod, and
+ghz installed from the Go module proxy), the real chat server and the real
+Python services, each as a process on a free loopback port.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from tests.interop.harness import Proc, free_port
+
+REPO = Path(__file__).resolve().parents[2]
+GHZ_VERSION = "v0.93.0"
+TOOL_TIMEOUT = 60
+
+# One valid call for every method of every Polychat service, as grpcurl takes
+# it: JSON request messages (several for a client stream), and text the
+# answer must contain. A method missing here fails test_every_method_is_called.
+CALLS: dict[str, tuple[list[dict], str]] = {
+    "chat.ChatService/ChatStream": (
+        [{"user": "curl", "message": "hi from grpcurl"}, {"kind": "KIND_LEAVE"}],
+        "is now known as curl",
+    ),
+    "polychat.file.v1.FileService/SayHello": ([{"name": "grpcurl"}], "Hello, grpcurl!"),
+    "polychat.file.v1.FileService/GetServerTime": ([{}], '"formatted"'),
+    "polychat.file.v1.FileService/WriteFile": (
+        [{"name": "from-grpcurl.txt", "content": "aGk="}],
+        '"size": "2"',
+    ),
+    "polychat.file.v1.FileService/ListFiles": ([{}], '"name": "listed.txt"'),  # see below
+    "polychat.random.v1.RandomService/StreamRandomNumbers": (
+        [{"min": 1, "max": 6, "count": 2, "interval": "0.01s"}],
+        '"sequence": "2"',
+    ),
+    "polychat.streaming.v1.StreamingService/StreamServerTime": ([], ""),  # endless: see below
+    "polychat.streaming.v1.StreamingService/UploadFile": (
+        [{"metadata": {"name": "up-grpcurl.txt", "size": 2}}, {"chunk": "aGk="}],
+        '"sha256": "8f434346648f6b96df89dda901c5176b10a6d83961dd3c1ac88b59b2dc327aa4"',
+    ),
+    "polychat.streaming.v1.StreamingService/Chat": ([{"message": "hi"}], "Client(1)"),
+    "polychat.auth.v1.AuthService/Login": (
+        [{"username": "user1", "password": "password1"}],
+        '"session_id"',
+    ),
+    "polychat.auth.v1.AuthService/ValidateSession": ([], '"username": "user1"'),  # needs a token
+    "polychat.auth.v1.AuthService/Logout": ([], "Logout successful"),  # needs a token
+    "polychat.auth.v1.AuthService/RegisterUser": (
+        [{"username": "grpcurl-user", "password": "a long password"}],
+        '"username": "grpcurl-user"',
+    ),
+    "polychat.logger.v1.LoggerService/LogEvent": (
+        [{"eventType": "GRPCURL", "details": "from grpcurl"}],
+        '"id"',
+    ),
+    "polychat.logger.v1.LoggerService/QueryLogs": ([{"eventType": "GRPCURL"}], "from grpcurl"),
+    "polychat.user.v1.UserService/GetUser": ([{"userId": 1}], "Alice Johnson"),
+    "polychat.user.v1.UserService/CreateUser": (
+        [{"name": "Curl User", "email": "curl@example.com", "age": 30}],
+        '"user_id"',
+    ),
+    "polychat.user.v1.UserService/ListUsers": ([{"limit": 2}], "Bob Smith"),
+    "polychat.user.v1.UserService/BatchCreateUsers": (
+        [
+            {"name": "Batch One", "email": "batch1@example.com", "age": 20},
+            {"name": "Batch Two", "email": "batch2@example.com", "age": 21},
+        ],
+        '"users_created": 2',
+    ),
+    "polychat.user.v1.UserService/StreamUsers": (
+        [{"userId": 1, "message": "hello"}],
+        "Server received: hello",
+    ),
+}
+
+# Unary RPCs and the ghz request that loads each one (ghz takes the proto's own
+# snake_case field names; its templates make the writes unique). Login hashes a password (argon2) on purpose, so it gets few calls.
+GHZ_LOADS: dict[str, tuple[dict, int]] = {
+    "polychat.file.v1.FileService/SayHello": ({"name": "ghz"}, 200),
+    "polychat.file.v1.FileService/GetServerTime": ({}, 200),
+    "polychat.file.v1.FileService/WriteFile": (
+        {"name": "ghz-{{.RequestNumber}}-{{.TimestampUnix}}.txt", "content": "aGk="},
+        100,
+    ),
+    "polychat.file.v1.FileService/ListFiles": ({}, 100),
+    "polychat.auth.v1.AuthService/Login": ({"username": "user1", "password": "password1"}, 10),
+    "polychat.auth.v1.AuthService/ValidateSession": ({"session_id": "TOKEN"}, 200),
+    "polychat.auth.v1.AuthService/Logout": ({"session_id": "TOKEN"}, 50),
+    "polychat.auth.v1.AuthService/RegisterUser": (
+        {"username": "ghz-{{.RequestNumber}}-{{.TimestampUnix}}", "password": "a long password"},
+        10,
+    ),
+    "polychat.logger.v1.LoggerService/LogEvent": ({"event_type": "GHZ", "details": "load"}, 200),
+    "polychat.logger.v1.LoggerService/QueryLogs": ({"limit": 5}, 200),
+    "polychat.user.v1.UserService/GetUser": ({"user_id": 1}, 200),
+    "polychat.user.v1.UserService/CreateUser": (
+        {"name": "Ghz", "email": "ghz{{.RequestNumber}}.{{.TimestampUnix}}@example.com", "age": 9},
+        100,
+    ),
+}
+
+
+@dataclass
+class Tools:
+    grpcurl: Path
+    probe: Path
+    ghz: Path
+
+
+@pytest.fixture(scope="session")
+def tools(tmp_path_factory: pytest.TempPathFactory) -> Tools:
+    """Build grpcurl and grpc_health_probe at their pinned versions; install ghz."""
+    out = tmp_path_factory.mktemp("tools")
+    subprocess.run(
+        [
+            "go",
+            "build",
+            "-o",
+            str(out) + "/",
+            "github.com/fullstorydev/grpcurl/cmd/grpcurl",
+            "github.com/grpc-ecosystem/grpc-health-probe",
+        ],
+        cwd=REPO / "tools" / "grpctools",
+        check=True,
+    )
+    # ghz needs the older grpc its own go.mod asks for, so it is installed alone.
+    subprocess.run(
+        ["go", "install", f"github.com/bojand/ghz/cmd/ghz@{GHZ_VERSION}"],
+        env={**os.environ, "GOBIN": str(out)},
+        check=True,
+    )
+    return Tools(out / "grpcurl", out / "grpc-health-probe", out / "ghz")
+
+
+@dataclass
+class Servers:
+    """Where each service listens."""
+
+    address: dict[str, str]  # full service name -> host:port
+
+
+def wait_serving(address: str, timeout: float = 30) -> None:
+    with grpc.insecure_channel(address) as channel:
+        reply = health_pb2_grpc.HealthStub(channel).Check(
+            health_pb2.HealthCheckRequest(), timeout=timeout, wait_for_ready=True
+        )
+    assert reply.status == health_pb2.HealthCheckResponse.SERVING
+
+
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
+    """The chat server and all six Python services, on free loopback ports."""
+    data = tmp_path_factory.mktemp("tools-data")
+    bin_dir = tmp_path_factory.mktemp("tools-bin")
+    subprocess.run(
+        ["go", "build", "-o", str(bin_dir / "chat-server"), "./server"], cwd=REPO, check=True
+    )
+    ports = {
+        name: free_port()
+        for name in ("chat", "file", "random", "logger", "auth", "streaming", "user")
+    }
+    addr = {name: f"127.0.0.1:{port}" for name, port in ports.items()}
+    procs = [
+        Proc(
+            "chat-server",
+            [
+                str(bin_dir / "chat-server"),
+                "-addr",
+                addr["chat"],
+                "-data-dir",
+                str(data),
+                "-metrics-addr",
+                "",
+            ],
+            cwd=REPO,
+        ),
+        Proc(
+            "pyservices",
+            [
+                sys.executable,
+                "-m",
+                "pyservices",
+                "--data-dir",
+                str(data),
+                "--metrics-addr",
+                "",
+                *(
+                    arg
+                    for name in ("file", "random", "logger", "auth", "streaming", "user")
+                    for arg in (f"--{name}-addr", addr[name])
+                ),
+            ],
+            cwd=REPO,
+        ),
+    ]
+    try:
+        for address in addr.values():
+            wait_serving(address)
+        yield Servers(
+            {
+                "chat.ChatService": addr["chat"],
+                "polychat.file.v1.FileService": addr["file"],
+                "polychat.random.v1.RandomService": addr["random"],
+                "polychat.logger.v1.LoggerService": addr["logger"],
+                "polychat.auth.v1.AuthService": addr["auth"],
+                "polychat.streaming.v1.StreamingService": addr["streaming"],
+                "polychat.user.v1.UserService": addr["user"],
+            }
+        )
+    finally:
+        for proc in procs:
+            proc.stop()
+
+
+def grpcurl(
+    tools: Tools, *args: str, data: list[dict] | None = None, timeout: float = TOOL_TIMEOUT
+) -> subprocess.CompletedProcess[str]:
+    argv = [str(tools.grpcurl), "-plaintext"]
+    if data is not None:
+        argv += ["-d", "@"]
+    return subprocess.run(
+        [*argv, *args],
+        input="\n".join(json.dumps(d) for d in data) if data is not None else None,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def test_health_probe_reports_serving(tools: Tools, servers: Servers) -> None:
+    for service, address in servers.address.items():
+        for name in ("", service):
+            result = subprocess.run(
+                [
+                    str(tools.probe),
+                    f"-addr={address}",
+                    f"-service={name}",
+                    "-connect-timeout=5s",
+                    "-rpc-timeout=5s",
+                ],
+                capture_output=True,
+                text=True,
+                timeout=TOOL_TIMEOUT,
+                check=False,
+            )
+            assert result.returncode == 0, (service, name, result.stdout, result.stderr)
+            assert "SERVING" in result.stdout + result.stderr
+
+
+def test_grpcurl_lists_every_service(tools: Tools, servers: Servers) -> None:
+    for service, address in servers.address.items():
+        result = grpcurl(tools, address, "list")
+        assert result.returncode == 0, result.stderr
+        listed = set(result.stdout.split())
+        assert service in listed
+        assert "grpc.health.v1.Health" in listed
+
+
+def methods(tools: Tools, servers: Servers) -> list[str]:
+    """Every method of every Polychat service, as reflection describes them."""
+    found = []
+    for service, address in servers.address.items():
+        result = grpcurl(tools, address, "list", service)
+        assert result.returncode == 0, result.stderr
+        found += [
+            line.strip().replace(f"{service}.", f"{service}/")
+            for line in result.stdout.splitlines()
+            if line.strip()
+        ]
+    return found
+
+
+def test_every_method_is_called(tools: Tools, servers: Servers) -> None:
+    assert sorted(methods(tools, servers)) == sorted(CALLS)
+
+
+def login(tools: Tools, servers: Servers) -> str:
+    address = servers.address["polychat.auth.v1.AuthService"]
+    result = grpcurl(
+        tools,
+        address,
+        "polychat.auth.v1.AuthService/Login",
+        data=[{"username": "user1", "password": "password1"}],
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)["session_id"]
+
+
+@pytest.mark.parametrize("method", sorted(CALLS))
+def test_grpcurl_calls_through_reflection(tools: Tools, servers: Servers, method: str) -> None:
+    service = method.split("/")[0]
+    address = servers.address[service]
+    data, expected = CALLS[method]
+    if method.endswith(("/ValidateSession", "/Logout")):
+        data = [{"sessionId": login(tools, servers)}]
+    if method.endswith("/ListFiles"):
+        written = grpcurl(
+            tools,
+            address,
+            "polychat.file.v1.FileService/WriteFile",
+            data=[{"name": "listed.txt", "content": "aGk=", "overwrite": True}],
+        )
+        assert written.returncode == 0, written.stderr
+    if method.endswith("/StreamServerTime"):
+        # It streams until the caller stops; grpcurl stops at -max-time.
+        result = grpcurl(tools, "-max-time", "1.5", address, method, data=[{"interval": "0.1s"}])
+        assert '"formatted"' in result.stdout, result.stderr
+        assert "DeadlineExceeded" in result.stderr
+        return
+    result = grpcurl(tools, address, method, data=data)
+    assert result.returncode == 0, (result.stdout, result.stderr)
+    assert expected in result.stdout, result.stdout
+
+
+@pytest.mark.parametrize("method", sorted(GHZ_LOADS))
+def test_ghz_loads_every_unary_rpc(tools: Tools, servers: Servers, method: str) -> None:
+    service = method.split("/")[0]
+    data, total = GHZ_LOADS[method]
+    if data.get("session_id") == "TOKEN":
+        data = {"session_id": login(tools, servers)}
+    result = subprocess.run(
+        [
+            str(tools.ghz),
+            "--insecure",
+            "--call",
+            method.replace("/", "."),
+            "-d",
+            json.dumps(data),
+            "-n",
+            str(total),
+            "-c",
+            "5",
+            "--format",
+            "json",
+            servers.address[service],
+        ],
+        capture_output=True,
+        text=True,
+        timeout=TOOL_TIMEOUT,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["count"] == total
+    assert report.get("statusCodeDistribution") == {"OK": total}, report.get("errorDistribution")
+
+
+def test_every_unary_rpc_is_loaded(tools: Tools, servers: Servers) -> None:
+    streaming = {
+        "ChatStream",
+        "StreamRandomNumbers",
+        "StreamServerTime",
+        "UploadFile",
+        "Chat",
+        "ListUsers",
+        "BatchCreateUsers",
+        "StreamUsers",
+    }
+    unary = {m for m in methods(tools, servers) if m.split("/")[1] not in streaming}
+    assert unary == set(GHZ_LOADS)
