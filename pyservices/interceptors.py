@@ -53,6 +53,9 @@ class Call:
 class Observer:
     """Told when an RPC starts, for each stream message, and when it ends."""
 
+    # Whether calls should carry the client certificate's name (mutual TLS).
+    wants_client_cert = False
+
     def started(self, call: Call) -> None:
         pass
 
@@ -69,8 +72,9 @@ class Observer:
 class LogObserver(Observer):
     """One line per finished RPC: `rpc service=… method=… peer=… code=… duration_ms=…`."""
 
-    def __init__(self, logger: logging.Logger = log) -> None:
+    def __init__(self, logger: logging.Logger = log, *, client_certs: bool = True) -> None:
         self.log = logger
+        self.wants_client_cert = client_certs
 
     def finished(self, call: Call) -> None:
         level = logging.INFO
@@ -96,29 +100,88 @@ class LogObserver(Observer):
         )
 
 
+class _MethodMetrics:
+    """The metric children of one method, bound once instead of looked up per call."""
+
+    def __init__(self, kind: str, service: str, method: str) -> None:
+        labels = (kind, service, method)
+        self.labels = labels
+        self.started = metrics.RPC_STARTED.labels(*labels)
+        self.received = metrics.MSG_RECEIVED.labels(*labels)
+        self.sent = metrics.MSG_SENT.labels(*labels)
+        self.seconds = metrics.RPC_SECONDS.labels(*labels)
+        self.handled: dict[grpc.StatusCode, Any] = {}
+
+    def handled_with(self, code: grpc.StatusCode) -> Any:
+        child = self.handled.get(code)
+        if child is None:
+            child = self.handled[code] = metrics.RPC_HANDLED.labels(*self.labels, code.name)
+        return child
+
+
 class MetricsObserver(Observer):
     """The grpc_server_* Prometheus metrics."""
 
+    def __init__(self) -> None:
+        self._methods: dict[tuple[str, str, str], _MethodMetrics] = {}
+
+    def _for(self, call: Call) -> _MethodMetrics:
+        key = (call.kind, call.service, call.method)
+        found = self._methods.get(key)
+        if found is None:
+            found = self._methods[key] = _MethodMetrics(*key)
+        return found
+
     def started(self, call: Call) -> None:
-        metrics.RPC_STARTED.labels(call.kind, call.service, call.method).inc()
+        self._for(call).started.inc()
 
     def received(self, call: Call) -> None:
-        metrics.MSG_RECEIVED.labels(call.kind, call.service, call.method).inc()
+        self._for(call).received.inc()
 
     def sent(self, call: Call) -> None:
-        metrics.MSG_SENT.labels(call.kind, call.service, call.method).inc()
+        self._for(call).sent.inc()
 
     def finished(self, call: Call) -> None:
-        labels = (call.kind, call.service, call.method)
-        metrics.RPC_HANDLED.labels(*labels, call.code.name).inc()
-        metrics.RPC_SECONDS.labels(*labels).observe(call.duration)
+        m = self._for(call)
+        m.handled_with(call.code).inc()
+        m.seconds.observe(call.duration)
+
+
+class Observers(Observer):
+    """Several observers told about the same calls, in order."""
+
+    def __init__(self, *observers: Observer) -> None:
+        self.observers = observers
+        self.wants_client_cert = any(o.wants_client_cert for o in observers)
+
+    def started(self, call: Call) -> None:
+        for o in self.observers:
+            o.started(call)
+
+    def received(self, call: Call) -> None:
+        for o in self.observers:
+            o.received(call)
+
+    def sent(self, call: Call) -> None:
+        for o in self.observers:
+            o.sent(call)
+
+    def finished(self, call: Call) -> None:
+        for o in self.observers:
+            o.finished(call)
 
 
 class ObservingInterceptor(grpc.aio.ServerInterceptor):
-    """Wraps every registered method's handler so `observer` sees each call."""
+    """Wraps every registered method's handler so `observer` sees each call.
+
+    grpc.aio asks the interceptor for a handler on every call; the wrapped
+    handler is built once per method and reused, since wrapping is most of an
+    interceptor's cost on a fast unary RPC.
+    """
 
     def __init__(self, observer: Observer) -> None:
         self.observer = observer
+        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
 
     async def intercept_service(
         self,
@@ -128,7 +191,13 @@ class ObservingInterceptor(grpc.aio.ServerInterceptor):
         handler = await continuation(handler_call_details)
         if handler is None:
             return None  # unknown method: gRPC answers UNIMPLEMENTED itself
-        return wrap_handler(handler, handler_call_details.method, self.observer)
+        method = handler_call_details.method
+        cached = self._wrapped.get(method)
+        if cached is not None and cached[0] is handler:
+            return cached[1]
+        wrapped = wrap_handler(handler, method, self.observer)
+        self._wrapped[method] = (handler, wrapped)
+        return wrapped
 
 
 class LoggingInterceptor(ObservingInterceptor):
@@ -143,6 +212,16 @@ class MetricsInterceptor(ObservingInterceptor):
 
     def __init__(self) -> None:
         super().__init__(MetricsObserver())
+
+
+def request_interceptor(*, client_certs: bool = True) -> ObservingInterceptor:
+    """Request logging and metrics in one interceptor: one wrapper per call, not two.
+
+    `client_certs` logs the client certificate's name; only useful with mutual TLS.
+    """
+    return ObservingInterceptor(
+        Observers(LogObserver(client_certs=client_certs), MetricsObserver())
+    )
 
 
 def split_method(full_method: str) -> tuple[str, str]:
@@ -172,7 +251,10 @@ def _client_cert(context: grpc.aio.ServicerContext) -> str:
 def _begin(
     service: str, method: str, kind: str, context: grpc.aio.ServicerContext, observer: Observer
 ) -> Call:
-    call = Call(service, method, kind, peer=context.peer(), client_cert=_client_cert(context))
+    # Only a mutual-TLS connection has a client certificate to name, and asking
+    # gRPC for the auth context costs every call.
+    cert = _client_cert(context) if observer.wants_client_cert else ""
+    call = Call(service, method, kind, peer=context.peer(), client_cert=cert)
     observer.started(call)
     return call
 

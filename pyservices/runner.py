@@ -18,7 +18,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from pyservices import reflection
-from pyservices.interceptors import LoggingInterceptor, MetricsInterceptor
+from pyservices.interceptors import request_interceptor
 from pyservices.metrics import close_metrics, serve_metrics
 from pyservices.spec import ServiceSpec, Settings
 
@@ -71,7 +71,8 @@ async def start(spec: ServiceSpec, address: str, settings: Settings) -> Running:
         ("grpc.max_send_message_length", settings.max_message_bytes),
         *KEEPALIVE_OPTIONS,
     ]
-    interceptors = [LoggingInterceptor(), MetricsInterceptor()]
+    mutual_tls = settings.server_tls is not None and settings.server_tls.mutual
+    interceptors = [request_interceptor(client_certs=mutual_tls)]
     server = grpc.aio.server(options=options, interceptors=interceptors)
     cleanup = await spec.register(server, settings)
 

@@ -73,6 +73,8 @@ class UserStore:
         self.path = path
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="userstore")
         self._conn: sqlite3.Connection | None = None
+        # Used only on the event loop's thread, for reads.
+        self._reader: sqlite3.Connection | None = None
 
     async def _run(self, fn: Callable[..., T], *args: object) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
@@ -108,6 +110,9 @@ class UserStore:
         self._tx(_seed_samples)
 
     async def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
         await self._run(self._close)
         self._executor.shutdown(wait=True)
 
@@ -117,13 +122,25 @@ class UserStore:
             self._conn = None
 
     async def get(self, user_id: int) -> User | None:
-        def get() -> User | None:
-            row = self.conn.execute(
-                "SELECT id, name, email, age, created_at FROM users WHERE id = ?", (user_id,)
-            ).fetchone()
-            return None if row is None else _row(row)
+        # A primary-key read takes microseconds, far less than a hop to the
+        # writer thread and back, so it runs on the event loop with its own
+        # read-only connection (WAL lets it read while the writer writes).
+        row = (
+            self._read_conn()
+            .execute("SELECT id, name, email, age, created_at FROM users WHERE id = ?", (user_id,))
+            .fetchone()
+        )
+        return None if row is None else _row(row)
 
-        return await self._run(get)
+    def _read_conn(self) -> sqlite3.Connection:
+        if self._reader is None:
+            if self._conn is None:
+                raise RuntimeError("user store is not open")
+            self._reader = sqlite3.connect(
+                f"file:{self.path}?mode=ro", uri=True, isolation_level=None
+            )
+            self._reader.execute("PRAGMA busy_timeout=5000")
+        return self._reader
 
     async def create_many(self, users: Sequence[NewUser]) -> list[User]:
         """Store all users in one transaction, or none (EmailTaken names the first clash)."""
