@@ -86,6 +86,28 @@ run: setup build ## Set up, then run the chat server and the Python services (Ct
 user-demo: $(VENV)/.installed ## Start UserService, run the five documented scenarios, stop it.
 	scripts/user-demo.sh
 
+.PHONY: certs
+certs: ## Create a development CA and TLS certificates in certs/ (refuses to overwrite).
+	go run ./tools/devcerts -out certs
+
+# ---- benchmarks ----------------------------------------------------------------
+
+GHZ_VERSION := v0.93.0
+
+$(BIN)/ghz:
+	GOBIN=$(abspath $(BIN)) go install github.com/bojand/ghz/cmd/ghz@$(GHZ_VERSION)
+
+$(VENV)/.bench-installed: $(VENV)/.installed pyproject.toml
+	$(PYTHON) -m pip install --quiet -e '.[dev,bench]'
+	@touch $@
+
+.PHONY: bench bench-quick
+bench: $(VENV)/.bench-installed $(BIN)/ghz ## Benchmarks (~5 min): bench/results/latest.{json,md}, latency.png.
+	$(PYTHON) bench/run.py --ghz $(BIN)/ghz --command "make bench"
+
+bench-quick: $(VENV)/.bench-installed $(BIN)/ghz ## A smaller benchmark sweep, as a sanity check (~2 min).
+	$(PYTHON) bench/run.py --quick --ghz $(BIN)/ghz --command "make bench-quick"
+
 # ---- tests -----------------------------------------------------------------------
 
 .PHONY: test
@@ -102,6 +124,10 @@ test-go: ## Go unit tests with the race detector.
 .PHONY: test-py
 test-py: $(VENV)/.installed ## Python tests, including the cross-language interop tests.
 	$(PYTHON) -m pytest -q
+
+.PHONY: tools-check
+tools-check: $(VENV)/.installed ## grpcurl, grpc_health_probe and ghz against every server (also in test-py).
+	$(PYTHON) -m pytest -q tests/tools
 
 .PHONY: interop
 interop: $(VENV)/.installed ## Only the cross-language tests: real server and clients as processes.

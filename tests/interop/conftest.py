@@ -52,7 +52,8 @@ class Processes:
         self.tmp_path = tmp_path
         self.procs: list[Proc] = []
 
-    def _start(self, name: str, argv: list[str]) -> Proc:
+    def start(self, name: str, argv: list[str]) -> Proc:
+        """Start `argv` from the repository root; it is killed when the test ends."""
         proc = Proc(name, argv, cwd=REPO)
         self.procs.append(proc)
         return proc
@@ -60,7 +61,7 @@ class Processes:
     def server(self, *args: str, data_dir: Path | None = None, port: int = 0) -> ChatServer:
         address = f"127.0.0.1:{port or free_port()}"
         data = data_dir or self.tmp_path / "chat-data"
-        proc = self._start(
+        proc = self.start(
             "chat-server",
             [str(self.go_bin / "chat-server"), "-addr", address, "-data-dir", str(data), *args],
         )
@@ -74,10 +75,10 @@ class Processes:
             argv = [str(self.go_bin / "chat-client"), name, room, address]
         else:
             argv = [sys.executable, "pyclient/client.py", name, room, address]
-        return self._start(f"{kind}-client {name}", argv)
+        return self.start(f"{kind}-client {name}", argv)
 
     def legacy_client(self, server: ChatServer, name: str, generated: Path) -> Proc:
-        return self._start(
+        return self.start(
             f"legacy-client {name}",
             [
                 sys.executable,
