@@ -2,7 +2,7 @@
 
 The gRPC metrics follow the names go-grpc-prometheus made common (`grpc_server_started_total`,
 `grpc_server_handled_total`, `grpc_server_handling_seconds`, `grpc_server_msg_received_total`,
-`grpc_server_msg_sent_total`), filled in by `pyservices.interceptors.MetricsInterceptor`; a few
+`grpc_server_msg_sent_total`), filled in by `pyservices.observe.MetricsObserver`; a few
 service-specific ones start with `polychat_`. Label values are bounded: service and method
 names come from the registered services only, never from what a client sends.
 """

@@ -1,6 +1,6 @@
 """Starts services, each on its own port, with health, reflection and graceful stop.
 
-Every server gets the same treatment: request logging and Prometheus metrics interceptors,
+Every server gets the same treatment: request logging and Prometheus metrics on every RPC,
 keepalive pings (so that a peer that vanished without closing its connection, a dropped chat
 member for instance, is noticed and its streams end), and TLS or mutual TLS when the settings
 carry a certificate.
@@ -18,8 +18,8 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from pyservices import reflection
-from pyservices.interceptors import request_interceptor
 from pyservices.metrics import close_metrics, serve_metrics
+from pyservices.observe import ObservedServer, request_observer
 from pyservices.spec import ServiceSpec, Settings
 
 log = logging.getLogger("pyservices")
@@ -72,9 +72,12 @@ async def start(spec: ServiceSpec, address: str, settings: Settings) -> Running:
         *KEEPALIVE_OPTIONS,
     ]
     mutual_tls = settings.server_tls is not None and settings.server_tls.mutual
-    interceptors = [request_interceptor(client_certs=mutual_tls)]
-    server = grpc.aio.server(options=options, interceptors=interceptors)
-    cleanup = await spec.register(server, settings)
+    server = grpc.aio.server(options=options)
+    # The service registers through ObservedServer, which wraps each method
+    # once for request logging and metrics; health and reflection below are
+    # added to the server itself and stay quiet.
+    observed = ObservedServer(server, request_observer(client_certs=mutual_tls))
+    cleanup = await spec.register(observed, settings)  # type: ignore[arg-type]
 
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

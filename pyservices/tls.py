@@ -206,7 +206,9 @@ def explain_unavailable(details: str, tls: bool) -> str:
         return f"TLS handshake failed: the certificate is not for this host name ({reason})"
     if "handshake" in lowered:
         return f"TLS handshake failed: {reason}"
-    if "socket closed" in lowered or "connection reset" in lowered:
+    # A server that requires a client certificate may drop the handshake in a
+    # way the client sees as a socket closed, a reset, or garbled TLS data.
+    if any(s in lowered for s in ("socket closed", "connection reset", "tsi_data_corrupted")):
         if tls:
             return (
                 "TLS handshake failed: the server closed the connection (does it require a "

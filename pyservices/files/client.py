@@ -14,6 +14,7 @@ from polychat.file.v1 import file_pb2, file_pb2_grpc
 from prompt_toolkit import PromptSession
 
 from pyservices.channels import TLSConfigError, add_tls_arguments, open_channel, uses_tls
+from pyservices.quiet import quiet_grpc_core
 from pyservices.storage.terminal import neutralise, rpc_error_line
 
 DEFAULT_SERVER = "localhost:50051"
@@ -200,4 +201,5 @@ def run() -> None:
 
 
 if __name__ == "__main__":
+    quiet_grpc_core()
     run()

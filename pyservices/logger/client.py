@@ -18,6 +18,7 @@ from pyservices.channels import (
     uses_tls,
 )
 from pyservices.logger.text import sanitize
+from pyservices.quiet import quiet_grpc_core
 
 DEFAULT_SERVER = "localhost:50055"
 TIMEOUT_SECONDS = 10.0
@@ -72,6 +73,7 @@ async def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    quiet_grpc_core()
     try:
         sys.exit(asyncio.run(main()))
     except KeyboardInterrupt:

@@ -15,6 +15,7 @@ from polychat.random.v1 import random_pb2, random_pb2_grpc
 from prompt_toolkit import PromptSession
 
 from pyservices.channels import TLSConfigError, add_tls_arguments, open_channel, uses_tls
+from pyservices.quiet import quiet_grpc_core
 from pyservices.storage.terminal import local_time, rpc_error_line, run_until_signal
 
 DEFAULT_SERVER = "localhost:50052"
@@ -127,4 +128,5 @@ def run() -> None:
 
 
 if __name__ == "__main__":
+    quiet_grpc_core()
     run()

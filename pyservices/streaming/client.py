@@ -17,6 +17,7 @@ from polychat.streaming.v1 import streaming_pb2_grpc
 from prompt_toolkit import PromptSession
 
 from pyservices.channels import TLSConfigError, add_tls_arguments, open_channel, uses_tls
+from pyservices.quiet import quiet_grpc_core
 from pyservices.storage.terminal import rpc_error_line
 from pyservices.streaming.chat_cmd import chat_lines, chat_terminal
 from pyservices.streaming.time_cmd import show_time
@@ -116,4 +117,5 @@ def run() -> None:
 
 
 if __name__ == "__main__":
+    quiet_grpc_core()
     run()

@@ -57,7 +57,7 @@ def sample(text: str, name: str, **labels: str) -> float:
     return 0.0
 
 
-async def test_metrics_endpoint_serves_the_interceptors_counters(
+async def test_metrics_endpoint_serves_the_rpc_counters(
     metrics_server: MetricsServer, tmp_path: Path
 ) -> None:
     files = await start_on(FILE_SPEC, make_settings(tmp_path))

@@ -1,0 +1,35 @@
+"""Keep gRPC's C core from writing to a client's stderr.
+
+Our clients report every failure in one line. gRPC's C core writes log lines
+of its own straight to file descriptor 2 (for example "Corruption detected."
+when a server drops a TLS handshake), and GRPC_VERBOSITY does not silence all
+of them. A client's entry point therefore moves the C core's stderr to
+/dev/null and gives Python a private copy of the real stderr.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+# GRPC_VERBOSITY values that ask to see the C core's lines: then they stay.
+_WANTED = {"DEBUG", "INFO"}
+
+
+def quiet_grpc_core() -> None:
+    """Redirect fd 2 to /dev/null; sys.stderr keeps writing to the real stderr.
+
+    Call it only from a command's entry point (never from a library or a test
+    process): everything that writes to fd 2 directly is silenced from then on.
+    """
+    if os.environ.get("GRPC_VERBOSITY", "").upper() in _WANTED:
+        return
+    try:
+        sys.stderr.flush()
+        real = os.dup(2)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+    except OSError:
+        return  # no stderr to protect
+    os.dup2(devnull, 2)
+    os.close(devnull)
+    sys.stderr = os.fdopen(real, "w", buffering=1, errors="backslashreplace")
