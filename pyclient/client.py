@@ -32,7 +32,7 @@ try:
     from pyclient.session import ChatError, ChatSession, check_identity, check_token
     from pyclient.signin import ask_password, read_password_line, sign_in
     from pyservices.channels import ClientTLS, TLSConfigError
-    from pyservices.quiet import quiet_grpc_core
+    from pyservices.cli import quiet_grpc_core
 except KeyboardInterrupt:  # Ctrl+C while starting up
     sys.exit(130)
 except ModuleNotFoundError as missing:  # run outside the virtualenv

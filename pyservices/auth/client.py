@@ -26,8 +26,8 @@ from pyservices.channels import (
     open_channel,
     uses_tls,
 )
+from pyservices.cli import run_client
 from pyservices.logger.text import sanitize
-from pyservices.quiet import quiet_grpc_core
 
 DEFAULT_SERVER = "localhost:50054"
 DEFAULT_USERNAME = "user1"
@@ -204,10 +204,4 @@ async def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    quiet_grpc_core()
-    try:
-        sys.exit(asyncio.run(main()))
-    except KeyboardInterrupt:
-        # Ctrl+C at a prompt, before any session exists.
-        print(file=sys.stderr)
-        sys.exit(130)
+    run_client(main)

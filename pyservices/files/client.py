@@ -14,7 +14,7 @@ from polychat.file.v1 import file_pb2, file_pb2_grpc
 from prompt_toolkit import PromptSession
 
 from pyservices.channels import TLSConfigError, add_tls_arguments, open_channel, uses_tls
-from pyservices.quiet import quiet_grpc_core
+from pyservices.cli import run_client
 from pyservices.storage.terminal import neutralise, rpc_error_line
 
 DEFAULT_SERVER = "localhost:50051"
@@ -193,13 +193,5 @@ async def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def run() -> None:
-    try:
-        sys.exit(asyncio.run(main()))
-    except KeyboardInterrupt:
-        sys.exit(130)
-
-
 if __name__ == "__main__":
-    quiet_grpc_core()
-    run()
+    run_client(main)

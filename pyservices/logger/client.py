@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
 
@@ -17,8 +16,8 @@ from pyservices.channels import (
     open_channel,
     uses_tls,
 )
+from pyservices.cli import run_client
 from pyservices.logger.text import sanitize
-from pyservices.quiet import quiet_grpc_core
 
 DEFAULT_SERVER = "localhost:50055"
 TIMEOUT_SECONDS = 10.0
@@ -73,8 +72,4 @@ async def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    quiet_grpc_core()
-    try:
-        sys.exit(asyncio.run(main()))
-    except KeyboardInterrupt:
-        sys.exit(130)
+    run_client(main)

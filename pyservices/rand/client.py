@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
 from collections.abc import Callable
@@ -15,7 +14,7 @@ from polychat.random.v1 import random_pb2, random_pb2_grpc
 from prompt_toolkit import PromptSession
 
 from pyservices.channels import TLSConfigError, add_tls_arguments, open_channel, uses_tls
-from pyservices.quiet import quiet_grpc_core
+from pyservices.cli import run_client
 from pyservices.storage.terminal import local_time, rpc_error_line, run_until_signal
 
 DEFAULT_SERVER = "localhost:50052"
@@ -120,13 +119,5 @@ async def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def run() -> None:
-    try:
-        sys.exit(asyncio.run(main()))
-    except KeyboardInterrupt:
-        sys.exit(130)
-
-
 if __name__ == "__main__":
-    quiet_grpc_core()
-    run()
+    run_client(main)

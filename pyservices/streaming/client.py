@@ -7,7 +7,6 @@ On a terminal with no subcommand: server time until Ctrl+C, then
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
 from pathlib import Path
@@ -17,7 +16,7 @@ from polychat.streaming.v1 import streaming_pb2_grpc
 from prompt_toolkit import PromptSession
 
 from pyservices.channels import TLSConfigError, add_tls_arguments, open_channel, uses_tls
-from pyservices.quiet import quiet_grpc_core
+from pyservices.cli import run_client
 from pyservices.storage.terminal import rpc_error_line
 from pyservices.streaming.chat_cmd import chat_lines, chat_terminal
 from pyservices.streaming.time_cmd import show_time
@@ -109,13 +108,5 @@ async def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def run() -> None:
-    try:
-        sys.exit(asyncio.run(main()))
-    except KeyboardInterrupt:
-        sys.exit(130)
-
-
 if __name__ == "__main__":
-    quiet_grpc_core()
-    run()
+    run_client(main)

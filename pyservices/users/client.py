@@ -8,7 +8,6 @@ the same database.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
 import uuid
@@ -25,8 +24,8 @@ from pyservices.channels import (
     open_channel,
     uses_tls,
 )
+from pyservices.cli import run_client
 from pyservices.logger.text import sanitize
-from pyservices.quiet import quiet_grpc_core
 
 DEFAULT_SERVER = "localhost:50057"
 TIMEOUT_SECONDS = 10.0
@@ -179,8 +178,4 @@ async def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    quiet_grpc_core()
-    try:
-        sys.exit(asyncio.run(main()))
-    except KeyboardInterrupt:
-        sys.exit(130)
+    run_client(main)

@@ -1,4 +1,4 @@
-"""Keep gRPC's C core from writing to a client's stderr.
+"""What every command-line client does at its entry point.
 
 Our clients report every failure in one line. gRPC's C core writes log lines
 of its own straight to file descriptor 2 (for example "Corruption detected."
@@ -9,8 +9,11 @@ of them. A client's entry point therefore moves the C core's stderr to
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
+from collections.abc import Awaitable, Callable
+from typing import NoReturn
 
 # GRPC_VERBOSITY values that ask to see the C core's lines: then they stay.
 _WANTED = {"DEBUG", "INFO"}
@@ -33,3 +36,17 @@ def quiet_grpc_core() -> None:
     os.dup2(devnull, 2)
     os.close(devnull)
     sys.stderr = os.fdopen(real, "w", buffering=1, errors="backslashreplace")
+
+
+def run_client(main: Callable[[], Awaitable[int]]) -> NoReturn:
+    """Run a client's `async def main()` as a command: its result is the exit status.
+
+    Ctrl+C before the client installed its own handling (at a prompt, say)
+    exits 130 without a traceback, after ending the prompt's line.
+    """
+    quiet_grpc_core()
+    try:
+        sys.exit(asyncio.run(main()))
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        sys.exit(130)
