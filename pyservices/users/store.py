@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
+
+from pyservices.storage.sqlite import SQLiteStore
 
 T = TypeVar("T")
 
@@ -68,58 +68,22 @@ def _row(r: Sequence[object]) -> User:
     return User(int(r[0]), str(r[1]), str(r[2]), int(r[3]), str(r[4]))  # type: ignore[call-overload]
 
 
-class UserStore:
+class UserStore(SQLiteStore):
+    SCHEMA = SCHEMA
+
     def __init__(self, path: Path) -> None:
-        self.path = path
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="userstore")
-        self._conn: sqlite3.Connection | None = None
+        super().__init__(path, thread_name="userstore")
         # Used only on the event loop's thread, for reads.
         self._reader: sqlite3.Connection | None = None
 
-    async def _run(self, fn: Callable[..., T], *args: object) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
-
-    @property
-    def conn(self) -> sqlite3.Connection:
-        if self._conn is None:
-            raise RuntimeError("user store is not open")
-        return self._conn
-
-    def _tx(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        conn = self.conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            result = fn(conn)
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-        return result
-
-    async def open(self) -> None:
-        await self._run(self._open)
-
-    def _open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=FULL")
-        conn.execute("PRAGMA busy_timeout=5000")
-        conn.executescript(SCHEMA)
-        self._conn = conn
+    def _after_open(self) -> None:
         self._tx(_seed_samples)
 
     async def close(self) -> None:
         if self._reader is not None:
             self._reader.close()
             self._reader = None
-        await self._run(self._close)
-        self._executor.shutdown(wait=True)
-
-    def _close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        await super().close()
 
     async def get(self, user_id: int) -> User | None:
         # A primary-key read takes microseconds, far less than a hop to the
