@@ -68,6 +68,10 @@ def _row(r: Sequence[object]) -> User:
     return User(int(r[0]), str(r[1]), str(r[2]), int(r[3]), str(r[4]))  # type: ignore[call-overload]
 
 
+# How many users get() keeps in memory.
+RECENT_USERS = 10_000
+
+
 class UserStore(SQLiteStore):
     SCHEMA = SCHEMA
 
@@ -75,6 +79,7 @@ class UserStore(SQLiteStore):
         super().__init__(path, thread_name="userstore")
         # Used only on the event loop's thread, for reads.
         self._reader: sqlite3.Connection | None = None
+        self._recent: dict[int, User] = {}
 
     def _after_open(self) -> None:
         self._tx(_seed_samples)
@@ -86,6 +91,11 @@ class UserStore(SQLiteStore):
         await super().close()
 
     async def get(self, user_id: int) -> User | None:
+        # Users are never changed or deleted once stored, so a user read once
+        # is served from memory after that (a bounded number of them).
+        cached = self._recent.get(user_id)
+        if cached is not None:
+            return cached
         # A primary-key read takes microseconds, far less than a hop to the
         # writer thread and back, so it runs on the event loop with its own
         # read-only connection (WAL lets it read while the writer writes).
@@ -94,7 +104,16 @@ class UserStore(SQLiteStore):
             .execute("SELECT id, name, email, age, created_at FROM users WHERE id = ?", (user_id,))
             .fetchone()
         )
-        return None if row is None else _row(row)
+        if row is None:
+            return None  # not cached: the id may be created later
+        user = _row(row)
+        self._remember(user)
+        return user
+
+    def _remember(self, user: User) -> None:
+        if len(self._recent) >= RECENT_USERS:
+            del self._recent[next(iter(self._recent))]  # the oldest entry
+        self._recent[user.id] = user
 
     def _read_conn(self) -> sqlite3.Connection:
         if self._reader is None:
