@@ -13,7 +13,11 @@ import asyncio
 import os
 import sys
 from collections.abc import Awaitable, Callable
-from typing import NoReturn
+from typing import Any, NoReturn
+
+import grpc
+
+from pyservices.channels import TLSConfigError, open_channel
 
 # GRPC_VERBOSITY values that ask to see the C core's lines: then they stay.
 _WANTED = {"DEBUG", "INFO"}
@@ -50,3 +54,16 @@ def run_client(main: Callable[[], Awaitable[int]]) -> NoReturn:
     except KeyboardInterrupt:
         print(file=sys.stderr)
         sys.exit(130)
+
+
+def channel_or_exit(address: str, args: Any) -> grpc.aio.Channel:
+    """The client's channel to `address`, with the TLS options in `args`.
+
+    A TLS option that cannot be used (a missing file, a key without a
+    certificate) is a usage error: one line on stderr and exit status 2.
+    """
+    try:
+        return open_channel(address, args)
+    except TLSConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        raise SystemExit(2) from None

@@ -20,13 +20,11 @@ import grpc
 from polychat.auth.v1 import auth_pb2, auth_pb2_grpc
 
 from pyservices.channels import (
-    TLSConfigError,
     add_tls_arguments,
     explain_unavailable,
-    open_channel,
     uses_tls,
 )
-from pyservices.cli import run_client
+from pyservices.cli import channel_or_exit, run_client
 from pyservices.logger.text import sanitize
 
 DEFAULT_SERVER = "localhost:50054"
@@ -186,11 +184,7 @@ async def validate(stub: auth_pb2_grpc.AuthServiceStub, args: argparse.Namespace
 async def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     commands = {"login": login, "register": register, "validate": validate}
-    try:
-        channel = open_channel(args.server, args)
-    except TLSConfigError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    channel = channel_or_exit(args.server, args)
     async with channel:
         stub = auth_pb2_grpc.AuthServiceStub(channel)
         try:

@@ -13,8 +13,8 @@ import grpc
 from polychat.file.v1 import file_pb2, file_pb2_grpc
 from prompt_toolkit import PromptSession
 
-from pyservices.channels import TLSConfigError, add_tls_arguments, open_channel, uses_tls
-from pyservices.cli import run_client
+from pyservices.channels import add_tls_arguments, uses_tls
+from pyservices.cli import channel_or_exit, run_client
 from pyservices.storage.terminal import neutralise, rpc_error_line
 
 DEFAULT_SERVER = "localhost:50051"
@@ -171,11 +171,7 @@ async def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    try:
-        channel = open_channel(args.server, args)
-    except TLSConfigError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    channel = channel_or_exit(args.server, args)
     tls = uses_tls(args)
     async with channel:
         client = FileClient(file_pb2_grpc.FileServiceStub(channel))

@@ -10,13 +10,11 @@ import grpc
 from polychat.logger.v1 import logger_pb2, logger_pb2_grpc
 
 from pyservices.channels import (
-    TLSConfigError,
     add_tls_arguments,
     explain_unavailable,
-    open_channel,
     uses_tls,
 )
-from pyservices.cli import run_client
+from pyservices.cli import channel_or_exit, run_client
 from pyservices.logger.text import sanitize
 
 DEFAULT_SERVER = "localhost:50055"
@@ -49,11 +47,7 @@ async def main(argv: list[str] | None = None) -> int:
     request = logger_pb2.LogEventRequest(
         event_type=args.event_type, details=args.details, event_id=args.event_id
     )
-    try:
-        channel = open_channel(args.server, args)
-    except TLSConfigError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    channel = channel_or_exit(args.server, args)
     async with channel:
         stub = logger_pb2_grpc.LoggerServiceStub(channel)
         try:

@@ -13,8 +13,8 @@ from google.protobuf import duration_pb2
 from polychat.random.v1 import random_pb2, random_pb2_grpc
 from prompt_toolkit import PromptSession
 
-from pyservices.channels import TLSConfigError, add_tls_arguments, open_channel, uses_tls
-from pyservices.cli import run_client
+from pyservices.channels import add_tls_arguments, uses_tls
+from pyservices.cli import channel_or_exit, run_client
 from pyservices.storage.terminal import local_time, rpc_error_line, run_until_signal
 
 DEFAULT_SERVER = "localhost:50052"
@@ -98,11 +98,7 @@ async def stream(stub: random_pb2_grpc.RandomServiceStub, request: object) -> in
 
 async def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    try:
-        channel = open_channel(args.server, args)
-    except TLSConfigError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    channel = channel_or_exit(args.server, args)
     async with channel:
         try:
             await fill_in(args)

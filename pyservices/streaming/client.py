@@ -15,8 +15,8 @@ import grpc
 from polychat.streaming.v1 import streaming_pb2_grpc
 from prompt_toolkit import PromptSession
 
-from pyservices.channels import TLSConfigError, add_tls_arguments, open_channel, uses_tls
-from pyservices.cli import run_client
+from pyservices.channels import add_tls_arguments, uses_tls
+from pyservices.cli import channel_or_exit, run_client
 from pyservices.storage.terminal import rpc_error_line
 from pyservices.streaming.chat_cmd import chat_lines, chat_terminal
 from pyservices.streaming.time_cmd import show_time
@@ -79,11 +79,7 @@ async def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    try:
-        channel = open_channel(args.server, args)
-    except TLSConfigError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    channel = channel_or_exit(args.server, args)
     tls = uses_tls(args)
     async with channel:
         stub = streaming_pb2_grpc.StreamingServiceStub(channel)

@@ -18,13 +18,11 @@ import grpc
 from polychat.user.v1 import user_pb2, user_pb2_grpc
 
 from pyservices.channels import (
-    TLSConfigError,
     add_tls_arguments,
     explain_unavailable,
-    open_channel,
     uses_tls,
 )
-from pyservices.cli import run_client
+from pyservices.cli import channel_or_exit, run_client
 from pyservices.logger.text import sanitize
 
 DEFAULT_SERVER = "localhost:50057"
@@ -155,11 +153,7 @@ async def run(stub: user_pb2_grpc.UserServiceStub, args: argparse.Namespace) -> 
 
 async def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    try:
-        channel = open_channel(args.server, args)
-    except TLSConfigError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    channel = channel_or_exit(args.server, args)
     async with channel:
         stub = user_pb2_grpc.UserServiceStub(channel)
         try:
