@@ -9,6 +9,7 @@ of them. A client's entry point therefore moves the C core's stderr to
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import sys
@@ -17,7 +18,7 @@ from typing import Any, NoReturn
 
 import grpc
 
-from pyservices.channels import TLSConfigError, open_channel
+from pyservices.channels import TLSConfigError, add_tls_arguments, open_channel
 
 # GRPC_VERBOSITY values that ask to see the C core's lines: then they stay.
 _WANTED = {"DEBUG", "INFO"}
@@ -67,3 +68,15 @@ def channel_or_exit(address: str, args: Any) -> grpc.aio.Channel:
     except TLSConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         raise SystemExit(2) from None
+
+
+def add_server_arguments(
+    parser: argparse.ArgumentParser, *, env: str, default: str, what: str = "server"
+) -> None:
+    """`--server` (from `env`, else `default`) and the TLS options every client takes."""
+    parser.add_argument(
+        "--server",
+        default=os.environ.get(env, default),
+        help=f"{what} address (env {env}, default: {default})",
+    )
+    add_tls_arguments(parser)

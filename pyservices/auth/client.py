@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
-import os
 import signal
 import sys
 import threading
@@ -20,11 +19,10 @@ import grpc
 from polychat.auth.v1 import auth_pb2, auth_pb2_grpc
 
 from pyservices.channels import (
-    add_tls_arguments,
     explain_unavailable,
     uses_tls,
 )
-from pyservices.cli import channel_or_exit, run_client
+from pyservices.cli import add_server_arguments, channel_or_exit, run_client
 from pyservices.logger.text import sanitize
 
 DEFAULT_SERVER = "localhost:50054"
@@ -45,12 +43,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         prog=f"python -m pyservices.auth.client {command}",
         description=__doc__.splitlines()[0] if __doc__ else None,
     )
-    parser.add_argument(
-        "--server",
-        default=os.environ.get("AUTH_SERVER", DEFAULT_SERVER),
-        help=f"AuthService address (env AUTH_SERVER, default: {DEFAULT_SERVER})",
-    )
-    add_tls_arguments(parser)
+    add_server_arguments(parser, env="AUTH_SERVER", default=DEFAULT_SERVER, what="AuthService")
     if command == "login":
         parser.add_argument("--username", help=f"skip the prompt (default: {DEFAULT_USERNAME})")
     if command == "register":

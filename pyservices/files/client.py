@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -13,8 +12,8 @@ import grpc
 from polychat.file.v1 import file_pb2, file_pb2_grpc
 from prompt_toolkit import PromptSession
 
-from pyservices.channels import add_tls_arguments, uses_tls
-from pyservices.cli import channel_or_exit, run_client
+from pyservices.channels import uses_tls
+from pyservices.cli import add_server_arguments, channel_or_exit, run_client
 from pyservices.storage.terminal import neutralise, rpc_error_line
 
 DEFAULT_SERVER = "localhost:50051"
@@ -34,12 +33,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         prog="python -m pyservices.files.client",
         description="FileService client: a menu on a terminal, or one subcommand.",
     )
-    parser.add_argument(
-        "--server",
-        default=os.environ.get("FILE_SERVER", DEFAULT_SERVER),
-        help=f"server address (env FILE_SERVER, default: {DEFAULT_SERVER})",
-    )
-    add_tls_arguments(parser)
+    add_server_arguments(parser, env="FILE_SERVER", default=DEFAULT_SERVER)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     hello = commands.add_parser("hello", help="greet NAME")
     hello.add_argument("name", nargs="?", default="")

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 import grpc
 from polychat.logger.v1 import logger_pb2, logger_pb2_grpc
 
 from pyservices.channels import (
-    add_tls_arguments,
     explain_unavailable,
     uses_tls,
 )
-from pyservices.cli import channel_or_exit, run_client
+from pyservices.cli import add_server_arguments, channel_or_exit, run_client
 from pyservices.logger.text import sanitize
 
 DEFAULT_SERVER = "localhost:50055"
@@ -33,12 +31,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default="",
         help="an id that makes retries idempotent (sending it again stores nothing new)",
     )
-    parser.add_argument(
-        "--server",
-        default=os.environ.get("LOGGER_SERVER", DEFAULT_SERVER),
-        help=f"LoggerService address (env LOGGER_SERVER, default: {DEFAULT_SERVER})",
-    )
-    add_tls_arguments(parser)
+    add_server_arguments(parser, env="LOGGER_SERVER", default=DEFAULT_SERVER, what="LoggerService")
     return parser.parse_args(argv)
 
 

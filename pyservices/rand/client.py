@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Callable
 from typing import TypeVar
@@ -13,8 +12,8 @@ from google.protobuf import duration_pb2
 from polychat.random.v1 import random_pb2, random_pb2_grpc
 from prompt_toolkit import PromptSession
 
-from pyservices.channels import add_tls_arguments, uses_tls
-from pyservices.cli import channel_or_exit, run_client
+from pyservices.channels import uses_tls
+from pyservices.cli import add_server_arguments, channel_or_exit, run_client
 from pyservices.storage.terminal import local_time, rpc_error_line, run_until_signal
 
 DEFAULT_SERVER = "localhost:50052"
@@ -27,12 +26,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         prog="python -m pyservices.rand.client",
         description="Stream random numbers. On a terminal, asks for any value not given.",
     )
-    parser.add_argument(
-        "--server",
-        default=os.environ.get("RANDOM_SERVER", DEFAULT_SERVER),
-        help=f"server address (env RANDOM_SERVER, default: {DEFAULT_SERVER})",
-    )
-    add_tls_arguments(parser)
+    add_server_arguments(parser, env="RANDOM_SERVER", default=DEFAULT_SERVER)
     parser.add_argument("--min", type=int, help=f"smallest value (default: {DEFAULTS['min']})")
     parser.add_argument("--max", type=int, help=f"largest value (default: {DEFAULTS['max']})")
     parser.add_argument(

@@ -7,7 +7,6 @@ On a terminal with no subcommand: server time until Ctrl+C, then
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -15,8 +14,8 @@ import grpc
 from polychat.streaming.v1 import streaming_pb2_grpc
 from prompt_toolkit import PromptSession
 
-from pyservices.channels import add_tls_arguments, uses_tls
-from pyservices.cli import channel_or_exit, run_client
+from pyservices.channels import uses_tls
+from pyservices.cli import add_server_arguments, channel_or_exit, run_client
 from pyservices.storage.terminal import rpc_error_line
 from pyservices.streaming.chat_cmd import chat_lines, chat_terminal
 from pyservices.streaming.time_cmd import show_time
@@ -30,12 +29,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         prog="python -m pyservices.streaming.client",
         description="StreamingService client: the guided flow on a terminal, or one subcommand.",
     )
-    parser.add_argument(
-        "--server",
-        default=os.environ.get("STREAMING_SERVER", DEFAULT_SERVER),
-        help=f"server address (env STREAMING_SERVER, default: {DEFAULT_SERVER})",
-    )
-    add_tls_arguments(parser)
+    add_server_arguments(parser, env="STREAMING_SERVER", default=DEFAULT_SERVER)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     time = commands.add_parser("time", help="print the server's time until Ctrl+C")
     time.add_argument("--count", type=int, default=0, help="stop after N updates (0: never)")

@@ -8,7 +8,6 @@ the same database.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import uuid
 from collections.abc import AsyncIterator
@@ -18,11 +17,10 @@ import grpc
 from polychat.user.v1 import user_pb2, user_pb2_grpc
 
 from pyservices.channels import (
-    add_tls_arguments,
     explain_unavailable,
     uses_tls,
 )
-from pyservices.cli import channel_or_exit, run_client
+from pyservices.cli import add_server_arguments, channel_or_exit, run_client
 from pyservices.logger.text import sanitize
 
 DEFAULT_SERVER = "localhost:50057"
@@ -39,12 +37,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         description="Call UserService; with no command, run the five demo scenarios.",
         epilog=f"commands: {', '.join(COMMANDS)} (default: demo)",
     )
-    parser.add_argument(
-        "--server",
-        default=os.environ.get("USER_SERVER", DEFAULT_SERVER),
-        help=f"UserService address (env USER_SERVER, default: {DEFAULT_SERVER})",
-    )
-    add_tls_arguments(parser)
+    add_server_arguments(parser, env="USER_SERVER", default=DEFAULT_SERVER, what="UserService")
     if command == "get":
         parser.add_argument("user_id", metavar="ID", type=int)
     elif command == "create":
