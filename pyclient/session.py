@@ -10,6 +10,7 @@ import grpc
 from polychat.chat import chat_pb2, chat_pb2_grpc
 
 from pyclient.render import sanitize
+from pyservices.callstatus import ServerStatus
 from pyservices.channels import ClientTLS, explain_unavailable, open_channel
 
 USER_KEY = "chat-user"
@@ -76,6 +77,7 @@ class ChatSession:
         self.address = display_address or target
         self._channel: grpc.aio.Channel | None = None
         self._call: grpc.aio.StreamStreamCall | None = None
+        self._server_status: ServerStatus | None = None
         self._connected = False  # the channel was ready, or a message arrived
         self._leaving = False
         self._first: chat_pb2.ChatMessage | None = None
@@ -113,6 +115,8 @@ class ChatSession:
         stub = chat_pb2_grpc.ChatServiceStub(self._channel)
         # Not wait_for_ready: if the channel failed, the call fails at once with the reason.
         self._call = stub.ChatStream(metadata=tuple(metadata))
+        # Reports why the server ended the stream even if a write of ours raced it.
+        self._server_status = ServerStatus.watch(self._call)
         if not self._connected:
             # Learn now whether the server is there, before the user can type or leave.
             try:
@@ -129,6 +133,8 @@ class ChatSession:
             self._first = first
 
     def _error_for(self, err: grpc.aio.AioRpcError) -> ChatError:
+        if self._server_status is not None:
+            err = self._server_status.error(err)
         details = sanitize(err.details() or "")
         code = err.code()
         if code == grpc.StatusCode.UNAUTHENTICATED:

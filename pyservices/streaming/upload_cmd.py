@@ -12,6 +12,7 @@ from pathlib import Path
 from polychat.streaming.v1 import streaming_pb2, streaming_pb2_grpc
 from tqdm import tqdm
 
+from pyservices.callstatus import stream_unary
 from pyservices.storage.terminal import neutralise
 
 CHUNK_SIZE = 1024 * 1024
@@ -57,7 +58,9 @@ async def upload(
         disable=not sys.stderr.isatty(),
     ) as bar:
         try:
-            reply = await stub.UploadFile(_requests(path, name, size, overwrite, digest, bar))
+            reply = await stream_unary(
+                stub.UploadFile, _requests(path, name, size, overwrite, digest, bar)
+            )
         except OSError as err:
             raise UploadFailed(f"cannot read {path}: {err.strerror}") from None
     print(f"Upload response: {neutralise(reply.message)}")

@@ -16,6 +16,7 @@ from datetime import datetime
 import grpc
 from polychat.user.v1 import user_pb2, user_pb2_grpc
 
+from pyservices.callstatus import stream_unary
 from pyservices.channels import (
     explain_unavailable,
     uses_tls,
@@ -103,7 +104,7 @@ async def demo(stub: user_pb2_grpc.UserServiceStub) -> None:
             print(f"  sending {name}")
             yield user_pb2.CreateUserRequest(name=name, email=f"{local}+{run}@example.com", age=age)
 
-    summary = await stub.BatchCreateUsers(requests(), timeout=TIMEOUT_SECONDS)
+    summary = await stream_unary(stub.BatchCreateUsers, requests(), timeout=TIMEOUT_SECONDS)
     ids = ", ".join(str(i) for i in summary.user_ids)
     print(f"Created {summary.users_created} users: ids {ids}")
 
