@@ -25,8 +25,8 @@ func roomOf(n int) (*Service, *room) {
 // drain empties every queue but the sender's.
 func drain(r *room) {
 	for _, m := range r.members[1:] {
-		for len(m.queue) > 0 {
-			<-m.queue
+		for m.queue.Len() > 0 {
+			m.queue.PopFront()
 		}
 	}
 }

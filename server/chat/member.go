@@ -3,6 +3,7 @@ package chat
 import (
 	"sync"
 
+	"github.com/gammazero/deque"
 	"golang.org/x/time/rate"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -23,6 +24,9 @@ type member struct {
 	stream uint64 // number of the stream since start
 	peer   string
 	room   *room
+	// out is where the writer sends. Without it (hub-only tests) messages
+	// stay queued.
+	out grpc.ServerStream
 
 	metrics Metrics
 	// limiter bounds the member's message rate; nil means no limit. Used
@@ -37,18 +41,23 @@ type member struct {
 	// first non-empty user field). Used only by the reader goroutine.
 	named bool
 
-	// preamble (welcome and history) is sent before anything queued. It is
-	// not queued itself, so history longer than the queue is fine.
-	preamble []*outgoing
-	queue    chan *outgoing
-
 	endOnce sync.Once
 	ended   chan struct{} // closed by end
 	err     error         // why the stream ends; written before ended closes
 
-	sendMu  sync.Mutex
-	sending bool // the writer is inside SendMsg
-	stopped bool // the writer must not call SendMsg again
+	// The outbox. A writer goroutine runs only while there is something to
+	// send, so an idle member costs just the handler and reader goroutines
+	// every stream needs, and its queue shrinks back to a few slots.
+	mu sync.Mutex
+	// preamble (welcome and history) is sent before anything queued. It does
+	// not count against the queue limit, so history longer than it is fine.
+	preamble []*outgoing
+	queue    deque.Deque[*outgoing]
+	limit    int            // most messages queue may hold
+	writing  bool           // a writer goroutine is running
+	sending  bool           // the writer has taken a message and may be in SendMsg
+	stopped  bool           // the writer must not call SendMsg again
+	writer   sync.WaitGroup // the running writer, if any
 }
 
 func newMember(stream uint64, peer string, r *room, queueSize int) *member {
@@ -56,7 +65,7 @@ func newMember(stream uint64, peer string, r *room, queueSize int) *member {
 		stream: stream,
 		peer:   peer,
 		room:   r,
-		queue:  make(chan *outgoing, queueSize),
+		limit:  queueSize,
 		ended:  make(chan struct{}),
 	}
 }
@@ -77,67 +86,97 @@ func (m *member) currentName() string {
 	return m.name
 }
 
-// write is the member's only sender: the preamble, then the queue, until the
-// stream ends. It never holds a lock across SendMsg.
-func (m *member) write(stream grpc.ServerStream) {
-	for _, o := range m.preamble {
-		if !m.send(stream, o) {
-			return
-		}
-	}
-	m.preamble = nil
-	for {
-		select {
-		case <-m.ended:
-			return
-		case o := <-m.queue:
-			if o == leaveMarker {
-				m.end(nil) // everything queued before the leave was sent
-				return
-			}
-			if !m.send(stream, o) {
-				return
-			}
-			if o.final {
-				m.end(errShutdown)
-				return
-			}
-		}
-	}
-}
-
-// send sends one message unless the handler has stopped the writer.
-func (m *member) send(stream grpc.ServerStream, o *outgoing) bool {
-	m.sendMu.Lock()
+// push queues o and starts the writer if none is running. It never blocks; it
+// reports false if the queue is full. A member whose writer has stopped takes
+// and drops anything: its stream is ending.
+func (m *member) push(o *outgoing) bool {
+	m.mu.Lock()
 	if m.stopped {
-		m.sendMu.Unlock()
+		m.mu.Unlock()
+		return true
+	}
+	if m.queue.Len() >= m.limit {
+		m.mu.Unlock()
 		return false
 	}
-	m.sending = true
-	m.sendMu.Unlock()
-
-	err := stream.SendMsg(o)
-
-	m.sendMu.Lock()
-	m.sending = false
-	m.sendMu.Unlock()
-	if err != nil {
-		m.end(err)
-		return false
-	}
-	if m.metrics != nil {
-		m.metrics.MessageSent()
+	m.queue.PushBack(o)
+	start := m.claimWriterLocked()
+	m.mu.Unlock()
+	if start {
+		go m.write()
 	}
 	return true
 }
 
-// stopWriter forbids further sends and reports whether the writer is idle,
-// in which case it is about to return and may be waited for. A writer stuck
-// in SendMsg on a client that stopped reading is only released when the
-// handler returns and gRPC cancels the stream, so it must not be waited for.
-func (m *member) stopWriter() (idle bool) {
-	m.sendMu.Lock()
-	defer m.sendMu.Unlock()
+// claimWriterLocked reports whether the caller must start the writer, and
+// counts it as running. m.mu must be held.
+func (m *member) claimWriterLocked() bool {
+	if m.writing || m.out == nil {
+		return false
+	}
+	m.writing = true
+	m.writer.Add(1)
+	return true
+}
+
+// next takes the message to send next, or returns nil and marks the writer
+// as gone if there is none or the writer was stopped.
+func (m *member) next() *outgoing {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var o *outgoing
+	switch {
+	case m.stopped:
+	case len(m.preamble) > 0:
+		o, m.preamble[0] = m.preamble[0], nil
+		m.preamble = m.preamble[1:]
+	case m.queue.Len() > 0:
+		o = m.queue.PopFront()
+	}
+	m.sending = o != nil
+	if o == nil {
+		m.writing = false
+	}
+	return o
+}
+
+// write is the member's only sender: the preamble, then the queue, until
+// both are empty or the stream ends. It never holds a lock across SendMsg.
+func (m *member) write() {
+	defer m.writer.Done()
+	for {
+		o := m.next()
+		switch {
+		case o == nil:
+			return
+		case o == leaveMarker:
+			m.end(nil) // everything queued before the leave was sent
+			return
+		}
+		if err := m.out.SendMsg(o); err != nil {
+			m.end(err)
+			return
+		}
+		if m.metrics != nil {
+			m.metrics.MessageSent()
+		}
+		if o.final {
+			m.end(errShutdown)
+			return
+		}
+	}
+}
+
+// stopWriter forbids further sends and waits for the writer to return, unless
+// it may be inside SendMsg. A writer stuck in SendMsg on a client that
+// stopped reading is only released when the handler returns and gRPC cancels
+// the stream, so it must not be waited for.
+func (m *member) stopWriter() {
+	m.mu.Lock()
 	m.stopped = true
-	return !m.sending
+	busy := m.sending
+	m.mu.Unlock()
+	if !busy {
+		m.writer.Wait()
+	}
 }

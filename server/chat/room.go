@@ -83,16 +83,14 @@ func (s *Service) deliverLocked(r *room, o *outgoing, exclude *member) {
 		if m == exclude {
 			continue
 		}
-		select {
-		case m.queue <- o:
-		default:
+		if !m.push(o) {
 			slow = append(slow, m)
 		}
 	}
 	for _, m := range slow {
 		if s.removeLocked(r, m) {
 			s.metrics.SlowClientDropped()
-			s.log.Warn("disconnecting slow client", "room", r.name, "user", m.name, "peer", m.peer, "queue", cap(m.queue))
+			s.log.Warn("disconnecting slow client", "room", r.name, "user", m.name, "peer", m.peer, "queue", m.limit)
 			m.end(errSlow)
 		}
 	}

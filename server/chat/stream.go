@@ -59,7 +59,7 @@ func (s *Service) ChatStream(stream grpc.BidiStreamingServer[chatpb.ChatMessage,
 	if !named {
 		name = fmt.Sprintf("Client(%d)", n)
 	}
-	m, err := s.join(n, addr, roomName, name)
+	m, err := s.join(n, addr, roomName, name, stream)
 	if err != nil {
 		log.Info("client rejected", "code", status.Code(err), "reason", status.Convert(err).Message())
 		return err
@@ -67,11 +67,6 @@ func (s *Service) ChatStream(stream grpc.BidiStreamingServer[chatpb.ChatMessage,
 	m.named = named
 	log.Info("client joined", "user", m.name, "room", roomName, "signed_in", signedIn != "")
 
-	writerDone := make(chan struct{})
-	go func() {
-		defer close(writerDone)
-		m.write(stream)
-	}()
 	// The reader may outlive this handler by one Recv, which fails as soon as
 	// gRPC cancels the stream on return; everything it does after that is
 	// ignored because the member has left.
@@ -84,9 +79,7 @@ func (s *Service) ChatStream(stream grpc.BidiStreamingServer[chatpb.ChatMessage,
 	}
 	final := m.currentName()
 	s.leave(m)
-	if m.stopWriter() {
-		<-writerDone
-	}
+	m.stopWriter()
 	log.Info("client left", "user", final, "room", roomName, "code", status.Code(m.err), "reason", status.Convert(m.err).Message())
 	return m.err
 }
@@ -119,10 +112,10 @@ func (s *Service) fromMetadata(ctx context.Context, withName bool) (name, room s
 }
 
 // join registers a member named (a distinct form of) want in roomName and
-// prepares its welcome and history. Holding the room lock while taking the
+// starts sending it its welcome and history on out. Holding the room lock while taking the
 // history snapshot and registering means the member sees every message
 // exactly once: either in the history or live.
-func (s *Service) join(stream uint64, addr, roomName, want string) (*member, error) {
+func (s *Service) join(stream uint64, addr, roomName, want string, out grpc.ServerStream) (*member, error) {
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()
@@ -139,6 +132,7 @@ func (s *Service) join(stream uint64, addr, roomName, want string) (*member, err
 	defer r.mu.Unlock()
 
 	m := newMember(stream, addr, r, s.cfg.QueueSize)
+	m.out = out
 	m.metrics = s.metrics
 	if s.cfg.Rate > 0 {
 		m.limiter = rate.NewLimiter(rate.Limit(s.cfg.Rate), s.cfg.Burst)
@@ -159,6 +153,12 @@ func (s *Service) join(stream uint64, addr, roomName, want string) (*member, err
 	r.names[m.name] = m
 	r.members = append(r.members, m)
 	s.metrics.ClientJoined()
+	m.mu.Lock()
+	start := m.claimWriterLocked()
+	m.mu.Unlock()
+	if start {
+		go m.write()
+	}
 	return m, nil
 }
 
@@ -203,9 +203,7 @@ func (s *Service) read(stream grpc.ServerStream, m *member, log *slog.Logger) {
 			if errors.Is(err, errLeave) {
 				// The member asked to leave: it still gets what was queued
 				// for it so far (its welcome, say), then the stream ends OK.
-				select {
-				case m.queue <- leaveMarker:
-				default:
+				if !m.push(leaveMarker) {
 					m.end(nil)
 				}
 				return
