@@ -9,6 +9,8 @@ import os
 import sys
 from pathlib import Path
 
+from pyservices import logs
+from pyservices.logs import LEVELS, LOG_LEVEL_ENV
 from pyservices.metrics import DEFAULT_METRICS_ADDR, METRICS_ADDR_ENV
 from pyservices.registry import SPECS
 from pyservices.runner import serve
@@ -67,6 +69,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="address of the Prometheus /metrics endpoint, empty to turn it off "
         f"(env {METRICS_ADDR_ENV}, default: {DEFAULT_METRICS_ADDR})",
     )
+    parser.add_argument(
+        "--log-level",
+        choices=LEVELS,
+        default=os.environ.get(LOG_LEVEL_ENV, "info").lower(),
+        help="lowest level logged: info logs one line per RPC, warning only problems "
+        f"(env {LOG_LEVEL_ENV}, default: info)",
+    )
     tls = parser.add_argument_group(
         "TLS (every service in this process; default: plaintext)",
         "AuthService reaches LoggerService with the client settings "
@@ -101,6 +110,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         if spec.add_arguments is not None:
             spec.add_arguments(parser)
     args = parser.parse_args(argv)
+    if args.log_level not in LEVELS:  # a default from the environment is not checked
+        parser.error(f"{LOG_LEVEL_ENV}={args.log_level!r}: choose from {', '.join(LEVELS)}")
     unknown = [name for name in args.services if name not in SPECS]
     if unknown:
         parser.error(f"unknown service {', '.join(unknown)}; choose from {', '.join(SPECS)}")
@@ -109,10 +120,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO,
-        format="%(asctime)s level=%(levelname)s logger=%(name)s %(message)s",
-    )
+    logs.configure(args.log_level)
     try:
         server_tls = ServerTLS.load(args.tls_cert, args.tls_key, args.tls_client_ca)
         client_tls = ClientTLS.from_env()

@@ -16,8 +16,7 @@ import asyncio
 import inspect
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import grpc
@@ -33,20 +32,64 @@ _LOUD_CODES = frozenset(
 )
 
 
-@dataclass
-class Call:
-    """What an observer learns about one RPC. No bodies, no metadata, no status details."""
+class MethodInfo:
+    """One registered method, made once when it is wrapped; observers may key on it."""
 
-    service: str
-    method: str
-    kind: str  # unary, client_stream, server_stream, bidi_stream (as go-grpc-prometheus)
-    peer: str
-    client_cert: str = ""  # the common name of a verified client certificate (mutual TLS)
-    code: grpc.StatusCode = grpc.StatusCode.OK
-    received: int = 0
-    sent: int = 0
-    start: float = field(default_factory=time.perf_counter)
-    duration: float = 0.0
+    __slots__ = ("kind", "method", "service")
+
+    def __init__(self, service: str, method: str, kind: str) -> None:
+        self.service = service
+        self.method = method
+        self.kind = kind  # unary, client_stream, server_stream, bidi_stream
+
+
+class Call:
+    """What an observer learns about one RPC. No bodies, no metadata, no status details.
+
+    For a unary call, `received` and `sent` are set when it finishes, without
+    the per-message hooks: there is one message each way.
+    """
+
+    __slots__ = (
+        "_context",
+        "_peer",
+        "client_cert",
+        "code",
+        "duration",
+        "info",
+        "kind",
+        "method",
+        "received",
+        "sent",
+        "service",
+        "start",
+    )
+
+    def __init__(
+        self,
+        info: MethodInfo,
+        context: grpc.aio.ServicerContext | None = None,
+        client_cert: str = "",  # the common name of a verified client certificate (mutual TLS)
+    ) -> None:
+        self.info = info
+        self.service = info.service
+        self.method = info.method
+        self.kind = info.kind
+        self.client_cert = client_cert
+        self.code = grpc.StatusCode.OK
+        self.received = 0
+        self.sent = 0
+        self.start = time.perf_counter()
+        self.duration = 0.0
+        self._context = context
+        self._peer: str | None = None
+
+    @property
+    def peer(self) -> str:
+        """The client's address, asked of gRPC only by an observer that shows it."""
+        if self._peer is None:
+            self._peer = self._context.peer() if self._context is not None else "unknown"
+        return self._peer
 
     @property
     def streaming(self) -> bool:
@@ -103,75 +146,72 @@ class LogObserver(Observer):
         )
 
 
-class _MethodMetrics:
-    """The metric children of one method, bound once instead of looked up per call."""
-
-    def __init__(self, kind: str, service: str, method: str) -> None:
-        labels = (kind, service, method)
-        self.labels = labels
-        self.started = metrics.RPC_STARTED.labels(*labels)
-        self.received = metrics.MSG_RECEIVED.labels(*labels)
-        self.sent = metrics.MSG_SENT.labels(*labels)
-        self.seconds = metrics.RPC_SECONDS.labels(*labels)
-        self.handled: dict[grpc.StatusCode, Any] = {}
-
-    def handled_with(self, code: grpc.StatusCode) -> Any:
-        child = self.handled.get(code)
-        if child is None:
-            child = self.handled[code] = metrics.RPC_HANDLED.labels(*self.labels, code.name)
-        return child
-
-
 class MetricsObserver(Observer):
-    """The grpc_server_* Prometheus metrics."""
+    """The grpc_server_* Prometheus metrics (`pyservices.metrics.RPC`)."""
 
-    def __init__(self) -> None:
-        self._methods: dict[tuple[str, str, str], _MethodMetrics] = {}
+    def __init__(self, table: metrics.RpcMetrics = metrics.RPC) -> None:
+        self._table = table
+        self._methods: dict[MethodInfo, metrics.MethodStats] = {}
 
-    def _for(self, call: Call) -> _MethodMetrics:
-        key = (call.kind, call.service, call.method)
-        found = self._methods.get(key)
+    def _for(self, call: Call) -> metrics.MethodStats:
+        found = self._methods.get(call.info)
         if found is None:
-            found = self._methods[key] = _MethodMetrics(*key)
+            info = call.info
+            found = self._methods[info] = self._table.method(info.kind, info.service, info.method)
         return found
 
     def started(self, call: Call) -> None:
-        self._for(call).started.inc()
+        self._for(call).started += 1
 
     def received(self, call: Call) -> None:
-        self._for(call).received.inc()
+        self._for(call).received += 1
 
     def sent(self, call: Call) -> None:
-        self._for(call).sent.inc()
+        self._for(call).sent += 1
 
     def finished(self, call: Call) -> None:
-        m = self._for(call)
-        m.handled_with(call.code).inc()
-        m.seconds.observe(call.duration)
+        stats = self._for(call)
+        if not call.streaming:  # counted here, not message by message
+            stats.received += call.received
+            stats.sent += call.sent
+        stats.finished(call.code.name, call.duration)
 
 
 class Observers(Observer):
-    """Several observers told about the same calls, in order."""
+    """Several observers told about the same calls, in order.
+
+    Only the hooks an observer overrides are called: every RPC goes through
+    here, and a call to an empty method still costs.
+    """
 
     def __init__(self, *observers: Observer) -> None:
         self.observers = observers
         self.wants_client_cert = any(o.wants_client_cert for o in observers)
 
+        def hooks(name: str) -> tuple[Callable[[Call], None], ...]:
+            base = getattr(Observer, name)
+            return tuple(getattr(o, name) for o in observers if getattr(type(o), name) is not base)
+
+        self._started = hooks("started")
+        self._received = hooks("received")
+        self._sent = hooks("sent")
+        self._finished = hooks("finished")
+
     def started(self, call: Call) -> None:
-        for o in self.observers:
-            o.started(call)
+        for hook in self._started:
+            hook(call)
 
     def received(self, call: Call) -> None:
-        for o in self.observers:
-            o.received(call)
+        for hook in self._received:
+            hook(call)
 
     def sent(self, call: Call) -> None:
-        for o in self.observers:
-            o.sent(call)
+        for hook in self._sent:
+            hook(call)
 
     def finished(self, call: Call) -> None:
-        for o in self.observers:
-            o.finished(call)
+        for hook in self._finished:
+            hook(call)
 
 
 class ObservedServer:
@@ -257,13 +297,11 @@ def _client_cert(context: grpc.aio.ServicerContext) -> str:
     return names[0].decode(errors="replace") if names else ""
 
 
-def _begin(
-    service: str, method: str, kind: str, context: grpc.aio.ServicerContext, observer: Observer
-) -> Call:
+def _begin(info: MethodInfo, context: grpc.aio.ServicerContext, observer: Observer) -> Call:
     # Only a mutual-TLS connection has a client certificate to name, and asking
     # gRPC for the auth context costs every call.
     cert = _client_cert(context) if observer.wants_client_cert else ""
-    call = Call(service, method, kind, peer=context.peer(), client_cert=cert)
+    call = Call(info, context, client_cert=cert)
     observer.started(call)
     return call
 
@@ -350,13 +388,14 @@ def wrap_handler(
     """The same handler, with `observer` told about each call. Sync handlers are left alone."""
     service, method = split_method(full_method)
     kind = _kind(handler)
+    info = MethodInfo(service, method, kind)
     serializers = {
         "request_deserializer": handler.request_deserializer,
         "response_serializer": handler.response_serializer,
     }
 
     def begin(context: grpc.aio.ServicerContext) -> Call:
-        return _begin(service, method, kind, context, observer)
+        return _begin(info, context, observer)
 
     if kind == "unary":
         behavior = handler.unary_unary
@@ -365,13 +404,13 @@ def wrap_handler(
 
         async def unary_unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
             call = begin(context)
-            _received(call, observer)
+            call.received = 1
             try:
                 response = await behavior(request, context)
             except BaseException as err:
                 _finish(call, observer, _error_code(err, context))
                 raise
-            _sent(call, observer)
+            call.sent = 1
             _finish(call, observer, _ok_code(context))
             return response
 

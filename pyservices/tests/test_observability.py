@@ -98,6 +98,8 @@ async def test_metrics_endpoint_serves_the_rpc_counters(
     grew("grpc_server_handled_total", 1, **ok, grpc_code="OK")
     grew("grpc_server_handled_total", 1, **ok, grpc_code="INVALID_ARGUMENT")
     grew("grpc_server_handling_seconds_count", 2, **ok)
+    grew("grpc_server_msg_received_total", 2, **ok)
+    grew("grpc_server_msg_sent_total", 1, **ok)  # the refused call answered nothing
     grew("grpc_server_handled_total", 1, **stream, grpc_code="OK")
     grew("grpc_server_msg_received_total", 1, **stream)
     grew("grpc_server_msg_sent_total", 3, **stream)
@@ -280,3 +282,62 @@ async def test_request_log_counts_a_bidi_stream_written_with_context_write(
     line = next(r.getMessage() for r in caplog.records if "method=Chat " in r.getMessage())
     assert "type=bidi_stream" in line and "code=OK" in line, line
     assert line.endswith("received=2 sent=1"), line
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.parametrize(("level", "logged"), [("info", True), ("warning", False)])
+async def test_log_level_decides_the_request_log(level: str, logged: bool, tmp_path: Path) -> None:
+    port = free_port()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "pyservices",
+        "file",
+        "--file-addr",
+        f"127.0.0.1:{port}",
+        "--data-dir",
+        str(tmp_path),
+        "--metrics-addr",
+        "",
+        cwd=REPO,
+        env=child_env(POLYCHAT_LOG_LEVEL=level),
+        stdin=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            await asyncio.wait_for(channel.channel_ready(), TIMEOUT * 3)
+            stub = file_pb2_grpc.FileServiceStub(channel)
+            await stub.SayHello(file_pb2.SayHelloRequest(name="p"), timeout=TIMEOUT)
+        proc.terminate()
+        _, err = await asyncio.wait_for(proc.communicate(), TIMEOUT * 3)
+        assert proc.returncode == 0, err.decode()
+        text = err.decode()
+        assert ("method=SayHello" in text) is logged, text
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+
+async def test_an_unknown_log_level_is_a_usage_error(tmp_path: Path) -> None:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "pyservices",
+        "file",
+        "--data-dir",
+        str(tmp_path),
+        cwd=REPO,
+        env=child_env(POLYCHAT_LOG_LEVEL="loud"),
+        stdin=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await asyncio.wait_for(proc.communicate(), TIMEOUT * 3)
+    assert proc.returncode == 2
+    assert "POLYCHAT_LOG_LEVEL='loud': choose from debug, info, warning, error" in err.decode()
