@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import getpass
 import signal
 import sys
@@ -101,7 +102,8 @@ def watch_for_shutdown() -> asyncio.Event:
             # A daemon thread: a blocked read must not keep the process alive.
             while sys.stdin.readline():
                 pass
-            loop.call_soon_threadsafe(stop.set)
+            with contextlib.suppress(RuntimeError):  # the loop is gone: we are exiting
+                loop.call_soon_threadsafe(stop.set)
 
         threading.Thread(target=drain_stdin, name="stdin-eof", daemon=True).start()
     return stop

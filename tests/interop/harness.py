@@ -62,12 +62,16 @@ class Proc:
             reader.start()
 
     def _pump(self, stream, sink: list[str]) -> None:
-        for line in stream:
+        try:
+            for line in stream:
+                with self._new_line:
+                    sink.append(line.rstrip("\n"))
+                    self._new_line.notify_all()
+        except (ValueError, OSError):
+            pass  # stop() closed the pipe after its wait: nothing more will come
+        finally:
             with self._new_line:
-                sink.append(line.rstrip("\n"))
                 self._new_line.notify_all()
-        with self._new_line:
-            self._new_line.notify_all()
 
     @property
     def pid(self) -> int:
@@ -135,6 +139,9 @@ class Proc:
             self._proc.wait(5)
         except subprocess.TimeoutExpired:
             pass
+        # Let the readers reach end of output before their pipes are closed.
+        for reader in self._readers:
+            reader.join(5)
         for pipe in (self._proc.stdin, self._proc.stdout, self._proc.stderr):
             if pipe is not None:
                 try:
