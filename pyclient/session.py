@@ -49,6 +49,31 @@ def check_token(token: str) -> str:
     return token
 
 
+# How grpcio words an UNAVAILABLE status that it made itself because the connection
+# failed, as opposed to one the server sent (lower case, matched anywhere).
+_TRANSPORT_FAILURES = (
+    "socket closed",
+    "connection reset",
+    "connection refused",
+    "connection closed",
+    "broken pipe",
+    "goaway",
+    "cancelling all calls",
+    "keepalive",
+    "failed to connect",
+    "stream removed",
+    "transport closed",
+    "endpoint",
+    "fd shutdown",
+    "handshake",
+)
+
+
+def _is_transport_failure(details: str) -> bool:
+    lowered = details.lower()
+    return not lowered or any(f in lowered for f in _TRANSPORT_FAILURES)
+
+
 class ChatSession:
     """A member's stream in one room.
 
@@ -143,10 +168,12 @@ class ChatSession:
         if code == grpc.StatusCode.UNAVAILABLE:
             if not self._connected:
                 return self._unreachable(err.details() or "unavailable")
-            return ChatError(
-                f"error: lost connection to chat server at {self.address}: "
-                f"{details or 'unavailable'}"
-            )
+            if _is_transport_failure(details):
+                return ChatError(
+                    f"error: lost connection to chat server at {self.address}: "
+                    f"{details or 'unavailable'}"
+                )
+            # Otherwise the server itself ended the stream, e.g. "server is shutting down".
         if code == grpc.StatusCode.UNKNOWN and not self._connected:
             return self._unreachable(details or "unknown error")
         return ChatError(f"disconnected: {details or code.name}")

@@ -85,6 +85,11 @@ async def test_non_ascii_name_goes_in_the_user_field(
     [
         (grpc.StatusCode.RESOURCE_EXHAUSTED, "too slow", "disconnected: too slow"),
         (grpc.StatusCode.INVALID_ARGUMENT, "bad\x1b", "disconnected: bad\\x1b"),
+        (
+            grpc.StatusCode.UNAVAILABLE,
+            "server is shutting down",
+            "disconnected: server is shutting down",
+        ),
         (None, "", "disconnected: server closed the stream"),
     ],
 )
