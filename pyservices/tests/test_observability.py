@@ -24,7 +24,13 @@ from prometheus_client.parser import text_string_to_metric_families
 from pyservices.auth.server import SPEC as AUTH_SPEC
 from pyservices.files.server import SPEC as FILE_SPEC
 from pyservices.logger.server import SPEC as LOGGER_SPEC
-from pyservices.logger.tests.helpers import REPO, child_env, make_settings, start_on
+from pyservices.logger.tests.helpers import (
+    REPO,
+    child_env,
+    free_port,
+    make_settings,
+    start_on,
+)
 from pyservices.metrics import MetricsServer, serve_metrics
 from pyservices.rand.server import SPEC as RANDOM_SPEC
 from pyservices.runner import Running
@@ -119,20 +125,26 @@ def test_a_metrics_port_in_use_is_an_error_in_the_log_not_a_crash(
     assert serve_metrics("") is None  # empty: off, quietly
 
 
-async def test_runner_process_serves_metrics(tmp_path: Path) -> None:
-    proc = await asyncio.create_subprocess_exec(
+async def run_file_service(data_dir: Path, *args: str, **env: str) -> asyncio.subprocess.Process:
+    """`python -m pyservices file --data-dir DATA_DIR ARGS…` with `env` added; stderr piped."""
+    return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "pyservices",
         "file",
-        "--file-addr",
-        "127.0.0.1:0",
         "--data-dir",
-        str(tmp_path),
+        str(data_dir),
+        *args,
         cwd=REPO,
-        env=child_env(POLYCHAT_METRICS_ADDR="127.0.0.1:0"),
+        env=child_env(**env),
         stdin=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
+    )
+
+
+async def test_runner_process_serves_metrics(tmp_path: Path) -> None:
+    proc = await run_file_service(
+        tmp_path, "--file-addr", "127.0.0.1:0", POLYCHAT_METRICS_ADDR="127.0.0.1:0"
     )
     try:
         assert proc.stderr is not None
@@ -284,30 +296,11 @@ async def test_request_log_counts_a_bidi_stream_written_with_context_write(
     assert line.endswith("received=2 sent=1"), line
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.mark.parametrize(("level", "logged"), [("info", True), ("warning", False)])
 async def test_log_level_decides_the_request_log(level: str, logged: bool, tmp_path: Path) -> None:
     port = free_port()
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "pyservices",
-        "file",
-        "--file-addr",
-        f"127.0.0.1:{port}",
-        "--data-dir",
-        str(tmp_path),
-        "--metrics-addr",
-        "",
-        cwd=REPO,
-        env=child_env(POLYCHAT_LOG_LEVEL=level),
-        stdin=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
+    proc = await run_file_service(
+        tmp_path, "--file-addr", f"127.0.0.1:{port}", "--metrics-addr", "", POLYCHAT_LOG_LEVEL=level
     )
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
@@ -326,18 +319,7 @@ async def test_log_level_decides_the_request_log(level: str, logged: bool, tmp_p
 
 
 async def test_an_unknown_log_level_is_a_usage_error(tmp_path: Path) -> None:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "pyservices",
-        "file",
-        "--data-dir",
-        str(tmp_path),
-        cwd=REPO,
-        env=child_env(POLYCHAT_LOG_LEVEL="loud"),
-        stdin=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    proc = await run_file_service(tmp_path, POLYCHAT_LOG_LEVEL="loud")
     _, err = await asyncio.wait_for(proc.communicate(), TIMEOUT * 3)
     assert proc.returncode == 2
     assert "POLYCHAT_LOG_LEVEL='loud': choose from debug, info, warning, error" in err.decode()

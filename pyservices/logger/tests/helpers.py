@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -22,6 +23,13 @@ def make_settings(data_dir: Path, logger_addr: str = "127.0.0.1:1") -> Settings:
     return Settings(
         data_dir=data_dir, addresses={"logger": logger_addr}, max_message_bytes=4 * 1024 * 1024
     )
+
+
+def free_port() -> int:
+    """A loopback port that was free a moment ago (for a child process to listen on)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 async def start_on(spec: ServiceSpec, settings: Settings, port: int = 0) -> Running:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import socket
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
@@ -12,7 +11,14 @@ import grpc
 import pytest
 from polychat.user.v1 import user_pb2, user_pb2_grpc
 
-from pyservices.logger.tests.helpers import kill, make_settings, read_until, run_module, spawn
+from pyservices.logger.tests.helpers import (
+    free_port,
+    kill,
+    make_settings,
+    read_until,
+    run_module,
+    spawn,
+)
 from pyservices.logger.tests.helpers import start_on as start_service
 from pyservices.runner import Running
 from pyservices.users.server import SPEC
@@ -190,12 +196,6 @@ async def test_users_survive_restart_and_samples_are_seeded_once(tmp_path: Path)
             assert len(await all_users(stub)) == 4
     finally:
         await running.stop(0)
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def test_runner_and_demo_client_as_processes(tmp_path: Path) -> None:
