@@ -57,6 +57,20 @@ def run_client(main: Callable[[], Awaitable[int]]) -> NoReturn:
         sys.exit(130)
 
 
+def require_command_off_terminal(command: str | None, commands: str) -> None:
+    """A client with prompts never prompts a pipe: without a command there, exit 2.
+
+    `commands` lists the subcommands for the message, e.g. "time, upload, chat".
+    """
+    if command is None and not sys.stdin.isatty():
+        print(
+            "error: no command given and stdin is not a terminal; "
+            f"use one of: {commands} (see --help)",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
+
+
 def channel_or_exit(address: str, args: Any) -> grpc.aio.Channel:
     """The client's channel to `address`, with the TLS options in `args`.
 

@@ -13,7 +13,12 @@ from polychat.file.v1 import file_pb2, file_pb2_grpc
 from prompt_toolkit import PromptSession
 
 from pyservices.channels import uses_tls
-from pyservices.cli import add_server_arguments, channel_or_exit, run_client
+from pyservices.cli import (
+    add_server_arguments,
+    channel_or_exit,
+    require_command_off_terminal,
+    run_client,
+)
 from pyservices.storage.terminal import neutralise, rpc_error_line
 
 DEFAULT_SERVER = "localhost:50051"
@@ -158,13 +163,7 @@ async def interactive_write(client: FileClient, session: PromptSession[str]) -> 
 
 async def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    if args.command is None and not sys.stdin.isatty():
-        print(
-            "error: no command given and stdin is not a terminal; "
-            "use one of: hello, time, write, list (see --help)",
-            file=sys.stderr,
-        )
-        return 2
+    require_command_off_terminal(args.command, "hello, time, write, list")
     channel = channel_or_exit(args.server, args)
     tls = uses_tls(args)
     async with channel:

@@ -15,7 +15,12 @@ from polychat.streaming.v1 import streaming_pb2_grpc
 from prompt_toolkit import PromptSession
 
 from pyservices.channels import uses_tls
-from pyservices.cli import add_server_arguments, channel_or_exit, run_client
+from pyservices.cli import (
+    add_server_arguments,
+    channel_or_exit,
+    require_command_off_terminal,
+    run_client,
+)
 from pyservices.storage.terminal import rpc_error_line
 from pyservices.streaming.chat_cmd import chat_lines, chat_terminal
 from pyservices.streaming.time_cmd import show_time
@@ -66,13 +71,7 @@ async def guided(
 
 async def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    if args.command is None and not sys.stdin.isatty():
-        print(
-            "error: no command given and stdin is not a terminal; "
-            "use one of: time, upload, chat (see --help)",
-            file=sys.stderr,
-        )
-        return 2
+    require_command_off_terminal(args.command, "time, upload, chat")
     channel = channel_or_exit(args.server, args)
     tls = uses_tls(args)
     async with channel:
