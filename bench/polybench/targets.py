@@ -1,0 +1,100 @@
+"""The targets a run is judged against, and the verdict on each."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .report import fmt_num
+
+TARGET_DPS_1000 = 300_000
+TARGET_P99_MS = 50.0
+TARGET_RATIO = 0.8
+TARGET_ISOLATION = 0.05
+TARGET_RSS_KB = 30.0
+TARGET_PY_UNARY = 0.9
+
+
+def targets(res: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each target with the run's value and whether it was met (None: not measured)."""
+    by = {(r["server"], r["clients"]): r for r in res["fanout"]}
+    t = []
+    p1000 = by.get(("polychat", 1000))
+    sus = p1000["summary"]["sustained_step"] if p1000 else None
+    t.append(
+        {
+            "target": "chat fan-out at 1,000 clients: ≥ 300,000 deliveries/s, p99 ≤ 50 ms, "
+            "no drops below saturation",
+            "value": (
+                f"{fmt_num(sus['deliveries_per_s'])}/s sustained, p99 "
+                f"{sus['latency']['p99_ms']:.1f} ms, drops below saturation "
+                f"{p1000['summary']['drops_below_saturation']}"
+                if sus
+                else "no step below saturation"
+            ),
+            "met": bool(
+                sus
+                and sus["deliveries_per_s"] >= TARGET_DPS_1000
+                and p1000["summary"]["drops_below_saturation"] == 0
+            )
+            if p1000
+            else None,
+        }
+    )
+    b1000 = by.get(("baseline", 1000))
+    ratio = None
+    if p1000 and b1000 and p1000["summary"]["peak_dps"] and b1000["summary"]["peak_dps"]:
+        ratio = p1000["summary"]["peak_dps"] / b1000["summary"]["peak_dps"]
+    t.append(
+        {
+            "target": "Polychat ≥ 0.8 x baseline peak deliveries/s (1,000 clients)",
+            "value": f"{ratio:.2f}" if ratio is not None else "—",
+            "met": None if ratio is None else ratio >= TARGET_RATIO,
+        }
+    )
+    iso = res.get("isolation") or {}
+    iso_ok = None
+    if "dps_change" in iso:
+        iso_ok = (
+            abs(iso["dps_change"]) <= TARGET_ISOLATION
+            and (iso["p99_change"] is not None and iso["p99_change"] <= TARGET_ISOLATION)
+            and iso["stuck_disconnected"]
+        )
+    t.append(
+        {
+            "target": "isolation: one client stops reading → others' deliveries/s and p99 "
+            "within 5%, and it is disconnected",
+            "value": (
+                f"deliveries/s {iso['dps_change']:+.1%}, p99 {iso['p99_change']:+.1%}, "
+                f"stuck client ended with {iso['stuck_code']}"
+                if "dps_change" in iso
+                else iso.get("error", "—")
+            ),
+            "met": iso_ok,
+        }
+    )
+    for m in res["memory"]:
+        if m["server"] != "polychat":
+            continue
+        per = (m["memory"] or {}).get("rss_per_client_kb")
+        t.append(
+            {
+                "target": f"≤ 30 KB server RSS per idle client ({m['clients']:,} clients)",
+                "value": f"{per:.1f} KB" if per is not None else (m.get("error") or "—"),
+                "met": None if per is None else per <= TARGET_RSS_KB,
+            }
+        )
+    py = res.get("python") or {}
+    ur, uir = py.get("unary_ratio"), py.get("unary_info_ratio")
+    value = "—"
+    if ur is not None:
+        value = f"{ur:.2f} (--log-level warning)"
+        if uir is not None:
+            value += f"; {uir:.2f} with a request log line per call (info)"
+    t.append(
+        {
+            "target": "Python unary (GetUser) ≥ 0.9 x bare grpcio aio RPS",
+            "value": value,
+            "met": None if ur is None else ur >= TARGET_PY_UNARY,
+        }
+    )
+    return t
