@@ -1,0 +1,118 @@
+"""Small results, shaped as a run writes them, for the tests of the pure parts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.polybench.scenarios import fanout_result
+from bench.polybench.targets import targets
+
+
+def step(
+    offered: float,
+    dps: float,
+    p50: float = 1.0,
+    p99: float = 5.0,
+    drops: int = 0,
+    saturated_why: str = "",
+) -> dict[str, Any]:
+    """One loadgen step; it saturates when saturated_why says why."""
+    return {
+        "offered_deliveries_per_s": offered,
+        "deliveries_per_s": dps,
+        "latency": {"p50_ms": p50, "p99_ms": p99},
+        "drops": drops,
+        "saturated": bool(saturated_why),
+        "saturated_why": saturated_why,
+        "within_target": not saturated_why and p99 <= 50,
+    }
+
+
+def fanout_entry(server: str, clients: int, steps: list[dict[str, Any]]) -> dict[str, Any]:
+    rep = {"conns": 1, "publishers": 10, "connect": {"notices": 45, "seconds": 0.5}}
+    return fanout_result(server, clients, {**rep, "steps": steps})
+
+
+def results() -> dict[str, Any]:
+    """A whole run's results, every section measured."""
+    res: dict[str, Any] = {
+        "machine": {
+            "command": "make bench",
+            "date": "2026-01-02 03:04 UTC",
+            "cpu": "Test CPU",
+            "cores": 2,
+            "memory_gib": 7.8,
+            "kernel": "6.1",
+            "go": "go1.25 linux/amd64",
+            "grpc_go": "v1.75.0",
+            "python": "3.11.9",
+            "grpcio": "1.85.1",
+            "load_average_start": [0.5, 0.4, 0.3],
+            "load_average_end": [1.5, 1.0, 0.5],
+        },
+        "clients": [1000],
+        "publishers": 10,
+        "payload_bytes": 64,
+        "chat_server_command": "chat-server -addr 127.0.0.1:PORT",
+        "elapsed_s": 99.6,
+        "fanout": [
+            fanout_entry(
+                "baseline",
+                1000,
+                [step(300_000, 299_000), step(400_000, 360_000, p99=80, saturated_why="p99")],
+            ),
+            fanout_entry(
+                "polychat",
+                1000,
+                [
+                    step(300_000, 298_000, p50=2.5, p99=12.25, drops=-3),
+                    step(400_000, 306_000, p99=90, drops=7, saturated_why="delivered < 90%"),
+                ],
+            ),
+        ],
+        "isolation": {
+            "clients": 1000,
+            "offered_dps": 153_000,
+            "runs": [],
+            "without_dps": 150_000,
+            "without_p99_ms": 10.0,
+            "with_dps": 147_000,
+            "with_p99_ms": 10.3,
+            "dps_change": -0.02,
+            "p99_change": 0.03,
+            "stuck_code": "RESOURCE_EXHAUSTED",
+            "stuck_disconnected": True,
+        },
+        "memory": [
+            {"server": "baseline", "clients": 1000, "memory": {"rss_per_client_kb": 12.0}},
+            {
+                "server": "polychat",
+                "clients": 1000,
+                "memory": {"rss_before_kb": 9000, "rss_after_kb": 29000, "rss_per_client_kb": 20.0},
+            },
+        ],
+        "python": {
+            "concurrency": 50,
+            "seconds": 5,
+            "rounds": 2,
+            "server_cpus": [0],
+            "ghz_cpus": [1],
+            "pybaseline": {
+                "unary": {"rps": 2000.0, "p50_ms": 20.0, "p99_ms": 40.0, "errors": {}},
+                "stream": {"rps": 400.0, "p50_ms": 100.0, "p99_ms": 120.0, "errors": {}},
+            },
+            "pyservices": {
+                "unary": {"rps": 1900.0, "p50_ms": 21.0, "p99_ms": 45.0, "errors": {}},
+                "stream": {"rps": 390.0, "p50_ms": 101.0, "p99_ms": 125.0, "errors": {}},
+            },
+            "pyservices-info": {
+                "unary": {"rps": 1500.0, "p50_ms": 30.0, "p99_ms": 60.0, "errors": {}},
+            },
+            "unary_ratio": 0.95,
+            "stream_ratio": 0.975,
+            "unary_info_ratio": 0.75,
+        },
+        "notes": [],
+    }
+    res["targets"] = targets(res)
+    return res

@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from bench.polybench.targets import targets
+from bench.polybench.tests.sample import fanout_entry, results, step
+
+
+def _verdicts(res: dict) -> dict[str, bool | None]:
+    return {t["target"].split(":")[0].split(" (")[0]: t["met"] for t in targets(res)}
+
+
+def test_each_target_against_its_threshold() -> None:
+    res = results()
+    assert _verdicts(res) == {
+        "chat fan-out at 1,000 clients": False,  # 298,000 < 300,000
+        "Polychat ≥ 0.8 x baseline peak deliveries/s": True,
+        "isolation": True,
+        "≤ 30 KB server RSS per idle client": True,
+        "Python unary": True,
+    }
+    python = targets(res)[-1]
+    assert python["value"] == (
+        "0.95 (--log-level warning); 0.75 with a request log line per call (info)"
+    )
+
+
+def test_targets_missed_and_not_measured() -> None:
+    res = results()
+    res["fanout"][0] = fanout_entry("baseline", 1000, [step(400_000, 400_000)])
+    res["fanout"][1] = fanout_entry(
+        "polychat", 1000, [step(300_000, 300_000, drops=2), step(400_000, 1, saturated_why="x")]
+    )
+    res["isolation"] = {"dps_change": 0.01, "p99_change": 0.2, "stuck_code": "OK",
+                        "stuck_disconnected": True}  # fmt: skip
+    res["memory"][1]["memory"] = None
+    res["memory"][1]["error"] = "timed out after 150s"
+    res["python"] = {}
+    got = targets(res)
+    # Drops below saturation miss the target however fast the step.
+    assert got[0]["met"] is False
+    assert got[0]["value"] == "300,000/s sustained, p99 5.0 ms, drops below saturation 2"
+    assert got[1]["met"] is False  # 300,000 / 400,000 < 0.8
+    assert got[2]["met"] is False  # p99 +20%
+    assert (got[3]["value"], got[3]["met"]) == ("timed out after 150s", None)
+    assert (got[4]["value"], got[4]["met"]) == ("—", None)
+
+
+def test_targets_with_no_fanout_at_1000() -> None:
+    res = results()
+    res["fanout"] = []
+    got = targets(res)
+    assert (got[0]["value"], got[0]["met"]) == ("no step below saturation", None)
+    assert (got[1]["value"], got[1]["met"]) == ("—", None)
