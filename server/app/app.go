@@ -21,7 +21,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
@@ -29,13 +28,13 @@ import (
 
 	authv1 "github.com/polychat/polychat/gen/go/polychat/auth/v1"
 	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
-	"github.com/polychat/polychat/server/auth"
+	"github.com/polychat/polychat/internal/tlsconfig"
 	"github.com/polychat/polychat/server/chat"
 	"github.com/polychat/polychat/server/config"
 	"github.com/polychat/polychat/server/history"
 	"github.com/polychat/polychat/server/limits"
 	"github.com/polychat/polychat/server/metrics"
-	"github.com/polychat/polychat/server/tlsconf"
+	"github.com/polychat/polychat/server/signin"
 )
 
 // maxRecvBytes bounds one incoming message. It is well above the text limit
@@ -96,7 +95,7 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 
 	var creds credentials.TransportCredentials
 	if cfg.TLS() {
-		tc, err := tlsconf.Server(cfg.TLSCert, cfg.TLSKey, cfg.TLSClientCA)
+		tc, err := tlsconfig.Server(cfg.TLSCert, cfg.TLSKey, cfg.TLSClientCA)
 		if err != nil {
 			return nil, err
 		}
@@ -104,24 +103,20 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 	}
 
 	var authn chat.Authenticator
-	if cfg.AuthAddr != "" {
-		authCreds := insecure.NewCredentials()
-		if cfg.AuthCA != "" || cfg.AuthCert != "" {
-			tc, err := tlsconf.Client(cfg.AuthCA, cfg.AuthCert, cfg.AuthKey)
-			if err != nil {
-				return nil, fmt.Errorf("auth service TLS: %w", err)
-			}
-			authCreds = credentials.NewTLS(tc)
-		}
-		s.authConn, err = grpc.NewClient(cfg.AuthAddr, grpc.WithTransportCredentials(authCreds))
+	if cfg.AuthServer != "" {
+		tc, err := tlsconfig.Client(tlsconfig.ClientOptions{CAFile: cfg.AuthCA, CertFile: cfg.AuthCert, KeyFile: cfg.AuthKey})
 		if err != nil {
-			return nil, fmt.Errorf("auth service at %s: %w", cfg.AuthAddr, err)
+			return nil, fmt.Errorf("auth service TLS: %w", err)
+		}
+		s.authConn, err = grpc.NewClient(cfg.AuthServer, grpc.WithTransportCredentials(tlsconfig.Credentials(tc)))
+		if err != nil {
+			return nil, fmt.Errorf("auth service at %s: %w", cfg.AuthServer, err)
 		}
 		ttl := cfg.AuthCacheTTL
 		if ttl == 0 {
 			ttl = -1 // no caching
 		}
-		authn = auth.NewChecker(authv1.NewAuthServiceClient(s.authConn), auth.Options{TTL: ttl, Logger: log})
+		authn = signin.NewChecker(authv1.NewAuthServiceClient(s.authConn), signin.Options{TTL: ttl, Logger: log})
 	}
 
 	if s.store, err = openStore(cfg, log); err != nil {
@@ -254,8 +249,8 @@ func (s *Server) Run(ctx context.Context) error {
 		metricsAddr = a.String()
 	}
 	signIn := "off"
-	if s.cfg.AuthAddr != "" {
-		signIn = s.cfg.AuthAddr
+	if s.cfg.AuthServer != "" {
+		signIn = s.cfg.AuthServer
 	}
 	s.log.Info("chat server listening", "addr", s.Addr().String(), "tls", tlsMode, "sign_in", signIn,
 		"metrics", metricsAddr, "data_dir", s.cfg.DataDir, "history", s.cfg.History)

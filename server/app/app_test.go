@@ -25,8 +25,8 @@ import (
 
 	authv1 "github.com/polychat/polychat/gen/go/polychat/auth/v1"
 	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
+	"github.com/polychat/polychat/internal/tlsconfig"
 	"github.com/polychat/polychat/server/config"
-	"github.com/polychat/polychat/server/tlsconf"
 	"github.com/polychat/polychat/tools/devcerts/certgen"
 )
 
@@ -169,7 +169,7 @@ func listServices(t *testing.T, cc *grpc.ClientConn) []string {
 
 func clientCreds(t *testing.T, ca, cert, key string) credentials.TransportCredentials {
 	t.Helper()
-	tc, err := tlsconf.Client(ca, cert, key)
+	tc, err := tlsconfig.Client(tlsconfig.ClientOptions{CAFile: ca, CertFile: cert, KeyFile: key, System: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,7 +285,7 @@ func TestSignInOverMutualTLSAndRequestLogs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	authTLS, err := tlsconf.Server(certs.Server, certs.ServerKey, certs.CA)
+	authTLS, err := tlsconfig.Server(certs.Server, certs.ServerKey, certs.CA)
 	if err != nil {
 		t.Fatal(err)
 	}

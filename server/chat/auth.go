@@ -7,11 +7,9 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
-)
 
-// MetadataAuthorization is the request metadata key that carries
-// "Bearer <session token>" when sign-in is required.
-const MetadataAuthorization = "authorization"
+	"github.com/polychat/polychat/internal/chatwire"
+)
 
 // Authenticator checks session tokens when sign-in is required.
 type Authenticator interface {
@@ -27,7 +25,7 @@ var errNoToken = status.Error(codes.Unauthenticated, "sign in first: missing bea
 // <token>" metadata, or "" when there is none.
 func bearerToken(ctx context.Context) string {
 	md, _ := metadata.FromIncomingContext(ctx)
-	v := md.Get(MetadataAuthorization)
+	v := md.Get(chatwire.AuthorizationKey)
 	if len(v) == 0 {
 		return ""
 	}

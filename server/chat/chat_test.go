@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc/codes"
 
 	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
+	"github.com/polychat/polychat/internal/chatwire"
 	"github.com/polychat/polychat/server/history"
 )
 
@@ -64,7 +65,7 @@ func TestLeaveAfterEverythingSentBefore(t *testing.T) {
 
 func TestLeavingAtOnceStillGetsWhatWasQueued(t *testing.T) {
 	ts := startServer(t, Config{})
-	st := ts.open(t, nil, MetadataUser, "Brief")
+	st := ts.open(t, nil, chatwire.UserKey, "Brief")
 	if err := st.Send(&chatpb.ChatMessage{Kind: kLeave}); err != nil {
 		t.Fatal(err)
 	}
@@ -109,10 +110,10 @@ func TestUnnamedClientGetsClientN(t *testing.T) {
 func TestDuplicateNamesAreMadeDistinct(t *testing.T) {
 	ts := startServer(t, Config{})
 	a1 := ts.join(t, "Alice", "")
-	a2 := newClient(t, ts.open(t, nil, MetadataUser, "Alice"))
+	a2 := newClient(t, ts.open(t, nil, chatwire.UserKey, "Alice"))
 	a2.expect(kSys, "Welcome, Alice(2)! You are in room general.")
 	a1.expect(kJoin, "Alice(2) joined the room")
-	sys := newClient(t, ts.open(t, nil, MetadataUser, "System"))
+	sys := newClient(t, ts.open(t, nil, chatwire.UserKey, "System"))
 	sys.expect(kSys, "Welcome, System(2)! You are in room general.")
 	a1.expect(kJoin, "System(2) joined the room")
 
@@ -167,7 +168,7 @@ func TestBlankTextIsIgnored(t *testing.T) {
 
 func TestHistoryReplay(t *testing.T) {
 	ts := startServer(t, Config{Store: history.NewMemory(3)})
-	alice := newClient(t, ts.open(t, nil, MetadataUser, "Alice"))
+	alice := newClient(t, ts.open(t, nil, chatwire.UserKey, "Alice"))
 	alice.expect(kSys, "Welcome, Alice! You are in room general.")
 	bob := ts.join(t, "Bob", "")
 	// No history yet: the first thing after Alice's welcome is Bob's join.
@@ -177,7 +178,7 @@ func TestHistoryReplay(t *testing.T) {
 		bob.expectText("Alice", fmt.Sprintf("m%d", i))
 	}
 
-	carol := newClient(t, ts.open(t, nil, MetadataUser, "Carol"))
+	carol := newClient(t, ts.open(t, nil, chatwire.UserKey, "Carol"))
 	welcome := carol.expect(kSys, "Welcome, Carol! You are in room general.")
 	carol.expect(kStart, "--- Recent messages in general ---")
 	for i := 3; i <= 5; i++ {
@@ -221,7 +222,7 @@ func TestHistorySurvivesRestart(t *testing.T) {
 	}
 	defer store2.Close()
 	ts2 := startServer(t, Config{Store: store2})
-	c := newClient(t, ts2.open(t, nil, MetadataUser, "Carol"))
+	c := newClient(t, ts2.open(t, nil, chatwire.UserKey, "Carol"))
 	welcome := c.expect(kSys, "Welcome, Carol! You are in room general.")
 	if welcome.GetId() <= last.GetId() {
 		t.Fatalf("ids went back after restart: %d after %d", welcome.GetId(), last.GetId())
@@ -259,7 +260,7 @@ func TestLeaveNotice(t *testing.T) {
 	ts := startServer(t, Config{})
 	a := ts.join(t, "A", "")
 	cc := ts.conn(t)
-	b := newClient(t, ts.open(t, cc, MetadataUser, "Bob"))
+	b := newClient(t, ts.open(t, cc, chatwire.UserKey, "Bob"))
 	b.expect(kSys, "")
 	a.expect(kJoin, "Bob joined the room")
 	cc.Close()

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/test/bufconn"
 
 	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
+	"github.com/polychat/polychat/internal/chatwire"
 )
 
 // wait bounds every wait for an event; tests never sleep.
@@ -100,10 +101,10 @@ func (ts *testServer) join(t *testing.T, user, room string) *client {
 	t.Helper()
 	var md []string
 	if user != "" {
-		md = append(md, MetadataUser, user)
+		md = append(md, chatwire.UserKey, user)
 	}
 	if room != "" {
-		md = append(md, MetadataRoom, room)
+		md = append(md, chatwire.RoomKey, room)
 	}
 	c := newClient(t, ts.open(t, nil, md...))
 	c.expect(chatpb.ChatMessage_KIND_SYSTEM, "")

@@ -4,12 +4,6 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-	"time"
-
-	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/timestamppb"
-
-	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
 )
 
 // room is a set of members that see each other's messages.
@@ -18,8 +12,11 @@ type room struct {
 
 	// mu is held while a message is given an id, stored and queued to every
 	// member, and while a member joins, so that history and live traffic
-	// neither overlap nor leave a gap. Nothing under mu blocks: queues are
-	// non-blocking and sends happen on each member's writer.
+	// neither overlap nor leave a gap. Queuing never blocks and sends
+	// happen on each member's writer, but work under mu can still wait:
+	// the store's Append (the SQLite store blocks while its write queue is
+	// full), taking an id (the store is written once per block of ids),
+	// reading the history on join, and logging a slow client's disconnect.
 	mu      sync.Mutex
 	members []*member
 	names   map[string]*member
@@ -47,75 +44,4 @@ func (r *room) distinct(want string) string {
 			return c
 		}
 	}
-}
-
-// newMessage builds and encodes a server message for room. It takes an id,
-// so call it with the room lock held to keep ids in delivery order.
-func (s *Service) newMessage(room, user string, kind chatpb.ChatMessage_Kind, text string, clientSentAt *timestamppb.Timestamp) *outgoing {
-	now := time.Now()
-	return encode(&chatpb.ChatMessage{
-		User:         user,
-		Message:      text,
-		Timestamp:    now.Unix(),
-		Room:         room,
-		Kind:         kind,
-		Id:           s.ids.nextID(),
-		SentAt:       timestamppb.New(now),
-		ClientSentAt: clientSentAt,
-	})
-}
-
-// encode wraps msg for sending, marshalling it once.
-func encode(msg *chatpb.ChatMessage) *outgoing {
-	data, err := proto.Marshal(msg)
-	if err != nil {
-		data = nil // the codec falls back to marshalling per send
-	}
-	return newOutgoing(msg, data)
-}
-
-// deliverLocked queues o to every member of r except exclude. A member whose
-// queue is full is disconnected with RESOURCE_EXHAUSTED and the rest of the
-// room is told it left. r.mu must be held.
-func (s *Service) deliverLocked(r *room, o *outgoing, exclude *member) {
-	var slow []*member
-	for _, m := range r.members {
-		if m == exclude {
-			continue
-		}
-		if !m.push(o) {
-			slow = append(slow, m)
-		}
-	}
-	for _, m := range slow {
-		if s.removeLocked(r, m) {
-			s.metrics.SlowClientDropped()
-			s.log.Warn("disconnecting slow client", "room", r.name, "user", m.name, "peer", m.peer, "queue", m.limit)
-			m.end(errSlow)
-		}
-	}
-}
-
-// removeLocked takes m out of r and tells the others it left. It reports
-// whether m was still a member. r.mu must be held.
-func (s *Service) removeLocked(r *room, m *member) bool {
-	if m.left {
-		return false
-	}
-	m.left = true
-	s.metrics.ClientLeft()
-	for i, x := range r.members {
-		if x == m {
-			last := len(r.members) - 1
-			r.members[i] = r.members[last]
-			r.members[last] = nil
-			r.members = r.members[:last]
-			break
-		}
-	}
-	delete(r.names, m.name)
-	if !r.closed {
-		s.deliverLocked(r, s.newMessage(r.name, SystemUser, chatpb.ChatMessage_KIND_LEAVE, m.name+" left the room", nil), nil)
-	}
-	return true
 }

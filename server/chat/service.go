@@ -10,31 +10,23 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
+	"github.com/polychat/polychat/internal/chatwire"
 	"github.com/polychat/polychat/server/history"
-)
-
-// Defaults used for zero Config fields, and the room of a client that names
-// none.
-const (
-	// DefaultMaxMessageBytes is the default limit on a message's text.
-	DefaultMaxMessageBytes = 4096
-	// DefaultMaxNameBytes is the default limit on names and rooms.
-	DefaultMaxNameBytes = 64
-	// DefaultQueueSize is the default number of messages queued per member.
-	DefaultQueueSize = 256
-	// DefaultRoom is the room of a stream that does not ask for one.
-	DefaultRoom = "general"
 )
 
 // SystemUser is the author of every notice; members cannot take the name.
 const SystemUser = "system"
 
-// Config configures a Service. Zero fields take the defaults above.
+// Config configures a Service. Zero fields take the defaults of package
+// chatwire.
 type Config struct {
 	// MaxMessageBytes limits the text of one message.
 	MaxMessageBytes int
@@ -44,7 +36,7 @@ type Config struct {
 	// disconnected as too slow.
 	QueueSize int
 	// Store keeps room history and hands out message ids. Nil means an
-	// in-memory store keeping 50 messages per room. The Service does not
+	// in-memory store keeping chatwire.HistorySize messages per room. The Service does not
 	// close it.
 	Store history.Store
 	// Logger receives connection and message events. Nil means slog.Default().
@@ -92,16 +84,16 @@ var _ chatpb.ChatServiceServer = (*Service)(nil)
 // New returns a Service configured by cfg.
 func New(cfg Config) *Service {
 	if cfg.MaxMessageBytes <= 0 {
-		cfg.MaxMessageBytes = DefaultMaxMessageBytes
+		cfg.MaxMessageBytes = chatwire.MaxMessageBytes
 	}
 	if cfg.MaxNameBytes <= 0 {
-		cfg.MaxNameBytes = DefaultMaxNameBytes
+		cfg.MaxNameBytes = chatwire.MaxNameBytes
 	}
 	if cfg.QueueSize <= 0 {
-		cfg.QueueSize = DefaultQueueSize
+		cfg.QueueSize = chatwire.QueueSize
 	}
 	if cfg.Store == nil {
-		cfg.Store = history.NewMemory(50)
+		cfg.Store = history.NewMemory(chatwire.HistorySize)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -156,4 +148,75 @@ func (s *Service) Shutdown() {
 		}
 		r.mu.Unlock()
 	}
+}
+
+// newMessage builds and encodes a server message for room. It takes an id,
+// so call it with the room lock held to keep ids in delivery order.
+func (s *Service) newMessage(room, user string, kind chatpb.ChatMessage_Kind, text string, clientSentAt *timestamppb.Timestamp) *outgoing {
+	now := time.Now()
+	return encode(&chatpb.ChatMessage{
+		User:         user,
+		Message:      text,
+		Timestamp:    now.Unix(),
+		Room:         room,
+		Kind:         kind,
+		Id:           s.ids.nextID(),
+		SentAt:       timestamppb.New(now),
+		ClientSentAt: clientSentAt,
+	})
+}
+
+// encode wraps msg for sending, marshalling it once.
+func encode(msg *chatpb.ChatMessage) *outgoing {
+	data, err := proto.Marshal(msg)
+	if err != nil {
+		data = nil // the codec falls back to marshalling per send
+	}
+	return newOutgoing(msg, data)
+}
+
+// deliverLocked queues o to every member of r except exclude. A member whose
+// queue is full is disconnected with RESOURCE_EXHAUSTED and the rest of the
+// room is told it left. r.mu must be held.
+func (s *Service) deliverLocked(r *room, o *outgoing, exclude *member) {
+	var slow []*member
+	for _, m := range r.members {
+		if m == exclude {
+			continue
+		}
+		if !m.push(o) {
+			slow = append(slow, m)
+		}
+	}
+	for _, m := range slow {
+		if s.removeLocked(r, m) {
+			s.metrics.SlowClientDropped()
+			s.log.Warn("disconnecting slow client", "room", r.name, "user", m.name, "peer", m.peer, "queue", m.limit)
+			m.end(errSlow)
+		}
+	}
+}
+
+// removeLocked takes m out of r and tells the others it left. It reports
+// whether m was still a member. r.mu must be held.
+func (s *Service) removeLocked(r *room, m *member) bool {
+	if m.left {
+		return false
+	}
+	m.left = true
+	s.metrics.ClientLeft()
+	for i, x := range r.members {
+		if x == m {
+			last := len(r.members) - 1
+			r.members[i] = r.members[last]
+			r.members[last] = nil
+			r.members = r.members[:last]
+			break
+		}
+	}
+	delete(r.names, m.name)
+	if !r.closed {
+		s.deliverLocked(r, s.newMessage(r.name, SystemUser, chatpb.ChatMessage_KIND_LEAVE, m.name+" left the room", nil), nil)
+	}
+	return true
 }

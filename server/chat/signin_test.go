@@ -15,7 +15,8 @@ import (
 
 	authv1 "github.com/polychat/polychat/gen/go/polychat/auth/v1"
 	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
-	"github.com/polychat/polychat/server/auth"
+	"github.com/polychat/polychat/internal/chatwire"
+	"github.com/polychat/polychat/server/signin"
 )
 
 // fakeAuthService knows the tokens "tok-alice" and "tok-alice-2" (both
@@ -38,7 +39,7 @@ func (f *fakeAuthService) ValidateSession(_ context.Context, req *authv1.Validat
 
 // startAuth serves a fake AuthService over bufconn and returns a real
 // Checker asking it.
-func startAuth(t *testing.T) (*fakeAuthService, *auth.Checker, *grpc.Server) {
+func startAuth(t *testing.T) (*fakeAuthService, *signin.Checker, *grpc.Server) {
 	t.Helper()
 	f := &fakeAuthService{}
 	lis := bufconn.Listen(1 << 16)
@@ -53,17 +54,17 @@ func startAuth(t *testing.T) (*fakeAuthService, *auth.Checker, *grpc.Server) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cc.Close() })
-	return f, auth.NewChecker(authv1.NewAuthServiceClient(cc), auth.Options{Logger: slog.New(slog.DiscardHandler)}), srv
+	return f, signin.NewChecker(authv1.NewAuthServiceClient(cc), signin.Options{Logger: slog.New(slog.DiscardHandler)}), srv
 }
 
 func TestSignedInNameIsTheChatName(t *testing.T) {
 	f, chk, _ := startAuth(t)
 	ts := startServer(t, Config{Auth: chk})
 
-	bob := newClient(t, ts.open(t, nil, MetadataAuthorization, "Bearer tok-bob"))
+	bob := newClient(t, ts.open(t, nil, chatwire.AuthorizationKey, "Bearer tok-bob"))
 	bob.expect(kSys, "Welcome, bob! You are in room general.")
 	// Alice asks to be called bob: she is alice all the same.
-	alice := newClient(t, ts.open(t, nil, MetadataAuthorization, "Bearer tok-alice", MetadataUser, "bob"))
+	alice := newClient(t, ts.open(t, nil, chatwire.AuthorizationKey, "Bearer tok-alice", chatwire.UserKey, "bob"))
 	alice.expect(kSys, "Welcome, alice! You are in room general.")
 	bob.expect(kJoin, "alice joined the room")
 
@@ -75,11 +76,11 @@ func TestSignedInNameIsTheChatName(t *testing.T) {
 
 	// The same user signed in twice is still told apart, and the scheme is
 	// case-insensitive.
-	alice2 := newClient(t, ts.open(t, nil, MetadataAuthorization, "bearer tok-alice-2"))
+	alice2 := newClient(t, ts.open(t, nil, chatwire.AuthorizationKey, "bearer tok-alice-2"))
 	alice2.expect(kSys, "Welcome, alice(2)! You are in room general.")
 
 	// A second stream with a known token is answered from the cache.
-	again := newClient(t, ts.open(t, nil, MetadataAuthorization, "Bearer tok-bob"))
+	again := newClient(t, ts.open(t, nil, chatwire.AuthorizationKey, "Bearer tok-bob"))
 	again.expect(kSys, "Welcome, bob(2)! You are in room general.")
 	if n := f.calls.Load(); n != 3 {
 		t.Fatalf("%d ValidateSession calls for 3 distinct tokens, want 3", n)
@@ -94,10 +95,10 @@ func TestSignInRequired(t *testing.T) {
 		want string
 	}{
 		{nil, "sign in first: missing bearer token"},
-		{[]string{MetadataUser, "alice"}, "sign in first: missing bearer token"},
-		{[]string{MetadataAuthorization, "Basic YWxpY2U6c2VjcmV0"}, "sign in first: missing bearer token"},
-		{[]string{MetadataAuthorization, "Bearer "}, "sign in first: missing bearer token"},
-		{[]string{MetadataAuthorization, "Bearer forged"}, "session is invalid or expired"},
+		{[]string{chatwire.UserKey, "alice"}, "sign in first: missing bearer token"},
+		{[]string{chatwire.AuthorizationKey, "Basic YWxpY2U6c2VjcmV0"}, "sign in first: missing bearer token"},
+		{[]string{chatwire.AuthorizationKey, "Bearer "}, "sign in first: missing bearer token"},
+		{[]string{chatwire.AuthorizationKey, "Bearer forged"}, "session is invalid or expired"},
 	} {
 		err := recvUntilErr(t, ts.open(t, nil, tc.md...))
 		if code(err) != codes.Unauthenticated || status.Convert(err).Message() != tc.want {
@@ -110,7 +111,7 @@ func TestSignInWithAuthServiceDown(t *testing.T) {
 	_, chk, srv := startAuth(t)
 	srv.Stop()
 	ts := startServer(t, Config{Auth: chk})
-	err := recvUntilErr(t, ts.open(t, nil, MetadataAuthorization, "Bearer tok-alice"))
+	err := recvUntilErr(t, ts.open(t, nil, chatwire.AuthorizationKey, "Bearer tok-alice"))
 	if code(err) != codes.Unavailable || status.Convert(err).Message() != "cannot check your session: auth service unavailable" {
 		t.Fatalf("auth down: %v, want UNAVAILABLE", err)
 	}

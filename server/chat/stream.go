@@ -16,15 +16,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
-)
-
-// Metadata keys a client may send when it opens the stream. Each may also be
-// sent as binary metadata (key + "-bin") to carry non-ASCII text.
-const (
-	// MetadataUser carries the name the client asks for.
-	MetadataUser = "chat-user"
-	// MetadataRoom carries the room the client joins.
-	MetadataRoom = "chat-room"
+	"github.com/polychat/polychat/internal/chatwire"
 )
 
 // ChatStream implements chatpb.ChatServiceServer. The stream joins its room
@@ -98,15 +90,15 @@ func (s *Service) fromMetadata(ctx context.Context, withName bool) (name, room s
 		return ""
 	}
 	if withName {
-		if name, err = s.cleanName("name ("+MetadataUser+")", first(MetadataUser)); err != nil {
+		if name, err = s.cleanName("name ("+chatwire.UserKey+")", first(chatwire.UserKey)); err != nil {
 			return "", "", err
 		}
 	}
-	if room, err = s.cleanName("room ("+MetadataRoom+")", first(MetadataRoom)); err != nil {
+	if room, err = s.cleanName("room ("+chatwire.RoomKey+")", first(chatwire.RoomKey)); err != nil {
 		return "", "", err
 	}
 	if room == "" {
-		room = DefaultRoom
+		room = chatwire.DefaultRoom
 	}
 	return name, room, nil
 }

@@ -3,24 +3,13 @@ package chat
 import (
 	"fmt"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-)
 
-// badChar returns the first rune of s that a name or room may not contain:
-// C0 and C1 controls, DEL, and the bidirectional overrides that can make a
-// name display as something else.
-func badChar(s string) (rune, bool) {
-	for _, r := range s {
-		if unicode.IsControl(r) || (r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069) {
-			return r, true
-		}
-	}
-	return 0, false
-}
+	"github.com/polychat/polychat/internal/textsafe"
+)
 
 // cleanName validates a name or room given by a client, described as what
 // (e.g. "name"), and returns it without surrounding spaces. Errors are
@@ -33,7 +22,7 @@ func (s *Service) cleanName(what, v string) (string, error) {
 	if len(v) > s.cfg.MaxNameBytes {
 		return "", status.Errorf(codes.InvalidArgument, "%s is %d bytes; the limit is %d bytes", what, len(v), s.cfg.MaxNameBytes)
 	}
-	if r, bad := badChar(v); bad {
+	if r, bad := textsafe.FirstUnsafe(v); bad {
 		return "", status.Errorf(codes.InvalidArgument, "%s contains the control character %U; use printable characters only", what, r)
 	}
 	return v, nil

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
+	"github.com/polychat/polychat/internal/chatwire"
 )
 
 func TestInvalidInputEndsOnlyThatStream(t *testing.T) {
@@ -27,13 +28,13 @@ func TestInvalidInputEndsOnlyThatStream(t *testing.T) {
 		{"other room", nil, &chatpb.ChatMessage{Room: "red", Message: "hi"}, `message is for room "red"`},
 		{"server kind", nil, &chatpb.ChatMessage{Kind: chatpb.ChatMessage_KIND_JOIN, Message: "hi"}, "only send KIND_TEXT"},
 		{"unknown kind", nil, &chatpb.ChatMessage{Kind: 99, Message: "hi"}, "only send KIND_TEXT"},
-		{"name over limit", []string{MetadataUser, "123456789"}, nil, "name (chat-user) is 9 bytes; the limit is 8 bytes"},
-		{"room over limit", []string{MetadataRoom, "123456789"}, nil, "room (chat-room) is 9 bytes"},
+		{"name over limit", []string{chatwire.UserKey, "123456789"}, nil, "name (chat-user) is 9 bytes; the limit is 8 bytes"},
+		{"room over limit", []string{chatwire.RoomKey, "123456789"}, nil, "room (chat-room) is 9 bytes"},
 		// Plain metadata must be printable ASCII, so control characters
 		// reach the server through binary metadata.
-		{"escape in name", []string{MetadataUser + "-bin", "a\x1bb"}, nil, "control character U+001B"},
-		{"bidi override in room", []string{MetadataRoom + "-bin", "a\u202eb"}, nil, "control character U+202E"},
-		{"invalid UTF-8 name", []string{MetadataUser + "-bin", "a\xffb"}, nil, "not valid UTF-8"},
+		{"escape in name", []string{chatwire.UserKey + "-bin", "a\x1bb"}, nil, "control character U+001B"},
+		{"bidi override in room", []string{chatwire.RoomKey + "-bin", "a\u202eb"}, nil, "control character U+202E"},
+		{"invalid UTF-8 name", []string{chatwire.UserKey + "-bin", "a\xffb"}, nil, "not valid UTF-8"},
 		{"control in user field", nil, &chatpb.ChatMessage{User: "a\x07", Message: "hi"}, "control character U+0007"},
 		{"user field over limit", nil, &chatpb.ChatMessage{User: "123456789"}, "user is 9 bytes"},
 	}
@@ -54,7 +55,7 @@ func TestInvalidInputEndsOnlyThatStream(t *testing.T) {
 
 	// The room's own name is accepted, and the bystander never noticed the
 	// bad clients beyond their join and leave notices.
-	ok := newClient(t, ts.open(t, nil, MetadataUser, "Ok", MetadataRoom, "general"))
+	ok := newClient(t, ts.open(t, nil, chatwire.UserKey, "Ok", chatwire.RoomKey, "general"))
 	ok.expect(chatpb.ChatMessage_KIND_SYSTEM, "")
 	if err := ok.stream.Send(&chatpb.ChatMessage{Room: "general", Message: "fine"}); err != nil {
 		t.Fatal(err)
@@ -145,7 +146,7 @@ func TestSlowClientIsDisconnected(t *testing.T) {
 	// A fixed 64 KiB window (no BDP growth) bounds what the transport
 	// buffers for the client that never reads.
 	slowConn := ts.conn(t, grpc.WithInitialWindowSize(64<<10), grpc.WithInitialConnWindowSize(64<<10))
-	slow := ts.open(t, slowConn, MetadataUser, "Slow")
+	slow := ts.open(t, slowConn, chatwire.UserKey, "Slow")
 	reader.expect(chatpb.ChatMessage_KIND_JOIN, "Slow joined the room")
 	talker := ts.join(t, "Talker", "")
 	reader.expect(chatpb.ChatMessage_KIND_JOIN, "Talker joined the room")

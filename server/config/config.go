@@ -12,6 +12,9 @@ import (
 	"math"
 	"strings"
 	"time"
+
+	"github.com/polychat/polychat/internal/chatwire"
+	"github.com/polychat/polychat/internal/cli"
 )
 
 // Config is the chat server's settings.
@@ -42,9 +45,9 @@ type Config struct {
 	// certificate it signed (mutual TLS).
 	TLSClientCA string
 
-	// AuthAddr is the AuthService address; set, every chat stream must carry
-	// a session token it validates. Empty turns sign-in off.
-	AuthAddr string
+	// AuthServer is the AuthService address to call; set, every chat stream
+	// must carry a session token it validates. Empty turns sign-in off.
+	AuthServer string
 	// AuthCA, AuthCert and AuthKey configure TLS (and mutual TLS) to the
 	// AuthService; all empty means plaintext.
 	AuthCA, AuthCert, AuthKey string
@@ -62,6 +65,10 @@ type Config struct {
 
 	// MetricsAddr is where /metrics is served over HTTP; empty turns it off.
 	MetricsAddr string
+
+	// Warnings are one line each about deprecated flags or environment
+	// variables that were used, for the log once it is set up.
+	Warnings []string
 }
 
 // TLS reports whether the server serves TLS.
@@ -71,34 +78,35 @@ func (c Config) TLS() bool { return c.TLSCert != "" && c.TLSKey != "" }
 // then been written.
 var ErrHelp = flag.ErrHelp
 
-// env names the environment variable of each flag.
-var env = map[string]string{
-	"addr":              "CHAT_ADDR",
-	"data-dir":          "POLYCHAT_DATA_DIR",
-	"history":           "CHAT_HISTORY",
-	"max-message-bytes": "CHAT_MAX_MESSAGE_BYTES",
-	"max-name-bytes":    "CHAT_MAX_NAME_BYTES",
-	"queue":             "CHAT_QUEUE_SIZE",
-	"shutdown-timeout":  "CHAT_SHUTDOWN_TIMEOUT",
-	"log-format":        "CHAT_LOG_FORMAT",
-	"log-level":         "CHAT_LOG_LEVEL",
+// env names the environment variable of each flag, with the older names
+// still read (each with a warning).
+var env = map[string]cli.Var{
+	"addr":              {Name: "CHAT_ADDR"},
+	"data-dir":          {Name: "POLYCHAT_DATA_DIR"},
+	"history":           {Name: "CHAT_HISTORY"},
+	"max-message-bytes": {Name: "CHAT_MAX_MESSAGE_BYTES"},
+	"max-name-bytes":    {Name: "CHAT_MAX_NAME_BYTES"},
+	"queue":             {Name: "CHAT_QUEUE_SIZE"},
+	"shutdown-timeout":  {Name: "CHAT_SHUTDOWN_TIMEOUT"},
+	"log-format":        {Name: "POLYCHAT_LOG_FORMAT", Deprecated: []string{"CHAT_LOG_FORMAT"}},
+	"log-level":         {Name: "POLYCHAT_LOG_LEVEL", Deprecated: []string{"CHAT_LOG_LEVEL"}},
 
-	"tls-cert":      "POLYCHAT_TLS_CERT",
-	"tls-key":       "POLYCHAT_TLS_KEY",
-	"tls-client-ca": "POLYCHAT_TLS_CLIENT_CA",
+	"tls-cert":      {Name: "POLYCHAT_TLS_CERT"},
+	"tls-key":       {Name: "POLYCHAT_TLS_KEY"},
+	"tls-client-ca": {Name: "POLYCHAT_TLS_CLIENT_CA"},
 
-	"auth-addr":      "CHAT_AUTH_ADDR",
-	"auth-ca":        "CHAT_AUTH_CA",
-	"auth-cert":      "CHAT_AUTH_CERT",
-	"auth-key":       "CHAT_AUTH_KEY",
-	"auth-cache-ttl": "CHAT_AUTH_CACHE_TTL",
+	"auth-server":    {Name: "CHAT_AUTH_SERVER", Deprecated: []string{"CHAT_AUTH_ADDR"}},
+	"auth-ca":        {Name: "CHAT_AUTH_CA"},
+	"auth-cert":      {Name: "CHAT_AUTH_CERT"},
+	"auth-key":       {Name: "CHAT_AUTH_KEY"},
+	"auth-cache-ttl": {Name: "CHAT_AUTH_CACHE_TTL"},
 
-	"max-streams-per-conn": "CHAT_MAX_STREAMS_PER_CONN",
-	"max-connections":      "CHAT_MAX_CONNECTIONS",
-	"rate":                 "CHAT_RATE",
-	"burst":                "CHAT_BURST",
+	"max-streams-per-conn": {Name: "CHAT_MAX_STREAMS_PER_CONN"},
+	"max-connections":      {Name: "CHAT_MAX_CONNECTIONS"},
+	"rate":                 {Name: "CHAT_RATE"},
+	"burst":                {Name: "CHAT_BURST"},
 
-	"metrics-addr": "CHAT_METRICS_ADDR",
+	"metrics-addr": {Name: "CHAT_METRICS_ADDR"},
 }
 
 // Defaults of the limits, for the documentation and the tests.
@@ -118,21 +126,22 @@ func Parse(prog string, args []string, lookupEnv func(string) (string, bool), us
 	var c Config
 	fs := flag.NewFlagSet(prog, flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are returned, not printed with the usage
-	fs.StringVar(&c.Addr, "addr", ":50053", "TCP address to listen on")
+	fs.StringVar(&c.Addr, "addr", chatwire.DefaultAddr, "TCP address to listen on")
 	fs.StringVar(&c.DataDir, "data-dir", "data", "directory for chat.db (room history); empty keeps history in memory only")
-	fs.IntVar(&c.History, "history", 50, "text messages kept and replayed per room (0 disables history)")
-	fs.IntVar(&c.MaxMessageBytes, "max-message-bytes", 4096, "largest message text in bytes")
-	fs.IntVar(&c.MaxNameBytes, "max-name-bytes", 64, "largest user or room name in bytes")
-	fs.IntVar(&c.QueueSize, "queue", 256, "messages queued per client before it is disconnected as too slow")
+	fs.IntVar(&c.History, "history", chatwire.HistorySize, "text messages kept and replayed per room (0 disables history)")
+	fs.IntVar(&c.MaxMessageBytes, "max-message-bytes", chatwire.MaxMessageBytes, "largest message text in bytes")
+	fs.IntVar(&c.MaxNameBytes, "max-name-bytes", chatwire.MaxNameBytes, "largest user or room name in bytes")
+	fs.IntVar(&c.QueueSize, "queue", chatwire.QueueSize, "messages queued per client before it is disconnected as too slow")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 5*time.Second, "how long a graceful shutdown may take")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
-	fs.TextVar(&c.LogLevel, "log-level", slog.LevelInfo, "lowest level logged: debug, info, warn or error")
+	c.LogLevel = slog.LevelInfo
+	fs.Var(logLevel{&c.LogLevel}, "log-level", "lowest level logged: debug, info, warn (or warning) or error")
 
 	fs.StringVar(&c.TLSCert, "tls-cert", "", "PEM certificate to serve TLS with (needs -tls-key); empty serves plaintext")
 	fs.StringVar(&c.TLSKey, "tls-key", "", "PEM private key of -tls-cert")
 	fs.StringVar(&c.TLSClientCA, "tls-client-ca", "", "PEM CA bundle; set, clients must present a certificate it signed (mutual TLS)")
 
-	fs.StringVar(&c.AuthAddr, "auth-addr", "", "AuthService address (e.g. localhost:50054); set, every client must sign in; empty turns sign-in off")
+	fs.StringVar(&c.AuthServer, "auth-server", "", "AuthService address to call (e.g. "+chatwire.DefaultAuthServer+"); set, every client must sign in; empty turns sign-in off")
 	fs.StringVar(&c.AuthCA, "auth-ca", "", "PEM CA to verify the AuthService with (turns TLS to it on)")
 	fs.StringVar(&c.AuthCert, "auth-cert", "", "PEM client certificate for mutual TLS to the AuthService (needs -auth-key)")
 	fs.StringVar(&c.AuthKey, "auth-key", "", "PEM private key of -auth-cert")
@@ -144,34 +153,43 @@ func Parse(prog string, args []string, lookupEnv func(string) (string, bool), us
 	fs.IntVar(&c.Burst, "burst", DefaultBurst, "messages a client may send at once, above -rate")
 
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", DefaultMetricsAddr, "address to serve Prometheus /metrics on over HTTP; empty turns metrics off")
-	fs.Usage = func() {} // the flag package would print it on every error
+	warn := func(line string) { c.Warnings = append(c.Warnings, line) }
+	cli.Deprecated(fs, "auth-addr", "auth-server", warn)
+	fs.SetOutput(usage)
+	fs.Usage = func() { writeUsage(usage, prog, fs) }
 
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			writeUsage(usage, prog, fs)
-		}
+	args, err := cli.Parse(fs, args)
+	if err != nil {
 		return Config{}, err
 	}
-	if fs.NArg() > 0 {
-		return Config{}, fmt.Errorf("unexpected argument %q (see -h)", fs.Arg(0))
+	if len(args) > 0 {
+		return Config{}, fmt.Errorf("unexpected argument %q", args[0])
 	}
-	given := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	var envErr error
-	fs.VisitAll(func(f *flag.Flag) {
-		if given[f.Name] || envErr != nil {
-			return
-		}
-		if v, ok := lookupEnv(env[f.Name]); ok {
-			if err := f.Value.Set(v); err != nil {
-				envErr = fmt.Errorf("invalid value %q for %s (flag -%s): %v", v, env[f.Name], f.Name, err)
-			}
-		}
-	})
-	if envErr != nil {
-		return Config{}, envErr
+	if err := cli.SetFromEnv(fs, env, lookupEnv, warn); err != nil {
+		return Config{}, err
 	}
 	return c, c.validate()
+}
+
+// logLevel is the -log-level flag: slog's level names (any letter case),
+// and "warning" for warn, as the Python services take it.
+type logLevel struct{ level *slog.Level }
+
+func (l logLevel) String() string {
+	if l.level == nil {
+		return slog.LevelInfo.String()
+	}
+	return l.level.String()
+}
+
+func (l logLevel) Set(s string) error {
+	if strings.EqualFold(strings.TrimSpace(s), "warning") {
+		s = "warn"
+	}
+	if err := l.level.UnmarshalText([]byte(s)); err != nil {
+		return errors.New("want debug, info, warn or error")
+	}
+	return nil
 }
 
 // validate rejects settings the server cannot run with.
@@ -197,8 +215,8 @@ func (c Config) validate() error {
 		return errors.New("-tls-client-ca needs -tls-cert and -tls-key")
 	case (c.AuthCert == "") != (c.AuthKey == ""):
 		return errors.New("-auth-cert and -auth-key must be given together")
-	case c.AuthAddr == "" && (c.AuthCA != "" || c.AuthCert != ""):
-		return errors.New("-auth-ca, -auth-cert and -auth-key need -auth-addr")
+	case c.AuthServer == "" && (c.AuthCA != "" || c.AuthCert != ""):
+		return errors.New("-auth-ca, -auth-cert and -auth-key need -auth-server")
 	case c.AuthCacheTTL < 0:
 		return fmt.Errorf("-auth-cache-ttl must be 0 or more, not %s", c.AuthCacheTTL)
 	case c.MaxStreamsPerConn < 0:
@@ -217,7 +235,10 @@ func (c Config) validate() error {
 func writeUsage(w io.Writer, prog string, fs *flag.FlagSet) {
 	fmt.Fprintf(w, "Usage: %s [flags]\n\nPolychat chat server (chat.ChatService).\nEach flag can also be set by the environment variable shown; a flag wins.\n\nFlags:\n", prog)
 	fs.VisitAll(func(f *flag.Flag) {
+		if cli.IsDeprecated(f) {
+			return
+		}
 		name, _ := flag.UnquoteUsage(f)
-		fmt.Fprintf(w, "  -%s %s\n    \t%s\n    \t(env %s, default %q)\n", f.Name, strings.TrimSpace(name), f.Usage, env[f.Name], f.DefValue)
+		fmt.Fprintf(w, "  -%s %s\n    \t%s\n    \t(env %s, default %q)\n", f.Name, strings.TrimSpace(name), f.Usage, env[f.Name].Name, f.DefValue)
 	})
 }

@@ -3,6 +3,8 @@ package config
 import (
 	"bytes"
 	"errors"
+	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -21,14 +23,14 @@ func TestDefaults(t *testing.T) {
 		c.MaxNameBytes != 64 || c.QueueSize != 256 || c.ShutdownTimeout != 5*time.Second || c.LogFormat != "text" {
 		t.Fatalf("defaults = %+v", c)
 	}
-	if c.TLS() || c.TLSClientCA != "" || c.AuthAddr != "" || c.AuthCacheTTL != 30*time.Second ||
+	if c.TLS() || c.TLSClientCA != "" || c.AuthServer != "" || c.AuthCacheTTL != 30*time.Second ||
 		c.MaxStreamsPerConn != 16 || c.MaxConnections != 2000 || c.Rate != 20 || c.Burst != 40 || c.MetricsAddr != ":9053" {
 		t.Fatalf("security defaults = %+v", c)
 	}
 }
 
 func TestEnvAndFlagPrecedence(t *testing.T) {
-	env := map[string]string{"CHAT_ADDR": ":1", "CHAT_QUEUE_SIZE": "9", "POLYCHAT_DATA_DIR": "", "CHAT_LOG_LEVEL": "debug"}
+	env := map[string]string{"CHAT_ADDR": ":1", "CHAT_QUEUE_SIZE": "9", "POLYCHAT_DATA_DIR": "", "POLYCHAT_LOG_LEVEL": "debug"}
 	c, err := Parse("x", []string{"-addr", ":2"}, lookup(env), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -41,7 +43,7 @@ func TestEnvAndFlagPrecedence(t *testing.T) {
 func TestSecurityFromEnv(t *testing.T) {
 	env := map[string]string{
 		"POLYCHAT_TLS_CERT": "s.pem", "POLYCHAT_TLS_KEY": "s-key.pem", "POLYCHAT_TLS_CLIENT_CA": "ca.pem",
-		"CHAT_AUTH_ADDR": "localhost:50054", "CHAT_AUTH_CA": "ca.pem", "CHAT_AUTH_CERT": "c.pem", "CHAT_AUTH_KEY": "c-key.pem",
+		"CHAT_AUTH_SERVER": "localhost:50054", "CHAT_AUTH_CA": "ca.pem", "CHAT_AUTH_CERT": "c.pem", "CHAT_AUTH_KEY": "c-key.pem",
 		"CHAT_MAX_STREAMS_PER_CONN": "4", "CHAT_MAX_CONNECTIONS": "0", "CHAT_RATE": "0", "CHAT_BURST": "0",
 		"CHAT_METRICS_ADDR": "", "CHAT_AUTH_CACHE_TTL": "5s",
 	}
@@ -49,7 +51,7 @@ func TestSecurityFromEnv(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !c.TLS() || c.TLSClientCA != "ca.pem" || c.AuthAddr != "localhost:50054" || c.AuthCert != "c.pem" ||
+	if !c.TLS() || c.TLSClientCA != "ca.pem" || c.AuthServer != "localhost:50054" || c.AuthCert != "c.pem" ||
 		c.MaxStreamsPerConn != 4 || c.MaxConnections != 0 || c.Rate != 0 || c.MetricsAddr != "" || c.AuthCacheTTL != 5*time.Second {
 		t.Fatalf("got %+v", c)
 	}
@@ -64,12 +66,15 @@ func TestBadValues(t *testing.T) {
 		{[]string{"-history", "x"}, nil, "-history"},
 		{nil, map[string]string{"CHAT_HISTORY": "x"}, "CHAT_HISTORY"},
 		{[]string{"-queue", "0"}, nil, "-queue must be more than 0"},
-		{nil, map[string]string{"CHAT_LOG_FORMAT": "xml"}, "-log-format must be text or json"},
+		{nil, map[string]string{"POLYCHAT_LOG_FORMAT": "xml"}, "-log-format must be text or json"},
+		{nil, map[string]string{"POLYCHAT_LOG_LEVEL": "loud"}, "POLYCHAT_LOG_LEVEL"},
+		{[]string{"-log-level", "loud"}, nil, "want debug, info, warn or error"},
+		{[]string{"-nope"}, nil, "-nope"},
 		{[]string{"extra"}, nil, "unexpected argument"},
 		{[]string{"-tls-cert", "c.pem"}, nil, "-tls-cert and -tls-key must be given together"},
 		{nil, map[string]string{"POLYCHAT_TLS_CLIENT_CA": "ca.pem"}, "-tls-client-ca needs -tls-cert"},
-		{[]string{"-auth-addr", "x:1", "-auth-key", "k.pem"}, nil, "-auth-cert and -auth-key"},
-		{[]string{"-auth-ca", "ca.pem"}, nil, "need -auth-addr"},
+		{[]string{"-auth-server", "x:1", "-auth-key", "k.pem"}, nil, "-auth-cert and -auth-key"},
+		{[]string{"-auth-ca", "ca.pem"}, nil, "need -auth-server"},
 		{[]string{"-rate", "-1"}, nil, "-rate must be 0 or more"},
 		{nil, map[string]string{"CHAT_RATE": "5", "CHAT_BURST": "0"}, "-burst must be 1 or more"},
 		{[]string{"-max-connections", "-3"}, nil, "-max-connections"},
@@ -89,8 +94,56 @@ func TestHelpListsEnv(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 	for name := range env {
-		if !strings.Contains(out.String(), env[name]) || !strings.Contains(out.String(), "-"+name) {
-			t.Errorf("usage lacks -%s / %s:\n%s", name, env[name], out.String())
+		if !strings.Contains(out.String(), env[name].Name) || !strings.Contains(out.String(), "-"+name) {
+			t.Errorf("usage lacks -%s / %s:\n%s", name, env[name].Name, out.String())
 		}
+	}
+	if strings.Contains(out.String(), "-auth-addr") {
+		t.Errorf("usage lists the deprecated -auth-addr:\n%s", out.String())
+	}
+}
+
+func TestLogLevels(t *testing.T) {
+	for v, want := range map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn,
+		"warning": slog.LevelWarn, "WARNING": slog.LevelWarn, "error": slog.LevelError} {
+		c, err := Parse("x", []string{"-log-level", v}, lookup(nil), nil)
+		if err != nil || c.LogLevel != want {
+			t.Errorf("-log-level %s: %v, %v; want %v", v, c.LogLevel, err, want)
+		}
+		c, err = Parse("x", nil, lookup(map[string]string{"POLYCHAT_LOG_LEVEL": v}), nil)
+		if err != nil || c.LogLevel != want {
+			t.Errorf("POLYCHAT_LOG_LEVEL=%s: %v, %v; want %v", v, c.LogLevel, err, want)
+		}
+	}
+}
+
+// The old names still work, each with one warning naming the new one, and
+// the new name wins when both are set.
+func TestDeprecatedNames(t *testing.T) {
+	env := map[string]string{"CHAT_LOG_LEVEL": "warning", "CHAT_LOG_FORMAT": "json", "CHAT_AUTH_ADDR": "old:1"}
+	c, err := Parse("x", nil, lookup(env), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.LogLevel != slog.LevelWarn || c.LogFormat != "json" || c.AuthServer != "old:1" {
+		t.Fatalf("got %+v", c)
+	}
+	want := []string{ // in the order of the flags' names
+		"environment variable CHAT_AUTH_ADDR is deprecated; use CHAT_AUTH_SERVER",
+		"environment variable CHAT_LOG_FORMAT is deprecated; use POLYCHAT_LOG_FORMAT",
+		"environment variable CHAT_LOG_LEVEL is deprecated; use POLYCHAT_LOG_LEVEL",
+	}
+	if !slices.Equal(c.Warnings, want) {
+		t.Errorf("warnings = %q, want %q", c.Warnings, want)
+	}
+
+	c, err = Parse("x", []string{"-auth-addr", "flag:1"}, lookup(map[string]string{"CHAT_AUTH_SERVER": "env:1"}), nil)
+	if err != nil || c.AuthServer != "flag:1" || !slices.Equal(c.Warnings, []string{"flag -auth-addr is deprecated; use -auth-server"}) {
+		t.Errorf("-auth-addr: %q %q %v", c.AuthServer, c.Warnings, err)
+	}
+	env["POLYCHAT_LOG_LEVEL"], env["CHAT_AUTH_SERVER"] = "error", "new:1"
+	c, err = Parse("x", nil, lookup(env), nil)
+	if err != nil || c.LogLevel != slog.LevelError || c.AuthServer != "new:1" || len(c.Warnings) != 1 {
+		t.Errorf("both names: %v %q %q %v", c.LogLevel, c.AuthServer, c.Warnings, err)
 	}
 }

@@ -1,7 +1,7 @@
-// Package auth checks chat session tokens with the AuthService
+// Package signin checks chat session tokens with the AuthService
 // (polychat.auth.v1.AuthService/ValidateSession), remembering valid sessions
 // for a short time so that a busy chat server does not ask for every stream.
-package auth
+package signin
 
 import (
 	"context"
