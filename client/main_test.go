@@ -156,8 +156,8 @@ func TestUsage(t *testing.T) {
 	if code, _, stderr := runCmd(t, "", nil, "a", "b", "c", "d"); code != 2 || !strings.HasPrefix(stderr, "error: too many arguments") {
 		t.Errorf("too many arguments: exit %d, stderr %q", code, stderr)
 	}
-	if code, _, stderr := runCmd(t, "", nil, "-nope"); code != 2 || !strings.Contains(stderr, "Usage:") {
-		t.Errorf("unknown flag: exit %d, stderr %q", code, stderr)
+	if code, _, stderr := runCmd(t, "", nil, "-nope"); code != 2 || stderr != "error: flag provided but not defined: -nope (see -h)\n" {
+		t.Errorf("unknown flag: exit %d, stderr %q; want 2 and one line", code, stderr)
 	}
 	code, _, stderr := runCmd(t, "", nil, "-h")
 	if code != 0 {
@@ -165,9 +165,100 @@ func TestUsage(t *testing.T) {
 	}
 	for _, want := range []string{"-name", "-room", "-server", "CHAT_SERVER", "localhost:50053", "general", "flag wins",
 		"-ca", "POLYCHAT_TLS_CA", "-cert", "POLYCHAT_TLS_CLIENT_CERT", "-key", "POLYCHAT_TLS_CLIENT_KEY", "-tls",
-		"-login", "-token", "CHAT_TOKEN", "-auth-server", "AUTH_SERVER", "localhost:50054"} {
+		"-login", "-token", "CHAT_TOKEN", "-auth-server", "AUTH_SERVER", "localhost:50054", "flags may come before, between or after", "skipping those a\nflag gives"} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("-h output lacks %q", want)
+		}
+	}
+}
+
+// Every shape of command line the README and -h show, with flags and
+// arguments in any order, reads as a person means it.
+func TestInvocationShapes(t *testing.T) {
+	env := map[string]string{"CHAT_SERVER": "env:1"}
+	for _, tc := range []struct {
+		args                      []string
+		name, room, server        string
+		login                     bool
+		ca, cert, key, authServer string
+	}{
+		{nil, "", "", "env:1", false, "", "", "", ""},
+		{[]string{"Alice"}, "Alice", "", "env:1", false, "", "", "", ""},
+		{[]string{"Alice", "lobby"}, "Alice", "lobby", "env:1", false, "", "", "", ""},
+		{[]string{"Alice", "lobby", "h:1"}, "Alice", "lobby", "h:1", false, "", "", "", ""},
+		{[]string{"Alice", "general", "-server", "h:1"}, "Alice", "general", "h:1", false, "", "", "", ""},
+		{[]string{"-server", "h:1", "Alice", "general"}, "Alice", "general", "h:1", false, "", "", "", ""},
+		{[]string{"Alice", "-server", "h:1", "general"}, "Alice", "general", "h:1", false, "", "", "", ""},
+		{[]string{"-name", "Alice", "general"}, "Alice", "general", "env:1", false, "", "", "", ""},
+		{[]string{"general", "-name", "Alice"}, "Alice", "general", "env:1", false, "", "", "", ""},
+		{[]string{"-name", "Alice", "-room", "lobby", "h:1"}, "Alice", "lobby", "h:1", false, "", "", "", ""},
+		{[]string{"-room", "lobby", "Alice"}, "Alice", "lobby", "env:1", false, "", "", "", ""},
+		{[]string{"-name=Alice", "-room=lobby", "-server=h:1"}, "Alice", "lobby", "h:1", false, "", "", "", ""},
+		{[]string{"-login", "user1"}, "user1", "", "env:1", true, "", "", "", ""},
+		{[]string{"-login", "user1", "general"}, "user1", "general", "env:1", true, "", "", "", ""},
+		{[]string{"-login", "user1", "-server", "h:1"}, "user1", "", "h:1", true, "", "", "", ""},
+		{[]string{"user1", "-login", "general", "h:1", "-auth-server", "a:1"}, "user1", "general", "h:1", true, "", "", "", "a:1"},
+		{[]string{"--login", "user1", "general", "h:1"}, "user1", "general", "h:1", true, "", "", "", ""},
+		{[]string{"-ca", "ca.pem", "-cert", "c.pem", "-key", "k.pem", "Alice"}, "Alice", "", "env:1", false, "ca.pem", "c.pem", "k.pem", ""},
+		{[]string{"Alice", "-ca", "ca.pem", "-cert", "c.pem", "-key", "k.pem"}, "Alice", "", "env:1", false, "ca.pem", "c.pem", "k.pem", ""},
+		{[]string{"-name", "Bob", "-server", "h:1", "Alice", "lobby", "h:2"}, "Bob", "lobby", "h:1", false, "", "", "", ""},
+		{[]string{"--", "-Alice"}, "-Alice", "", "env:1", false, "", "", "", ""},
+	} {
+		var stderr strings.Builder
+		opts, code, ok := parseArgs(tc.args, func(k string) string { return env[k] }, &stderr)
+		if !ok {
+			t.Errorf("%q: exit %d, stderr %q", tc.args, code, stderr.String())
+			continue
+		}
+		c := opts.chat
+		if c.Name != tc.name || c.Room != tc.room || c.Server != tc.server || opts.login != tc.login ||
+			opts.tls.CAFile != tc.ca || opts.tls.CertFile != tc.cert || opts.tls.KeyFile != tc.key || opts.authServer != tc.authServer {
+			t.Errorf("%q: got name %q room %q server %q login %v tls %+v auth %q", tc.args, c.Name, c.Room, c.Server, opts.login, opts.tls, opts.authServer)
+		}
+	}
+}
+
+// The shape that used to fail, end to end: flags after the name.
+func TestLoginShapeEndToEnd(t *testing.T) {
+	authAddr, auth := serveAuth(t)
+	chat := &fakeChat{got: make(chan string, 10), auth: make(chan string, 1)}
+	addr := serve(t, chat)
+	code, stdout, stderr := runCmd(t, "secret\nhello\n", nil, "-login", "Alice", "-server", addr, "-auth-server", authAddr)
+	if code != 0 || stderr != "" || !strings.Contains(stdout, "Welcome, Alice! You are in room general.") {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	if got := <-chat.auth; got != "Bearer tok-alice" {
+		t.Errorf("authorization = %q", got)
+	}
+	if got := <-auth.logouts; got != "tok-alice" {
+		t.Errorf("logout of %q", got)
+	}
+}
+
+// Every bad flag, argument or environment value is one line on stderr and
+// exit status 2.
+func TestBadValues(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{[]string{"-nope"}, nil, "-nope"},
+		{[]string{"Alice", "-nope"}, nil, "-nope"},
+		{[]string{"-tls=maybe"}, nil, "-tls"},
+		{[]string{"-login=maybe"}, nil, "-login"},
+		{[]string{"Alice", "-server"}, nil, "-server"},
+		{[]string{"a", "b", "c", "d"}, nil, "too many arguments"},
+		{[]string{"-name", "A", "-room", "r", "-server", "s", "x"}, nil, "too many arguments"},
+		{[]string{"-login", "-token", "x", "Alice"}, nil, "not both"},
+		{[]string{"-cert", "c.pem"}, nil, "-cert and -key"},
+		{[]string{"-key", "k.pem", "Alice"}, nil, "-cert and -key"},
+		{nil, map[string]string{"POLYCHAT_TLS_CLIENT_CERT": "c.pem"}, "POLYCHAT_TLS_CLIENT_KEY"},
+		{nil, map[string]string{"POLYCHAT_TLS_CLIENT_KEY": "k.pem"}, "POLYCHAT_TLS_CLIENT_CERT"},
+	} {
+		code, stdout, stderr := runCmd(t, "", tc.env, tc.args...)
+		if code != 2 || strings.Count(stderr, "\n") != 1 || !strings.HasPrefix(stderr, "error: ") || !strings.Contains(stderr, tc.want) || stdout != "" {
+			t.Errorf("%q %v: exit %d, stderr %q; want 2 and one line naming %s", tc.args, tc.env, code, stderr, tc.want)
 		}
 	}
 }

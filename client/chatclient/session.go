@@ -5,9 +5,7 @@
 package chatclient
 
 import (
-	"bufio"
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -15,153 +13,16 @@ import (
 	"sync"
 	"time"
 
+	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
+	"github.com/polychat/polychat/internal/chatwire"
+	"github.com/polychat/polychat/internal/textsafe"
+	"github.com/polychat/polychat/internal/tlsconfig"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
-
-	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
 )
-
-// Metadata keys sent when the stream opens (docs/chat-protocol.md, "Joining").
-const (
-	MetadataUser = "chat-user"
-	MetadataRoom = "chat-room"
-)
-
-// Defaults used when a Config leaves a field empty.
-const (
-	DefaultServer         = "localhost:50053"
-	DefaultRoom           = "general"
-	DefaultConnectTimeout = 5 * time.Second
-	DefaultLeaveTimeout   = 2 * time.Second
-)
-
-// Config describes one chat session.
-type Config struct {
-	// Server is the address of the chat server, as grpc.NewClient takes it.
-	// Empty means DefaultServer.
-	Server string
-	// Name is the name to ask for. Empty lets the server assign Client(N).
-	Name string
-	// Room is the room to join. Empty means DefaultRoom.
-	Room string
-	// ConnectTimeout bounds how long opening the stream may take.
-	// Zero means DefaultConnectTimeout.
-	ConnectTimeout time.Duration
-	// LeaveTimeout bounds how long leaving waits for the server to end the
-	// stream, so that the others see the leave notice. Zero means
-	// DefaultLeaveTimeout.
-	LeaveTimeout time.Duration
-	// Banner, when not empty, is written to the output once the stream is
-	// open, before any message (e.g. a hint on a terminal).
-	Banner string
-	// TLS secures the connection (see TLSConfig); nil means plaintext.
-	TLS *tls.Config
-	// Token, when not empty, is a session token sent as "authorization:
-	// Bearer <token>" metadata, for a server that requires sign-in.
-	Token string
-	// DialOptions are added after the client's own options (transport
-	// credentials), e.g. a bufconn dialer in tests.
-	DialOptions []grpc.DialOption
-}
-
-// LineReader reads the user's input one line at a time. ReadLine returns the
-// line without its line ending, and io.EOF at the end of the input.
-type LineReader interface {
-	ReadLine() (string, error)
-}
-
-// NewLineReader returns a LineReader over r that splits at "\n" and drops a
-// trailing "\r". Lines may be of any length. A last line without a line
-// ending is returned before io.EOF.
-func NewLineReader(r io.Reader) LineReader {
-	return &lineReader{r: bufio.NewReader(r)}
-}
-
-type lineReader struct {
-	r *bufio.Reader
-}
-
-func (l *lineReader) ReadLine() (string, error) {
-	line, err := l.r.ReadString('\n')
-	if err != nil {
-		if errors.Is(err, io.EOF) && line != "" {
-			return strings.TrimSuffix(line, "\r"), nil
-		}
-		return "", err
-	}
-	line = strings.TrimSuffix(line, "\n")
-	return strings.TrimSuffix(line, "\r"), nil
-}
-
-// ServerError reports that the chat server could not be reached, or that the
-// connection to it was lost.
-type ServerError struct {
-	// Service names the server in the message; empty means "chat server".
-	Service string
-	// Server is the address that was dialled.
-	Server string
-	// Lost is true when the connection worked and then failed.
-	Lost bool
-	// Reason says why, in a few words (e.g. "connection refused").
-	Reason string
-	// Err is the underlying error.
-	Err error
-}
-
-// Error returns e.g. "cannot reach chat server at localhost:50053: connection refused".
-func (e *ServerError) Error() string {
-	service := e.Service
-	if service == "" {
-		service = "chat server"
-	}
-	what := "cannot reach "
-	if e.Lost {
-		what = "lost connection to "
-	}
-	return what + service + " at " + e.Server + ": " + e.Reason
-}
-
-// Unwrap returns the underlying error.
-func (e *ServerError) Unwrap() error { return e.Err }
-
-// DisconnectedError reports that the server ended the stream while the user
-// had not asked to leave, or ended it with an error status.
-type DisconnectedError struct {
-	// Status is the status the server ended the stream with; its code is
-	// codes.OK when the server simply closed the stream.
-	Status *status.Status
-}
-
-// Error returns "disconnected: <status message>", or
-// "disconnected: server closed the stream" when there is no message.
-func (e *DisconnectedError) Error() string {
-	msg := Sanitize(e.Status.Message())
-	if msg == "" {
-		msg = "server closed the stream"
-		if e.Status.Code() != codes.OK {
-			msg = "server ended the stream with " + e.Status.Code().String()
-		}
-	}
-	return "disconnected: " + msg
-}
-
-// GRPCStatus returns the status the server ended the stream with.
-func (e *DisconnectedError) GRPCStatus() *status.Status { return e.Status }
-
-// IsQuitCommand reports whether line asks to leave the chat: /quit, /exit or
-// /q, with surrounding spaces allowed.
-func IsQuitCommand(line string) bool {
-	switch strings.TrimSpace(line) {
-	case "/quit", "/exit", "/q":
-		return true
-	}
-	return false
-}
 
 // Run joins the chat and runs the session until the user leaves or the server
 // ends it. Every message received is written to out as one rendered line
@@ -182,11 +43,11 @@ func Run(ctx context.Context, cfg Config, in LineReader, out io.Writer) error {
 	}
 
 	opts := append([]grpc.DialOption{
-		grpc.WithTransportCredentials(credentialsFor(cfg.TLS)),
+		grpc.WithTransportCredentials(tlsconfig.Credentials(cfg.TLS)),
 	}, cfg.DialOptions...)
 	conn, err := grpc.NewClient(cfg.Server, opts...)
 	if err != nil {
-		return &ServerError{Server: cfg.Server, Reason: Sanitize(err.Error()), Err: err}
+		return &ServerError{Server: cfg.Server, Reason: textsafe.Sanitize(err.Error()), Err: err}
 	}
 	defer conn.Close()
 
@@ -248,66 +109,6 @@ func Run(ctx context.Context, cfg Config, in LineReader, out io.Writer) error {
 	}
 }
 
-func withDefaults(cfg Config) Config {
-	if cfg.Server == "" {
-		cfg.Server = DefaultServer
-	}
-	cfg.Room = strings.TrimSpace(cfg.Room)
-	if cfg.Room == "" {
-		cfg.Room = DefaultRoom
-	}
-	if cfg.ConnectTimeout <= 0 {
-		cfg.ConnectTimeout = DefaultConnectTimeout
-	}
-	if cfg.LeaveTimeout <= 0 {
-		cfg.LeaveTimeout = DefaultLeaveTimeout
-	}
-	cfg.Name = strings.ToValidUTF8(strings.TrimSpace(cfg.Name), "\uFFFD")
-	return cfg
-}
-
-// validate rejects a name or room that cannot be sent as asked.
-func validate(cfg Config) error {
-	if !isHeaderSafe(cfg.Room) {
-		return fmt.Errorf("invalid room %q: use printable ASCII characters only", cfg.Room)
-	}
-	if needsEscape(cfg.Name) {
-		return fmt.Errorf("invalid name %q: control characters are not allowed", cfg.Name)
-	}
-	return nil
-}
-
-// credentialsFor returns TLS transport credentials for cfg, or insecure
-// ones when cfg is nil.
-func credentialsFor(cfg *tls.Config) credentials.TransportCredentials {
-	if cfg == nil {
-		return insecure.NewCredentials()
-	}
-	return credentials.NewTLS(cfg)
-}
-
-// readLines sends the lines of in to lines until the end of the input or a
-// quit command, then closes lines. It stops early when done is closed.
-func readLines(in LineReader, lines chan<- string, done <-chan struct{}) {
-	defer close(lines)
-	for {
-		line, err := in.ReadLine()
-		if err != nil {
-			return
-		}
-		select {
-		case lines <- line:
-		case <-done:
-			return
-		}
-		if IsQuitCommand(line) {
-			// Stop reading: on a terminal another ReadLine would draw a
-			// fresh prompt while we are leaving.
-			return
-		}
-	}
-}
-
 // session is the state of one Run.
 type session struct {
 	cfg      Config
@@ -320,15 +121,15 @@ type session struct {
 // open opens the chat stream, failing within cfg.ConnectTimeout when the
 // server cannot be reached. The returned cancel func ends the stream.
 func (s *session) open(ctx context.Context, client chatpb.ChatServiceClient) (chatpb.ChatService_ChatStreamClient, context.CancelFunc, error) {
-	md := metadata.Pairs(MetadataRoom, s.cfg.Room)
+	md := metadata.Pairs(chatwire.RoomKey, s.cfg.Room)
 	if s.cfg.Name != "" && isHeaderSafe(s.cfg.Name) {
 		// A name that gRPC metadata cannot carry (non-ASCII) is sent in
 		// the user field of the first message instead, which the server
 		// also accepts as the name.
-		md.Set(MetadataUser, s.cfg.Name)
+		md.Set(chatwire.UserKey, s.cfg.Name)
 	}
 	if s.cfg.Token != "" {
-		md.Set(MetadataAuthorization, "Bearer "+s.cfg.Token)
+		md.Set(chatwire.AuthorizationKey, "Bearer "+s.cfg.Token)
 	}
 	// The stream outlives ctx: cancelling ctx means "leave gracefully",
 	// which still needs the stream.
@@ -429,7 +230,7 @@ func (s *session) ended(err error, leaving bool) error {
 			return nil
 		}
 	case codes.Unauthenticated:
-		return &SignInError{Message: Sanitize(st.Message())}
+		return &SignInError{Message: textsafe.Sanitize(st.Message())}
 	case codes.Unavailable:
 		s.mu.Lock()
 		received := s.received
@@ -444,112 +245,4 @@ func (s *session) ended(err error, leaving bool) error {
 		// "server is shutting down".
 	}
 	return &DisconnectedError{Status: st}
-}
-
-// reason extracts a short, printable reason from a gRPC connection error,
-// e.g. "connection refused" from
-// `connection error: desc = "transport: Error while dialing: dial tcp [::1]:50053: connect: connection refused"`.
-func reason(err error) string {
-	msg := err.Error()
-	if st, ok := status.FromError(err); ok {
-		msg = st.Message()
-	}
-	if strings.Contains(msg, "produced zero addresses") {
-		return "host name not found"
-	}
-	msg = strings.TrimRight(strings.TrimSpace(msg), `"`)
-	if i := strings.LastIndex(msg, ": "); i >= 0 && i+2 < len(msg) {
-		msg = msg[i+2:]
-	}
-	switch msg {
-	case "":
-		msg = "unavailable"
-	case "EOF":
-		msg = "connection closed"
-	}
-	return Sanitize(msg)
-}
-
-// connReason is reason for a connection that failed before the server said
-// anything, with what TLS adds: handshake failures read "TLS handshake
-// failed: ..." (e.g. "certificate signed by unknown authority"), and a
-// connection closed at once hints at a TLS mismatch or a missing client
-// certificate. tlsOn says whether the client uses TLS.
-func connReason(err error, tlsOn bool) string {
-	msg := err.Error()
-	if st, ok := status.FromError(err); ok {
-		msg = st.Message()
-	}
-	const handshake = "authentication handshake failed: "
-	if i := strings.Index(msg, handshake); i >= 0 {
-		return "TLS handshake failed: " + tlsReason(msg[i+len(handshake):])
-	}
-	const remote = "remote error: tls: "
-	if i := strings.Index(msg, remote); i >= 0 {
-		return "TLS handshake failed: the server refused the client certificate: " + tlsReason(msg[i+len(remote):])
-	}
-	r := reason(err)
-	switch {
-	case tlsOn && (r == "broken pipe" || r == "connection reset by peer" || r == "connection closed"):
-		return "TLS handshake failed: the server closed the connection (does it require a client certificate?)"
-	case !tlsOn && r == "connection closed":
-		return "connection closed (does the server expect TLS?)"
-	}
-	return r
-}
-
-// tlsReason shortens a crypto/tls error to its last, readable part, e.g.
-// "certificate signed by unknown authority" from "tls: failed to verify
-// certificate: x509: certificate signed by unknown authority (possibly
-// because of ...)".
-func tlsReason(msg string) string {
-	msg = strings.TrimRight(strings.TrimSpace(msg), `"`)
-	if i := strings.Index(msg, " (possibly because"); i >= 0 {
-		msg = msg[:i]
-	}
-	for _, prefix := range []string{"tls: ", "failed to verify certificate: ", "x509: "} {
-		msg = strings.TrimPrefix(msg, prefix)
-	}
-	if msg == "first record does not look like a TLS handshake" {
-		msg = "the server does not speak TLS"
-	}
-	if msg == "" || msg == "EOF" {
-		msg = "connection closed"
-	}
-	return Sanitize(msg)
-}
-
-// transportFailures are how grpc-go's client words an Unavailable status that
-// it made itself because the connection failed, as opposed to a status the
-// server sent.
-var transportFailures = []string{
-	"error reading from server",
-	"connection error",
-	"transport is closing",
-	"transport: ",
-	"the connection is draining",
-	"stream terminated by RST_STREAM",
-	"keepalive ping failed",
-}
-
-// isTransportFailure reports whether an Unavailable status message says the
-// connection failed, rather than carrying the server's own words.
-func isTransportFailure(msg string) bool {
-	for _, f := range transportFailures {
-		if strings.Contains(msg, f) {
-			return true
-		}
-	}
-	return false
-}
-
-// isHeaderSafe reports whether s can be sent as a gRPC metadata value:
-// printable ASCII only.
-func isHeaderSafe(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < 0x20 || s[i] > 0x7e {
-			return false
-		}
-	}
-	return true
 }

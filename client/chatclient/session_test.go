@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc/test/bufconn"
 
 	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
+	"github.com/polychat/polychat/internal/chatwire"
 )
 
 // failAfter bounds every wait in these tests, so a bug fails a test instead
@@ -185,11 +186,11 @@ func TestRunSendsMetadataAndTextAndPrintsLines(t *testing.T) {
 	done := runAsync(context.Background(), cfg, NewLineReader(inR), out)
 
 	md := wait(t, rec.md, "metadata")
-	if got := md.Get(MetadataUser); len(got) != 1 || got[0] != "Alice" {
-		t.Errorf("metadata %s = %q, want [Alice]", MetadataUser, got)
+	if got := md.Get(chatwire.UserKey); len(got) != 1 || got[0] != "Alice" {
+		t.Errorf("metadata %s = %q, want [Alice]", chatwire.UserKey, got)
 	}
-	if got := md.Get(MetadataRoom); len(got) != 1 || got[0] != "general" {
-		t.Errorf("metadata %s = %q, want [general]", MetadataRoom, got)
+	if got := md.Get(chatwire.RoomKey); len(got) != 1 || got[0] != "general" {
+		t.Errorf("metadata %s = %q, want [general]", chatwire.RoomKey, got)
 	}
 
 	clock := time.Unix(1700000000, 0).Local().Format("15:04:05")
@@ -266,8 +267,8 @@ func TestRunLeavesAtEndOfInput(t *testing.T) {
 		t.Fatalf("Run() = %v, want nil at end of input", err)
 	}
 	md := <-rec.md
-	if got := md.Get(MetadataUser); len(got) != 0 {
-		t.Errorf("metadata %s = %q, want none without a name", MetadataUser, got)
+	if got := md.Get(chatwire.UserKey); len(got) != 0 {
+		t.Errorf("metadata %s = %q, want none without a name", chatwire.UserKey, got)
 	}
 	var got []string
 	for len(rec.received) > 0 {
@@ -292,8 +293,8 @@ func TestRunNonASCIINameGoesInUserField(t *testing.T) {
 	if err := Run(context.Background(), cfg, NewLineReader(strings.NewReader("salut\n")), io.Discard); err != nil {
 		t.Fatalf("Run() = %v", err)
 	}
-	if got := (<-rec.md).Get(MetadataUser); len(got) != 0 {
-		t.Errorf("metadata %s = %q, want none for a non-ASCII name", MetadataUser, got)
+	if got := (<-rec.md).Get(chatwire.UserKey); len(got) != 0 {
+		t.Errorf("metadata %s = %q, want none for a non-ASCII name", chatwire.UserKey, got)
 	}
 	if m := <-rec.received; m.GetUser() != "Zoë" || m.GetMessage() != "salut" {
 		t.Errorf("sent %v, want salut from Zoë", m)
@@ -500,7 +501,7 @@ func TestRunAdoptsServerRoom(t *testing.T) {
 	if err := wait(t, done, "Run to return"); err != nil {
 		t.Fatal(err)
 	}
-	if got := (<-rec.md).Get(MetadataRoom); len(got) != 1 || got[0] != "Lobby" {
+	if got := (<-rec.md).Get(chatwire.RoomKey); len(got) != 1 || got[0] != "Lobby" {
 		t.Errorf("metadata room = %q, want [Lobby]", got)
 	}
 	if got := (<-rec.received).GetRoom(); got != "lobby" {

@@ -10,13 +10,10 @@ import (
 	"google.golang.org/grpc/status"
 
 	authv1 "github.com/polychat/polychat/gen/go/polychat/auth/v1"
+	"github.com/polychat/polychat/internal/chatwire"
+	"github.com/polychat/polychat/internal/textsafe"
+	"github.com/polychat/polychat/internal/tlsconfig"
 )
-
-// MetadataAuthorization is the metadata key that carries "Bearer <token>".
-const MetadataAuthorization = "authorization"
-
-// DefaultAuthServer is the AuthService's address when none is given.
-const DefaultAuthServer = "localhost:50054"
 
 // SignInError reports that signing in failed: a wrong password, or a chat
 // server that does not accept the session.
@@ -30,7 +27,7 @@ func (e *SignInError) Error() string { return "sign-in failed: " + e.Message }
 
 // AuthConfig says how to reach the AuthService.
 type AuthConfig struct {
-	// Server is the AuthService's address. Empty means DefaultAuthServer.
+	// Server is the AuthService's address. Empty means chatwire.DefaultAuthServer.
 	Server string
 	// TLS secures the connection; nil means plaintext.
 	TLS *tls.Config
@@ -42,7 +39,7 @@ type AuthConfig struct {
 
 func (c AuthConfig) withDefaults() AuthConfig {
 	if c.Server == "" {
-		c.Server = DefaultAuthServer
+		c.Server = chatwire.DefaultAuthServer
 	}
 	if c.Timeout <= 0 {
 		c.Timeout = DefaultConnectTimeout
@@ -51,9 +48,9 @@ func (c AuthConfig) withDefaults() AuthConfig {
 }
 
 func (c AuthConfig) dial() (*grpc.ClientConn, error) {
-	conn, err := grpc.NewClient(c.Server, append([]grpc.DialOption{grpc.WithTransportCredentials(credentialsFor(c.TLS))}, c.DialOptions...)...)
+	conn, err := grpc.NewClient(c.Server, append([]grpc.DialOption{grpc.WithTransportCredentials(tlsconfig.Credentials(c.TLS))}, c.DialOptions...)...)
 	if err != nil {
-		return nil, &ServerError{Service: "auth server", Server: c.Server, Reason: Sanitize(err.Error()), Err: err}
+		return nil, &ServerError{Service: "auth server", Server: c.Server, Reason: textsafe.Sanitize(err.Error()), Err: err}
 	}
 	return conn, nil
 }
@@ -79,7 +76,7 @@ func Login(ctx context.Context, cfg AuthConfig, username, password string) (stri
 		case codes.Unavailable, codes.DeadlineExceeded:
 			return "", &ServerError{Service: "auth server", Server: cfg.Server, Reason: reason(err), Err: err}
 		}
-		return "", &SignInError{Message: Sanitize(st.Message())}
+		return "", &SignInError{Message: textsafe.Sanitize(st.Message())}
 	}
 	if resp.GetSessionId() == "" {
 		return "", &SignInError{Message: "the auth server returned no session"}

@@ -15,6 +15,8 @@ import (
 	"google.golang.org/grpc/credentials"
 
 	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
+	"github.com/polychat/polychat/internal/chatwire"
+	"github.com/polychat/polychat/internal/tlsconfig"
 	"github.com/polychat/polychat/tools/devcerts/certgen"
 )
 
@@ -77,9 +79,9 @@ func serveTCP(t *testing.T, tc *tls.Config, handle func(chatStream) error) strin
 	return "localhost:" + port
 }
 
-func mustTLS(t *testing.T, o TLSOptions) *tls.Config {
+func mustTLS(t *testing.T, o tlsconfig.ClientOptions) *tls.Config {
 	t.Helper()
-	tc, err := TLSConfig(o)
+	tc, err := tlsconfig.Client(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,10 +102,10 @@ func TestRunOverTLS(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		mutual bool
-		client TLSOptions
+		client tlsconfig.ClientOptions
 	}{
-		{"TLS", false, TLSOptions{CAFile: f.good.CA}},
-		{"mutual TLS", true, TLSOptions{CAFile: f.good.CA, CertFile: f.good.Client, KeyFile: f.good.ClientKey}},
+		{"TLS", false, tlsconfig.ClientOptions{CAFile: f.good.CA}},
+		{"mutual TLS", true, tlsconfig.ClientOptions{CAFile: f.good.CA, CertFile: f.good.Client, KeyFile: f.good.ClientKey}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := newRecorder(welcome)
@@ -127,7 +129,7 @@ func TestRunTLSRefused(t *testing.T) {
 	plainAddr := serveTCP(t, nil, handle)
 
 	// The wrong CA: one exact, readable line.
-	_, err := runTo(tlsAddr, mustTLS(t, TLSOptions{CAFile: f.other.CA}))
+	_, err := runTo(tlsAddr, mustTLS(t, tlsconfig.ClientOptions{CAFile: f.other.CA}))
 	var se *ServerError
 	if !errors.As(err, &se) || se.Lost {
 		t.Fatalf("wrong CA: %v (%T), want a *ServerError", err, err)
@@ -138,13 +140,13 @@ func TestRunTLSRefused(t *testing.T) {
 
 	for _, tc := range []struct {
 		name, addr string
-		client     TLSOptions
+		client     tlsconfig.ClientOptions
 		want       string
 	}{
-		{"plaintext to TLS", tlsAddr, TLSOptions{}, ": connection closed (does the server expect TLS?)"},
-		{"TLS to plaintext", plainAddr, TLSOptions{CAFile: f.good.CA}, ": TLS handshake failed: the server does not speak TLS"},
-		{"mutual TLS without a certificate", mtlsAddr, TLSOptions{CAFile: f.good.CA}, ": TLS handshake failed: "},
-		{"mutual TLS with an unknown certificate", mtlsAddr, TLSOptions{CAFile: f.good.CA, CertFile: f.other.Client, KeyFile: f.other.ClientKey}, ": TLS handshake failed: "},
+		{"plaintext to TLS", tlsAddr, tlsconfig.ClientOptions{}, ": connection closed (does the server expect TLS?)"},
+		{"TLS to plaintext", plainAddr, tlsconfig.ClientOptions{CAFile: f.good.CA}, ": TLS handshake failed: the server does not speak TLS"},
+		{"mutual TLS without a certificate", mtlsAddr, tlsconfig.ClientOptions{CAFile: f.good.CA}, ": TLS handshake failed: "},
+		{"mutual TLS with an unknown certificate", mtlsAddr, tlsconfig.ClientOptions{CAFile: f.good.CA, CertFile: f.other.Client, KeyFile: f.other.ClientKey}, ": TLS handshake failed: "},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := runTo(tc.addr, mustTLS(t, tc.client))
@@ -153,26 +155,6 @@ func TestRunTLSRefused(t *testing.T) {
 				t.Fatalf("Run() = %v, want a one-line *ServerError containing %q", err, tc.want)
 			}
 		})
-	}
-}
-
-func TestTLSConfig(t *testing.T) {
-	f := newTLSFixture(t)
-	if tc, err := TLSConfig(TLSOptions{}); tc != nil || err != nil {
-		t.Fatalf("no options: %v %v, want plaintext", tc, err)
-	}
-	if tc, err := TLSConfig(TLSOptions{System: true}); err != nil || tc == nil || tc.RootCAs != nil {
-		t.Fatalf("System: %v %v, want system roots", tc, err)
-	}
-	for _, o := range []TLSOptions{
-		{CAFile: "/nonexistent/ca.pem"},
-		{CAFile: f.good.ServerKey}, // a key, not a certificate
-		{CertFile: f.good.Client},
-		{CAFile: f.good.CA, CertFile: f.good.Client, KeyFile: f.other.ClientKey},
-	} {
-		if _, err := TLSConfig(o); err == nil || strings.Contains(err.Error(), "\n") {
-			t.Errorf("TLSConfig(%+v) = %v, want a one-line error", o, err)
-		}
 	}
 }
 
@@ -185,7 +167,7 @@ func TestRunSendsTokenAndReportsSignInFailure(t *testing.T) {
 	if err := Run(context.Background(), cfg, NewLineReader(strings.NewReader("")), io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	if got := (<-rec.md).Get(MetadataAuthorization); len(got) != 1 || got[0] != "Bearer tok123" {
+	if got := (<-rec.md).Get(chatwire.AuthorizationKey); len(got) != 1 || got[0] != "Bearer tok123" {
 		t.Fatalf("authorization = %q", got)
 	}
 

@@ -1,0 +1,89 @@
+package chatclient
+
+import (
+	"crypto/tls"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/polychat/polychat/internal/chatwire"
+	"github.com/polychat/polychat/internal/textsafe"
+	"google.golang.org/grpc"
+)
+
+// Defaults used when a Config leaves a field empty; the server, room and
+// auth server defaults are package chatwire's.
+const (
+	DefaultConnectTimeout = 5 * time.Second
+	DefaultLeaveTimeout   = 2 * time.Second
+)
+
+// Config describes one chat session.
+type Config struct {
+	// Server is the address of the chat server, as grpc.NewClient takes it.
+	// Empty means chatwire.DefaultServer.
+	Server string
+	// Name is the name to ask for. Empty lets the server assign Client(N).
+	Name string
+	// Room is the room to join. Empty means chatwire.DefaultRoom.
+	Room string
+	// ConnectTimeout bounds how long opening the stream may take.
+	// Zero means DefaultConnectTimeout.
+	ConnectTimeout time.Duration
+	// LeaveTimeout bounds how long leaving waits for the server to end the
+	// stream, so that the others see the leave notice. Zero means
+	// DefaultLeaveTimeout.
+	LeaveTimeout time.Duration
+	// Banner, when not empty, is written to the output once the stream is
+	// open, before any message (e.g. a hint on a terminal).
+	Banner string
+	// TLS secures the connection (see package tlsconfig); nil means
+	// plaintext.
+	TLS *tls.Config
+	// Token, when not empty, is a session token sent as "authorization:
+	// Bearer <token>" metadata, for a server that requires sign-in.
+	Token string
+	// DialOptions are added after the client's own options (transport
+	// credentials), e.g. a bufconn dialer in tests.
+	DialOptions []grpc.DialOption
+}
+
+func withDefaults(cfg Config) Config {
+	if cfg.Server == "" {
+		cfg.Server = chatwire.DefaultServer
+	}
+	cfg.Room = strings.TrimSpace(cfg.Room)
+	if cfg.Room == "" {
+		cfg.Room = chatwire.DefaultRoom
+	}
+	if cfg.ConnectTimeout <= 0 {
+		cfg.ConnectTimeout = DefaultConnectTimeout
+	}
+	if cfg.LeaveTimeout <= 0 {
+		cfg.LeaveTimeout = DefaultLeaveTimeout
+	}
+	cfg.Name = strings.ToValidUTF8(strings.TrimSpace(cfg.Name), "\uFFFD")
+	return cfg
+}
+
+// validate rejects a name or room that cannot be sent as asked.
+func validate(cfg Config) error {
+	if !isHeaderSafe(cfg.Room) {
+		return fmt.Errorf("invalid room %q: use printable ASCII characters only", cfg.Room)
+	}
+	if textsafe.NeedsEscape(cfg.Name) {
+		return fmt.Errorf("invalid name %q: control characters are not allowed", cfg.Name)
+	}
+	return nil
+}
+
+// isHeaderSafe reports whether s can be sent as a gRPC metadata value:
+// printable ASCII only.
+func isHeaderSafe(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
