@@ -12,7 +12,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -24,14 +23,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/polychat/polychat/internal/cli"
 	"github.com/polychat/polychat/interop/checks"
-)
-
-// Exit codes.
-const (
-	exitOK     = 0
-	exitFailed = 1
-	exitUsage  = 2
 )
 
 // Defaults for the service addresses, used when neither a flag nor the
@@ -48,56 +41,76 @@ func main() {
 	os.Exit(code)
 }
 
+// env names the environment variable of each flag that has one.
+var env = map[string]cli.Var{
+	"user":      {Name: "USER_SERVER"},
+	"streaming": {Name: "STREAMING_SERVER"},
+}
+
+// options is what the command line asks for.
+type options struct {
+	user, streaming string
+	timeout         time.Duration
+}
+
+// parseArgs reads the command line and the environment; on -h it writes
+// the usage to stderr and returns cli.ErrHelp.
+func parseArgs(args []string, getenv func(string) string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("interop", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.user, "user", defaultUser, "UserService address (env USER_SERVER)")
+	fs.StringVar(&o.streaming, "streaming", defaultStreaming, "StreamingService address (env STREAMING_SERVER)")
+	fs.DurationVar(&o.timeout, "timeout", 10*time.Second, "time limit for each check")
+	rest, err := cli.Parse(fs, args)
+	if err != nil {
+		return o, err
+	}
+	if len(rest) > 0 {
+		return o, fmt.Errorf("unexpected arguments %q", rest)
+	}
+	if err := cli.SetFromEnv(fs, env, cli.LookupEnv(getenv), func(string) {}); err != nil {
+		return o, err
+	}
+	if o.timeout <= 0 {
+		return o, fmt.Errorf("-timeout must be positive, got %s", o.timeout)
+	}
+	return o, nil
+}
+
 // run is the whole command, with its environment passed in.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
-	flags := flag.NewFlagSet("interop", flag.ContinueOnError)
-	flags.SetOutput(stderr)
-	user := flags.String("user", envOr(getenv, "USER_SERVER", defaultUser), "UserService address (env USER_SERVER)")
-	streaming := flags.String("streaming", envOr(getenv, "STREAMING_SERVER", defaultStreaming), "StreamingService address (env STREAMING_SERVER)")
-	timeout := flags.Duration("timeout", 10*time.Second, "time limit for each check")
-	if err := flags.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
-	}
-	if flags.NArg() > 0 {
-		fmt.Fprintf(stderr, "error: unexpected arguments %q (see -h)\n", flags.Args())
-		return exitUsage
-	}
-	if *timeout <= 0 {
-		fmt.Fprintf(stderr, "error: -timeout must be positive, got %s\n", *timeout)
-		return exitUsage
-	}
-
-	userConn, err := dial(*user)
+	o, err := parseArgs(args, getenv, stderr)
 	if err != nil {
-		fmt.Fprintf(stderr, "error: %v\n", err)
-		return exitUsage
+		return cli.Fail(stderr, "interop", err)
+	}
+	userConn, err := dial(o.user)
+	if err != nil {
+		return cli.Fail(stderr, "interop", err)
 	}
 	defer userConn.Close()
-	streamingConn, err := dial(*streaming)
+	streamingConn, err := dial(o.streaming)
 	if err != nil {
-		fmt.Fprintf(stderr, "error: %v\n", err)
-		return exitUsage
+		return cli.Fail(stderr, "interop", err)
 	}
 	defer streamingConn.Close()
 
 	clients, err := checks.NewClients(userConn, streamingConn)
 	if err != nil {
-		fmt.Fprintf(stderr, "error: %v\n", err)
-		return exitFailed
+		fmt.Fprintf(stderr, "interop: %v\n", err)
+		return cli.ExitError
 	}
-	results := checks.RunAll(ctx, clients, checks.All(), *timeout, func(r checks.Result) {
+	timeout := o.timeout
+	results := checks.RunAll(ctx, clients, checks.All(), timeout, func(r checks.Result) {
 		fmt.Fprintln(stdout, r)
 	})
 	fmt.Fprintln(stdout, checks.Summary(results))
 	for _, r := range results {
 		if !r.Passed() {
-			return exitFailed
+			return cli.ExitError
 		}
 	}
-	return exitOK
+	return cli.ExitOK
 }
 
 // dial makes a plaintext client for addr; no I/O happens until the first RPC.
@@ -107,11 +120,4 @@ func dial(addr string) (*grpc.ClientConn, error) {
 		return nil, fmt.Errorf("client for %s: %w", addr, err)
 	}
 	return conn, nil
-}
-
-func envOr(getenv func(string) string, key, fallback string) string {
-	if v := getenv(key); v != "" {
-		return v
-	}
-	return fallback
 }

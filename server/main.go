@@ -8,44 +8,47 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
 
+	"github.com/polychat/polychat/internal/cli"
 	"github.com/polychat/polychat/server/app"
 	"github.com/polychat/polychat/server/config"
 )
 
+const prog = "chat-server"
+
 func main() {
-	os.Exit(run())
+	os.Exit(run(os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr))
 }
 
-func run() int {
-	const prog = "chat-server"
-	cfg, err := config.Parse(prog, os.Args[1:], os.LookupEnv, os.Stdout)
-	if errors.Is(err, config.ErrHelp) {
-		return 0
-	}
+// run is the whole command; it returns the exit status.
+func run(args []string, lookupEnv func(string) (string, bool), stdout, stderr io.Writer) int {
+	cfg, err := config.Parse(prog, args, lookupEnv, stdout)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "%s: %v\n", prog, err)
-		return 2
+		return cli.Fail(stderr, prog, err)
 	}
-	log := newLogger(cfg)
+	log := newLogger(cfg, stderr)
 	slog.SetDefault(log)
+	for _, w := range cfg.Warnings {
+		log.Warn(w)
+	}
 
 	srv, err := app.New(cfg, log)
 	if err != nil {
 		var lerr *app.ListenError
 		switch {
 		case errors.As(err, &lerr) && errors.Is(err, syscall.EADDRINUSE):
-			fmt.Fprintf(os.Stderr, "cannot listen on %s: address already in use\n", lerr.Addr)
+			fmt.Fprintf(stderr, "cannot listen on %s: address already in use\n", lerr.Addr)
 		case errors.As(err, &lerr):
-			fmt.Fprintln(os.Stderr, err)
+			fmt.Fprintln(stderr, err)
 		default:
-			fmt.Fprintf(os.Stderr, "%s: %v\n", prog, err)
+			fmt.Fprintf(stderr, "%s: %v\n", prog, err)
 		}
-		return 1
+		return cli.ExitError
 	}
 	defer srv.Close()
 
@@ -55,16 +58,16 @@ func run() int {
 	context.AfterFunc(ctx, stop)
 	if err := srv.Run(ctx); err != nil {
 		log.Error("server stopped", "err", err)
-		return 1
+		return cli.ExitError
 	}
-	return 0
+	return cli.ExitOK
 }
 
-// newLogger builds the slog logger the flags ask for, writing to stderr.
-func newLogger(cfg config.Config) *slog.Logger {
+// newLogger builds the slog logger the flags ask for, writing to w.
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
 	if cfg.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+		return slog.New(slog.NewJSONHandler(w, opts))
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+	return slog.New(slog.NewTextHandler(w, opts))
 }

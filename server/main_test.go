@@ -27,7 +27,7 @@ import (
 // The test binary doubles as the server, so the tests run the real main.
 func TestMain(m *testing.M) {
 	if os.Getenv("POLYCHAT_TEST_RUN_SERVER") == "1" {
-		os.Exit(run())
+		os.Exit(run(os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr))
 	}
 	os.Exit(m.Run())
 }
@@ -119,5 +119,45 @@ func TestServerProcess(t *testing.T) {
 	}
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("server exit: %v", err)
+	}
+}
+
+// Every bad flag or environment value is one line on stderr and exit
+// status 2; -h is the usage on stdout and 0.
+func TestBadValues(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{[]string{"-nope"}, nil, "-nope"},
+		{[]string{"-queue", "-1"}, nil, "-queue"},
+		{[]string{"-history", "many"}, nil, "-history"},
+		{[]string{"-shutdown-timeout", "soon"}, nil, "-shutdown-timeout"},
+		{[]string{"-log-level", "loud"}, nil, "-log-level"},
+		{[]string{"-log-format", "xml"}, nil, "-log-format"},
+		{[]string{"-rate", "fast"}, nil, "-rate"},
+		{[]string{"extra"}, nil, "unexpected argument"},
+		{nil, map[string]string{"CHAT_QUEUE_SIZE": "x"}, "CHAT_QUEUE_SIZE"},
+		{nil, map[string]string{"POLYCHAT_LOG_LEVEL": "loud"}, "POLYCHAT_LOG_LEVEL"},
+		{nil, map[string]string{"CHAT_LOG_LEVEL": "loud"}, "POLYCHAT_LOG_LEVEL"},
+		{nil, map[string]string{"POLYCHAT_LOG_FORMAT": "xml"}, "-log-format"},
+		{nil, map[string]string{"CHAT_AUTH_CACHE_TTL": "a while"}, "CHAT_AUTH_CACHE_TTL"},
+		{nil, map[string]string{"CHAT_MAX_CONNECTIONS": "-1"}, "-max-connections"},
+		{nil, map[string]string{"POLYCHAT_TLS_CERT": "c.pem"}, "-tls-cert and -tls-key"},
+		{nil, map[string]string{"CHAT_AUTH_CA": "ca.pem"}, "-auth-server"},
+	} {
+		var stdout, stderr strings.Builder
+		lookup := func(k string) (string, bool) { v, ok := tc.env[k]; return v, ok }
+		code := run(tc.args, lookup, &stdout, &stderr)
+		if code != 2 || strings.Count(stderr.String(), "\n") != 1 || !strings.Contains(stderr.String(), tc.want) ||
+			!strings.HasPrefix(stderr.String(), "chat-server: ") || stdout.Len() != 0 {
+			t.Errorf("%q %v: exit %d, stderr %q; want 2 and one line naming %s", tc.args, tc.env, code, stderr.String(), tc.want)
+		}
+	}
+	var stdout, stderr strings.Builder
+	if code := run([]string{"-h"}, func(string) (string, bool) { return "", false }, &stdout, &stderr); code != 0 ||
+		!strings.Contains(stdout.String(), "Usage: chat-server") || stderr.Len() != 0 {
+		t.Errorf("-h: exit %d, stdout %q, stderr %q", code, stdout.String(), stderr.String())
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
+	"github.com/polychat/polychat/internal/chatwire"
 )
 
 // frame is one message's wire bytes. The baseline never decodes what clients
@@ -124,14 +125,14 @@ func (h *hub) register(s *grpc.Server) { s.RegisterService(&serviceDesc, h) }
 
 func (h *hub) chatStream(stream grpc.ServerStream) error {
 	n := h.streams.Add(1)
-	s := &sub{queue: make(chan *frame, h.queueSize), done: make(chan struct{}), room: "general"}
+	s := &sub{queue: make(chan *frame, h.queueSize), done: make(chan struct{}), room: chatwire.DefaultRoom}
 	md, _ := metadata.FromIncomingContext(stream.Context())
-	if v := md.Get("chat-user"); len(v) > 0 {
+	if v := md.Get(chatwire.UserKey); len(v) > 0 {
 		s.name = v[0]
 	} else {
 		s.name = fmt.Sprintf("Client(%d)", n)
 	}
-	if v := md.Get("chat-room"); len(v) > 0 {
+	if v := md.Get(chatwire.RoomKey); len(v) > 0 {
 		s.room = v[0]
 	}
 	// The welcome: the load generator counts a client ready on its first

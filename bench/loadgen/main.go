@@ -51,6 +51,8 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
+	"github.com/polychat/polychat/internal/chatwire"
+	"github.com/polychat/polychat/internal/cli"
 )
 
 type config struct {
@@ -79,11 +81,23 @@ type config struct {
 	label          string
 }
 
-func parseFlags(args []string) (config, error) {
+// parseArgs reads the command line. When ok is false the command is over
+// with status code: -h was given (the usage is written to stderr), or a flag
+// is wrong (one line on stderr).
+func parseArgs(args []string, stderr io.Writer) (c config, code int, ok bool) {
+	c, err := parseFlags(args, stderr)
+	if err != nil {
+		return c, cli.Fail(stderr, "loadgen", err), false
+	}
+	return c, cli.ExitOK, true
+}
+
+func parseFlags(args []string, stderr io.Writer) (config, error) {
 	var c config
 	var rates string
 	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
-	fs.StringVar(&c.addr, "addr", "127.0.0.1:50053", "chat server address (loopback)")
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.addr, "addr", "127.0.0.1"+chatwire.DefaultAddr, "chat server address (loopback)")
 	fs.IntVar(&c.clients, "clients", 100, "chat clients (streams), publishers included")
 	fs.IntVar(&c.conns, "conns", 0, "connections the clients are spread over (0: one per 50 clients)")
 	fs.IntVar(&c.publishers, "publishers", 10, "clients that publish (at most -clients)")
@@ -106,8 +120,12 @@ func parseFlags(args []string) (config, error) {
 	fs.BoolVar(&c.noStop, "no-stop", false, "run every rate even after saturation")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write the load generator's CPU profile to this file")
 	fs.StringVar(&c.label, "label", "", "free text copied into the report (e.g. the server's name)")
-	if err := fs.Parse(args); err != nil {
+	rest, err := cli.Parse(fs, args)
+	if err != nil {
 		return c, err
+	}
+	if len(rest) > 0 {
+		return c, fmt.Errorf("unexpected argument %q", rest[0])
 	}
 	for _, f := range strings.Split(rates, ",") {
 		if f = strings.TrimSpace(f); f == "" {
@@ -135,13 +153,9 @@ func parseFlags(args []string) (config, error) {
 }
 
 func main() {
-	cfg, err := parseFlags(os.Args[1:])
-	if errors.Is(err, flag.ErrHelp) {
-		os.Exit(0)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "loadgen:", err)
-		os.Exit(2)
+	cfg, code, ok := parseArgs(os.Args[1:], os.Stderr)
+	if !ok {
+		os.Exit(code)
 	}
 	raiseFileLimit()
 	if cfg.cpuProfile != "" {
@@ -321,7 +335,7 @@ func dial(addr string, opts ...grpc.DialOption) (*grpc.ClientConn, error) {
 // open starts client idx's stream in room on conn and its receive loop.
 func (lg *loadgen) open(idx int, conn *grpc.ClientConn, room string, read bool) (*client, error) {
 	ctx, cancel := context.WithCancel(context.Background())
-	ctx = metadata.AppendToOutgoingContext(ctx, "chat-user", "lg"+strconv.Itoa(idx), "chat-room", room)
+	ctx = metadata.AppendToOutgoingContext(ctx, chatwire.UserKey, "lg"+strconv.Itoa(idx), chatwire.RoomKey, room)
 	stream, err := chatpb.NewChatServiceClient(conn).ChatStream(ctx)
 	if err != nil {
 		cancel()

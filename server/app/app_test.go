@@ -290,7 +290,7 @@ func TestSignInOverMutualTLSAndRequestLogs(t *testing.T) {
 		t.Fatal(err)
 	}
 	authAddr := serveAuth(t, authTLS)
-	s := start(t, testConfig(t, "-auth-addr", authAddr, "-auth-ca", certs.CA, "-auth-cert", certs.Client, "-auth-key", certs.ClientKey, "-log-level", "debug"))
+	s := start(t, testConfig(t, "-auth-server", authAddr, "-auth-ca", certs.CA, "-auth-cert", certs.Client, "-auth-key", certs.ClientKey, "-log-level", "debug"))
 	cc := dial(t, s.Addr().String(), nil)
 
 	alice, welcome := join(t, cc, "authorization", "Bearer tok-alice", "chat-user", "mallory")
@@ -524,7 +524,7 @@ func TestBadTLSFiles(t *testing.T) {
 		{"-tls-cert", "/nonexistent.pem", "-tls-key", certs.ServerKey},
 		{"-tls-cert", certs.Server, "-tls-key", certs.ClientKey},
 		{"-tls-cert", certs.Server, "-tls-key", certs.ServerKey, "-tls-client-ca", certs.ServerKey},
-		{"-auth-addr", "127.0.0.1:1", "-auth-ca", "/nonexistent.pem"},
+		{"-auth-server", "127.0.0.1:1", "-auth-ca", "/nonexistent.pem"},
 	} {
 		if s, err := New(testConfig(t, args...), log); err == nil || strings.Contains(err.Error(), "\n") {
 			if s != nil {

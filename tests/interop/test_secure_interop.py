@@ -83,7 +83,7 @@ def auth_stack(tmp_path: Path) -> Iterator[AuthStack]:
 
 @pytest.fixture
 def signin_server(procs: Processes, auth_stack: AuthStack) -> ChatServer:
-    return procs.server("-auth-addr", auth_stack.auth, "-metrics-addr", "")
+    return procs.server("-auth-server", auth_stack.auth, "-metrics-addr", "")
 
 
 def go_login(procs: Processes, server: ChatServer, stack: AuthStack, name: str) -> Proc:

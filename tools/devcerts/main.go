@@ -11,7 +11,6 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -19,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/polychat/polychat/internal/cli"
 	"github.com/polychat/polychat/tools/devcerts/certgen"
 )
 
@@ -38,19 +38,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(fs.Output(), "Usage: go run ./tools/devcerts [flags]\n\nCreates a development CA and server/client certificates for Polychat's TLS and mutual TLS.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	rest, err := cli.Parse(fs, args)
+	if err != nil {
+		return cli.Fail(stderr, "devcerts", err)
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "devcerts: unexpected argument %q (see -h)\n", fs.Arg(0))
-		return 2
+	if len(rest) > 0 {
+		return cli.Fail(stderr, "devcerts", fmt.Errorf("unexpected argument %q", rest[0]))
 	}
 	if *days <= 0 {
-		fmt.Fprintf(stderr, "devcerts: -days must be more than 0, not %d\n", *days)
-		return 2
+		return cli.Fail(stderr, "devcerts", fmt.Errorf("-days must be more than 0, not %d", *days))
 	}
 	var hostList []string
 	for _, h := range strings.Split(*hosts, ",") {
@@ -59,8 +55,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if len(hostList) == 0 {
-		fmt.Fprintln(stderr, "devcerts: -hosts must name at least one host")
-		return 2
+		return cli.Fail(stderr, "devcerts", fmt.Errorf("-hosts must name at least one host"))
 	}
 	p, err := certgen.Generate(*out, certgen.Options{
 		Hosts:      hostList,
@@ -70,9 +65,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "devcerts: %v\n", err)
-		return 1
+		return cli.ExitError
 	}
 	fmt.Fprintf(stdout, "wrote %s, %s (CA)\n      %s, %s (server: %s)\n      %s, %s (client: %s)\n",
 		p.CA, p.CAKey, p.Server, p.ServerKey, strings.Join(hostList, ", "), p.Client, p.ClientKey, *client)
-	return 0
+	return cli.ExitOK
 }

@@ -30,3 +30,31 @@ func TestRun(t *testing.T) {
 		t.Fatalf("-days 0: exit %d", code)
 	}
 }
+
+// Every bad flag or argument is one line on stderr and exit status 2; -h
+// is the usage and 0.
+func TestBadValues(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-nope"}, "-nope"},
+		{[]string{"-days", "0"}, "-days must be more than 0"},
+		{[]string{"-days", "soon"}, "-days"},
+		{[]string{"-force=perhaps"}, "-force"},
+		{[]string{"-hosts", " , "}, "-hosts must name at least one host"},
+		{[]string{"certs"}, "unexpected argument"},
+		{[]string{"-out"}, "-out"},
+	} {
+		var stdout, stderr bytes.Buffer
+		code := run(tc.args, &stdout, &stderr)
+		if code != 2 || strings.Count(stderr.String(), "\n") != 1 || !strings.HasPrefix(stderr.String(), "devcerts: ") ||
+			!strings.Contains(stderr.String(), tc.want) || stdout.Len() != 0 {
+			t.Errorf("%q: exit %d, stderr %q; want 2 and one line naming %s", tc.args, code, stderr.String(), tc.want)
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"-h"}, &stdout, &stderr); code != 0 || !strings.Contains(stderr.String(), "Usage: go run ./tools/devcerts") {
+		t.Errorf("-h: exit %d, stderr %q", code, stderr.String())
+	}
+}

@@ -1,0 +1,38 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+// Every bad flag or argument is one line on stderr and exit status 2.
+func TestBadValues(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-nope"}, "-nope"},
+		{[]string{"-clients", "many"}, "-clients"},
+		{[]string{"-clients", "1"}, "-clients must be at least 2"},
+		{[]string{"-publishers", "0"}, "-publishers must be between 1 and -clients"},
+		{[]string{"-rates", "fast"}, `bad rate "fast" in -rates`},
+		{[]string{"-rates", " , "}, "-rates is empty"},
+		{[]string{"-duration", "long"}, "-duration"},
+		{[]string{"extra"}, "unexpected argument"},
+	} {
+		var stderr strings.Builder
+		_, code, ok := parseArgs(tc.args, &stderr)
+		if ok || code != 2 || strings.Count(stderr.String(), "\n") != 1 || !strings.HasPrefix(stderr.String(), "loadgen: ") ||
+			!strings.Contains(stderr.String(), tc.want) {
+			t.Errorf("%q: exit %d, stderr %q; want 2 and one line naming %s", tc.args, code, stderr.String(), tc.want)
+		}
+	}
+	var stderr strings.Builder
+	if _, code, ok := parseArgs([]string{"-h"}, &stderr); ok || code != 0 || !strings.Contains(stderr.String(), "-rates") {
+		t.Errorf("-h: exit %d, stderr %q", code, stderr.String())
+	}
+	c, _, ok := parseArgs([]string{"-clients", "120", "-rates", "10,20"}, &stderr)
+	if !ok || c.clients != 120 || c.conns != 3 || len(c.rates) != 2 || c.addr != "127.0.0.1:50053" {
+		t.Errorf("good flags: %+v", c)
+	}
+}
