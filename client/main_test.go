@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
+	"github.com/polychat/polychat/internal/cli/clitest"
 )
 
 type chatStream = grpc.BidiStreamingServer[chatpb.ChatMessage, chatpb.ChatMessage]
@@ -257,8 +258,9 @@ func TestBadValues(t *testing.T) {
 		{nil, map[string]string{"POLYCHAT_TLS_CLIENT_KEY": "k.pem"}, "POLYCHAT_TLS_CLIENT_CERT"},
 	} {
 		code, stdout, stderr := runCmd(t, "", tc.env, tc.args...)
-		if code != 2 || strings.Count(stderr, "\n") != 1 || !strings.HasPrefix(stderr, "error: ") || !strings.Contains(stderr, tc.want) || stdout != "" {
-			t.Errorf("%q %v: exit %d, stderr %q; want 2 and one line naming %s", tc.args, tc.env, code, stderr, tc.want)
+		clitest.WantUsageError(t, tc, code, stderr, "error: ", tc.want)
+		if stdout != "" {
+			t.Errorf("%v: stdout %q", tc, stdout)
 		}
 	}
 }

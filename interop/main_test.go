@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/polychat/polychat/internal/cli/clitest"
 )
 
 // Every bad flag, argument or environment value is one line on stderr and
@@ -23,9 +25,9 @@ func TestBadValues(t *testing.T) {
 	} {
 		var stdout, stderr strings.Builder
 		code := run(context.Background(), tc.args, &stdout, &stderr, func(k string) string { return tc.env[k] })
-		if code != 2 || strings.Count(stderr.String(), "\n") != 1 || !strings.HasPrefix(stderr.String(), "interop: ") ||
-			!strings.Contains(stderr.String(), tc.want) || stdout.Len() != 0 {
-			t.Errorf("%q %v: exit %d, stderr %q; want 2 and one line naming %s", tc.args, tc.env, code, stderr.String(), tc.want)
+		clitest.WantUsageError(t, tc, code, stderr.String(), "interop: ", tc.want)
+		if stdout.Len() != 0 {
+			t.Errorf("%v: stdout %q", tc, stdout.String())
 		}
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
+	"github.com/polychat/polychat/internal/cli/clitest"
 )
 
 // The test binary doubles as the server, so the tests run the real main.
@@ -150,9 +151,9 @@ func TestBadValues(t *testing.T) {
 		var stdout, stderr strings.Builder
 		lookup := func(k string) (string, bool) { v, ok := tc.env[k]; return v, ok }
 		code := run(tc.args, lookup, &stdout, &stderr)
-		if code != 2 || strings.Count(stderr.String(), "\n") != 1 || !strings.Contains(stderr.String(), tc.want) ||
-			!strings.HasPrefix(stderr.String(), "chat-server: ") || stdout.Len() != 0 {
-			t.Errorf("%q %v: exit %d, stderr %q; want 2 and one line naming %s", tc.args, tc.env, code, stderr.String(), tc.want)
+		clitest.WantUsageError(t, tc, code, stderr.String(), "chat-server: ", tc.want)
+		if stdout.Len() != 0 {
+			t.Errorf("%v: stdout %q", tc, stdout.String())
 		}
 	}
 	var stdout, stderr strings.Builder

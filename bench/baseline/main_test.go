@@ -3,6 +3,8 @@ package main
 import (
 	"strings"
 	"testing"
+
+	"github.com/polychat/polychat/internal/cli/clitest"
 )
 
 // Every bad flag or argument is one line on stderr and exit status 2.
@@ -20,9 +22,9 @@ func TestBadValues(t *testing.T) {
 	} {
 		var stdout, stderr strings.Builder
 		code := run(tc.args, &stdout, &stderr)
-		if code != 2 || strings.Count(stderr.String(), "\n") != 1 || !strings.HasPrefix(stderr.String(), "baseline: ") ||
-			!strings.Contains(stderr.String(), tc.want) || stdout.Len() != 0 {
-			t.Errorf("%q: exit %d, stderr %q; want 2 and one line naming %s", tc.args, code, stderr.String(), tc.want)
+		clitest.WantUsageError(t, tc, code, stderr.String(), "baseline: ", tc.want)
+		if stdout.Len() != 0 {
+			t.Errorf("%v: stdout %q", tc, stdout.String())
 		}
 	}
 	var stdout, stderr strings.Builder

@@ -3,6 +3,8 @@ package main
 import (
 	"strings"
 	"testing"
+
+	"github.com/polychat/polychat/internal/cli/clitest"
 )
 
 // Every bad flag or argument is one line on stderr and exit status 2.
@@ -22,9 +24,9 @@ func TestBadValues(t *testing.T) {
 	} {
 		var stderr strings.Builder
 		_, code, ok := parseArgs(tc.args, &stderr)
-		if ok || code != 2 || strings.Count(stderr.String(), "\n") != 1 || !strings.HasPrefix(stderr.String(), "loadgen: ") ||
-			!strings.Contains(stderr.String(), tc.want) {
-			t.Errorf("%q: exit %d, stderr %q; want 2 and one line naming %s", tc.args, code, stderr.String(), tc.want)
+		clitest.WantUsageError(t, tc, code, stderr.String(), "loadgen: ", tc.want)
+		if ok {
+			t.Errorf("%v: ok", tc)
 		}
 	}
 	var stderr strings.Builder

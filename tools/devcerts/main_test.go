@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/polychat/polychat/internal/cli/clitest"
 )
 
 func TestRun(t *testing.T) {
@@ -48,9 +50,9 @@ func TestBadValues(t *testing.T) {
 	} {
 		var stdout, stderr bytes.Buffer
 		code := run(tc.args, &stdout, &stderr)
-		if code != 2 || strings.Count(stderr.String(), "\n") != 1 || !strings.HasPrefix(stderr.String(), "devcerts: ") ||
-			!strings.Contains(stderr.String(), tc.want) || stdout.Len() != 0 {
-			t.Errorf("%q: exit %d, stderr %q; want 2 and one line naming %s", tc.args, code, stderr.String(), tc.want)
+		clitest.WantUsageError(t, tc, code, stderr.String(), "devcerts: ", tc.want)
+		if stdout.Len() != 0 {
+			t.Errorf("%v: stdout %q", tc, stdout.String())
 		}
 	}
 	var stdout, stderr bytes.Buffer
