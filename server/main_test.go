@@ -41,6 +41,8 @@ func serverCmd(args ...string) *exec.Cmd {
 
 func TestServerProcess(t *testing.T) {
 	cmd := serverCmd("-addr", "127.0.0.1:0", "-data-dir", t.TempDir(), "-log-format", "json", "-metrics-addr", "127.0.0.1:0")
+	// A deprecated name still works, and says once what replaces it.
+	cmd.Env = append(cmd.Env, "CHAT_AUTH_ADDR=")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -50,12 +52,19 @@ func TestServerProcess(t *testing.T) {
 	}
 	t.Cleanup(func() { cmd.Process.Kill() })
 	addrc := make(chan [2]string, 1)
+	warnings := make(chan string, 10)
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
-			var line struct{ Msg, Addr, Metrics string }
-			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "chat server listening" {
+			var line struct{ Level, Msg, Addr, Metrics string }
+			if json.Unmarshal(sc.Bytes(), &line) != nil {
+				continue
+			}
+			switch {
+			case line.Msg == "chat server listening":
 				addrc <- [2]string{line.Addr, line.Metrics}
+			case line.Level == "WARN":
+				warnings <- line.Msg
 			}
 		}
 	}()
@@ -65,6 +74,15 @@ func TestServerProcess(t *testing.T) {
 		addr, metricsAddr = a[0], a[1]
 	case <-time.After(10 * time.Second):
 		t.Fatal("server did not log its address")
+	}
+	// The warning is logged before the server listens.
+	select {
+	case w := <-warnings:
+		if w != "environment variable CHAT_AUTH_ADDR is deprecated; use CHAT_AUTH_SERVER" {
+			t.Errorf("warning %q", w)
+		}
+	default:
+		t.Error("no warning for CHAT_AUTH_ADDR")
 	}
 
 	// A second server on the same address fails with one clear line.
