@@ -6,9 +6,10 @@ import (
 	"strings"
 	"time"
 
+	"google.golang.org/grpc"
+
 	"github.com/polychat/polychat/internal/chatwire"
 	"github.com/polychat/polychat/internal/textsafe"
-	"google.golang.org/grpc"
 )
 
 // Defaults used when a Config leaves a field empty; the server, room and

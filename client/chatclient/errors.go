@@ -3,9 +3,10 @@ package chatclient
 import (
 	"strings"
 
-	"github.com/polychat/polychat/internal/textsafe"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/polychat/polychat/internal/textsafe"
 )
 
 // ServerError reports that the chat server could not be reached, or that the

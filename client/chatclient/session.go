@@ -13,15 +13,16 @@ import (
 	"sync"
 	"time"
 
-	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
-	"github.com/polychat/polychat/internal/chatwire"
-	"github.com/polychat/polychat/internal/textsafe"
-	"github.com/polychat/polychat/internal/tlsconfig"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
+
+	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
+	"github.com/polychat/polychat/internal/chatwire"
+	"github.com/polychat/polychat/internal/textsafe"
+	"github.com/polychat/polychat/internal/tlsconfig"
 )
 
 // Run joins the chat and runs the session until the user leaves or the server

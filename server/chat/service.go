@@ -36,8 +36,8 @@ type Config struct {
 	// disconnected as too slow.
 	QueueSize int
 	// Store keeps room history and hands out message ids. Nil means an
-	// in-memory store keeping chatwire.HistorySize messages per room. The Service does not
-	// close it.
+	// in-memory store keeping chatwire.HistorySize messages per room. The
+	// Service does not close it.
 	Store history.Store
 	// Logger receives connection and message events. Nil means slog.Default().
 	Logger *slog.Logger
