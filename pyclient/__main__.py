@@ -3,7 +3,7 @@
 import sys
 
 from pyclient.client import run
-from pyservices.cli import quiet_grpc_core
+from pykit.cli import quiet_grpc_core
 
 quiet_grpc_core()
 sys.exit(run())

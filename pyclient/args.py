@@ -7,7 +7,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from pyservices.channels import add_tls_arguments
+from pykit.channels import add_tls_arguments
 
 DEFAULT_SERVER = "localhost:50053"
 DEFAULT_ROOM = "general"

@@ -28,11 +28,11 @@ try:
     from pyclient.args import DEFAULT_AUTH_PORT, Options, normalize_target, parse_args
     from pyclient.conversation import UI, converse
     from pyclient.plain import PlainUI
-    from pyclient.render import sanitize
     from pyclient.session import ChatError, ChatSession, check_identity, check_token
     from pyclient.signin import ask_password, read_password_line, sign_in
-    from pyservices.channels import ClientTLS, TLSConfigError
-    from pyservices.cli import quiet_grpc_core
+    from pykit.channels import ClientTLS, TLSConfigError
+    from pykit.cli import quiet_grpc_core
+    from pykit.text import sanitize
 except KeyboardInterrupt:  # Ctrl+C while starting up
     sys.exit(130)
 except ModuleNotFoundError as missing:  # run outside the virtualenv

@@ -5,26 +5,13 @@ The rules are those of docs/chat-protocol.md ("How clients show it").
 
 from __future__ import annotations
 
-import re
 import time
 
 from polychat.chat import chat_pb2
 
+from pykit.text import sanitize
+
 Kind = chat_pb2.ChatMessage.Kind
-
-# C0 controls (newline and tab included), DEL, C1 controls, and the bidirectional
-# embeddings/overrides (U+202A-U+202E) and isolates (U+2066-U+2069).
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-
-def _escape(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-
-def sanitize(text: str) -> str:
-    """Replace every control or bidi-override character by a visible escape (`\\x1b`, `\\u202e`)."""
-    return _UNSAFE.sub(_escape, text)
 
 
 def clock(timestamp: int) -> str:

@@ -9,9 +9,9 @@ from collections.abc import AsyncIterator
 import grpc
 from polychat.chat import chat_pb2, chat_pb2_grpc
 
-from pyclient.render import sanitize
-from pyservices.callstatus import ServerStatus
-from pyservices.channels import ClientTLS, explain_unavailable, open_channel
+from pykit.callstatus import ServerStatus
+from pykit.channels import ClientTLS, explain_unavailable, open_channel
+from pykit.text import sanitize
 
 USER_KEY = "chat-user"
 ROOM_KEY = "chat-room"

@@ -16,9 +16,9 @@ import threading
 import grpc
 from polychat.auth.v1 import auth_pb2, auth_pb2_grpc
 
-from pyclient.render import sanitize
 from pyclient.session import ChatError
-from pyservices.channels import ClientTLS, explain_unavailable, open_channel
+from pykit.channels import ClientTLS, explain_unavailable, open_channel
+from pykit.text import sanitize
 
 LOGIN_TIMEOUT = 10.0
 MAX_PASSWORD_BYTES = 64 * 1024

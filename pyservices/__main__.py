@@ -9,13 +9,11 @@ import os
 import sys
 from pathlib import Path
 
-from pyservices import logs
-from pyservices.logs import LEVELS, LOG_LEVEL_ENV
-from pyservices.metrics import DEFAULT_METRICS_ADDR, METRICS_ADDR_ENV
-from pyservices.registry import SPECS
-from pyservices.runner import serve
-from pyservices.spec import Settings
-from pyservices.tls import (
+# gRPC's C core reads GRPC_VERBOSITY when grpc is first imported (below) and would log a line
+# of its own per failed TLS handshake; the servers log what matters themselves.
+os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
+
+from pykit.tls import (
     CLIENT_CA_ENV,
     CLIENT_CERT_ENV,
     CLIENT_KEY_ENV,
@@ -26,6 +24,12 @@ from pyservices.tls import (
     ServerTLS,
     TLSConfigError,
 )
+from pyservices import logs
+from pyservices.logs import LEVELS, LOG_LEVEL_ENV
+from pyservices.metrics import DEFAULT_METRICS_ADDR, METRICS_ADDR_ENV
+from pyservices.registry import SPECS
+from pyservices.runner import serve
+from pyservices.spec import Settings
 
 EXIT_CONFIG = 2
 log = logging.getLogger("pyservices")

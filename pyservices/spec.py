@@ -9,7 +9,7 @@ from pathlib import Path
 
 import grpc
 
-from pyservices.tls import ClientTLS, ServerTLS
+from pykit.tls import ClientTLS, ServerTLS
 
 # Called once the server is built and before it starts: registers the
 # servicer(s) and returns an async cleanup to run after the server stopped

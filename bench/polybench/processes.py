@@ -15,6 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pykit.testing.ports import free_port
+
 from .paths import ROOT
 
 
@@ -89,12 +91,6 @@ def stop_all_on_signals() -> None:
     """SIGTERM and SIGINT (Ctrl+C) stop every server, then end the run with 128 + signal."""
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:

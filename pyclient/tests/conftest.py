@@ -7,7 +7,9 @@ import grpc
 import pytest
 
 from pyclient.tests.fakeserver import FakeChat, running_fake
-from pyservices.tests.certs import PKI, make_pki
+
+# The TLS tests' certificates, made once per session.
+from pykit.testing.pki import other_pki, pki  # noqa: F401
 
 os.environ.setdefault("GRPC_VERBOSITY", "NONE")
 
@@ -16,15 +18,3 @@ os.environ.setdefault("GRPC_VERBOSITY", "NONE")
 async def fake_server() -> AsyncIterator[tuple[FakeChat, int, grpc.aio.Server]]:
     async with running_fake() as running:
         yield running
-
-
-@pytest.fixture(scope="session")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> PKI:
-    """A CA with a server certificate (localhost, 127.0.0.1, ::1) and a client certificate."""
-    return make_pki(tmp_path_factory.mktemp("pki"), "good")
-
-
-@pytest.fixture(scope="session")
-def other_pki(tmp_path_factory: pytest.TempPathFactory) -> PKI:
-    """A second, unrelated CA: the wrong one."""
-    return make_pki(tmp_path_factory.mktemp("pki"), "other")

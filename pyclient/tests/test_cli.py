@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import socket
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -17,6 +16,7 @@ import pytest
 from polychat.chat import chat_pb2
 
 from pyclient.tests.fakeserver import FakeChat
+from pykit.testing.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 WAIT = 10.0
@@ -148,12 +148,6 @@ async def test_lost_server_is_one_line(
         assert rc == 1 and out == ""
         assert len(err.splitlines()) == 1 and err.endswith("\n")
         assert err.startswith(("error: ", "disconnected: ")), err
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.mark.parametrize("server", ["127.0.0.1:{port}", "127.0.0.1:99999", "no such host:1"])

@@ -5,48 +5,11 @@ import time
 import pytest
 from polychat.chat import chat_pb2
 
-from pyclient.render import clock, render, sanitize
+from pyclient.render import clock, render
 
 Kind = chat_pb2.ChatMessage.Kind
 TS = 1_700_000_000
 HMS = time.strftime("%H:%M:%S", time.localtime(TS))
-
-
-@pytest.mark.parametrize(
-    ("raw", "shown"),
-    [
-        ("Hi Alice!", "Hi Alice!"),
-        ("", ""),
-        ("a\nb", "a\\x0ab"),
-        ("tab\there", "tab\\x09here"),
-        ("cr\rlf", "cr\\x0dlf"),
-        ("\x00", "\\x00"),
-        ("\x1b[31mred\x1b[0m", "\\x1b[31mred\\x1b[0m"),
-        ("\x1f", "\\x1f"),
-        ("del\x7f", "del\\x7f"),
-        ("nel\x85", "nel\\x85"),
-        ("\x80\x9f", "\\x80\\x9f"),
-        ("\x9b2J", "\\x9b2J"),
-        ("\u202aembed\u202c", "\\u202aembed\\u202c"),
-        ("evil\u202etxt.exe", "evil\\u202etxt.exe"),
-        ("\u2066\u2067\u2068\u2069", "\\u2066\\u2067\\u2068\\u2069"),
-        # Printable neighbours stay as they are.
-        (" ~\xa0é\u2029\u2065\u206a\u2029\u202f", " ~\xa0é\u2029\u2065\u206a\u2029\u202f"),
-        ("日本語 😀", "日本語 😀"),
-        ("back\\slash", "back\\slash"),
-    ],
-)
-def test_sanitize(raw: str, shown: str) -> None:
-    assert sanitize(raw) == shown
-
-
-def test_sanitize_every_listed_code_point_is_escaped_and_one_line() -> None:
-    listed = [*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0), *range(0x202A, 0x202F)]
-    listed += range(0x2066, 0x206A)
-    for cp in listed:
-        out = sanitize(chr(cp))
-        assert out == (f"\\x{cp:02x}" if cp < 0x100 else f"\\u{cp:04x}")
-        assert out.isprintable()
 
 
 def msg(kind: int, user: str, text: str, ts: int = TS) -> chat_pb2.ChatMessage:

@@ -14,7 +14,7 @@ import pytest
 
 from pyclient.tests.fakeserver import FakeChat, running_auth, running_fake
 from pyclient.tests.test_cli import finish, line, send
-from pyservices.tests.certs import PKI
+from pykit.testing.pki import PKI
 
 ROOT = Path(__file__).resolve().parents[2]
 WAIT = 10.0

@@ -19,12 +19,12 @@ import threading
 import grpc
 from polychat.auth.v1 import auth_pb2, auth_pb2_grpc
 
-from pyservices.channels import (
+from pykit.channels import (
     explain_unavailable,
     uses_tls,
 )
-from pyservices.cli import add_server_arguments, channel_or_exit, run_client
-from pyservices.logger.text import sanitize
+from pykit.cli import add_server_arguments, channel_or_exit, run_client
+from pykit.text import sanitize
 
 DEFAULT_SERVER = "localhost:50054"
 DEFAULT_USERNAME = "user1"

@@ -11,10 +11,10 @@ import grpc
 from google.protobuf import timestamp_pb2
 from polychat.logger.v1 import logger_pb2, logger_pb2_grpc
 
+from pykit.channels import open_channel
+from pykit.tls import ClientTLS, explain_unavailable
 from pyservices.auth.store import AuthStore, Event
-from pyservices.channels import open_channel
 from pyservices.metrics import AUTH_OUTBOX_PENDING
-from pyservices.tls import ClientTLS, explain_unavailable
 
 log = logging.getLogger("pyservices.auth.outbox")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pyservices.logger.text import has_control, sanitize
+from pykit.text import first_unfit_for_name, sanitize
 
 INVALID_CREDENTIALS = "invalid username or password"
 MAX_USERNAME_CHARS = 64
@@ -21,7 +21,7 @@ def check_username(username: str) -> str:
         raise InvalidArgument("username is required")
     if len(username) > MAX_USERNAME_CHARS:
         raise InvalidArgument(f"username must be at most {MAX_USERNAME_CHARS} characters")
-    if has_control(username):
+    if first_unfit_for_name(username) is not None:
         raise InvalidArgument("username must not contain control characters")
     if username != username.strip():
         raise InvalidArgument("username must not start or end with whitespace")

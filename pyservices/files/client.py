@@ -12,14 +12,15 @@ import grpc
 from polychat.file.v1 import file_pb2, file_pb2_grpc
 from prompt_toolkit import PromptSession
 
-from pyservices.channels import uses_tls
-from pyservices.cli import (
+from pykit.channels import uses_tls
+from pykit.cli import (
     add_server_arguments,
     channel_or_exit,
     require_command_off_terminal,
     run_client,
 )
-from pyservices.storage.terminal import neutralise, rpc_error_line
+from pykit.terminal import rpc_error_line
+from pykit.text import sanitize
 
 DEFAULT_SERVER = "localhost:50051"
 CALL_TIMEOUT = 30.0
@@ -61,19 +62,19 @@ class FileClient:
 
     async def hello(self, name: str) -> None:
         reply = await self._stub.SayHello(file_pb2.SayHelloRequest(name=name), timeout=CALL_TIMEOUT)
-        print(neutralise(reply.message))
+        print(sanitize(reply.message))
 
     async def time(self) -> None:
         reply = await self._stub.GetServerTime(
             file_pb2.GetServerTimeRequest(), timeout=CALL_TIMEOUT
         )
-        print(f"Server time: {neutralise(reply.formatted)}")
+        print(f"Server time: {sanitize(reply.formatted)}")
 
     async def write(self, name: str, content: bytes, overwrite: bool) -> None:
         request = file_pb2.WriteFileRequest(name=name, content=content, overwrite=overwrite)
         reply = await self._stub.WriteFile(request, timeout=CALL_TIMEOUT)
-        print(neutralise(reply.message))
-        print(f"File path: {neutralise(reply.path)}")
+        print(sanitize(reply.message))
+        print(f"File path: {sanitize(reply.path)}")
 
     async def list(self) -> None:
         reply = await self._stub.ListFiles(file_pb2.ListFilesRequest(), timeout=CALL_TIMEOUT)
@@ -82,7 +83,7 @@ class FileClient:
             return
         rows = [
             (
-                neutralise(f.name),
+                sanitize(f.name),
                 str(f.size),
                 datetime.fromtimestamp(f.modified_at.seconds).strftime("%Y-%m-%d %H:%M:%S"),
             )
@@ -154,7 +155,7 @@ async def interactive_write(client: FileClient, session: PromptSession[str]) -> 
     except grpc.aio.AioRpcError as err:
         if err.code() != grpc.StatusCode.ALREADY_EXISTS:
             raise
-        answer = await prompt(f"{neutralise(name)} already exists. Overwrite it? [y/N]: ")
+        answer = await prompt(f"{sanitize(name)} already exists. Overwrite it? [y/N]: ")
         if answer.strip().lower() in ("y", "yes"):
             await client.write(name, content, overwrite=True)
         else:

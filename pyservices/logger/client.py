@@ -8,12 +8,12 @@ import sys
 import grpc
 from polychat.logger.v1 import logger_pb2, logger_pb2_grpc
 
-from pyservices.channels import (
+from pykit.channels import (
     explain_unavailable,
     uses_tls,
 )
-from pyservices.cli import add_server_arguments, channel_or_exit, run_client
-from pyservices.logger.text import sanitize
+from pykit.cli import add_server_arguments, channel_or_exit, run_client
+from pykit.text import sanitize
 
 DEFAULT_SERVER = "localhost:50055"
 TIMEOUT_SECONDS = 10.0

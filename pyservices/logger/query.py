@@ -14,8 +14,8 @@ from pathlib import Path
 
 from tabulate import tabulate
 
+from pykit.text import sanitize
 from pyservices.logger.store import Entry, db_path, query
-from pyservices.logger.text import sanitize
 
 DEFAULT_LIMIT = 20
 HEADERS = ["ID", "Event Type", "Details", "Timestamp"]

@@ -12,8 +12,8 @@ import grpc
 from google.protobuf import timestamp_pb2
 from polychat.logger.v1 import logger_pb2, logger_pb2_grpc
 
+from pykit.text import first_unfit_for_name, sanitize
 from pyservices.logger.store import LogStore, db_path
-from pyservices.logger.text import has_control, sanitize
 from pyservices.metrics import LOGGER_EVENTS
 from pyservices.spec import ServiceSpec, Settings
 
@@ -63,7 +63,9 @@ def check_log_event(
     else:
         when = datetime.now(UTC)
     event_id = request.event_id or None
-    if event_id is not None and (len(event_id) > MAX_EVENT_ID_CHARS or has_control(event_id)):
+    if event_id is not None and (
+        len(event_id) > MAX_EVENT_ID_CHARS or first_unfit_for_name(event_id) is not None
+    ):
         raise InvalidArgument(
             f"event_id must be at most {MAX_EVENT_ID_CHARS} characters without control characters"
         )

@@ -12,9 +12,9 @@ from google.protobuf import duration_pb2
 from polychat.random.v1 import random_pb2, random_pb2_grpc
 from prompt_toolkit import PromptSession
 
-from pyservices.channels import uses_tls
-from pyservices.cli import add_server_arguments, channel_or_exit, run_client
-from pyservices.storage.terminal import local_time, rpc_error_line, run_until_signal
+from pykit.channels import uses_tls
+from pykit.cli import add_server_arguments, channel_or_exit, run_client
+from pykit.terminal import local_time, rpc_error_line, run_until_signal
 
 DEFAULT_SERVER = "localhost:50052"
 DEFAULTS = {"min": 1, "max": 100, "count": 10, "interval": 1.0}

@@ -12,7 +12,8 @@ from polychat.streaming.v1 import streaming_pb2, streaming_pb2_grpc
 from prompt_toolkit import PromptSession
 from prompt_toolkit.patch_stdout import patch_stdout
 
-from pyservices.storage.terminal import local_time, neutralise
+from pykit.terminal import local_time
+from pykit.text import sanitize
 
 Kind = streaming_pb2.ChatResponse.Kind
 DRAIN_TIMEOUT = 5.0
@@ -22,8 +23,8 @@ def format_event(event: streaming_pb2.ChatResponse) -> str:
     """`[14:30:10] Client(1): Hello everyone!`, or `[14:30:00] Client(1) has joined the chat`."""
     when = local_time(event.timestamp, millis=False)
     if event.kind == Kind.KIND_TEXT:
-        return f"[{when}] {neutralise(event.user)}: {neutralise(event.message)}"
-    return f"[{when}] {neutralise(event.message)}"
+        return f"[{when}] {sanitize(event.user)}: {sanitize(event.message)}"
+    return f"[{when}] {sanitize(event.message)}"
 
 
 async def _outgoing(queue: asyncio.Queue[str | None]) -> AsyncIterator[streaming_pb2.ChatRequest]:

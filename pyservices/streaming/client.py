@@ -14,14 +14,14 @@ import grpc
 from polychat.streaming.v1 import streaming_pb2_grpc
 from prompt_toolkit import PromptSession
 
-from pyservices.channels import uses_tls
-from pyservices.cli import (
+from pykit.channels import uses_tls
+from pykit.cli import (
     add_server_arguments,
     channel_or_exit,
     require_command_off_terminal,
     run_client,
 )
-from pyservices.storage.terminal import rpc_error_line
+from pykit.terminal import rpc_error_line
 from pyservices.streaming.chat_cmd import chat_lines, chat_terminal
 from pyservices.streaming.time_cmd import show_time
 from pyservices.streaming.upload_cmd import UploadFailed, upload

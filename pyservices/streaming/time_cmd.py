@@ -5,7 +5,8 @@ from __future__ import annotations
 from google.protobuf import duration_pb2
 from polychat.streaming.v1 import streaming_pb2, streaming_pb2_grpc
 
-from pyservices.storage.terminal import neutralise, run_until_signal
+from pykit.terminal import run_until_signal
+from pykit.text import sanitize
 
 
 async def _print_times(
@@ -17,7 +18,7 @@ async def _print_times(
     seen = 0
     try:
         async for update in call:
-            print(f"Server time: {neutralise(update.formatted)}", flush=True)
+            print(f"Server time: {sanitize(update.formatted)}", flush=True)
             seen += 1
             if count and seen >= count:
                 break

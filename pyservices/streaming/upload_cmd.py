@@ -12,8 +12,8 @@ from pathlib import Path
 from polychat.streaming.v1 import streaming_pb2, streaming_pb2_grpc
 from tqdm import tqdm
 
-from pyservices.callstatus import stream_unary
-from pyservices.storage.terminal import neutralise
+from pykit.callstatus import stream_unary
+from pykit.text import sanitize
 
 CHUNK_SIZE = 1024 * 1024
 
@@ -63,11 +63,11 @@ async def upload(
             )
         except OSError as err:
             raise UploadFailed(f"cannot read {path}: {err.strerror}") from None
-    print(f"Upload response: {neutralise(reply.message)}")
-    print(f"File path: {neutralise(reply.path)}")
+    print(f"Upload response: {sanitize(reply.message)}")
+    print(f"File path: {sanitize(reply.path)}")
     if reply.sha256 != digest.hexdigest():
         raise UploadFailed(
-            f"SHA-256 mismatch: local {digest.hexdigest()}, server {neutralise(reply.sha256)}"
+            f"SHA-256 mismatch: local {digest.hexdigest()}, server {sanitize(reply.sha256)}"
         )
     print(f"SHA-256: {reply.sha256} (verified)")
     return reply

@@ -21,20 +21,16 @@ from polychat.random.v1 import random_pb2, random_pb2_grpc
 from polychat.streaming.v1 import streaming_pb2, streaming_pb2_grpc
 from prometheus_client.parser import text_string_to_metric_families
 
+from pykit.testing.ports import free_port
+from pykit.testing.processes import REPO, child_env
 from pyservices.auth.server import SPEC as AUTH_SPEC
 from pyservices.files.server import SPEC as FILE_SPEC
 from pyservices.logger.server import SPEC as LOGGER_SPEC
-from pyservices.logger.tests.helpers import (
-    REPO,
-    child_env,
-    free_port,
-    make_settings,
-    start_on,
-)
 from pyservices.metrics import MetricsServer, serve_metrics
 from pyservices.rand.server import SPEC as RANDOM_SPEC
 from pyservices.runner import Running
 from pyservices.streaming.server import SPEC as STREAMING_SPEC
+from pyservices.tests.servers import make_settings, start_on
 
 TIMEOUT = 10.0
 FILE_SERVICE = "polychat.file.v1.FileService"

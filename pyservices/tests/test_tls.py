@@ -14,15 +14,16 @@ from polychat.auth.v1 import auth_pb2, auth_pb2_grpc
 from polychat.file.v1 import file_pb2, file_pb2_grpc
 from polychat.logger.v1 import logger_pb2, logger_pb2_grpc
 
+from pykit.channels import explain_unavailable, open_channel
+from pykit.testing.pki import PKI
+from pykit.testing.polling import wait_until
+from pykit.testing.processes import REPO, child_env, run_module
+from pykit.tls import ClientTLS, ServerTLS, TLSConfigError
 from pyservices.auth.server import SPEC as AUTH_SPEC
-from pyservices.channels import explain_unavailable, open_channel
 from pyservices.files.server import SPEC as FILE_SPEC
 from pyservices.logger.server import SPEC as LOGGER_SPEC
-from pyservices.logger.tests.helpers import REPO, child_env, run_module, wait_until
 from pyservices.runner import Running, start
 from pyservices.spec import Settings
-from pyservices.tests.certs import PKI
-from pyservices.tls import ClientTLS, ServerTLS, TLSConfigError
 
 TIMEOUT = 10.0
 MAX_MESSAGE = 4 * 1024 * 1024

@@ -16,13 +16,13 @@ from datetime import datetime
 import grpc
 from polychat.user.v1 import user_pb2, user_pb2_grpc
 
-from pyservices.callstatus import stream_unary
-from pyservices.channels import (
+from pykit.callstatus import stream_unary
+from pykit.channels import (
     explain_unavailable,
     uses_tls,
 )
-from pyservices.cli import add_server_arguments, channel_or_exit, run_client
-from pyservices.logger.text import sanitize
+from pykit.cli import add_server_arguments, channel_or_exit, run_client
+from pykit.text import sanitize
 
 DEFAULT_SERVER = "localhost:50057"
 TIMEOUT_SECONDS = 10.0

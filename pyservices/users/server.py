@@ -9,7 +9,7 @@ from datetime import datetime
 import grpc
 from polychat.user.v1 import user_pb2, user_pb2_grpc
 
-from pyservices.logger.text import sanitize
+from pykit.text import sanitize
 from pyservices.spec import ServiceSpec, Settings
 from pyservices.users.store import EmailTaken, NewUser, User, UserStore
 from pyservices.users.validate import InvalidUser, check_new_user

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 
 from polychat.user.v1 import user_pb2
 
+from pykit.text import first_unfit_for_name
 from pyservices.users.store import NewUser
 
 MAX_NAME_CHARS = 100
@@ -20,8 +20,6 @@ EMAIL_RE = re.compile(
     r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
 )
 
-_CONTROL = {"Cc", "Cf", "Zl", "Zp"}
-
 
 class InvalidUser(ValueError):
     """A field a client must fix; the message names the field."""
@@ -33,7 +31,7 @@ def check_new_user(request: user_pb2.CreateUserRequest) -> NewUser:
         raise InvalidUser("name: is required")
     if len(name) > MAX_NAME_CHARS:
         raise InvalidUser(f"name: must be at most {MAX_NAME_CHARS} characters")
-    if any(unicodedata.category(ch) in _CONTROL for ch in name):
+    if first_unfit_for_name(name) is not None:
         raise InvalidUser("name: must not contain control characters")
     email = request.email
     if not email:

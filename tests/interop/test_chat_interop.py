@@ -12,8 +12,9 @@ import signal
 
 import pytest
 
+from pykit.testing.ports import free_port
 from tests.interop.conftest import ChatServer, Processes
-from tests.interop.harness import Proc, free_port
+from tests.interop.harness import Proc
 
 
 def welcomed(proc: Proc, name: str, room: str = "general") -> None:

@@ -19,8 +19,9 @@ import pytest
 from polychat.auth.v1 import auth_pb2, auth_pb2_grpc
 from polychat.logger.v1 import logger_pb2, logger_pb2_grpc
 
+from pykit.testing.ports import free_port
 from tests.interop.conftest import REPO, ChatServer, Processes
-from tests.interop.harness import Proc, free_port
+from tests.interop.harness import Proc
 
 
 def welcomed(proc: Proc, name: str) -> None:

@@ -20,7 +20,8 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from polychat.user.v1 import user_pb2, user_pb2_grpc
 
-from tests.interop.harness import DEFAULT_TIMEOUT, Proc, free_port
+from pykit.testing.ports import free_port
+from tests.interop.harness import DEFAULT_TIMEOUT, Proc
 
 REPO = Path(__file__).resolve().parents[2]
 USER_SERVICE = "polychat.user.v1.UserService"

@@ -20,7 +20,8 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from tests.interop.harness import Proc, free_port
+from pykit.testing.ports import free_port
+from tests.interop.harness import Proc
 
 REPO = Path(__file__).resolve().parents[2]
 GHZ_VERSION = "v0.93.0"

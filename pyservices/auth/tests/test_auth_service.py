@@ -13,19 +13,13 @@ import pytest
 from polychat.auth.v1 import auth_pb2, auth_pb2_grpc
 from polychat.logger.v1 import logger_pb2, logger_pb2_grpc
 
+from pykit.testing.polling import wait_until
+from pykit.testing.processes import kill, read_until, run_module, spawn
 from pyservices.auth.server import SPEC as AUTH_SPEC
 from pyservices.logger.server import SPEC as LOGGER_SPEC
-from pyservices.logger.tests.helpers import (
-    kill,
-    make_settings,
-    read_until,
-    run_module,
-    spawn,
-    start_on,
-    wait_until,
-)
 from pyservices.runner import Running
 from pyservices.spec import Settings
+from pyservices.tests.servers import make_settings, start_on
 
 INVALID = "invalid username or password"
 

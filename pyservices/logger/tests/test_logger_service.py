@@ -10,10 +10,11 @@ import grpc
 import pytest
 from polychat.logger.v1 import logger_pb2, logger_pb2_grpc
 
+from pykit.testing.processes import run_module
 from pyservices.logger.server import SPEC, format_event
 from pyservices.logger.store import db_path
-from pyservices.logger.tests.helpers import make_settings, run_module, start_on
 from pyservices.runner import Running
+from pyservices.tests.servers import make_settings, start_on
 
 
 @pytest.fixture

@@ -11,16 +11,11 @@ import grpc
 import pytest
 from polychat.user.v1 import user_pb2, user_pb2_grpc
 
-from pyservices.logger.tests.helpers import (
-    free_port,
-    kill,
-    make_settings,
-    read_until,
-    run_module,
-    spawn,
-)
-from pyservices.logger.tests.helpers import start_on as start_service
+from pykit.testing.ports import free_port
+from pykit.testing.processes import kill, read_until, run_module, spawn
 from pyservices.runner import Running
+from pyservices.tests.servers import make_settings
+from pyservices.tests.servers import start_on as start_service
 from pyservices.users.server import SPEC
 
 

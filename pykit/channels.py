@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 
 import grpc
 
-from pyservices.tls import (
+from pykit.tls import (
     CLIENT_CA_ENV,
     CLIENT_CERT_ENV,
     CLIENT_KEY_ENV,

@@ -18,7 +18,7 @@ from typing import Any, NoReturn
 
 import grpc
 
-from pyservices.channels import TLSConfigError, add_tls_arguments, open_channel
+from pykit.channels import TLSConfigError, add_tls_arguments, open_channel
 
 # GRPC_VERBOSITY values that ask to see the C core's lines: then they stay.
 _WANTED = {"DEBUG", "INFO"}

@@ -1,10 +1,9 @@
-"""Printing what came over the network: neutralised text, times, one-line errors."""
+"""What a command-line client prints and how it stops: times, one-line errors, signals."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 import signal
 from collections.abc import Coroutine
 from datetime import datetime
@@ -13,18 +12,10 @@ from typing import Any, TypeVar
 import grpc
 from google.protobuf import timestamp_pb2
 
-from pyservices.tls import explain_unavailable
+from pykit.text import sanitize
+from pykit.tls import explain_unavailable
 
-# C0 controls, DEL and C1 controls: anything that can move the cursor, change
-# colours or start an escape sequence on a terminal.
 T = TypeVar("T")
-
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
-
-
-def neutralise(text: str) -> str:
-    """Replace control characters with visible `\\xNN` escapes."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def local_time(ts: timestamp_pb2.Timestamp, millis: bool = True) -> str:
@@ -45,10 +36,10 @@ def rpc_error_line(err: grpc.RpcError, server: str, tls: bool = False) -> str:
     name = code.name if code is not None else "UNKNOWN"
     if code == grpc.StatusCode.UNAVAILABLE:
         reason = explain_unavailable(details or "unavailable", tls)
-        return f"UNAVAILABLE: cannot reach the server at {server}: {neutralise(reason)}"
+        return f"UNAVAILABLE: cannot reach the server at {server}: {sanitize(reason)}"
     if code == grpc.StatusCode.DEADLINE_EXCEEDED:
         return f"DEADLINE_EXCEEDED: the server at {server} did not answer in time"
-    return f"{name}: {neutralise(details or 'no details')}"
+    return f"{name}: {sanitize(details or 'no details')}"
 
 
 async def run_until_signal(coro: Coroutine[Any, Any, T]) -> tuple[bool, T | None]:

@@ -8,7 +8,7 @@ from typing import Any
 import grpc
 import pytest
 
-from pyservices.callstatus import LOST_STATUS_DETAILS, stream_unary
+from pykit.callstatus import LOST_STATUS_DETAILS, stream_unary
 
 METHOD = "/polychat.test.Sink/Take"
 CALLS = 300

@@ -2,7 +2,8 @@
 
 `make_pki(folder, "ca")` writes `ca.pem`, `server.pem`, `server-key.pem`, `client.pem` and
 `client-key.pem` (the server's SANs: localhost, 127.0.0.1, ::1), all signed by a new CA.
-Two calls give two unrelated CAs, for the wrong-CA tests.
+Two calls give two unrelated CAs, for the wrong-CA tests. The `pki` and `other_pki` pytest
+fixtures make one of each per test session; a conftest imports them to offer them.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -131,3 +133,15 @@ def make_pki(folder: Path, label: str = "ca") -> PKI:
     for key in (pki.server_key, pki.client_key):
         key.chmod(0o600)
     return pki
+
+
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> PKI:
+    """A CA with a server certificate (localhost, 127.0.0.1, ::1) and a client certificate."""
+    return make_pki(tmp_path_factory.mktemp("pki"), "good")
+
+
+@pytest.fixture(scope="session")
+def other_pki(tmp_path_factory: pytest.TempPathFactory) -> PKI:
+    """A second, unrelated CA: the wrong one."""
+    return make_pki(tmp_path_factory.mktemp("pki"), "other")
