@@ -8,13 +8,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from pykit.channels import add_tls_arguments
+from pykit.chatwire import DEFAULT_AUTH_SERVER, DEFAULT_ROOM, DEFAULT_SERVER
 
-DEFAULT_SERVER = "localhost:50053"
-DEFAULT_ROOM = "general"
-DEFAULT_PORT = 50053
+# A bare host gets the port of the default address.
+DEFAULT_PORT = int(DEFAULT_SERVER.rpartition(":")[2])
+DEFAULT_AUTH_PORT = int(DEFAULT_AUTH_SERVER.rpartition(":")[2])
 SERVER_ENV = "CHAT_SERVER"
-DEFAULT_AUTH_SERVER = "localhost:50054"
-DEFAULT_AUTH_PORT = 50054
 AUTH_SERVER_ENV = "AUTH_SERVER"
 TOKEN_ENV = "CHAT_TOKEN"
 _SCHEMES = ("dns", "unix", "unix-abstract", "ipv4", "ipv6")

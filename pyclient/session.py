@@ -11,11 +11,8 @@ from polychat.chat import chat_pb2, chat_pb2_grpc
 
 from pykit.callstatus import ServerStatus
 from pykit.channels import ClientTLS, explain_unavailable, open_channel
+from pykit.chatwire import AUTHORIZATION_KEY, ROOM_KEY, USER_KEY
 from pykit.text import sanitize
-
-USER_KEY = "chat-user"
-ROOM_KEY = "chat-room"
-AUTHORIZATION_KEY = "authorization"
 
 _State = grpc.ChannelConnectivity
 

@@ -23,10 +23,11 @@ from pykit.channels import (
     explain_unavailable,
     uses_tls,
 )
+from pykit.chatwire import DEFAULT_AUTH_SERVER
 from pykit.cli import add_server_arguments, channel_or_exit, run_client
 from pykit.text import sanitize
 
-DEFAULT_SERVER = "localhost:50054"
+DEFAULT_SERVER = DEFAULT_AUTH_SERVER
 DEFAULT_USERNAME = "user1"
 TIMEOUT_SECONDS = 10.0
 COMMANDS = ("login", "register", "validate")
