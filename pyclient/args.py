@@ -97,7 +97,9 @@ def _pick(
 def parse_args(argv: list[str] | None = None, environ: dict[str, str] | None = None) -> Options:
     env = os.environ if environ is None else environ
     parser = build_parser(env)
-    ns = parser.parse_args(argv)
+    # Flags and positional arguments in any order, as a person types them
+    # (`--login user1 general host:port`); plain parse_args stops at the first flag's end.
+    ns = parser.parse_intermixed_args(argv)
     name = _pick(parser, "username", ns.username, ns.name)
     room = _pick(parser, "room", ns.room_arg, ns.room)
     server = _pick(parser, "server", ns.server_arg, ns.server)

@@ -29,7 +29,7 @@ try:
     from pyclient.conversation import UI, converse
     from pyclient.plain import PlainUI
     from pyclient.session import ChatError, ChatSession, check_identity, check_token
-    from pyclient.signin import ask_password, read_password_line, sign_in
+    from pyclient.signin import ask_password, read_password_line, sign_in, sign_out
     from pykit.channels import ClientTLS, TLSConfigError
     from pykit.cli import quiet_grpc_core
     from pykit.text import sanitize
@@ -113,6 +113,16 @@ async def _password(name: str, stop: asyncio.Event) -> str | None:
     return password
 
 
+def _auth_target(opts: Options) -> str:
+    """The AuthService's gRPC target, or ChatError for an address that cannot be one."""
+    try:
+        return normalize_target(opts.auth_server, DEFAULT_AUTH_PORT)
+    except ValueError as err:
+        raise ChatError(
+            f"error: cannot reach auth server at {sanitize(opts.auth_server)}: bad address: {err}"
+        ) from None
+
+
 async def _token(
     opts: Options, name: str | None, tls: ClientTLS, stop: asyncio.Event
 ) -> tuple[str | None, str | None]:
@@ -125,12 +135,7 @@ async def _token(
         raise ChatError(
             "error: --login needs your username: give it as the first argument or with --name"
         )
-    try:
-        auth_target = normalize_target(opts.auth_server, DEFAULT_AUTH_PORT)
-    except ValueError as err:
-        raise ChatError(
-            f"error: cannot reach auth server at {sanitize(opts.auth_server)}: bad address: {err}"
-        ) from None
+    auth_target = _auth_target(opts)
     password = await _password(name, stop)
     if password is None:
         return None, None
@@ -185,37 +190,54 @@ async def main(argv: list[str] | None = None) -> int:
             return EXIT_OK
         if token is not None and interactive and opts.login:
             print(f"Signed in as {sanitize(name or '')}.")
-        session = ChatSession(
-            target,
-            name or None,
-            opts.room,
-            display_address=sanitize(opts.server),
-            tls=tls,
-            token=token,
-        )
         try:
-            try:
-                await _until_stopped(session.open(), stop)
-            except KeyboardInterrupt:
-                return EXIT_INTERRUPTED
-            ui: UI
-            if interactive:
-                from pyclient.terminal import TerminalUI
-
-                ui = TerminalUI()
-                with ui.active():
-                    print("Connected. Type a message and press Enter; /quit to leave.")
-                    await converse(session, ui, stop)
-            else:
-                plain = PlainUI()
-                ui = plain
-                with plain.active():
-                    await converse(session, ui, stop)
+            return await _chat(opts, target, name, tls, token, interactive, stop)
         finally:
-            await session.close()
+            if opts.login and token is not None:  # a session we opened: end it, as Go does
+                await sign_out(_auth_target(opts), token, tls)
     except ChatError as err:
         print(err, file=sys.stderr, flush=True)
         return EXIT_ERROR
+
+
+async def _chat(
+    opts: Options,
+    target: str,
+    name: str | None,
+    tls: ClientTLS,
+    token: str | None,
+    interactive: bool,
+    stop: asyncio.Event,
+) -> int:
+    """Join the room and converse until the user leaves or the stream ends; the exit status."""
+    session = ChatSession(
+        target,
+        name or None,
+        opts.room,
+        display_address=sanitize(opts.server),
+        tls=tls,
+        token=token,
+    )
+    try:
+        try:
+            await _until_stopped(session.open(), stop)
+        except KeyboardInterrupt:
+            return EXIT_INTERRUPTED
+        ui: UI
+        if interactive:
+            from pyclient.terminal import TerminalUI
+
+            ui = TerminalUI()
+            with ui.active():
+                print("Connected. Type a message and press Enter; /quit to leave.")
+                await converse(session, ui, stop)
+        else:
+            plain = PlainUI()
+            ui = plain
+            with plain.active():
+                await converse(session, ui, stop)
+    finally:
+        await session.close()
     return EXIT_OK
 
 

@@ -1,4 +1,4 @@
-"""Signing in to chat: read the password, get a session token from AuthService.
+"""Signing in to chat: read the password, get a session token from AuthService, sign out.
 
 The token goes with the chat stream as `authorization: Bearer <token>` metadata; a chat server
 started with `-auth-addr` checks it with AuthService.ValidateSession and names the member after
@@ -21,6 +21,8 @@ from pykit.channels import ClientTLS, explain_unavailable, open_channel
 from pykit.text import sanitize
 
 LOGIN_TIMEOUT = 10.0
+# Signing out is best effort (the session expires anyway): it must not hold up the exit.
+LOGOUT_TIMEOUT = 2.0
 MAX_PASSWORD_BYTES = 64 * 1024
 
 
@@ -88,6 +90,16 @@ async def sign_in(
             )
         except grpc.aio.AioRpcError as err:
             raise _login_error(err, tls, display_address, rpc_timeout) from None
+
+
+async def sign_out(
+    target: str, token: str, tls: ClientTLS, rpc_timeout: float = LOGOUT_TIMEOUT
+) -> None:
+    """AuthService.Logout for the session `sign_in` opened; a failure is ignored."""
+    async with open_channel(target, tls) as channel:
+        stub = auth_pb2_grpc.AuthServiceStub(channel)
+        with contextlib.suppress(grpc.aio.AioRpcError):
+            await stub.Logout(auth_pb2.LogoutRequest(session_id=token), timeout=rpc_timeout)
 
 
 def _login_error(

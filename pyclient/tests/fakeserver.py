@@ -128,12 +128,16 @@ class FakeChat(chat_pb2_grpc.ChatServiceServicer):
 
 
 class FakeAuth(auth_pb2_grpc.AuthServiceServicer):
-    """Login against a fixed table of users; every successful login gets a new token."""
+    """Login against a fixed table of users; every successful login gets a new token.
+
+    Logout ends a session (its token no longer works) and records it.
+    """
 
     def __init__(self, users: dict[str, str]) -> None:
         self.users = users
         self.tokens: dict[str, str] = {}  # token -> username, shared with a FakeChat
         self.logins: list[str] = []
+        self.logouts: asyncio.Queue[str] = asyncio.Queue()
 
     async def Login(
         self, request: auth_pb2.LoginRequest, context: grpc.aio.ServicerContext
@@ -146,6 +150,13 @@ class FakeAuth(auth_pb2_grpc.AuthServiceServicer):
         return auth_pb2.LoginResponse(
             session_id=token, message="Login successful", username=request.username
         )
+
+    async def Logout(
+        self, request: auth_pb2.LogoutRequest, context: grpc.aio.ServicerContext
+    ) -> auth_pb2.LogoutResponse:
+        self.tokens.pop(request.session_id, None)
+        self.logouts.put_nowait(request.session_id)
+        return auth_pb2.LogoutResponse(message="Logout successful")
 
 
 def _listen(server: grpc.aio.Server, credentials: grpc.ServerCredentials | None) -> int:

@@ -21,6 +21,39 @@ def test_parse_args(argv: list[str], env: dict[str, str], expected: Options) -> 
     assert parse_args(argv, env) == expected
 
 
+# Every way the README and --help show to start the client, with the flags before, between or
+# after the positional arguments, as a person types them.
+D = "localhost:50053"
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--login", "user1", "general", "h:1"], Options("user1", "general", "h:1", login=True)),
+        (["user1", "--login", "general", "h:1"], Options("user1", "general", "h:1", login=True)),
+        (["user1", "general", "h:1", "--login"], Options("user1", "general", "h:1", login=True)),
+        (["--login", "user1"], Options("user1", "general", D, login=True)),
+        (["--login", "user1", "general"], Options("user1", "general", D, login=True)),
+        (["--server", "h:1", "Alice", "dev"], Options("Alice", "dev", "h:1")),
+        (["Alice", "--server", "h:1", "dev"], Options("Alice", "dev", "h:1")),
+        (["--room", "dev", "Alice"], Options("Alice", "dev", D)),
+        (["--name", "Alice", "--room", "dev", "--server", "h:1"], Options("Alice", "dev", "h:1")),
+        (
+            ["--ca", "ca.pem", "--cert", "c.pem", "--key", "k.pem", "Alice"],
+            Options("Alice", "general", D, ca="ca.pem", cert="c.pem", key="k.pem"),
+        ),
+        (["Alice", "--tls", "dev", "h:1"], Options("Alice", "dev", "h:1", tls=True)),
+        (["--token", "t0k", "Alice", "dev"], Options("Alice", "dev", D, token="t0k")),
+        (
+            ["Alice", "--auth-server", "a:2", "--login", "dev"],
+            Options("Alice", "dev", D, login=True, auth_server="a:2"),
+        ),
+    ],
+)
+def test_flags_and_arguments_in_any_order(argv: list[str], expected: Options) -> None:
+    assert parse_args(argv, {}) == expected
+
+
 def test_conflicting_name_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exc:
         parse_args(["Alice", "--name", "Bob"], {})

@@ -15,6 +15,7 @@ import pytest
 from pyclient.tests.fakeserver import FakeChat, running_auth, running_fake
 from pyclient.tests.test_cli import finish, line, send
 from pykit.testing.pki import PKI
+from pykit.testing.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 WAIT = 10.0
@@ -233,3 +234,55 @@ async def test_login_and_token_together_is_a_usage_error() -> None:
     async with client("Alice", "--login", "--token", "t") as proc:
         code, _, err = await finish(proc)
     assert code == 2 and "not allowed with argument" in err
+
+
+# ---- signing out, and the shapes a person types ----------------------------------------------
+
+
+async def test_login_as_typed_signs_out_on_exit() -> None:
+    async with running_auth(USERS) as (auth, auth_port):
+        async with running_fake(tokens=auth.tokens) as (fake, port, _):
+            # Flags first, then name, room and server: `--login user1 general HOST:PORT`.
+            async with client(
+                "--login",
+                "Alice",
+                "general",
+                f"127.0.0.1:{port}",
+                AUTH_SERVER=f"127.0.0.1:{auth_port}",
+            ) as proc:
+                await send(proc, "wonderland-7\n")
+                member = await asyncio.wait_for(fake.joined.get(), WAIT)
+                token = member.metadata["authorization"].removeprefix("Bearer ")
+                await chat_then_quit(proc, fake, "Alice")
+    # The client exited only after AuthService ended its session.
+    assert auth.logouts.get_nowait() == token
+    assert token not in auth.tokens
+
+
+async def test_login_signs_out_when_the_chat_server_cannot_be_reached() -> None:
+    async with running_auth(USERS) as (auth, auth_port):
+        nowhere = f"127.0.0.1:{free_port()}"
+        async with client(
+            "Alice", "--login", "general", nowhere, "--auth-server", f"127.0.0.1:{auth_port}"
+        ) as proc:
+            await send(proc, "wonderland-7\n")
+            code, out, err = await finish(proc)
+    assert (code, out) == (1, "")
+    assert err.startswith(f"error: cannot reach chat server at {nowhere}: "), err
+    assert auth.logins == ["Alice"] and auth.logouts.qsize() == 1 and auth.tokens == {}
+
+
+async def test_a_given_token_is_not_signed_out() -> None:
+    # Like the Go client: only a session the client opened itself is ended.
+    async with running_auth(USERS) as (auth, auth_port):
+        auth.tokens["good-token"] = "Alice"
+        async with running_fake(tokens=auth.tokens) as (fake, port, _):
+            async with client(
+                "--token",
+                "good-token",
+                "--server",
+                f"127.0.0.1:{port}",
+                AUTH_SERVER=f"127.0.0.1:{auth_port}",
+            ) as proc:
+                await chat_then_quit(proc, fake, "Alice")
+    assert auth.logouts.empty() and "good-token" in auth.tokens
