@@ -102,6 +102,9 @@ class ChatSession:
         self._server_status: ServerStatus | None = None
         self._connected = False  # the channel was ready, or a message arrived
         self._leaving = False
+        # gRPC allows one write in flight per call: a second is refused (TOO_MANY_OPERATIONS),
+        # so a leave that comes while a message is being sent waits for it instead of failing.
+        self._writing = asyncio.Lock()
         self._first: chat_pb2.ChatMessage | None = None
 
     def _unreachable(self, detail: str) -> ChatError:
@@ -210,7 +213,8 @@ class ChatSession:
         )
         msg.client_sent_at.GetCurrentTime()
         try:
-            await self._call.write(msg)
+            async with self._writing:
+                await self._call.write(msg)
         except (grpc.aio.AioRpcError, asyncio.InvalidStateError):
             return False
         return True
@@ -221,8 +225,9 @@ class ChatSession:
         if self._call is None:
             return
         try:
-            await self._call.write(chat_pb2.ChatMessage(kind=chat_pb2.ChatMessage.KIND_LEAVE))
-            await self._call.done_writing()
+            async with self._writing:
+                await self._call.write(chat_pb2.ChatMessage(kind=chat_pb2.ChatMessage.KIND_LEAVE))
+                await self._call.done_writing()
         except Exception:
             pass
 

@@ -49,6 +49,46 @@ async def test_session_sends_metadata_and_text_and_receives(
         await session.close()
 
 
+class OneWriteAtATime:
+    """A stand-in for the stream call that, like gRPC, refuses a write while one is in flight."""
+
+    def __init__(self) -> None:
+        self.written: list[chat_pb2.ChatMessage] = []
+        self.in_flight = asyncio.Event()
+        self.release = asyncio.Event()
+        self.done_writing_called = False
+
+    async def write(self, msg: chat_pb2.ChatMessage) -> None:
+        if self.in_flight.is_set():
+            raise asyncio.InvalidStateError("too many operations")
+        self.in_flight.set()
+        await self.release.wait()
+        self.written.append(msg)
+        self.in_flight.clear()
+
+    async def done_writing(self) -> None:
+        self.done_writing_called = True
+
+
+async def test_leave_while_a_message_is_being_sent_still_leaves() -> None:
+    # Ctrl+C can come while a line is on its way: the leave waits for it instead of being lost.
+    session = ChatSession("127.0.0.1:1", "Alice", "general")
+    call = OneWriteAtATime()
+    session._call = call  # type: ignore[assignment]
+    send = asyncio.create_task(session.send("last words"))
+    await asyncio.wait_for(call.in_flight.wait(), WAIT)
+    leave = asyncio.create_task(session.leave())
+    await asyncio.sleep(0)  # one turn of the loop: the leave runs up to its first wait
+    call.release.set()
+    assert await asyncio.wait_for(send, WAIT)
+    await asyncio.wait_for(leave, WAIT)
+    assert [(m.kind, m.message) for m in call.written] == [
+        (Kind.KIND_TEXT, "last words"),
+        (Kind.KIND_LEAVE, ""),
+    ]
+    assert call.done_writing_called
+
+
 async def test_no_name_sends_no_user_metadata(
     fake_server: tuple[FakeChat, int, grpc.aio.Server],
 ) -> None:
