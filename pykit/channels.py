@@ -43,6 +43,13 @@ __all__ = [
 
 ChannelOptions = Sequence[tuple[str, object]]
 
+# The client's PEM file flags: flag, environment variable, what the file is for.
+_PEM_FLAGS = (
+    ("--ca", CLIENT_CA_ENV, "use TLS and trust the CA certificate in PEM"),
+    ("--cert", CLIENT_CERT_ENV, "client certificate for mutual TLS"),
+    ("--key", CLIENT_KEY_ENV, "the client certificate's private key"),
+)
+
 
 def add_tls_arguments(
     parser: argparse.ArgumentParser, environ: Mapping[str, str] | None = None
@@ -50,24 +57,13 @@ def add_tls_arguments(
     """Add --ca, --cert, --key and --tls (defaults from `environ`, else the environment)."""
     env = os.environ if environ is None else environ
     group = parser.add_argument_group("TLS (default: plaintext)")
-    group.add_argument(
-        "--ca",
-        metavar="PEM",
-        default=env.get(CLIENT_CA_ENV) or None,
-        help=f"use TLS and trust the CA certificate in PEM (env {CLIENT_CA_ENV})",
-    )
-    group.add_argument(
-        "--cert",
-        metavar="PEM",
-        default=env.get(CLIENT_CERT_ENV) or None,
-        help=f"client certificate for mutual TLS (env {CLIENT_CERT_ENV})",
-    )
-    group.add_argument(
-        "--key",
-        metavar="PEM",
-        default=env.get(CLIENT_KEY_ENV) or None,
-        help=f"the client certificate's private key (env {CLIENT_KEY_ENV})",
-    )
+    for flag, variable, meaning in _PEM_FLAGS:
+        group.add_argument(
+            flag,
+            metavar="PEM",
+            default=env.get(variable) or None,
+            help=f"{meaning} (env {variable})",
+        )
     group.add_argument(
         "--tls",
         action="store_true",

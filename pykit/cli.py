@@ -19,6 +19,7 @@ from typing import Any, NoReturn
 import grpc
 
 from pykit.channels import TLSConfigError, add_tls_arguments, open_channel
+from pykit.terminal import rpc_error_line
 
 # GRPC_VERBOSITY values that ask to see the C core's lines: then they stay.
 _WANTED = {"DEBUG", "INFO"}
@@ -55,6 +56,28 @@ def run_client(main: Callable[[], Awaitable[int]]) -> NoReturn:
     except KeyboardInterrupt:
         print(file=sys.stderr)
         sys.exit(130)
+
+
+async def exit_status(
+    work: Awaitable[object],
+    server: str,
+    tls: bool,
+    failures: tuple[type[Exception], ...] = (),
+) -> int:
+    """Await a client's `work`: 0 when it is done, 1 after one line on stderr when it fails.
+
+    A failed call is `error: CODE: details` (`rpc_error_line`); one of the client's own
+    `failures` is `error: ` and its message.
+    """
+    try:
+        await work
+    except grpc.aio.AioRpcError as err:
+        print(f"error: {rpc_error_line(err, server, tls)}", file=sys.stderr)
+        return 1
+    except failures as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def require_command_off_terminal(command: str | None, commands: str) -> None:

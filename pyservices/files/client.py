@@ -16,6 +16,7 @@ from pykit.channels import uses_tls
 from pykit.cli import (
     add_server_arguments,
     channel_or_exit,
+    exit_status,
     require_command_off_terminal,
     run_client,
 )
@@ -169,18 +170,11 @@ async def main(argv: list[str] | None = None) -> int:
     tls = uses_tls(args)
     async with channel:
         client = FileClient(file_pb2_grpc.FileServiceStub(channel))
-        try:
-            if args.command is None:
-                await interactive(client, args.server, tls)
-            else:
-                await run_command(client, args)
-        except grpc.aio.AioRpcError as err:
-            print(f"error: {rpc_error_line(err, args.server, tls)}", file=sys.stderr)
-            return 1
-        except ClientError as err:
-            print(f"error: {err}", file=sys.stderr)
-            return 1
-    return 0
+        if args.command is None:
+            work = interactive(client, args.server, tls)
+        else:
+            work = run_command(client, args)
+        return await exit_status(work, args.server, tls, (ClientError,))
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from pykit.channels import uses_tls
 from pykit.cli import (
     add_server_arguments,
     channel_or_exit,
+    exit_status,
     require_command_off_terminal,
     run_client,
 )
@@ -76,25 +77,15 @@ async def main(argv: list[str] | None = None) -> int:
     tls = uses_tls(args)
     async with channel:
         stub = streaming_pb2_grpc.StreamingServiceStub(channel)
-        try:
-            if args.command == "time":
-                await show_time(stub, args.count, args.interval)
-            elif args.command == "upload":
-                await upload(stub, args.path, args.name, args.overwrite)
-            elif args.command == "chat":
-                if sys.stdin.isatty():
-                    await chat_terminal(stub)
-                else:
-                    await chat_lines(stub)
-            else:
-                await guided(stub, args.server, tls)
-        except grpc.aio.AioRpcError as err:
-            print(f"error: {rpc_error_line(err, args.server, tls)}", file=sys.stderr)
-            return 1
-        except UploadFailed as err:
-            print(f"error: {err}", file=sys.stderr)
-            return 1
-    return 0
+        if args.command == "time":
+            work = show_time(stub, args.count, args.interval)
+        elif args.command == "upload":
+            work = upload(stub, args.path, args.name, args.overwrite)
+        elif args.command == "chat":
+            work = chat_terminal(stub) if sys.stdin.isatty() else chat_lines(stub)
+        else:
+            work = guided(stub, args.server, tls)
+        return await exit_status(work, args.server, tls, (UploadFailed,))
 
 
 if __name__ == "__main__":
