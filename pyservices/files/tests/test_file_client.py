@@ -88,3 +88,9 @@ async def test_unreachable_server(files: Harness) -> None:
             await proc.wait()
     assert proc.returncode == 1
     assert err.decode().startswith("error: UNAVAILABLE: cannot reach the server at 127.0.0.1:1")
+
+
+async def test_text_from_the_server_is_printed_with_bidi_controls_escaped(files: Harness) -> None:
+    # A right-to-left override would make "evil<RLO>txt.exe" display as "evilexe.txt".
+    code, out, _ = await client(files, "hello", "evil\u202etxt.exe \x1b[2J")
+    assert (code, out) == (0, "Hello, evil\\u202etxt.exe \\x1b[2J!\n")
