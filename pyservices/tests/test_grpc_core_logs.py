@@ -12,7 +12,7 @@ import pytest
 from polychat.file.v1 import file_pb2, file_pb2_grpc
 
 from pykit.testing.pki import PKI
-from pykit.testing.processes import kill, spawn
+from pykit.testing.processes import kill, read_until, spawn
 
 TIMEOUT = 30.0
 LISTENING = re.compile(r"listening service=file address=\S+ port=(\d+)")
@@ -42,11 +42,8 @@ async def test_a_failed_handshake_is_not_logged_by_grpc_core(
     )
     try:
         assert proc.stderr is not None
-        while True:
-            line = await asyncio.wait_for(proc.stderr.readline(), TIMEOUT)
-            assert line, "the services exited before listening"
-            if match := LISTENING.search(line.decode()):
-                break
+        match = LISTENING.search(await read_until(proc.stderr, "listening service=file", TIMEOUT))
+        assert match
         # A plaintext client against the TLS port: the server's handshake fails.
         async with grpc.aio.insecure_channel(f"127.0.0.1:{match[1]}") as channel:
             stub = file_pb2_grpc.FileServiceStub(channel)
