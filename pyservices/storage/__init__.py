@@ -1,7 +1,7 @@
-"""Safe helpers shared by the file, random and streaming services and their clients.
+"""Storage for the services: file names, files on disk, SQLite.
 
 - `names`: checks a client-supplied file name (never rewrites it).
 - `atomic`: writes a file atomically into one folder, never following symlinks.
 - `intervals`: turns a `google.protobuf.Duration` into a checked interval.
-- `terminal`: makes network text safe to print and formats RPC errors.
+- `sqlite`: keeps a service's data in SQLite (one writer thread, durable commits).
 """
