@@ -11,8 +11,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from pykit.testing.ports import free_port
+
 from .paths import OUT, PY, ROOT
-from .processes import PROCS, free_port, log, run_json, wait_port
+from .processes import PROCS, log, run_json, wait_port
 
 CONCURRENCY = 50
 # The Python servers are single-threaded: each runs on CPU 0 and ghz on CPU 1, so that neither

@@ -15,8 +15,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pykit.testing.ports import free_port
-
 from .paths import ROOT
 
 

@@ -8,8 +8,10 @@ import shlex
 import subprocess
 from pathlib import Path
 
+from pykit.testing.ports import free_port
+
 from .paths import OUT, ROOT
-from .processes import PROCS, free_port, wait_port
+from .processes import PROCS, wait_port
 
 
 def build(bindir: Path) -> None:
