@@ -3,7 +3,8 @@
 The gRPC metrics follow the names go-grpc-prometheus made common (`grpc_server_started_total`,
 `grpc_server_handled_total`, `grpc_server_handling_seconds`, `grpc_server_msg_received_total`,
 `grpc_server_msg_sent_total`), kept by `RpcMetrics` and filled in by
-`pyservices.observe.MetricsObserver`; a few service-specific ones start with `polychat_`.
+`pyservices.observers.MetricsObserver`. A service's own metrics (named `polychat_<service>_…`)
+are defined by the service's module, in the same default registry, so they are served here too.
 Label values are bounded: service and method names come from the registered services only,
 never from what a client sends.
 """
@@ -22,10 +23,11 @@ from dataclasses import dataclass
 from wsgiref.simple_server import WSGIServer
 
 import prometheus_client
-from prometheus_client import Counter, Gauge
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
+
+from pykit.config import split_host_port
 
 log = logging.getLogger("pyservices.metrics")
 
@@ -118,40 +120,7 @@ class RpcMetrics(Collector):
 RPC = RpcMetrics()
 prometheus_client.REGISTRY.register(RPC)
 
-LOGGER_EVENTS = Counter(
-    "polychat_logger_events",
-    "LogEvent requests by result: stored (new) or duplicate (an event_id seen before).",
-    ("result",),
-)
-AUTH_LOGINS = Counter(
-    "polychat_auth_logins", "AuthService logins by outcome (success, failure).", ("outcome",)
-)
-AUTH_OUTBOX_PENDING = Gauge(
-    "polychat_auth_outbox_pending", "Audit events waiting in auth.db for LoggerService."
-)
-CHAT_MEMBERS = Gauge(
-    "polychat_streaming_chat_members", "Members in StreamingService's chat right now."
-)
-CHAT_DROPPED = Counter(
-    "polychat_streaming_chat_dropped",
-    "StreamingService chat members disconnected because they fell behind.",
-)
-
-
 _NO_IPV6 = (errno.EAFNOSUPPORT, errno.EADDRNOTAVAIL, errno.EPROTONOSUPPORT)
-
-
-class BadAddress(ValueError):
-    """--metrics-addr is not HOST:PORT or :PORT."""
-
-
-def parse_address(address: str) -> tuple[str, int]:
-    """`:9050` (every interface), `127.0.0.1:9050`, `[::1]:9050`, `localhost:0`."""
-    host, sep, port = address.strip().rpartition(":")
-    if not sep or not port.isdigit() or int(port) > 65535:
-        raise BadAddress(f"{address!r} is not HOST:PORT or :PORT")
-    host = host.removeprefix("[").removesuffix("]")
-    return host, int(port)
 
 
 @dataclass
@@ -181,9 +150,9 @@ def serve_metrics(address: str) -> MetricsServer | None:
         log.info("metrics off")
         return None
     try:
-        host, port = parse_address(address)
-    except BadAddress as err:
-        log.error("metrics off: bad metrics address: %s", err)
+        host, port = split_host_port(address)
+    except ValueError as err:
+        log.error("metrics off: bad metrics address: %r is %s", address, err)
         return None
     prometheus_client.disable_created_metrics()
     # An empty host means every interface: IPv6 and IPv4 where the machine has IPv6.

@@ -19,7 +19,8 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from pyservices import reflection
 from pyservices.metrics import close_metrics, serve_metrics
-from pyservices.observe import ObservedServer, request_observer
+from pyservices.observe import ObservedServer
+from pyservices.observers import request_observer
 from pyservices.spec import ServiceSpec, Settings
 
 log = logging.getLogger("pyservices")

@@ -10,13 +10,17 @@ import random
 import grpc
 from google.protobuf import timestamp_pb2
 from polychat.logger.v1 import logger_pb2, logger_pb2_grpc
+from prometheus_client import Gauge
 
 from pykit.channels import open_channel
 from pykit.tls import ClientTLS, explain_unavailable
 from pyservices.auth.store import AuthStore, Event
-from pyservices.metrics import AUTH_OUTBOX_PENDING
 
 log = logging.getLogger("pyservices.auth.outbox")
+
+AUTH_OUTBOX_PENDING = Gauge(
+    "polychat_auth_outbox_pending", "Audit events waiting in auth.db for LoggerService."
+)
 
 # Codes after which the same request can never succeed: the event is dropped
 # (with an error in the log) instead of blocking every later event forever.

@@ -19,6 +19,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from google.protobuf import timestamp_pb2
 from polychat.auth.v1 import auth_pb2, auth_pb2_grpc
+from prometheus_client import Counter
 
 from pyservices.auth.outbox import Outbox
 from pyservices.auth.store import AuthStore
@@ -30,10 +31,13 @@ from pyservices.auth.validate import (
     check_username,
     printable_name,
 )
-from pyservices.metrics import AUTH_LOGINS
 from pyservices.spec import ServiceSpec, Settings
 
 log = logging.getLogger("pyservices.auth")
+
+AUTH_LOGINS = Counter(
+    "polychat_auth_logins", "AuthService logins by outcome (success, failure).", ("outcome",)
+)
 
 SERVICE_NAME = auth_pb2.DESCRIPTOR.services_by_name["AuthService"].full_name
 DEFAULT_PORT = 50054

@@ -11,13 +11,19 @@ from datetime import UTC, datetime
 import grpc
 from google.protobuf import timestamp_pb2
 from polychat.logger.v1 import logger_pb2, logger_pb2_grpc
+from prometheus_client import Counter
 
 from pykit.text import first_unfit_for_name, sanitize
 from pyservices.logger.store import LogStore, db_path
-from pyservices.metrics import LOGGER_EVENTS
 from pyservices.spec import ServiceSpec, Settings
 
 log = logging.getLogger("pyservices.logger")
+
+LOGGER_EVENTS = Counter(
+    "polychat_logger_events",
+    "LogEvent requests by result: stored (new) or duplicate (an event_id seen before).",
+    ("result",),
+)
 
 SERVICE_NAME = logger_pb2.DESCRIPTOR.services_by_name["LoggerService"].full_name
 DEFAULT_PORT = 50055

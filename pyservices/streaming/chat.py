@@ -13,10 +13,17 @@ from dataclasses import dataclass, field
 
 from google.protobuf import timestamp_pb2
 from polychat.streaming.v1 import streaming_pb2
-
-from pyservices.metrics import CHAT_DROPPED, CHAT_MEMBERS
+from prometheus_client import Counter, Gauge
 
 log = logging.getLogger("pyservices.streaming.chat")
+
+CHAT_MEMBERS = Gauge(
+    "polychat_streaming_chat_members", "Members in StreamingService's chat right now."
+)
+CHAT_DROPPED = Counter(
+    "polychat_streaming_chat_dropped",
+    "StreamingService chat members disconnected because they fell behind.",
+)
 
 Kind = streaming_pb2.ChatResponse.Kind
 SYSTEM_USER = "system"
