@@ -1,21 +1,33 @@
 """How the services' log lines look, and what writing one costs.
 
-Every RPC writes one request log line (`pyservices.observe.LogObserver`), so the
+Every RPC writes one request log line (`pyservices.observers.LogObserver`), so the
 cost of a line is part of the cost of a call. The standard library's defaults do
 work no line here uses: they look up the thread, process and multiprocessing
 names of every record, and format the date afresh for every line. This module
 turns those off (as the logging HOWTO's "Optimization" section describes) and
 formats a second's date once.
+
+Two formats, as `POLYCHAT_LOG_FORMAT` says: `text` (`… level=INFO logger=… message`) and
+`json`, one object a line with the keys and level names Go's log/slog uses (`time`, `level`,
+`msg`; `WARN` rather than `WARNING`), plus `logger`.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import time
+from datetime import datetime
 
-LOG_LEVEL_ENV = "POLYCHAT_LOG_LEVEL"
-LEVELS = ("debug", "info", "warning", "error")
 FORMAT = "%(asctime)s level=%(levelname)s logger=%(name)s %(message)s"
+# pykit.config.LOG_LEVELS as the logging module numbers them.
+_LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warn": logging.WARNING,
+    "error": logging.ERROR,
+}
+_SLOG_NAMES = {logging.WARNING: "WARN", logging.CRITICAL: "ERROR"}
 
 
 class Formatter(logging.Formatter):
@@ -36,11 +48,28 @@ class Formatter(logging.Formatter):
         return f"{self._date},{int(record.msecs):03d}"
 
 
-def configure(level: str = "info") -> None:
-    """Log to stderr at `level` (one of LEVELS) in the services' format."""
+class JSONFormatter(logging.Formatter):
+    """One JSON object a line: time (RFC 3339, local), level, logger, msg[, error]."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created)
+            .astimezone()
+            .isoformat(timespec="milliseconds"),
+            "level": _SLOG_NAMES.get(record.levelno, record.levelname),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["error"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def configure(level: str = "info", fmt: str = "text") -> None:
+    """Log to stderr at `level` (one of LOG_LEVELS) in format `fmt` (text or json)."""
     logging.logThreads = False
     logging.logProcesses = False
     logging.logMultiprocessing = False
     handler = logging.StreamHandler()
-    handler.setFormatter(Formatter())
-    logging.basicConfig(level=level.upper(), handlers=[handler])
+    handler.setFormatter(JSONFormatter() if fmt == "json" else Formatter())
+    logging.basicConfig(level=_LEVELS[level], handlers=[handler])

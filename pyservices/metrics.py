@@ -31,9 +31,6 @@ from pykit.config import split_host_port
 
 log = logging.getLogger("pyservices.metrics")
 
-DEFAULT_METRICS_ADDR = ":9050"
-METRICS_ADDR_ENV = "POLYCHAT_METRICS_ADDR"
-
 _RPC_LABELS = ("grpc_type", "grpc_service", "grpc_method")
 HANDLING_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
 

@@ -12,7 +12,8 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -21,11 +22,9 @@ from pyservices import reflection
 from pyservices.metrics import close_metrics, serve_metrics
 from pyservices.observe import ObservedServer
 from pyservices.observers import request_observer
-from pyservices.spec import ServiceSpec, Settings
+from pyservices.spec import Cleanup, OptionsT, ServiceSpec, Settings
 
 log = logging.getLogger("pyservices")
-
-Cleanup = Callable[[], Awaitable[None]]
 
 # Keepalive: ping a client after 30 s without traffic and drop the connection if the ping is
 # not answered within 10 s, so the streams of a client that vanished end within ~40 s. Clients
@@ -44,7 +43,7 @@ class Running:
 
     def __init__(
         self,
-        spec: ServiceSpec,
+        spec: ServiceSpec[Any],
         server: grpc.aio.Server,
         health_servicer: health.HealthServicer,
         port: int,
@@ -65,20 +64,27 @@ class Running:
         log.info("stopped service=%s", self.spec.name)
 
 
-async def start(spec: ServiceSpec, address: str, settings: Settings) -> Running:
-    """Build, register and start one service's server on `address`."""
-    options = [
+async def start(
+    spec: ServiceSpec[OptionsT], address: str, settings: Settings, options: OptionsT | None = None
+) -> Running:
+    """Build, register and start one service's server on `address`.
+
+    `options` are the service's own (`spec.options`); None means their defaults.
+    """
+    channel_options = [
         ("grpc.max_receive_message_length", settings.max_message_bytes),
         ("grpc.max_send_message_length", settings.max_message_bytes),
         *KEEPALIVE_OPTIONS,
     ]
     mutual_tls = settings.server_tls is not None and settings.server_tls.mutual
-    server = grpc.aio.server(options=options)
+    server = grpc.aio.server(options=channel_options)
     # The service registers through ObservedServer, which wraps each method
     # once for request logging and metrics; health and reflection below are
     # added to the server itself and stay quiet.
     observed = ObservedServer(server, request_observer(client_certs=mutual_tls))
-    cleanup = await spec.register(observed, settings)  # type: ignore[arg-type]
+    cleanup = await spec.register(  # type: ignore[arg-type]
+        observed, settings, spec.options() if options is None else options
+    )
 
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -108,12 +114,13 @@ async def start(spec: ServiceSpec, address: str, settings: Settings) -> Running:
 
 
 async def serve(
-    specs: Sequence[tuple[ServiceSpec, str]],
+    services: Sequence[tuple[ServiceSpec[Any], str, Any]],
     settings: Settings,
     grace: float = 5.0,
     metrics_addr: str = "",
 ) -> None:
-    """Run the given services until SIGINT or SIGTERM, then stop them all gracefully.
+    """Run the given services (spec, listen address, options) until SIGINT or SIGTERM, then
+    stop them all gracefully.
 
     `metrics_addr` (e.g. ":9050"; empty: off) serves Prometheus /metrics for all of them.
     """
@@ -125,8 +132,8 @@ async def serve(
     running: list[Running] = []
     metrics_server = serve_metrics(metrics_addr)
     try:
-        for spec, address in specs:
-            running.append(await start(spec, address, settings))
+        for spec, address, options in services:
+            running.append(await start(spec, address, settings, options))
         await stop.wait()
         log.info("shutting down services=%d grace=%.1fs", len(running), grace)
     finally:

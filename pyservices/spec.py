@@ -2,19 +2,48 @@
 
 from __future__ import annotations
 
-import argparse
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 import grpc
 
+from pykit.config import Reader, Setting
 from pykit.tls import ClientTLS, ServerTLS
 
-# Called once the server is built and before it starts: registers the
-# servicer(s) and returns an async cleanup to run after the server stopped
-# (close databases, flush queues), or None.
-Register = Callable[[grpc.aio.Server, "Settings"], Awaitable[Callable[[], Awaitable[None]] | None]]
+Cleanup = Callable[[], Awaitable[None]]
+
+
+class Options(Protocol):
+    """A service's own options: a frozen dataclass whose defaults are the documented ones."""
+
+    # The flags and variables `read` uses, for the runner's --help.
+    SETTINGS: ClassVar[tuple[Setting[Any], ...]]
+
+    @classmethod
+    def read(cls, reader: Reader) -> Any:
+        """The options from flags and environment; pykit.config.ConfigError if one is bad."""
+        ...
+
+
+OptionsT = TypeVar("OptionsT", bound=Options)
+
+# Called once the server is built and before it starts: registers the servicer(s) with the
+# service's options and returns an async cleanup to run after the server stopped (close
+# databases, flush queues), or None.
+Register = Callable[[grpc.aio.Server, "Settings", OptionsT], Awaitable[Cleanup | None]]
+
+
+@dataclass(frozen=True)
+class NoOptions:
+    """The options of a service that has none of its own."""
+
+    SETTINGS: ClassVar[tuple[Setting[Any], ...]] = ()
+
+    @classmethod
+    def read(cls, reader: Reader) -> NoOptions:
+        return cls()
 
 
 @dataclass(frozen=True)
@@ -26,9 +55,6 @@ class Settings:
     # (AuthService calls LoggerService).
     addresses: dict[str, str]
     max_message_bytes: int
-    # Service-specific command-line options (argparse dest -> value), as added
-    # by each ServiceSpec.add_arguments; empty when a service is started in-process.
-    options: Mapping[str, object] = field(default_factory=dict)
     # TLS for every server in the process (None: plaintext).
     server_tls: ServerTLS | None = None
     # How services reach each other (AuthService -> LoggerService): from POLYCHAT_TLS_CA,
@@ -37,7 +63,7 @@ class Settings:
 
 
 @dataclass(frozen=True)
-class ServiceSpec:
+class ServiceSpec(Generic[OptionsT]):
     """One gRPC service the runner can start on a port of its own."""
 
     # Short name used on the command line: `python -m pyservices NAME`.
@@ -45,9 +71,9 @@ class ServiceSpec:
     # Fully-qualified gRPC service names, for health and reflection.
     service_names: tuple[str, ...]
     default_port: int
-    register: Register
-    # Adds the service's own flags (e.g. a size limit) to the runner's parser.
-    add_arguments: Callable[[argparse.ArgumentParser], None] | None = None
+    register: Register[OptionsT]
+    # The service's own options (e.g. a size limit); read once when the process starts.
+    options: type[OptionsT] = NoOptions  # type: ignore[assignment]
 
     @property
     def env_var(self) -> str:

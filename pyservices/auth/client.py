@@ -19,6 +19,7 @@ import threading
 import grpc
 from polychat.auth.v1 import auth_pb2, auth_pb2_grpc
 
+from pykit import config
 from pykit.channels import (
     explain_unavailable,
     uses_tls,
@@ -41,7 +42,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     command = "login"
     if argv and argv[0] in COMMANDS:
         command, argv = argv[0], argv[1:]
-    parser = argparse.ArgumentParser(
+    parser = config.ArgumentParser(
         prog=f"python -m pyservices.auth.client {command}",
         description=__doc__.splitlines()[0] if __doc__ else None,
     )

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import secrets
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -21,6 +20,7 @@ from google.protobuf import timestamp_pb2
 from polychat.auth.v1 import auth_pb2, auth_pb2_grpc
 from prometheus_client import Counter
 
+from pyservices.auth.config import AuthOptions
 from pyservices.auth.outbox import Outbox
 from pyservices.auth.store import AuthStore
 from pyservices.auth.validate import (
@@ -41,19 +41,7 @@ AUTH_LOGINS = Counter(
 
 SERVICE_NAME = auth_pb2.DESCRIPTOR.services_by_name["AuthService"].full_name
 DEFAULT_PORT = 50054
-DEFAULT_TTL_SECONDS = 3600.0
 DEMO_USER = ("user1", "password1")
-
-
-def session_ttl() -> float:
-    """Session lifetime in seconds (env AUTH_SESSION_TTL, default 3600)."""
-    raw = os.environ.get("AUTH_SESSION_TTL", "")
-    try:
-        ttl = float(raw) if raw else DEFAULT_TTL_SECONDS
-    except ValueError:
-        log.warning("ignoring AUTH_SESSION_TTL=%r: not a number", raw)
-        return DEFAULT_TTL_SECONDS
-    return ttl if ttl > 0 else DEFAULT_TTL_SECONDS
 
 
 def timestamp(seconds: float) -> timestamp_pb2.Timestamp:
@@ -176,7 +164,10 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
 
 
 async def build(
-    settings: Settings, hasher: PasswordHasher | None = None, max_backoff: float = 2.0
+    settings: Settings,
+    options: AuthOptions,
+    hasher: PasswordHasher | None = None,
+    max_backoff: float = 2.0,
 ) -> tuple[AuthServicer, Callable[[], Awaitable[None]]]:
     """Open auth.db, seed the demo user once, start outbox delivery."""
     hasher = hasher or PasswordHasher()
@@ -196,13 +187,13 @@ async def build(
         await outbox.stop()
         await store.close()
 
-    return AuthServicer(store, outbox, hasher, dummy_hash, session_ttl()), cleanup
+    return AuthServicer(store, outbox, hasher, dummy_hash, options.session_ttl), cleanup
 
 
 async def register(
-    server: grpc.aio.Server, settings: Settings
+    server: grpc.aio.Server, settings: Settings, options: AuthOptions
 ) -> Callable[[], Awaitable[None]] | None:
-    servicer, cleanup = await build(settings)
+    servicer, cleanup = await build(settings, options)
     auth_pb2_grpc.add_AuthServiceServicer_to_server(servicer, server)
     return cleanup
 
@@ -212,4 +203,5 @@ SPEC = ServiceSpec(
     service_names=(SERVICE_NAME,),
     default_port=DEFAULT_PORT,
     register=register,
+    options=AuthOptions,
 )

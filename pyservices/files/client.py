@@ -12,6 +12,7 @@ import grpc
 from polychat.file.v1 import file_pb2, file_pb2_grpc
 from prompt_toolkit import PromptSession
 
+from pykit import config
 from pykit.channels import uses_tls
 from pykit.cli import (
     add_server_arguments,
@@ -36,7 +37,7 @@ class ClientError(Exception):
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = config.ArgumentParser(
         prog="python -m pyservices.files.client",
         description="FileService client: a menu on a terminal, or one subcommand.",
     )

@@ -6,12 +6,13 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from pathlib import Path
 
 import grpc
 from google.protobuf import timestamp_pb2
 from polychat.file.v1 import file_pb2, file_pb2_grpc
 
-from pyservices.files.config import UPLOAD_FOLDER, FileConfig, add_arguments
+from pyservices.files.config import UPLOAD_FOLDER, FileOptions
 from pyservices.spec import ServiceSpec, Settings
 from pyservices.storage.atomic import (
     AlreadyExists,
@@ -37,8 +38,9 @@ _STORAGE_CODES: dict[type[StorageError], grpc.StatusCode] = {
 
 
 class FileServicer(file_pb2_grpc.FileServiceServicer):
-    def __init__(self, config: FileConfig) -> None:
-        self._config = config
+    def __init__(self, folder: Path, options: FileOptions) -> None:
+        self._folder = folder
+        self._max_bytes = options.max_bytes
 
     async def SayHello(
         self, request: file_pb2.SayHelloRequest, context: grpc.aio.ServicerContext
@@ -64,15 +66,14 @@ class FileServicer(file_pb2_grpc.FileServiceServicer):
     async def WriteFile(
         self, request: file_pb2.WriteFileRequest, context: grpc.aio.ServicerContext
     ) -> file_pb2.WriteFileResponse:
-        cfg = self._config
         try:
             stored = await asyncio.to_thread(
                 write_atomic,
-                cfg.folder,
+                self._folder,
                 request.name,
                 request.content,
                 request.overwrite,
-                cfg.max_bytes,
+                self._max_bytes,
             )
         except InvalidName as err:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(err))
@@ -95,7 +96,7 @@ class FileServicer(file_pb2_grpc.FileServiceServicer):
     async def ListFiles(
         self, request: file_pb2.ListFilesRequest, context: grpc.aio.ServicerContext
     ) -> file_pb2.ListFilesResponse:
-        entries = await asyncio.to_thread(list_files, self._config.folder)
+        entries = await asyncio.to_thread(list_files, self._folder)
         files = []
         for entry in entries:
             modified = timestamp_pb2.Timestamp()
@@ -105,13 +106,13 @@ class FileServicer(file_pb2_grpc.FileServiceServicer):
 
 
 async def register(
-    server: grpc.aio.Server, settings: Settings
+    server: grpc.aio.Server, settings: Settings, options: FileOptions
 ) -> Callable[[], Awaitable[None]] | None:
-    config = FileConfig.from_settings(settings)
-    removed = await asyncio.to_thread(remove_stale_temps, config.folder)
+    folder = settings.data_dir / UPLOAD_FOLDER
+    removed = await asyncio.to_thread(remove_stale_temps, folder)
     if removed:
-        log.info("removed stale temp files count=%d folder=%s", removed, config.folder)
-    file_pb2_grpc.add_FileServiceServicer_to_server(FileServicer(config), server)
+        log.info("removed stale temp files count=%d folder=%s", removed, folder)
+    file_pb2_grpc.add_FileServiceServicer_to_server(FileServicer(folder, options), server)
     return None
 
 
@@ -120,5 +121,5 @@ SPEC = ServiceSpec(
     service_names=(file_pb2.DESCRIPTOR.services_by_name["FileService"].full_name,),
     default_port=50051,
     register=register,
-    add_arguments=add_arguments,
+    options=FileOptions,
 )

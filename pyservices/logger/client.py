@@ -8,6 +8,7 @@ import sys
 import grpc
 from polychat.logger.v1 import logger_pb2, logger_pb2_grpc
 
+from pykit import config
 from pykit.channels import (
     explain_unavailable,
     uses_tls,
@@ -20,7 +21,7 @@ TIMEOUT_SECONDS = 10.0
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = config.ArgumentParser(
         prog="python -m pyservices.logger.client",
         description="Send one event to LoggerService.",
     )

@@ -7,13 +7,13 @@ and never changes a record.
 from __future__ import annotations
 
 import argparse
-import os
 import sqlite3
 import sys
 from pathlib import Path
 
 from tabulate import tabulate
 
+from pykit import config
 from pykit.text import sanitize
 from pyservices.logger.store import Entry, db_path, query
 
@@ -22,24 +22,17 @@ HEADERS = ["ID", "Event Type", "Details", "Timestamp"]
 
 
 def default_db() -> Path:
-    return db_path(Path(os.environ.get("POLYCHAT_DATA_DIR", "data")))
-
-
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError("must be a positive whole number")
-    return value
+    return db_path(config.Reader().get(config.DATA_DIR))
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = config.ArgumentParser(
         prog="python -m pyservices.logger.query",
         description="Show the newest events stored by LoggerService.",
     )
     parser.add_argument(
         "--limit",
-        type=positive_int,
+        type=config.argument_type(config.whole_number(1)),
         default=DEFAULT_LIMIT,
         help=f"show at most this many events (default: {DEFAULT_LIMIT})",
     )

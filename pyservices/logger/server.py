@@ -15,7 +15,7 @@ from prometheus_client import Counter
 
 from pykit.text import first_unfit_for_name, sanitize
 from pyservices.logger.store import LogStore, db_path
-from pyservices.spec import ServiceSpec, Settings
+from pyservices.spec import NoOptions, ServiceSpec, Settings
 
 log = logging.getLogger("pyservices.logger")
 
@@ -123,7 +123,7 @@ class LoggerServicer(logger_pb2_grpc.LoggerServiceServicer):
 
 
 async def register(
-    server: grpc.aio.Server, settings: Settings
+    server: grpc.aio.Server, settings: Settings, options: NoOptions
 ) -> Callable[[], Awaitable[None]] | None:
     store = LogStore(db_path(settings.data_dir))
     await store.open()

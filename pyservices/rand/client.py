@@ -12,6 +12,7 @@ from google.protobuf import duration_pb2
 from polychat.random.v1 import random_pb2, random_pb2_grpc
 from prompt_toolkit import PromptSession
 
+from pykit import config
 from pykit.channels import uses_tls
 from pykit.cli import add_server_arguments, channel_or_exit, run_client
 from pykit.terminal import local_time, rpc_error_line, run_until_signal
@@ -22,7 +23,7 @@ T = TypeVar("T")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = config.ArgumentParser(
         prog="python -m pyservices.rand.client",
         description="Stream random numbers. On a terminal, asks for any value not given.",
     )
@@ -30,11 +31,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--min", type=int, help=f"smallest value (default: {DEFAULTS['min']})")
     parser.add_argument("--max", type=int, help=f"largest value (default: {DEFAULTS['max']})")
     parser.add_argument(
-        "--count", type=int, help=f"how many, 0 = until Ctrl+C (default: {DEFAULTS['count']})"
+        "--count",
+        type=config.argument_type(config.whole_number(0)),
+        help=f"how many, 0 = until Ctrl+C (default: {DEFAULTS['count']})",
     )
     parser.add_argument(
         "--interval",
-        type=float,
+        type=config.argument_type(config.seconds()),
         help=f"seconds between numbers, at least 0.01 (default: {DEFAULTS['interval']})",
     )
     return parser.parse_args(argv)

@@ -12,7 +12,7 @@ import grpc
 from google.protobuf import timestamp_pb2
 from polychat.random.v1 import random_pb2, random_pb2_grpc
 
-from pyservices.spec import Register, ServiceSpec, Settings
+from pyservices.spec import NoOptions, Register, ServiceSpec, Settings
 from pyservices.storage.intervals import InvalidInterval, interval_seconds
 
 log = logging.getLogger("pyservices.random")
@@ -84,11 +84,11 @@ class RandomServicer(random_pb2_grpc.RandomServiceServicer):
                 self._on_stream_end(outcome, sent)
 
 
-def make_register(on_stream_end: StreamEndHook | None = None) -> Register:
+def make_register(on_stream_end: StreamEndHook | None = None) -> Register[NoOptions]:
     """The runner's register step; tests pass a hook to see streams end."""
 
     async def register(
-        server: grpc.aio.Server, settings: Settings
+        server: grpc.aio.Server, settings: Settings, options: NoOptions
     ) -> Callable[[], Awaitable[None]] | None:
         servicer = RandomServicer(on_stream_end)
         random_pb2_grpc.add_RandomServiceServicer_to_server(servicer, server)

@@ -14,6 +14,7 @@ import grpc
 from polychat.streaming.v1 import streaming_pb2_grpc
 from prompt_toolkit import PromptSession
 
+from pykit import config
 from pykit.channels import uses_tls
 from pykit.cli import (
     add_server_arguments,
@@ -28,18 +29,20 @@ from pyservices.streaming.time_cmd import show_time
 from pyservices.streaming.upload_cmd import UploadFailed, upload
 
 DEFAULT_SERVER = "localhost:50056"
+COUNT = config.argument_type(config.whole_number(0))
+SECONDS = config.argument_type(config.seconds())
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = config.ArgumentParser(
         prog="python -m pyservices.streaming.client",
         description="StreamingService client: the guided flow on a terminal, or one subcommand.",
     )
     add_server_arguments(parser, env="STREAMING_SERVER", default=DEFAULT_SERVER)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     time = commands.add_parser("time", help="print the server's time until Ctrl+C")
-    time.add_argument("--count", type=int, default=0, help="stop after N updates (0: never)")
-    time.add_argument("--interval", type=float, default=1.0, help="seconds between updates")
+    time.add_argument("--count", type=COUNT, default=0, help="stop after N updates (0: never)")
+    time.add_argument("--interval", type=SECONDS, default=1.0, help="seconds between updates")
     up = commands.add_parser("upload", help="upload a file in chunks and check its SHA-256")
     up.add_argument("path", type=Path)
     up.add_argument("--name", help="name on the server (default: the file's own name)")

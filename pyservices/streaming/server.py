@@ -8,6 +8,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
+from pathlib import Path
 
 import grpc
 from google.protobuf import timestamp_pb2
@@ -17,7 +18,7 @@ from pyservices.spec import Register, ServiceSpec, Settings
 from pyservices.storage.atomic import remove_stale_temps
 from pyservices.storage.intervals import InvalidInterval, interval_seconds
 from pyservices.streaming.chat import ChatRoom, Member
-from pyservices.streaming.config import UPLOAD_FOLDER, StreamingConfig, add_arguments
+from pyservices.streaming.config import UPLOAD_FOLDER, StreamingOptions
 from pyservices.streaming.upload import UploadHook, UploadRejected, receive_upload
 
 log = logging.getLogger("pyservices.streaming")
@@ -36,10 +37,13 @@ def _now() -> tuple[timestamp_pb2.Timestamp, str]:
 
 
 class StreamingServicer(streaming_pb2_grpc.StreamingServiceServicer):
-    def __init__(self, config: StreamingConfig, upload_hook: UploadHook | None = None) -> None:
-        self._config = config
+    def __init__(
+        self, folder: Path, options: StreamingOptions, upload_hook: UploadHook | None = None
+    ) -> None:
+        self._folder = folder
+        self._max_upload_bytes = options.max_upload_bytes
         self._upload_hook = upload_hook
-        self.room = ChatRoom(config.chat_queue)
+        self.room = ChatRoom(options.chat_queue)
 
     async def StreamServerTime(
         self,
@@ -69,12 +73,11 @@ class StreamingServicer(streaming_pb2_grpc.StreamingServiceServicer):
         request_iterator: AsyncIterator[streaming_pb2.UploadFileRequest],
         context: grpc.aio.ServicerContext,
     ) -> streaming_pb2.UploadFileResponse:
-        cfg = self._config
         try:
             stored = await receive_upload(
                 request_iterator,
-                cfg.folder,
-                cfg.max_upload_bytes,
+                self._folder,
+                self._max_upload_bytes,
                 still_open=lambda: not (context.cancelled() or context.done()),
                 hook=self._upload_hook,
             )
@@ -135,17 +138,17 @@ class StreamingServicer(streaming_pb2_grpc.StreamingServiceServicer):
 def make_register(
     upload_hook: UploadHook | None = None,
     on_servicer: Callable[[StreamingServicer], None] | None = None,
-) -> Register:
+) -> Register[StreamingOptions]:
     """The runner's register step; tests pass hooks to observe uploads and the room."""
 
     async def register(
-        server: grpc.aio.Server, settings: Settings
+        server: grpc.aio.Server, settings: Settings, options: StreamingOptions
     ) -> Callable[[], Awaitable[None]] | None:
-        config = StreamingConfig.from_settings(settings)
-        removed = await asyncio.to_thread(remove_stale_temps, config.folder)
+        folder = settings.data_dir / UPLOAD_FOLDER
+        removed = await asyncio.to_thread(remove_stale_temps, folder)
         if removed:
-            log.info("removed stale temp files count=%d folder=%s", removed, config.folder)
-        servicer = StreamingServicer(config, upload_hook)
+            log.info("removed stale temp files count=%d folder=%s", removed, folder)
+        servicer = StreamingServicer(folder, options, upload_hook)
         if on_servicer is not None:
             on_servicer(servicer)
         streaming_pb2_grpc.add_StreamingServiceServicer_to_server(servicer, server)
@@ -159,5 +162,5 @@ SPEC = ServiceSpec(
     service_names=(streaming_pb2.DESCRIPTOR.services_by_name["StreamingService"].full_name,),
     default_port=50056,
     register=make_register(),
-    add_arguments=add_arguments,
+    options=StreamingOptions,
 )

@@ -140,7 +140,7 @@ async def run_file_service(data_dir: Path, *args: str, **env: str) -> asyncio.su
 
 async def test_runner_process_serves_metrics(tmp_path: Path) -> None:
     proc = await run_file_service(
-        tmp_path, "--file-addr", "127.0.0.1:0", POLYCHAT_METRICS_ADDR="127.0.0.1:0"
+        tmp_path, "--file-addr", "127.0.0.1:0", SERVICES_METRICS_ADDR="127.0.0.1:0"
     )
     try:
         assert proc.stderr is not None
@@ -318,4 +318,7 @@ async def test_an_unknown_log_level_is_a_usage_error(tmp_path: Path) -> None:
     proc = await run_file_service(tmp_path, POLYCHAT_LOG_LEVEL="loud")
     _, err = await asyncio.wait_for(proc.communicate(), TIMEOUT * 3)
     assert proc.returncode == 2
-    assert "POLYCHAT_LOG_LEVEL='loud': choose from debug, info, warning, error" in err.decode()
+    assert err.decode() == (
+        'pyservices: error: invalid value "loud" for POLYCHAT_LOG_LEVEL (flag --log-level): '
+        "choose from debug, info, warn, error\n"
+    )

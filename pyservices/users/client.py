@@ -16,6 +16,7 @@ from datetime import datetime
 import grpc
 from polychat.user.v1 import user_pb2, user_pb2_grpc
 
+from pykit import config
 from pykit.callstatus import stream_unary
 from pykit.channels import (
     explain_unavailable,
@@ -33,7 +34,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     command = "demo"
     if argv and argv[0] in COMMANDS:
         command, argv = argv[0], argv[1:]
-    parser = argparse.ArgumentParser(
+    parser = config.ArgumentParser(
         prog=f"python -m pyservices.users.client {command}",
         description="Call UserService; with no command, run the five demo scenarios.",
         epilog=f"commands: {', '.join(COMMANDS)} (default: demo)",
@@ -46,7 +47,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         parser.add_argument("email", metavar="EMAIL")
         parser.add_argument("age", metavar="AGE", type=int)
     elif command == "list":
-        parser.add_argument("--limit", type=int, default=0, help="at most N users (default: all)")
+        parser.add_argument(
+            "--limit",
+            type=config.argument_type(config.whole_number(0)),
+            default=0,
+            help="at most N users (default: all)",
+        )
     args = parser.parse_args(argv)
     args.command = command
     return args

@@ -10,7 +10,7 @@ import grpc
 from polychat.user.v1 import user_pb2, user_pb2_grpc
 
 from pykit.text import sanitize
-from pyservices.spec import ServiceSpec, Settings
+from pyservices.spec import NoOptions, ServiceSpec, Settings
 from pyservices.users.store import EmailTaken, NewUser, User, UserStore
 from pyservices.users.validate import InvalidUser, check_new_user
 
@@ -143,7 +143,7 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
 
 
 async def register(
-    server: grpc.aio.Server, settings: Settings
+    server: grpc.aio.Server, settings: Settings, options: NoOptions
 ) -> Callable[[], Awaitable[None]] | None:
     store = UserStore(settings.data_dir / "users.db")
     await store.open()

@@ -15,9 +15,10 @@ from polychat.logger.v1 import logger_pb2, logger_pb2_grpc
 
 from pykit.testing.polling import wait_until
 from pykit.testing.processes import kill, read_until, run_module, spawn
+from pyservices.auth.config import AuthOptions
 from pyservices.auth.server import SPEC as AUTH_SPEC
 from pyservices.logger.server import SPEC as LOGGER_SPEC
-from pyservices.runner import Running
+from pyservices.runner import Running, start
 from pyservices.spec import Settings
 from pyservices.tests.servers import make_settings, start_on
 
@@ -46,8 +47,8 @@ class Stack:
     def auth_settings(self) -> Settings:
         return make_settings(self.auth_dir, f"127.0.0.1:{self.logger_port}")
 
-    async def start_auth(self) -> None:
-        self.auth = await start_on(AUTH_SPEC, self.auth_settings())
+    async def start_auth(self, options: AuthOptions | None = None) -> None:
+        self.auth = await start(AUTH_SPEC, "127.0.0.1:0", self.auth_settings(), options)
 
     async def stop_auth(self) -> None:
         if self.auth is not None:
@@ -197,10 +198,9 @@ async def test_passwords_and_tokens_are_not_stored(
     assert stored.startswith("$argon2id$")
 
 
-async def test_session_expires(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AUTH_SESSION_TTL", "0.3")
+async def test_session_expires(stack: Stack) -> None:
     await stack.start_logger()
-    await stack.start_auth()
+    await stack.start_auth(AuthOptions(session_ttl=0.3))
     assert stack.auth is not None
     async with grpc.aio.insecure_channel(f"127.0.0.1:{stack.auth.port}") as channel:
         stub = auth_pb2_grpc.AuthServiceStub(channel)

@@ -10,6 +10,7 @@ import grpc
 import pytest
 from polychat.file.v1 import file_pb2_grpc
 
+from pyservices.files.config import FileOptions
 from pyservices.files.server import SPEC
 from pyservices.runner import Running, start
 from pyservices.spec import Settings
@@ -38,12 +39,10 @@ StartFiles = Callable[..., Awaitable[Harness]]
 async def start_files(tmp_path: Path) -> AsyncIterator[StartFiles]:
     started: list[Harness] = []
 
-    async def _start(**options: object) -> Harness:
+    async def _start(**options: int) -> Harness:
         data_dir = tmp_path / "data"
-        settings = Settings(
-            data_dir=data_dir, addresses={}, max_message_bytes=8 * 1024 * 1024, options=options
-        )
-        running = await start(SPEC, "127.0.0.1:0", settings)
+        settings = Settings(data_dir=data_dir, addresses={}, max_message_bytes=8 * 1024 * 1024)
+        running = await start(SPEC, "127.0.0.1:0", settings, FileOptions(**options))
         channel = grpc.aio.insecure_channel(f"127.0.0.1:{running.port}")
         harness = Harness(running, channel, file_pb2_grpc.FileServiceStub(channel), data_dir)
         started.append(harness)

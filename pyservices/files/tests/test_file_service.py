@@ -109,7 +109,7 @@ async def test_upload_folder_itself_a_symlink_is_refused(files: Harness, tmp_pat
 
 
 async def test_size_limit(start_files: StartFiles) -> None:
-    harness = await start_files(file_max_bytes=10)
+    harness = await start_files(max_bytes=10)
     err = await write_error(harness, "big.bin", b"x" * 11)
     assert err.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert "limit of 10 bytes" in (err.details() or "")

@@ -13,6 +13,7 @@ from polychat.streaming.v1 import streaming_pb2_grpc
 
 from pyservices.runner import Running, start
 from pyservices.spec import Settings
+from pyservices.streaming.config import StreamingOptions
 from pyservices.streaming.server import SPEC, StreamingServicer, make_register
 
 MAX_MESSAGE = 8 * 1024 * 1024
@@ -48,15 +49,13 @@ StartStreaming = Callable[..., Awaitable[Harness]]
 async def start_streaming(tmp_path: Path) -> AsyncIterator[StartStreaming]:
     started: list[Harness] = []
 
-    async def _start(**options: object) -> Harness:
+    async def _start(**options: int) -> Harness:
         events: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
         holder: list[StreamingServicer] = []
         register = make_register(lambda e, t: events.put_nowait((e, t)), holder.append)
         spec = dataclasses.replace(SPEC, register=register)
-        settings = Settings(
-            data_dir=tmp_path, addresses={}, max_message_bytes=MAX_MESSAGE, options=options
-        )
-        running = await start(spec, "127.0.0.1:0", settings)
+        settings = Settings(data_dir=tmp_path, addresses={}, max_message_bytes=MAX_MESSAGE)
+        running = await start(spec, "127.0.0.1:0", settings, StreamingOptions(**options))
         channel = grpc.aio.insecure_channel(f"127.0.0.1:{running.port}")
         harness = Harness(
             running,

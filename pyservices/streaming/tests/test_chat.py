@@ -92,7 +92,7 @@ async def test_too_long_message_is_refused_to_the_sender_only(streaming: Harness
 async def test_slow_member_is_dropped_and_others_keep_receiving(
     start_streaming: StartStreaming,
 ) -> None:
-    harness = await start_streaming(streaming_chat_queue=4)
+    harness = await start_streaming(chat_queue=4)
     stub = harness.stub
     slow_out, fast_out, talker_out = Outbox(), Outbox(), Outbox()
     slow = stub.Chat(slow_out.requests())

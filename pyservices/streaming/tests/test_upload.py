@@ -132,7 +132,7 @@ async def test_declared_size_must_match(streaming: Harness) -> None:
 
 
 async def test_size_limit_enforced_as_data_arrives(start_streaming: StartStreaming) -> None:
-    harness = await start_streaming(streaming_max_upload_bytes=1024)
+    harness = await start_streaming(max_upload_bytes=1024)
     err = await upload_error(harness, [meta("big.bin", size=2048)])
     assert err.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     err = await upload_error(harness, [meta("big.bin"), *[chunk(b"z" * 512)] * 4])
