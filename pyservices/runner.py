@@ -1,8 +1,9 @@
 """Starts services, each on its own port, with health, reflection and graceful stop.
 
-Every server gets the same treatment: request logging and Prometheus metrics on every RPC,
-keepalive pings (so that a peer that vanished without closing its connection, a dropped chat
-member for instance, is noticed and its streams end), and TLS or mutual TLS when the settings
+Every server gets the same treatment: request logging and Prometheus metrics on every RPC
+(health checks included, logged at DEBUG since probes poll them), keepalive pings (so that
+a peer that vanished without closing its connection, a dropped chat member for instance, is
+noticed and its streams end), and TLS or mutual TLS when the settings
 carry a certificate.
 """
 
@@ -78,16 +79,16 @@ async def start(
     ]
     mutual_tls = settings.server_tls is not None and settings.server_tls.mutual
     server = grpc.aio.server(options=channel_options)
-    # The service registers through ObservedServer, which wraps each method
-    # once for request logging and metrics; health and reflection below are
-    # added to the server itself and stay quiet.
+    # The service and health checks register through ObservedServer, which wraps each method
+    # once for request logging and metrics; reflection is added to the server itself and
+    # stays quiet.
     observed = ObservedServer(server, request_observer(client_certs=mutual_tls))
     cleanup = await spec.register(  # type: ignore[arg-type]
         observed, settings, spec.options() if options is None else options
     )
 
     health_servicer = health.aio.HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, observed)  # type: ignore[arg-type]
     names = (*spec.service_names, health.SERVICE_NAME, reflection.SERVICE_NAME)
     reflection.enable_server_reflection(names, server)
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import grpc
 import pytest
 from google.protobuf import duration_pb2
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from polychat.auth.v1 import auth_pb2, auth_pb2_grpc
 from polychat.file.v1 import file_pb2, file_pb2_grpc
 from polychat.random.v1 import random_pb2, random_pb2_grpc
@@ -34,6 +35,7 @@ from pyservices.tests.servers import make_settings, start_on
 
 TIMEOUT = 10.0
 FILE_SERVICE = "polychat.file.v1.FileService"
+HEALTH_SERVICE = "grpc.health.v1.Health"
 
 
 @pytest.fixture
@@ -322,3 +324,39 @@ async def test_an_unknown_log_level_is_a_usage_error(tmp_path: Path) -> None:
         'pyservices: error: invalid value "loud" for POLYCHAT_LOG_LEVEL (flag --log-level): '
         "choose from debug, info, warn, error\n"
     )
+
+
+async def test_health_checks_are_logged_at_debug_and_counted(
+    metrics_server: MetricsServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    files = await start_on(FILE_SPEC, make_settings(tmp_path))
+    check = {"grpc_service": HEALTH_SERVICE, "grpc_method": "Check", "grpc_type": "unary"}
+    before = await asyncio.to_thread(scrape, metrics_server.port)
+    try:
+        with caplog.at_level(logging.DEBUG, logger="pyservices.rpc"):
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{files.port}") as channel:
+                stub = health_pb2_grpc.HealthStub(channel)
+                request = health_pb2.HealthCheckRequest(service=FILE_SERVICE)
+                reply = await stub.Check(request, timeout=TIMEOUT)
+                assert reply.status == health_pb2.HealthCheckResponse.SERVING
+                with pytest.raises(grpc.aio.AioRpcError) as info:
+                    await stub.Check(health_pb2.HealthCheckRequest(service="nope"), timeout=TIMEOUT)
+                assert info.value.code() == grpc.StatusCode.NOT_FOUND
+    finally:
+        await files.stop(0)
+    after = await asyncio.to_thread(scrape, metrics_server.port)
+    lines = [
+        (r.levelno, r.getMessage())
+        for r in caplog.records
+        if r.name == "pyservices.rpc" and HEALTH_SERVICE in r.getMessage()
+    ]
+    assert [(level, RPC_LINE.search(m)[4]) for level, m in lines] == [  # type: ignore[index]
+        (logging.DEBUG, "OK"),
+        (logging.DEBUG, "NOT_FOUND"),
+    ], lines
+    for name, by, labels in [
+        ("grpc_server_started_total", 2, check),
+        ("grpc_server_handled_total", 1, {**check, "grpc_code": "OK"}),
+        ("grpc_server_handled_total", 1, {**check, "grpc_code": "NOT_FOUND"}),
+    ]:
+        assert sample(after, name, **labels) - sample(before, name, **labels) == by, (name, labels)
