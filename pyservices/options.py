@@ -15,7 +15,7 @@ from typing import Any
 
 from pykit import config
 from pykit.config import ArgumentParser, Reader, Setting
-from pyservices.spec import ServiceSpec
+from pyservices.spec import ServiceSpec, read_options
 from pyservices.tls import (
     CLIENT_CA_ENV,
     CLIENT_CERT_ENV,
@@ -147,7 +147,7 @@ def build_parser(specs: Mapping[str, ServiceSpec[Any]]) -> ArgumentParser:
     for spec in specs.values():
         group = parser.add_argument_group(f"{spec.name} service")
         listen_setting(spec).add_to(group)
-        for setting in spec.options.SETTINGS:
+        for setting in spec.options.SETTINGS.values():
             setting.add_to(group)
     return parser
 
@@ -181,6 +181,6 @@ def read(
         tls_key=reader.get(TLS_KEY),
         tls_client_ca=reader.get(TLS_CLIENT_CA),
         addresses={name: reader.get(listen_setting(spec)) for name, spec in specs.items()},
-        service_options={name: specs[name].options.read(reader) for name in names},
+        service_options={name: read_options(specs[name].options, reader) for name in names},
     )
     return opts, reader.renamed

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
@@ -16,15 +16,14 @@ Cleanup = Callable[[], Awaitable[None]]
 
 
 class Options(Protocol):
-    """A service's own options: a frozen dataclass whose defaults are the documented ones."""
+    """A service's own options: a frozen dataclass whose defaults are the documented ones.
 
-    # The flags and variables `read` uses, for the runner's --help.
-    SETTINGS: ClassVar[tuple[Setting[Any], ...]]
+    SETTINGS maps each field to the setting (flag and variable) it is read from.
+    """
 
-    @classmethod
-    def read(cls, reader: Reader) -> Any:
-        """The options from flags and environment; pykit.config.ConfigError if one is bad."""
-        ...
+    SETTINGS: ClassVar[Mapping[str, Setting[Any]]]
+
+    def __init__(self, **values: Any) -> None: ...
 
 
 OptionsT = TypeVar("OptionsT", bound=Options)
@@ -35,15 +34,16 @@ OptionsT = TypeVar("OptionsT", bound=Options)
 Register = Callable[[grpc.aio.Server, "Settings", OptionsT], Awaitable[Cleanup | None]]
 
 
+def read_options(kind: type[OptionsT], reader: Reader) -> OptionsT:
+    """Options of type `kind`, each field from its setting; pykit.config.ConfigError if bad."""
+    return kind(**{name: reader.get(setting) for name, setting in kind.SETTINGS.items()})
+
+
 @dataclass(frozen=True)
 class NoOptions:
     """The options of a service that has none of its own."""
 
-    SETTINGS: ClassVar[tuple[Setting[Any], ...]] = ()
-
-    @classmethod
-    def read(cls, reader: Reader) -> NoOptions:
-        return cls()
+    SETTINGS: ClassVar[Mapping[str, Setting[Any]]] = {}
 
 
 @dataclass(frozen=True)

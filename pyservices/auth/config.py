@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from pykit.config import Reader, Setting, seconds
+from pykit.config import Setting, seconds
 
 DEFAULT_SESSION_TTL = 3600.0
 
@@ -21,10 +22,8 @@ SESSION_TTL = Setting(
 
 @dataclass(frozen=True)
 class AuthOptions:
-    SETTINGS: ClassVar[tuple[Setting[Any], ...]] = (SESSION_TTL,)
+    """AuthService's own options."""
+
+    SETTINGS: ClassVar[Mapping[str, Setting[Any]]] = {"session_ttl": SESSION_TTL}
 
     session_ttl: float = DEFAULT_SESSION_TTL
-
-    @classmethod
-    def read(cls, reader: Reader) -> AuthOptions:
-        return cls(session_ttl=reader.get(SESSION_TTL))

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from pykit.config import Reader, Setting, whole_number
+from pykit.config import Setting, whole_number
 
 UPLOAD_FOLDER = "uploaded_files"
 DEFAULT_MAX_BYTES = 4 * 1024 * 1024
@@ -22,10 +23,8 @@ MAX_BYTES = Setting(
 
 @dataclass(frozen=True)
 class FileOptions:
-    SETTINGS: ClassVar[tuple[Setting[Any], ...]] = (MAX_BYTES,)
+    """FileService's own options."""
+
+    SETTINGS: ClassVar[Mapping[str, Setting[Any]]] = {"max_bytes": MAX_BYTES}
 
     max_bytes: int = DEFAULT_MAX_BYTES
-
-    @classmethod
-    def read(cls, reader: Reader) -> FileOptions:
-        return cls(max_bytes=reader.get(MAX_BYTES))

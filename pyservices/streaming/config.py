@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from pykit.config import Reader, Setting, whole_number
+from pykit.config import Setting, whole_number
 
 UPLOAD_FOLDER = "streamed_files"
 DEFAULT_MAX_UPLOAD_BYTES = 100 * 1024 * 1024
@@ -31,11 +32,12 @@ CHAT_QUEUE = Setting(
 
 @dataclass(frozen=True)
 class StreamingOptions:
-    SETTINGS: ClassVar[tuple[Setting[Any], ...]] = (MAX_UPLOAD_BYTES, CHAT_QUEUE)
+    """StreamingService's own options."""
+
+    SETTINGS: ClassVar[Mapping[str, Setting[Any]]] = {
+        "max_upload_bytes": MAX_UPLOAD_BYTES,
+        "chat_queue": CHAT_QUEUE,
+    }
 
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
     chat_queue: int = DEFAULT_CHAT_QUEUE
-
-    @classmethod
-    def read(cls, reader: Reader) -> StreamingOptions:
-        return cls(max_upload_bytes=reader.get(MAX_UPLOAD_BYTES), chat_queue=reader.get(CHAT_QUEUE))
