@@ -15,8 +15,7 @@ from typing import Any
 
 from pykit import config
 from pykit.config import ArgumentParser, Reader, Setting
-from pyservices.spec import ServiceSpec, read_options
-from pyservices.tls import (
+from pykit.tls import (
     CLIENT_CA_ENV,
     CLIENT_CERT_ENV,
     CLIENT_KEY_ENV,
@@ -24,6 +23,7 @@ from pyservices.tls import (
     SERVER_CLIENT_CA_ENV,
     SERVER_KEY_ENV,
 )
+from pyservices.spec import ServiceSpec, read_options
 
 ERROR_PREFIX = "pyservices: error"
 DEFAULT_MAX_GRPC_MESSAGE_BYTES = 8 * 1024 * 1024

@@ -13,14 +13,15 @@ import pytest
 from polychat.file.v1 import file_pb2, file_pb2_grpc
 
 from pykit.config import ConfigError
+from pykit.testing.processes import kill, run_module, spawn
 from pyservices import options
 from pyservices.auth.config import AuthOptions
 from pyservices.files.config import FileOptions
 from pyservices.files.server import SPEC as FILE_SPEC
-from pyservices.logger.tests.helpers import kill, make_settings, run_module, spawn, start_on
 from pyservices.registry import SPECS
 from pyservices.spec import NoOptions
 from pyservices.streaming.config import StreamingOptions
+from pyservices.tests.servers import make_settings, start_on
 
 TIMEOUT = 30.0
 
