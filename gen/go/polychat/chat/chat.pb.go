@@ -119,7 +119,28 @@ type ChatMessage struct {
 	// The server's time with sub-second precision.
 	SentAt *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=sent_at,json=sentAt,proto3" json:"sent_at,omitempty"`
 	// Set by the sending client and relayed unchanged, for end-to-end latency.
-	ClientSentAt  *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=client_sent_at,json=clientSentAt,proto3" json:"client_sent_at,omitempty"`
+	ClientSentAt *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=client_sent_at,json=clientSentAt,proto3" json:"client_sent_at,omitempty"`
+	// The incarnation of the server's message store. Set by the server on every
+	// message it sends; `id` and `seq` are only comparable within one epoch. A
+	// client that sees a new epoch must forget the ids and seqs it remembers.
+	Epoch string `protobuf:"bytes,9,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	// Position of a text message in its room's history: 1, 2, 3 ... within an
+	// epoch, never reused. 0 on notices, which are not kept. A reconnecting
+	// client names the last seq it saw (metadata "chat-resume-from") and the
+	// server replays exactly the text messages after it.
+	Seq uint64 `protobuf:"varint,10,opt,name=seq,proto3" json:"seq,omitempty"`
+	// Chosen by the sending client for each text message (unique per client,
+	// e.g. a UUID) and relayed unchanged. The server relays a given id from a
+	// given member at most once, so a client may safely resend a message whose
+	// send was cut off mid-way.
+	ClientMsgId string `protobuf:"bytes,11,opt,name=client_msg_id,json=clientMsgId,proto3" json:"client_msg_id,omitempty"`
+	// Set only on the welcome notice the server sends a member: the credential
+	// that lets this member resume (metadata "chat-resume-token") after a drop,
+	// keeping its name. Secret: never log or display it.
+	ResumeToken string `protobuf:"bytes,12,opt,name=resume_token,json=resumeToken,proto3" json:"resume_token,omitempty"`
+	// Set on the welcome notice when the stream resumed an earlier membership
+	// (same name, no leave/join shown to the room).
+	Resumed       bool `protobuf:"varint,13,opt,name=resumed,proto3" json:"resumed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -210,11 +231,46 @@ func (x *ChatMessage) GetClientSentAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *ChatMessage) GetEpoch() string {
+	if x != nil {
+		return x.Epoch
+	}
+	return ""
+}
+
+func (x *ChatMessage) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *ChatMessage) GetClientMsgId() string {
+	if x != nil {
+		return x.ClientMsgId
+	}
+	return ""
+}
+
+func (x *ChatMessage) GetResumeToken() string {
+	if x != nil {
+		return x.ResumeToken
+	}
+	return ""
+}
+
+func (x *ChatMessage) GetResumed() bool {
+	if x != nil {
+		return x.Resumed
+	}
+	return false
+}
+
 var File_polychat_chat_chat_proto protoreflect.FileDescriptor
 
 const file_polychat_chat_chat_proto_rawDesc = "" +
 	"\n" +
-	"\x18polychat/chat/chat.proto\x12\x04chat\x1a\x1fgoogle/protobuf/timestamp.proto\"\xac\x03\n" +
+	"\x18polychat/chat/chat.proto\x12\x04chat\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb5\x04\n" +
 	"\vChatMessage\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\x1c\n" +
@@ -223,7 +279,13 @@ const file_polychat_chat_chat_proto_rawDesc = "" +
 	"\x04kind\x18\x05 \x01(\x0e2\x16.chat.ChatMessage.KindR\x04kind\x12\x0e\n" +
 	"\x02id\x18\x06 \x01(\x04R\x02id\x123\n" +
 	"\asent_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x06sentAt\x12@\n" +
-	"\x0eclient_sent_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\fclientSentAt\"\x89\x01\n" +
+	"\x0eclient_sent_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\fclientSentAt\x12\x14\n" +
+	"\x05epoch\x18\t \x01(\tR\x05epoch\x12\x10\n" +
+	"\x03seq\x18\n" +
+	" \x01(\x04R\x03seq\x12\"\n" +
+	"\rclient_msg_id\x18\v \x01(\tR\vclientMsgId\x12!\n" +
+	"\fresume_token\x18\f \x01(\tR\vresumeToken\x12\x18\n" +
+	"\aresumed\x18\r \x01(\bR\aresumed\"\x89\x01\n" +
 	"\x04Kind\x12\x14\n" +
 	"\x10KIND_UNSPECIFIED\x10\x00\x12\r\n" +
 	"\tKIND_TEXT\x10\x01\x12\r\n" +

@@ -10,7 +10,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ChatMessage(_message.Message):
-    __slots__ = ("user", "message", "timestamp", "room", "kind", "id", "sent_at", "client_sent_at")
+    __slots__ = ("user", "message", "timestamp", "room", "kind", "id", "sent_at", "client_sent_at", "epoch", "seq", "client_msg_id", "resume_token", "resumed")
     class Kind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         KIND_UNSPECIFIED: _ClassVar[ChatMessage.Kind]
@@ -35,6 +35,11 @@ class ChatMessage(_message.Message):
     ID_FIELD_NUMBER: _ClassVar[int]
     SENT_AT_FIELD_NUMBER: _ClassVar[int]
     CLIENT_SENT_AT_FIELD_NUMBER: _ClassVar[int]
+    EPOCH_FIELD_NUMBER: _ClassVar[int]
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_MSG_ID_FIELD_NUMBER: _ClassVar[int]
+    RESUME_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    RESUMED_FIELD_NUMBER: _ClassVar[int]
     user: str
     message: str
     timestamp: int
@@ -43,4 +48,9 @@ class ChatMessage(_message.Message):
     id: int
     sent_at: _timestamp_pb2.Timestamp
     client_sent_at: _timestamp_pb2.Timestamp
-    def __init__(self, user: _Optional[str] = ..., message: _Optional[str] = ..., timestamp: _Optional[int] = ..., room: _Optional[str] = ..., kind: _Optional[_Union[ChatMessage.Kind, str]] = ..., id: _Optional[int] = ..., sent_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., client_sent_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    epoch: str
+    seq: int
+    client_msg_id: str
+    resume_token: str
+    resumed: bool
+    def __init__(self, user: _Optional[str] = ..., message: _Optional[str] = ..., timestamp: _Optional[int] = ..., room: _Optional[str] = ..., kind: _Optional[_Union[ChatMessage.Kind, str]] = ..., id: _Optional[int] = ..., sent_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., client_sent_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., epoch: _Optional[str] = ..., seq: _Optional[int] = ..., client_msg_id: _Optional[str] = ..., resume_token: _Optional[str] = ..., resumed: _Optional[bool] = ...) -> None: ...
