@@ -76,6 +76,9 @@ async def start(
         ("grpc.max_receive_message_length", settings.max_message_bytes),
         ("grpc.max_send_message_length", settings.max_message_bytes),
         *KEEPALIVE_OPTIONS,
+        # gRPC turns SO_REUSEPORT on by default: a second process on a busy port would start
+        # and quietly take a share of this one's connections. A busy port is an error instead.
+        ("grpc.so_reuseport", 0),
     ]
     mutual_tls = settings.server_tls is not None and settings.server_tls.mutual
     server = grpc.aio.server(options=channel_options)
