@@ -14,27 +14,14 @@ from polychat.file.v1 import file_pb2, file_pb2_grpc
 
 from pyservices.files.config import UPLOAD_FOLDER, FileOptions
 from pyservices.spec import ServiceSpec, Settings
-from pyservices.storage.atomic import (
-    AlreadyExists,
-    NotRegularFile,
-    StorageError,
-    TooLarge,
-    list_files,
-    remove_stale_temps,
-    write_atomic,
-)
+from pyservices.storage.atomic import StorageError, list_files, remove_stale_temps, write_atomic
 from pyservices.storage.names import InvalidName
+from pyservices.storage.status import storage_status
 
 log = logging.getLogger("pyservices.file")
 
 MAX_GREETING_NAME = 256
 DEFAULT_GREETING_NAME = "World"
-
-_STORAGE_CODES: dict[type[StorageError], grpc.StatusCode] = {
-    AlreadyExists: grpc.StatusCode.ALREADY_EXISTS,
-    NotRegularFile: grpc.StatusCode.FAILED_PRECONDITION,
-    TooLarge: grpc.StatusCode.RESOURCE_EXHAUSTED,
-}
 
 
 class FileServicer(file_pb2_grpc.FileServiceServicer):
@@ -75,15 +62,11 @@ class FileServicer(file_pb2_grpc.FileServiceServicer):
                 request.overwrite,
                 self._max_bytes,
             )
-        except InvalidName as err:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(err))
-        except StorageError as err:
-            code = _STORAGE_CODES.get(type(err), grpc.StatusCode.FAILED_PRECONDITION)
-            await context.abort(code, str(err))
-        except OSError as err:
-            log.error("write failed name=%r error=%s", request.name, err)
-            msg = f"could not store the file: {err.strerror}"
-            await context.abort(grpc.StatusCode.INTERNAL, msg)
+        except (InvalidName, StorageError, OSError) as err:
+            refusal = storage_status(err)
+            if refusal.server_fault:
+                log.error("write failed name=%r error=%s", request.name, err)
+            await context.abort(refusal.code, refusal.message)
         path = f"{UPLOAD_FOLDER}/{stored.name}"
         log.info("file written name=%r size=%d", stored.name, stored.size)
         return file_pb2.WriteFileResponse(

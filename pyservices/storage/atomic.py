@@ -45,6 +45,10 @@ class TooLarge(StorageError):
     """The content is over the size limit."""
 
 
+class UnsafeFolder(StorageError):
+    """The storage folder is a symlink or not a folder: the server's setup, not the request."""
+
+
 @dataclass(frozen=True)
 class StoredFile:
     name: str
@@ -61,12 +65,16 @@ class FileEntry:
 
 def open_folder(folder: Path) -> int:
     """Create `folder` if needed and return a descriptor of it (last part not a link)."""
-    folder.mkdir(parents=True, exist_ok=True)
+    unsafe = f"the server's storage folder {folder.name!r} is not a plain folder"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError as err:  # a file, or a symlink to nowhere
+        raise UnsafeFolder(unsafe) from err
     try:
         return os.open(folder, _DIR_FLAGS)
     except OSError as err:
         if err.errno in (errno.ELOOP, errno.ENOTDIR):
-            raise StorageError(f"storage folder {folder.name!r} is not a plain folder") from err
+            raise UnsafeFolder(unsafe) from err
         raise
 
 

@@ -17,6 +17,7 @@ from polychat.streaming.v1 import streaming_pb2, streaming_pb2_grpc
 from pyservices.spec import Register, ServiceSpec, Settings
 from pyservices.storage.atomic import remove_stale_temps
 from pyservices.storage.intervals import InvalidInterval, interval_seconds
+from pyservices.storage.status import storage_status
 from pyservices.streaming.chat import ChatRoom, Member
 from pyservices.streaming.config import UPLOAD_FOLDER, StreamingOptions
 from pyservices.streaming.upload import UploadHook, UploadRejected, receive_upload
@@ -82,13 +83,13 @@ class StreamingServicer(streaming_pb2_grpc.StreamingServiceServicer):
                 hook=self._upload_hook,
             )
         except UploadRejected as err:
-            log.info("upload rejected code=%s reason=%s", err.code.name, err)
+            level = logging.ERROR if err.server_fault else logging.INFO
+            log.log(level, "upload rejected code=%s reason=%s", err.code.name, err)
             await context.abort(err.code, str(err))
         except OSError as err:
+            refusal = storage_status(err)
             log.error("upload failed error=%s", err)
-            await context.abort(
-                grpc.StatusCode.INTERNAL, f"could not store the file: {err.strerror}"
-            )
+            await context.abort(refusal.code, refusal.message)
         log.info("upload stored name=%r size=%d sha256=%s", stored.name, stored.size, stored.sha256)
         return streaming_pb2.UploadFileResponse(
             name=stored.name,

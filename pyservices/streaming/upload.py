@@ -9,40 +9,27 @@ from pathlib import Path
 import grpc
 from polychat.streaming.v1 import streaming_pb2
 
-from pyservices.storage.atomic import (
-    AlreadyExists,
-    AtomicFile,
-    NotRegularFile,
-    StorageError,
-    StoredFile,
-    TooLarge,
-    preflight,
-)
+from pyservices.storage.atomic import AtomicFile, StorageError, StoredFile, preflight
 from pyservices.storage.names import InvalidName, check_name
+from pyservices.storage.status import storage_status
 
 # Told about each upload's temp file: ("receiving", temp name) when it is
 # created and ("stored" | "discarded", temp name) once it is gone.
 UploadHook = Callable[[str, str], None]
 
-_STORAGE_CODES: dict[type[StorageError], grpc.StatusCode] = {
-    AlreadyExists: grpc.StatusCode.ALREADY_EXISTS,
-    NotRegularFile: grpc.StatusCode.FAILED_PRECONDITION,
-    TooLarge: grpc.StatusCode.RESOURCE_EXHAUSTED,
-}
-
 
 class UploadRejected(Exception):
     """The upload is refused with `code`; the message is meant for the client."""
 
-    def __init__(self, code: grpc.StatusCode, message: str) -> None:
+    def __init__(self, code: grpc.StatusCode, message: str, server_fault: bool = False) -> None:
         super().__init__(message)
         self.code = code
+        self.server_fault = server_fault  # the operator has something to fix
 
 
 def _rejected(err: StorageError | InvalidName) -> UploadRejected:
-    if isinstance(err, InvalidName):
-        return UploadRejected(grpc.StatusCode.INVALID_ARGUMENT, str(err))
-    return UploadRejected(_STORAGE_CODES.get(type(err), grpc.StatusCode.INTERNAL), str(err))
+    refusal = storage_status(err)
+    return UploadRejected(refusal.code, refusal.message, refusal.server_fault)
 
 
 async def _open_temp(folder: Path, max_bytes: int) -> AtomicFile:
