@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import signal
 from collections.abc import Sequence
@@ -20,6 +21,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from pyservices import reflection
+from pyservices.guard import GuardedServer
 from pyservices.metrics import close_metrics, serve_metrics
 from pyservices.observe import ObservedServer
 from pyservices.observers import request_observer
@@ -82,15 +84,26 @@ async def start(
     ]
     mutual_tls = settings.server_tls is not None and settings.server_tls.mutual
     server = grpc.aio.server(options=channel_options)
-    # The service and health checks register through ObservedServer, which wraps each method
-    # once for request logging and metrics; reflection is added to the server itself and
-    # stays quiet.
-    observed = ObservedServer(server, request_observer(client_certs=mutual_tls))
+    health_servicer = health.aio.HealthServicer()
+    not_serving: set[asyncio.Task[None]] = set()
+
+    def store_lost() -> None:
+        # A lost database does not come back by itself: tell health probes.
+        task = asyncio.create_task(_report_not_serving(health_servicer, spec))
+        not_serving.add(task)
+        task.add_done_callback(not_serving.discard)
+
+    # The service and health checks register through GuardedServer (malformed requests
+    # and database failures get their status) over ObservedServer (request logging and
+    # metrics); each wraps every method once. Reflection is added to the server itself
+    # and stays quiet.
+    observed = GuardedServer(ObservedServer(server, request_observer(client_certs=mutual_tls)))
     cleanup = await spec.register(  # type: ignore[arg-type]
-        observed, settings, spec.options() if options is None else options
+        observed,
+        dataclasses.replace(settings, on_store_lost=store_lost),
+        spec.options() if options is None else options,
     )
 
-    health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, observed)  # type: ignore[arg-type]
     names = (*spec.service_names, health.SERVICE_NAME, reflection.SERVICE_NAME)
     reflection.enable_server_reflection(names, server)
@@ -115,6 +128,12 @@ async def start(
         "listening service=%s address=%s port=%d security=%s", spec.name, address, port, security
     )
     return Running(spec, server, health_servicer, port, cleanup)
+
+
+async def _report_not_serving(health_servicer: health.HealthServicer, spec: ServiceSpec) -> None:
+    for name in ("", *spec.service_names):
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+    log.error("not serving service=%s: a database it needs is lost; restart it", spec.name)
 
 
 async def serve(

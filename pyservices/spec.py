@@ -60,6 +60,9 @@ class Settings:
     # How services reach each other (AuthService -> LoggerService): from POLYCHAT_TLS_CA,
     # POLYCHAT_TLS_CLIENT_CERT and POLYCHAT_TLS_CLIENT_KEY; plaintext by default.
     client_tls: ClientTLS = field(default_factory=ClientTLS)
+    # Called once a database of the service is found removed or replaced (the
+    # runner sets it for each service it starts: health turns NOT_SERVING).
+    on_store_lost: Callable[[], None] | None = None
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from prometheus_client import Gauge
 from pykit.channels import open_channel
 from pykit.tls import ClientTLS, explain_unavailable
 from pyservices.auth.store import AuthStore, Event
+from pyservices.storage.sqlite import StoreFailure
 
 log = logging.getLogger("pyservices.auth.outbox")
 
@@ -106,6 +107,10 @@ class Outbox:
                 )
                 await asyncio.sleep(backoff * (0.5 + random.random()))
                 backoff = min(backoff * 2, self.max_backoff)
+                self._wake.set()
+            except StoreFailure:
+                # auth.db cannot be used: the store logged why; events stay queued in it.
+                await asyncio.sleep(self.max_backoff)
                 self._wake.set()
             except Exception:
                 log.exception("outbox delivery failed; retrying")

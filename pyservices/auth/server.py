@@ -172,7 +172,7 @@ async def build(
     """Open auth.db, seed the demo user once, start outbox delivery."""
     hasher = hasher or PasswordHasher()
     store = AuthStore(settings.data_dir / "auth.db")
-    await store.open()
+    await store.open(on_lost=settings.on_store_lost)
     if not await store.seeded("demo_user"):
         demo_hash = await asyncio.to_thread(hasher.hash, DEMO_USER[1])
         if await store.seed_once("demo_user", DEMO_USER[0], demo_hash):

@@ -76,6 +76,7 @@ class Session:
 
 class AuthStore(SQLiteStore):
     SCHEMA = SCHEMA
+    LABEL = "the account database"
 
     def __init__(self, path: Path) -> None:
         super().__init__(path, thread_name="authstore")

@@ -126,7 +126,7 @@ async def register(
     server: grpc.aio.Server, settings: Settings, options: NoOptions
 ) -> Callable[[], Awaitable[None]] | None:
     store = LogStore(db_path(settings.data_dir))
-    await store.open()
+    await store.open(on_lost=settings.on_store_lost)
     logger_pb2_grpc.add_LoggerServiceServicer_to_server(LoggerServicer(store), server)
     log.info("log database path=%s", store.path)
     return store.close

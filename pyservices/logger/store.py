@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
-from pyservices.storage.sqlite import SQLiteStore
+from pyservices.storage.sqlite import SQLiteStore, rollback
 
 T = TypeVar("T")
 
@@ -54,6 +54,7 @@ class LogStore(SQLiteStore):
     """Stores events; every call runs on one worker thread, so there is one writer."""
 
     SCHEMA = SCHEMA
+    LABEL = "the log database"
 
     def __init__(self, path: Path) -> None:
         super().__init__(path, thread_name="logstore")
@@ -88,7 +89,7 @@ class LogStore(SQLiteStore):
             )
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            rollback(conn)
             raise
         return int(cur.lastrowid or 0), False
 

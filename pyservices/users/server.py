@@ -146,7 +146,7 @@ async def register(
     server: grpc.aio.Server, settings: Settings, options: NoOptions
 ) -> Callable[[], Awaitable[None]] | None:
     store = UserStore(settings.data_dir / "users.db")
-    await store.open()
+    await store.open(on_lost=settings.on_store_lost)
     user_pb2_grpc.add_UserServiceServicer_to_server(UserServicer(store), server)
     log.info("user database path=%s", store.path)
     return store.close

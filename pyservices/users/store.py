@@ -74,6 +74,7 @@ RECENT_USERS = 10_000
 
 class UserStore(SQLiteStore):
     SCHEMA = SCHEMA
+    LABEL = "the user database"
 
     def __init__(self, path: Path) -> None:
         super().__init__(path, thread_name="userstore")
@@ -91,6 +92,9 @@ class UserStore(SQLiteStore):
         await super().close()
 
     async def get(self, user_id: int) -> User | None:
+        # A lost database answers nothing, not even from memory: its users
+        # will be gone after a restart.
+        self.check_files()
         # Users are never changed or deleted once stored, so a user read once
         # is served from memory after that (a bounded number of them).
         cached = self._recent.get(user_id)
@@ -99,11 +103,16 @@ class UserStore(SQLiteStore):
         # A primary-key read takes microseconds, far less than a hop to the
         # writer thread and back, so it runs on the event loop with its own
         # read-only connection (WAL lets it read while the writer writes).
-        row = (
-            self._read_conn()
-            .execute("SELECT id, name, email, age, created_at FROM users WHERE id = ?", (user_id,))
-            .fetchone()
-        )
+        try:
+            row = (
+                self._read_conn()
+                .execute(
+                    "SELECT id, name, email, age, created_at FROM users WHERE id = ?", (user_id,)
+                )
+                .fetchone()
+            )
+        except sqlite3.Error as err:
+            raise self._failure(err) from err
         if row is None:
             return None  # not cached: the id may be created later
         user = _row(row)
