@@ -94,7 +94,7 @@ class UserStore(SQLiteStore):
     async def get(self, user_id: int) -> User | None:
         # A lost database answers nothing, not even from memory: its users
         # will be gone after a restart.
-        self.check_files()
+        self.refuse_if_lost()
         # Users are never changed or deleted once stored, so a user read once
         # is served from memory after that (a bounded number of them).
         cached = self._recent.get(user_id)
