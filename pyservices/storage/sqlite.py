@@ -105,9 +105,10 @@ def rollback(conn: sqlite3.Connection) -> None:
 
 
 def _identity(path: str) -> tuple[int, int] | None:
+    """(device, inode) of `path`, or None if nothing is there any more."""
     try:
         st = os.stat(path)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return None
     return st.st_dev, st.st_ino
 
@@ -238,7 +239,11 @@ class SQLiteStore:
         """Raise StoreFailure (lost) if a file of the database was removed or replaced."""
         if not self._lost:
             for name, identity in self._files.items():
-                if _identity(name) != identity:
+                try:
+                    found = _identity(name)
+                except OSError:  # cannot tell (permissions): SQLite reports real I/O errors
+                    continue
+                if found != identity:
                     self._mark_lost(name)
                     break
         self.refuse_if_lost()
