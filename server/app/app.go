@@ -157,11 +157,29 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 	}
 	s.chat = chat.New(chatCfg)
 
+	var streamHooks limits.StreamHooks
+	if chatMetrics != nil {
+		streamHooks = chatMetrics
+	}
+	guard := limits.NewStreamGuard(limits.StreamOptions{
+		Methods: []string{chatpb.ChatService_ChatStream_FullMethodName},
+		Rate:    cfg.StreamRate, Burst: cfg.StreamBurst,
+		RatePerIP: cfg.StreamRatePerIP, BurstPerIP: cfg.StreamBurstPerIP,
+		IdleTimeout: cfg.IdleTimeout, Logger: log, Hooks: streamHooks,
+	})
 	opts := []grpc.ServerOption{
 		chat.CodecOption(),
 		grpc.MaxRecvMsgSize(max(maxRecvBytes, 2*cfg.MaxMessageBytes)),
+		// gRPC's default (16 MB) lets each open stream hold that much
+		// header memory; the chat's metadata needs a few hundred bytes.
+		grpc.MaxHeaderListSize(uint32(cfg.MaxHeaderBytes)),
+		grpc.ConnectionTimeout(cfg.HandshakeTimeout),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: KeepaliveMinTime, PermitWithoutStream: true}),
-		grpc.KeepaliveParams(keepalive.ServerParameters{Time: keepaliveTime, Timeout: keepaliveTimeout}),
+		grpc.KeepaliveParams(keepalive.ServerParameters{
+			Time: keepaliveTime, Timeout: keepaliveTimeout, MaxConnectionIdle: cfg.IdleTimeout,
+		}),
+		grpc.StatsHandler(guard),
+		grpc.InTapHandle(guard.Tap),
 		grpc.ChainUnaryInterceptor(unary...),
 		grpc.ChainStreamInterceptor(stream...),
 	}
@@ -191,7 +209,8 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 		hooks = chatMetrics
 	}
 	s.lis = limits.Listener(lis, limits.ListenerOptions{
-		Max: cfg.MaxConnections, UserTimeout: keepaliveTimeout, Logger: log, Hooks: hooks,
+		Max: cfg.MaxConnections, MaxPerIP: cfg.MaxConnectionsPerIP, HandshakeTimeout: cfg.HandshakeTimeout,
+		UserTimeout: keepaliveTimeout, Logger: log, Hooks: hooks,
 	})
 
 	if cfg.MetricsAddr != "" {

@@ -24,7 +24,22 @@ type Metrics interface {
 	// StreamEnded counts a chat stream ending (rejected streams too) with
 	// the status code it ended with.
 	StreamEnded(code codes.Code)
+	// NoticesHeldBack counts a join or leave notice held back by the
+	// room's notice rate (and summed up later).
+	NoticesHeldBack()
+	// RoomRefused counts a join refused because it would create a room
+	// over limit (LimitMaxRooms or LimitMaxRoomsPerIP).
+	RoomRefused(limit string)
+	// RoomExpired counts an empty room whose history was deleted after the
+	// retention period.
+	RoomExpired()
 }
+
+// Limits a new room can be refused by, as Metrics.RoomRefused gets them.
+const (
+	LimitMaxRooms      = "max_rooms"
+	LimitMaxRoomsPerIP = "max_rooms_per_ip"
+)
 
 // noMetrics is the Metrics of a Service configured without any.
 type noMetrics struct{}
@@ -38,3 +53,6 @@ func (noMetrics) MessageSent()           {}
 func (noMetrics) SlowClientDropped()     {}
 func (noMetrics) RateLimited()           {}
 func (noMetrics) StreamEnded(codes.Code) {}
+func (noMetrics) NoticesHeldBack()       {}
+func (noMetrics) RoomRefused(string)     {}
+func (noMetrics) RoomExpired()           {}

@@ -66,6 +66,43 @@ type Config struct {
 	// MetricsAddr is where /metrics is served over HTTP; empty turns it off.
 	MetricsAddr string
 
+	// MaxHeaderBytes limits the header list (metadata) of one request.
+	MaxHeaderBytes int
+	// HandshakeTimeout bounds the time from accepting a connection to the
+	// end of its TLS and HTTP/2 handshake.
+	HandshakeTimeout time.Duration
+	// IdleTimeout closes a connection that has had no stream for that long
+	// (0: never).
+	IdleTimeout time.Duration
+	// MaxConnectionsPerIP limits open connections from one IP address (0:
+	// no limit).
+	MaxConnectionsPerIP int
+	// StreamRate is how many chat streams a connection may open per second
+	// on average (0: no limit), StreamBurst how many at once;
+	// StreamRatePerIP and StreamBurstPerIP are the same for all connections
+	// from one IP address together.
+	StreamRate       float64
+	StreamBurst      int
+	StreamRatePerIP  float64
+	StreamBurstPerIP int
+	// NoticeRate is how many join and leave notices a room sends per second
+	// on average (0: no limit), NoticeBurst how many at once; the others
+	// are summed up in one notice.
+	NoticeRate  float64
+	NoticeBurst int
+
+	// MaxRooms limits the rooms that exist at once: rooms with members and
+	// rooms with kept history (0: no limit).
+	MaxRooms int
+	// MaxRoomsPerIP limits the existing rooms one IP address created (0:
+	// no limit).
+	MaxRoomsPerIP int
+	// HistoryBytes limits the text kept per room, on top of History.
+	HistoryBytes int
+	// RoomRetention is how long an empty room keeps its history after its
+	// last message (0: forever).
+	RoomRetention time.Duration
+
 	// Warnings are one line each about deprecated flags or environment
 	// variables that were used, for the log once it is set up.
 	Warnings []string
@@ -107,6 +144,21 @@ var env = map[string]cli.Var{
 	"burst":                {Name: "CHAT_BURST"},
 
 	"metrics-addr": {Name: "CHAT_METRICS_ADDR"},
+
+	"max-header-bytes":       {Name: "CHAT_MAX_HEADER_BYTES"},
+	"handshake-timeout":      {Name: "CHAT_HANDSHAKE_TIMEOUT"},
+	"idle-timeout":           {Name: "CHAT_IDLE_TIMEOUT"},
+	"max-connections-per-ip": {Name: "CHAT_MAX_CONNECTIONS_PER_IP"},
+	"stream-rate":            {Name: "CHAT_STREAM_RATE"},
+	"stream-burst":           {Name: "CHAT_STREAM_BURST"},
+	"stream-rate-per-ip":     {Name: "CHAT_STREAM_RATE_PER_IP"},
+	"stream-burst-per-ip":    {Name: "CHAT_STREAM_BURST_PER_IP"},
+	"notice-rate":            {Name: "CHAT_NOTICE_RATE"},
+	"notice-burst":           {Name: "CHAT_NOTICE_BURST"},
+	"max-rooms":              {Name: "CHAT_MAX_ROOMS"},
+	"max-rooms-per-ip":       {Name: "CHAT_MAX_ROOMS_PER_IP"},
+	"history-bytes":          {Name: "CHAT_HISTORY_BYTES"},
+	"room-retention":         {Name: "CHAT_ROOM_RETENTION"},
 }
 
 // Defaults of the limits, for the documentation and the tests.
@@ -117,6 +169,25 @@ const (
 	DefaultBurst             = 40
 	DefaultAuthCacheTTL      = 30 * time.Second
 	DefaultMetricsAddr       = ":9053"
+
+	DefaultMaxHeaderBytes      = 8 << 10
+	DefaultHandshakeTimeout    = 10 * time.Second
+	DefaultIdleTimeout         = 5 * time.Minute
+	DefaultMaxConnectionsPerIP = 20
+	DefaultStreamRate          = 2
+	DefaultStreamBurst         = 10
+	DefaultStreamRatePerIP     = 10
+	DefaultStreamBurstPerIP    = 50
+	DefaultNoticeRate          = 2
+	DefaultNoticeBurst         = 10
+	DefaultMaxRooms            = 1000
+	DefaultMaxRoomsPerIP       = 20
+	DefaultHistoryBytes        = 64 << 10
+	DefaultRoomRetention       = 30 * 24 * time.Hour
+
+	// minHeaderBytes leaves room for gRPC's own headers and the chat
+	// metadata at their limits.
+	minHeaderBytes = 1024
 )
 
 // Parse reads args (without the program name) and the environment through
@@ -153,6 +224,21 @@ func Parse(prog string, args []string, lookupEnv func(string) (string, bool), us
 	fs.IntVar(&c.Burst, "burst", DefaultBurst, "messages a client may send at once, above -rate")
 
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", DefaultMetricsAddr, "address to serve Prometheus /metrics on over HTTP; empty turns metrics off")
+
+	fs.IntVar(&c.MaxHeaderBytes, "max-header-bytes", DefaultMaxHeaderBytes, "largest header list (metadata) of a request in bytes; larger requests are refused")
+	fs.DurationVar(&c.HandshakeTimeout, "handshake-timeout", DefaultHandshakeTimeout, "time a new connection has to finish its TLS and HTTP/2 handshake")
+	fs.DurationVar(&c.IdleTimeout, "idle-timeout", DefaultIdleTimeout, "close connections that have had no stream for this long (0: never)")
+	fs.IntVar(&c.MaxConnectionsPerIP, "max-connections-per-ip", DefaultMaxConnectionsPerIP, "open connections allowed from one IP address; more are closed at once (0: no limit)")
+	fs.Float64Var(&c.StreamRate, "stream-rate", DefaultStreamRate, "chat streams a connection may open per second on average; faster opens are refused (0: no limit)")
+	fs.IntVar(&c.StreamBurst, "stream-burst", DefaultStreamBurst, "chat streams a connection may open at once, above -stream-rate")
+	fs.Float64Var(&c.StreamRatePerIP, "stream-rate-per-ip", DefaultStreamRatePerIP, "chat streams all connections from one IP address may open per second on average (0: no limit)")
+	fs.IntVar(&c.StreamBurstPerIP, "stream-burst-per-ip", DefaultStreamBurstPerIP, "chat streams all connections from one IP address may open at once, above -stream-rate-per-ip")
+	fs.Float64Var(&c.NoticeRate, "notice-rate", DefaultNoticeRate, "join and leave notices a room sends per second on average; the rest are summed up (0: no limit)")
+	fs.IntVar(&c.NoticeBurst, "notice-burst", DefaultNoticeBurst, "join and leave notices a room may send at once, above -notice-rate")
+	fs.IntVar(&c.MaxRooms, "max-rooms", DefaultMaxRooms, "rooms that may exist at once, with members or kept history; joining a new one beyond is refused (0: no limit)")
+	fs.IntVar(&c.MaxRoomsPerIP, "max-rooms-per-ip", DefaultMaxRoomsPerIP, "existing rooms one IP address may have created (0: no limit)")
+	fs.IntVar(&c.HistoryBytes, "history-bytes", DefaultHistoryBytes, "most bytes of text kept and replayed per room, on top of -history")
+	fs.DurationVar(&c.RoomRetention, "room-retention", DefaultRoomRetention, "an empty room's history is deleted this long after its last message (0: kept forever)")
 	warn := func(line string) { c.Warnings = append(c.Warnings, line) }
 	cli.Deprecated(fs, "auth-addr", "auth-server", warn)
 	fs.SetOutput(usage)
@@ -227,6 +313,44 @@ func (c Config) validate() error {
 		return fmt.Errorf("-rate must be 0 or more, not %v", c.Rate)
 	case c.Rate > 0 && c.Burst < 1:
 		return fmt.Errorf("-burst must be 1 or more when -rate is set, not %d", c.Burst)
+	case c.MaxHeaderBytes < minHeaderBytes:
+		return fmt.Errorf("-max-header-bytes must be %d or more, not %d", minHeaderBytes, c.MaxHeaderBytes)
+	case c.HandshakeTimeout <= 0:
+		return fmt.Errorf("-handshake-timeout must be more than 0, not %s", c.HandshakeTimeout)
+	case c.IdleTimeout < 0:
+		return fmt.Errorf("-idle-timeout must be 0 or more, not %s", c.IdleTimeout)
+	case c.MaxConnectionsPerIP < 0:
+		return fmt.Errorf("-max-connections-per-ip must be 0 or more, not %d", c.MaxConnectionsPerIP)
+	}
+	if err := checkRate("stream-rate", c.StreamRate, "stream-burst", c.StreamBurst); err != nil {
+		return err
+	}
+	if err := checkRate("stream-rate-per-ip", c.StreamRatePerIP, "stream-burst-per-ip", c.StreamBurstPerIP); err != nil {
+		return err
+	}
+	if err := checkRate("notice-rate", c.NoticeRate, "notice-burst", c.NoticeBurst); err != nil {
+		return err
+	}
+	switch {
+	case c.MaxRooms < 0:
+		return fmt.Errorf("-max-rooms must be 0 or more, not %d", c.MaxRooms)
+	case c.MaxRoomsPerIP < 0:
+		return fmt.Errorf("-max-rooms-per-ip must be 0 or more, not %d", c.MaxRoomsPerIP)
+	case c.HistoryBytes <= 0:
+		return fmt.Errorf("-history-bytes must be more than 0, not %d", c.HistoryBytes)
+	case c.RoomRetention < 0:
+		return fmt.Errorf("-room-retention must be 0 or more, not %s", c.RoomRetention)
+	}
+	return nil
+}
+
+// checkRate validates a token bucket's rate (0: no limit) and burst.
+func checkRate(rateFlag string, rate float64, burstFlag string, burst int) error {
+	switch {
+	case rate < 0 || math.IsNaN(rate) || math.IsInf(rate, 0):
+		return fmt.Errorf("-%s must be 0 or more, not %v", rateFlag, rate)
+	case rate > 0 && burst < 1:
+		return fmt.Errorf("-%s must be 1 or more when -%s is set, not %d", burstFlag, rateFlag, burst)
 	}
 	return nil
 }

@@ -29,6 +29,35 @@ func TestDefaults(t *testing.T) {
 	}
 }
 
+func TestAbuseLimitDefaultsAndEnv(t *testing.T) {
+	c, err := Parse("x", nil, lookup(nil), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MaxHeaderBytes != 8192 || c.HandshakeTimeout != 10*time.Second || c.IdleTimeout != 5*time.Minute ||
+		c.MaxConnectionsPerIP != 20 || c.StreamRate != 2 || c.StreamBurst != 10 || c.StreamRatePerIP != 10 ||
+		c.StreamBurstPerIP != 50 || c.NoticeRate != 2 || c.NoticeBurst != 10 || c.MaxRooms != 1000 ||
+		c.MaxRoomsPerIP != 20 || c.HistoryBytes != 64<<10 || c.RoomRetention != 720*time.Hour {
+		t.Fatalf("defaults = %+v", c)
+	}
+	env := map[string]string{
+		"CHAT_MAX_HEADER_BYTES": "4096", "CHAT_HANDSHAKE_TIMEOUT": "3s", "CHAT_IDLE_TIMEOUT": "0s",
+		"CHAT_MAX_CONNECTIONS_PER_IP": "0", "CHAT_STREAM_RATE": "0", "CHAT_STREAM_BURST": "0",
+		"CHAT_STREAM_RATE_PER_IP": "1.5", "CHAT_STREAM_BURST_PER_IP": "3", "CHAT_NOTICE_RATE": "0",
+		"CHAT_NOTICE_BURST": "0", "CHAT_MAX_ROOMS": "7", "CHAT_MAX_ROOMS_PER_IP": "2",
+		"CHAT_HISTORY_BYTES": "100", "CHAT_ROOM_RETENTION": "0s",
+	}
+	c, err = Parse("x", []string{"-max-rooms", "9"}, lookup(env), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MaxHeaderBytes != 4096 || c.HandshakeTimeout != 3*time.Second || c.IdleTimeout != 0 ||
+		c.MaxConnectionsPerIP != 0 || c.StreamRate != 0 || c.StreamRatePerIP != 1.5 || c.StreamBurstPerIP != 3 ||
+		c.NoticeRate != 0 || c.MaxRooms != 9 || c.MaxRoomsPerIP != 2 || c.HistoryBytes != 100 || c.RoomRetention != 0 {
+		t.Fatalf("from env = %+v", c)
+	}
+}
+
 func TestEnvAndFlagPrecedence(t *testing.T) {
 	env := map[string]string{"CHAT_ADDR": ":1", "CHAT_QUEUE_SIZE": "9", "POLYCHAT_DATA_DIR": "", "POLYCHAT_LOG_LEVEL": "debug"}
 	c, err := Parse("x", []string{"-addr", ":2"}, lookup(env), nil)
@@ -79,6 +108,20 @@ func TestBadValues(t *testing.T) {
 		{nil, map[string]string{"CHAT_RATE": "5", "CHAT_BURST": "0"}, "-burst must be 1 or more"},
 		{[]string{"-max-connections", "-3"}, nil, "-max-connections"},
 		{[]string{"-max-streams-per-conn", "-1"}, nil, "-max-streams-per-conn"},
+		{[]string{"-max-header-bytes", "100"}, nil, "-max-header-bytes must be 1024 or more"},
+		{nil, map[string]string{"CHAT_HANDSHAKE_TIMEOUT": "0s"}, "-handshake-timeout must be more than 0"},
+		{[]string{"-idle-timeout", "-1s"}, nil, "-idle-timeout must be 0 or more"},
+		{nil, map[string]string{"CHAT_MAX_CONNECTIONS_PER_IP": "x"}, "CHAT_MAX_CONNECTIONS_PER_IP"},
+		{[]string{"-max-connections-per-ip", "-1"}, nil, "-max-connections-per-ip must be 0 or more"},
+		{[]string{"-stream-rate", "NaN"}, nil, "-stream-rate must be 0 or more"},
+		{[]string{"-stream-burst", "0"}, nil, "-stream-burst must be 1 or more when -stream-rate is set"},
+		{[]string{"-stream-burst-per-ip", "0"}, nil, "-stream-burst-per-ip must be 1 or more"},
+		{[]string{"-notice-rate", "-2"}, nil, "-notice-rate must be 0 or more"},
+		{[]string{"-notice-burst", "0"}, nil, "-notice-burst must be 1 or more"},
+		{[]string{"-max-rooms", "-1"}, nil, "-max-rooms must be 0 or more"},
+		{[]string{"-max-rooms-per-ip", "-1"}, nil, "-max-rooms-per-ip must be 0 or more"},
+		{[]string{"-history-bytes", "0"}, nil, "-history-bytes must be more than 0"},
+		{nil, map[string]string{"CHAT_ROOM_RETENTION": "-1h"}, "-room-retention must be 0 or more"},
 	} {
 		_, err := Parse("x", tc.args, lookup(tc.env), nil)
 		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {

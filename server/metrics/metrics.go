@@ -30,13 +30,22 @@ type Chat struct {
 	disconnects *prometheus.CounterVec
 	byCode      [codes.Unauthenticated + 1]prometheus.Counter
 
-	connsOpen     prometheus.Gauge
-	connsRejected prometheus.Counter
+	noticesHeld  prometheus.Counter
+	roomsRefused *prometheus.CounterVec
+	roomsExpired prometheus.Counter
+
+	connsOpen          prometheus.Gauge
+	connsRejected      prometheus.Counter
+	connsRejectedPerIP prometheus.Counter
+	handshakeTimeouts  prometheus.Counter
+	idleClosed         prometheus.Counter
+	streamsRefused     *prometheus.CounterVec
 }
 
 var (
 	_ chat.Metrics         = (*Chat)(nil)
 	_ limits.ConnHooks     = (*Chat)(nil)
+	_ limits.StreamHooks   = (*Chat)(nil)
 	_ prometheus.Collector = (*Chat)(nil)
 )
 
@@ -59,8 +68,27 @@ func NewChat() *Chat {
 			Namespace: Namespace, Subsystem: "chat", Name: "disconnects_total",
 			Help: "Chat streams ended (rejected ones included), by gRPC status code.",
 		}, []string{"code"}),
-		connsOpen:     g("server", "connections_open", "Client connections open."),
-		connsRejected: c("server", "connections_rejected_total", "Client connections closed at once because -max-connections were open."),
+		noticesHeld: c("chat", "notices_held_back_total", "Join and leave notices not sent one by one because their room was over -notice-rate; they are summed up instead."),
+		roomsRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: Namespace, Subsystem: "chat", Name: "rooms_refused_total",
+			Help: "Joins refused because they would create a room over a limit, by limit (max_rooms, max_rooms_per_ip).",
+		}, []string{"limit"}),
+		roomsExpired:       c("chat", "rooms_expired_total", "Empty rooms whose history was deleted after -room-retention."),
+		connsOpen:          g("server", "connections_open", "Client connections open."),
+		connsRejected:      c("server", "connections_rejected_total", "Client connections closed at once because -max-connections were open."),
+		connsRejectedPerIP: c("server", "connections_rejected_per_ip_total", "Client connections closed at once because -max-connections-per-ip were open from their address."),
+		handshakeTimeouts:  c("server", "handshake_timeouts_total", "Client connections closed because they did not finish their handshake within -handshake-timeout."),
+		idleClosed:         c("server", "idle_connections_closed_total", "Client connections closed after -idle-timeout without a stream."),
+		streamsRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: Namespace, Subsystem: "server", Name: "streams_refused_total",
+			Help: "Chat streams refused for opening too fast, by limit (connection_rate, ip_rate).",
+		}, []string{"limit"}),
+	}
+	for _, l := range []string{chat.LimitMaxRooms, chat.LimitMaxRoomsPerIP} {
+		m.roomsRefused.WithLabelValues(l)
+	}
+	for _, l := range []string{limits.ReasonConnection, limits.ReasonIP} {
+		m.streamsRefused.WithLabelValues(l)
 	}
 	for code := range m.byCode {
 		m.byCode[code] = m.disconnects.WithLabelValues(codes.Code(code).String())
@@ -69,7 +97,9 @@ func NewChat() *Chat {
 }
 
 func (m *Chat) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.connected, m.rooms, m.received, m.sent, m.slow, m.rateLimited, m.disconnects, m.connsOpen, m.connsRejected}
+	return []prometheus.Collector{m.connected, m.rooms, m.received, m.sent, m.slow, m.rateLimited, m.disconnects,
+		m.noticesHeld, m.roomsRefused, m.roomsExpired,
+		m.connsOpen, m.connsRejected, m.connsRejectedPerIP, m.handshakeTimeouts, m.idleClosed, m.streamsRefused}
 }
 
 // Describe implements prometheus.Collector.
@@ -127,6 +157,27 @@ func (m *Chat) ConnClosed() { m.connsOpen.Dec() }
 
 // ConnRejected implements limits.ConnHooks.
 func (m *Chat) ConnRejected() { m.connsRejected.Inc() }
+
+// NoticesHeldBack implements chat.Metrics.
+func (m *Chat) NoticesHeldBack() { m.noticesHeld.Inc() }
+
+// RoomRefused implements chat.Metrics.
+func (m *Chat) RoomRefused(limit string) { m.roomsRefused.WithLabelValues(limit).Inc() }
+
+// RoomExpired implements chat.Metrics.
+func (m *Chat) RoomExpired() { m.roomsExpired.Inc() }
+
+// ConnRejectedPerIP implements limits.ConnHooks.
+func (m *Chat) ConnRejectedPerIP() { m.connsRejectedPerIP.Inc() }
+
+// HandshakeTimedOut implements limits.ConnHooks.
+func (m *Chat) HandshakeTimedOut() { m.handshakeTimeouts.Inc() }
+
+// IdleClosed implements limits.StreamHooks.
+func (m *Chat) IdleClosed() { m.idleClosed.Inc() }
+
+// StreamRefused implements limits.StreamHooks.
+func (m *Chat) StreamRefused(limit string) { m.streamsRefused.WithLabelValues(limit).Inc() }
 
 // Handler serves reg's metrics in the Prometheus exposition format.
 func Handler(reg *prometheus.Registry) http.Handler {
