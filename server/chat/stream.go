@@ -225,12 +225,16 @@ func (s *Service) handle(m *member, in *chatpb.ChatMessage, log *slog.Logger) er
 			"rate", s.cfg.Rate, "burst", s.cfg.Burst)
 		return s.errTooFast
 	}
-	if room := in.GetRoom(); room != "" && room != m.room.name {
-		return status.Errorf(codes.InvalidArgument, "message is for room %q but this stream is in room %q; open a new stream to change rooms", room, m.room.name)
+	// Every length is checked before any field is echoed in an error.
+	room, text := in.GetRoom(), in.GetMessage()
+	if len(room) > s.cfg.MaxNameBytes {
+		return status.Errorf(codes.InvalidArgument, "message room is %d bytes; the limit is %d bytes", len(room), s.cfg.MaxNameBytes)
 	}
-	text := in.GetMessage()
 	if len(text) > s.cfg.MaxMessageBytes {
 		return s.tooLong(len(text))
+	}
+	if room != "" && room != m.room.name {
+		return status.Errorf(codes.InvalidArgument, "message is for room %q but this stream is in room %q; open a new stream to change rooms", clip(room), m.room.name)
 	}
 	if !m.named && in.GetUser() != "" { // a signed-in member is always named
 		name, err := s.cleanName("user", in.GetUser())

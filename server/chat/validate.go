@@ -28,6 +28,24 @@ func (s *Service) cleanName(what, v string) (string, error) {
 	return v, nil
 }
 
+// echoBytes bounds what of a client's value is echoed in a status or a log
+// line.
+const echoBytes = 64
+
+// clip returns s, or its first echoBytes bytes (never splitting a UTF-8
+// sequence) followed by "...", so that nothing a client sends is echoed at
+// length. Callers check lengths first; clip is a second line of defence.
+func clip(s string) string {
+	if len(s) <= echoBytes {
+		return s
+	}
+	cut := echoBytes
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
+}
+
 // tooLong is the error for text over the limit.
 func (s *Service) tooLong(n int) error {
 	return status.Error(codes.InvalidArgument, fmt.Sprintf("message text is %d bytes; the limit is %d bytes", n, s.cfg.MaxMessageBytes))

@@ -1,9 +1,12 @@
 package chat
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 
 	"google.golang.org/grpc"
@@ -26,6 +29,7 @@ func TestInvalidInputEndsOnlyThatStream(t *testing.T) {
 	}{
 		{"text over limit", nil, &chatpb.ChatMessage{Message: strings.Repeat("x", 11)}, "message text is 11 bytes; the limit is 10 bytes"},
 		{"other room", nil, &chatpb.ChatMessage{Room: "red", Message: "hi"}, `message is for room "red"`},
+		{"message room over limit", nil, &chatpb.ChatMessage{Room: "123456789", Message: "hi"}, "message room is 9 bytes; the limit is 8 bytes"},
 		{"server kind", nil, &chatpb.ChatMessage{Kind: chatpb.ChatMessage_KIND_JOIN, Message: "hi"}, "only send KIND_TEXT"},
 		{"unknown kind", nil, &chatpb.ChatMessage{Kind: 99, Message: "hi"}, "only send KIND_TEXT"},
 		{"name over limit", []string{chatwire.UserKey, "123456789"}, nil, "name (chat-user) is 9 bytes; the limit is 8 bytes"},
@@ -121,6 +125,49 @@ func TestInvalidUTF8IsInvalidArgument(t *testing.T) {
 	}
 }
 
+// A huge value in a field is never echoed: not in the status (whose
+// grpc-message trailer a grpcio client would refuse, ending the call with
+// "INTERNAL: Stream removed") and not in the log.
+func TestHugeFieldsAreNotEchoed(t *testing.T) {
+	var logs syncBuffer
+	ts := startServer(t, Config{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	huge := strings.Repeat("R", 60<<10)
+	for _, msg := range []*chatpb.ChatMessage{
+		{Room: huge, Message: "hi"},
+		{Room: huge},
+		{User: huge, Message: "hi"},
+		{Message: huge},
+	} {
+		st := ts.open(t, nil)
+		if err := st.Send(msg); err != nil {
+			t.Fatal(err)
+		}
+		err := recvUntilErr(t, st)
+		if code(err) != codes.InvalidArgument || len(status.Convert(err).Message()) > 200 ||
+			!strings.Contains(status.Convert(err).Message(), "the limit is") {
+			t.Fatalf("got %d-byte status %.200v, want a short INVALID_ARGUMENT about the limit", len(status.Convert(err).Message()), err)
+		}
+	}
+	for line := range strings.SplitSeq(logs.String(), "\n") {
+		if len(line) > 600 || strings.Contains(line, strings.Repeat("R", 100)) {
+			t.Fatalf("log line of %d bytes echoes the value: %.300s", len(line), line)
+		}
+	}
+}
+
+func TestClip(t *testing.T) {
+	for in, want := range map[string]string{
+		"short":                               "short",
+		strings.Repeat("a", 64):               strings.Repeat("a", 64),
+		strings.Repeat("a", 65):               strings.Repeat("a", 64) + "...",
+		strings.Repeat("a", 63) + "é" + "xyz": strings.Repeat("a", 63) + "...", // é is not split
+	} {
+		if got := clip(in); got != want {
+			t.Errorf("clip(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
 func TestOversizedMessages(t *testing.T) {
 	ts := startServer(t, Config{})
 	for _, tc := range []struct {
@@ -180,3 +227,16 @@ func TestSlowClientIsDisconnected(t *testing.T) {
 		t.Fatalf("slow client ended with %v, want RESOURCE_EXHAUSTED", err)
 	}
 }
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
