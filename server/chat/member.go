@@ -35,6 +35,7 @@ type member struct {
 
 	// Guarded by room.mu.
 	name string
+	key  string // the skeleton of name, its key in room.names
 	left bool
 
 	// named is set once the member has a chosen name (from metadata or its

@@ -2,8 +2,9 @@ package chat
 
 import (
 	"fmt"
-	"strings"
 	"sync"
+
+	"github.com/polychat/polychat/server/names"
 )
 
 // room is a set of members that see each other's messages.
@@ -19,19 +20,37 @@ type room struct {
 	// reading the history on join, and logging a slow client's disconnect.
 	mu      sync.Mutex
 	members []*member
-	names   map[string]*member
-	closed  bool // the shutdown notice was sent
+	names   map[string]*member // by the skeleton of the name
+	closed  bool               // the shutdown notice was sent
 }
 
 func newRoom(name string) *room {
 	return &room{name: name, names: make(map[string]*member)}
 }
 
-// taken reports whether a member may not take name: it is in use in this
-// room, or it is the reserved name of the server (in any letter case, so
-// nobody can pose as "System").
+// systemSkeleton is the skeleton of the server's reserved name.
+var systemSkeleton = names.Skeleton(SystemUser)
+
+// taken reports whether a member may not take name: it looks like a name in
+// use in this room, or like the reserved name of the server (so nobody can
+// pose as "System" or "ѕystem" with a Cyrillic s). Names are compared on
+// their skeletons (see package server/names).
 func (r *room) taken(name string) bool {
-	return strings.EqualFold(name, SystemUser) || r.names[name] != nil
+	key := names.Skeleton(name)
+	return key == systemSkeleton || r.names[key] != nil
+}
+
+// addName registers m under its name. r.mu must be held.
+func (r *room) addName(m *member) {
+	m.key = names.Skeleton(m.name)
+	r.names[m.key] = m
+}
+
+// dropName forgets m's name. r.mu must be held.
+func (r *room) dropName(m *member) {
+	if r.names[m.key] == m {
+		delete(r.names, m.key)
+	}
 }
 
 // distinct returns want, or want(2), want(3)... whichever is free first.

@@ -214,7 +214,7 @@ func (s *Service) removeLocked(r *room, m *member) bool {
 			break
 		}
 	}
-	delete(r.names, m.name)
+	r.dropName(m)
 	if !r.closed {
 		s.deliverLocked(r, s.newMessage(r.name, SystemUser, chatpb.ChatMessage_KIND_LEAVE, m.name+" left the room", nil), nil)
 	}

@@ -142,7 +142,7 @@ func (s *Service) join(stream uint64, addr, roomName, want string, out grpc.Serv
 			"--- End of history ---", nil))
 	}
 	s.deliverLocked(r, s.newMessage(r.name, SystemUser, chatpb.ChatMessage_KIND_JOIN, m.name+" joined the room", nil), nil)
-	r.names[m.name] = m
+	r.addName(m)
 	r.members = append(r.members, m)
 	s.metrics.ClientJoined()
 	m.mu.Lock()
@@ -263,9 +263,9 @@ func (s *Service) rename(m *member, want string, log *slog.Logger) {
 		return
 	}
 	old := m.name
-	delete(r.names, old)
+	r.dropName(m)
 	m.name = r.distinct(want)
-	r.names[m.name] = m
+	r.addName(m)
 	log.Info("client renamed", "room", r.name, "from", old, "to", m.name)
 	s.deliverLocked(r, s.newMessage(r.name, SystemUser, chatpb.ChatMessage_KIND_SYSTEM,
 		fmt.Sprintf("%s is now known as %s", old, m.name), nil), nil)

@@ -2,28 +2,32 @@ package chat
 
 import (
 	"fmt"
-	"strings"
 	"unicode/utf8"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/polychat/polychat/internal/textsafe"
+	"github.com/polychat/polychat/server/names"
 )
 
 // cleanName validates a name or room given by a client, described as what
-// (e.g. "name"), and returns it without surrounding spaces. Errors are
-// INVALID_ARGUMENT with a message a person can act on.
+// (e.g. "name"), and returns it normalised (see package server/names: NFC,
+// spaces trimmed and collapsed). Errors are INVALID_ARGUMENT with a message a
+// person can act on.
 func (s *Service) cleanName(what, v string) (string, error) {
 	if !utf8.ValidString(v) {
 		return "", status.Errorf(codes.InvalidArgument, "%s is not valid UTF-8", what)
 	}
-	v = strings.TrimSpace(v)
-	if len(v) > s.cfg.MaxNameBytes {
-		return "", status.Errorf(codes.InvalidArgument, "%s is %d bytes; the limit is %d bytes", what, len(v), s.cfg.MaxNameBytes)
-	}
 	if r, bad := textsafe.FirstUnsafe(v); bad {
 		return "", status.Errorf(codes.InvalidArgument, "%s contains the control character %U; use printable characters only", what, r)
+	}
+	v, err := names.Normalize(v)
+	if err != nil {
+		return "", status.Errorf(codes.InvalidArgument, "%s %v; use visible characters only", what, err)
+	}
+	if len(v) > s.cfg.MaxNameBytes {
+		return "", status.Errorf(codes.InvalidArgument, "%s is %d bytes; the limit is %d bytes", what, len(v), s.cfg.MaxNameBytes)
 	}
 	return v, nil
 }

@@ -1,0 +1,68 @@
+package chat
+
+import (
+	"strings"
+	"testing"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
+	"github.com/polychat/polychat/internal/chatwire"
+)
+
+// Names that look alike are made distinct like equal ones, and none may
+// look like the reserved name.
+func TestLookAlikeNamesAreMadeDistinct(t *testing.T) {
+	ts := startServer(t, Config{})
+	alice := ts.join(t, "Alice", "")
+	for _, tc := range []struct{ ask, get string }{
+		{"\u0410lice", "\u0410lice(2)"}, // Cyrillic A
+		{"ALICE", "ALICE(3)"},
+		{"\u0405ystem", "\u0405ystem(2)"}, // Cyrillic DZE for S
+		{"SYSTEM", "SYSTEM(3)"},           // "\u0405ystem(2)" looks the same as "SYSTEM(2)"
+	} {
+		c := newClient(t, ts.open(t, nil, chatwire.UserKey+"-bin", tc.ask))
+		c.expect(kSys, "Welcome, "+tc.get+"! You are in room general.")
+		alice.expect(kJoin, tc.get+" joined the room")
+	}
+}
+
+// Names and rooms are normalised: NFC, trimmed, inner spaces collapsed.
+func TestNamesAreNormalised(t *testing.T) {
+	ts := startServer(t, Config{})
+	c := newClient(t, ts.open(t, nil, chatwire.UserKey+"-bin", "  Jose\u0301 \u00a0 Garci\u0301a ", chatwire.RoomKey+"-bin", "Cafe\u0301"))
+	c.expect(kSys, "Welcome, José García! You are in room Café.")
+	// The composed spelling is the same name and the same room.
+	d := newClient(t, ts.open(t, nil, chatwire.UserKey+"-bin", "José García", chatwire.RoomKey+"-bin", "Café"))
+	d.expect(kSys, "Welcome, José García(2)! You are in room Café.")
+	c.expect(kJoin, "José García(2) joined the room")
+}
+
+// Invisible and formatting characters are refused with INVALID_ARGUMENT in
+// names, rooms and the user field.
+func TestInvisibleCharactersInNamesAreRefused(t *testing.T) {
+	ts := startServer(t, Config{})
+	for _, tc := range []struct {
+		md   []string
+		msg  *chatpb.ChatMessage
+		want string
+	}{
+		{[]string{chatwire.UserKey + "-bin", "system\u200b"}, nil, "name (chat-user) contains the invisible or formatting character U+200B; use visible characters only"},
+		{[]string{chatwire.UserKey + "-bin", "Alice\u2060"}, nil, "invisible or formatting character U+2060"},
+		{[]string{chatwire.UserKey + "-bin", "\u200fAlice"}, nil, "invisible or formatting character U+200F"},
+		{[]string{chatwire.RoomKey + "-bin", "general\u200b"}, nil, "room (chat-room) contains the invisible or formatting character U+200B"},
+		{nil, &chatpb.ChatMessage{User: "Bob\u3164", Message: "hi"}, "user contains the invisible or formatting character U+3164"},
+	} {
+		st := ts.open(t, nil, tc.md...)
+		if tc.msg != nil {
+			if err := st.Send(tc.msg); err != nil {
+				t.Fatal(err)
+			}
+		}
+		err := recvUntilErr(t, st)
+		if code(err) != codes.InvalidArgument || !strings.Contains(status.Convert(err).Message(), tc.want) {
+			t.Errorf("%v %v: got %v, want INVALID_ARGUMENT containing %q", tc.md, tc.msg, err, tc.want)
+		}
+	}
+}
