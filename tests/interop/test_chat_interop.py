@@ -10,7 +10,9 @@ from __future__ import annotations
 import re
 import signal
 
+import grpc
 import pytest
+from polychat.chat import chat_pb2, chat_pb2_grpc
 
 from pykit.testing.ports import free_port
 from tests.interop.conftest import ChatServer, Processes
@@ -233,3 +235,19 @@ def test_escape_sequences_are_neutralised(procs: Processes, server: ChatServer, 
     line = victim.expect(r"^\[Mallory\]: ")
     assert "\x1b" not in line and "\x07" not in line
     assert line == r"[Mallory]: \x1b[2Jcleared\x1b]0;pwned\x07"
+
+
+def test_grpcio_client_sees_the_status_for_an_oversized_room(server: ChatServer) -> None:
+    """A huge field gets a short INVALID_ARGUMENT a grpcio client can read.
+
+    Echoing the value made the grpc-message trailer larger than grpcio
+    accepts, and the client saw "INTERNAL: Stream removed" instead.
+    """
+    with grpc.insecure_channel(server.address) as channel:
+        stub = chat_pb2_grpc.ChatServiceStub(channel)
+        call = stub.ChatStream(iter([chat_pb2.ChatMessage(room="R" * 60_000, message="hi")]))
+        with pytest.raises(grpc.RpcError) as caught:
+            for _ in call:
+                pass
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert caught.value.details() == "message room is 60000 bytes; the limit is 64 bytes"
