@@ -39,6 +39,14 @@ class Chat:
             ("rate", "0"),
             ("max-connections", "20000"),
             ("max-streams-per-conn", "1000"),
+            # Abuse limits off: the load comes from one address, opens
+            # thousands of streams at once and joins many rooms.
+            ("max-connections-per-ip", "0"),
+            ("stream-rate", "0"),
+            ("stream-rate-per-ip", "0"),
+            ("notice-rate", "0"),
+            ("max-rooms", "0"),
+            ("max-rooms-per-ip", "0"),
         ):
             if flag in have:
                 self.flags += [f"-{flag}", value]

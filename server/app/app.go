@@ -151,6 +151,11 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 		Auth:            authn,
 		Rate:            cfg.Rate,
 		Burst:           cfg.Burst,
+		NoticeRate:      cfg.NoticeRate,
+		NoticeBurst:     cfg.NoticeBurst,
+		MaxRooms:        cfg.MaxRooms,
+		MaxRoomsPerIP:   cfg.MaxRoomsPerIP,
+		RoomRetention:   cfg.RoomRetention,
 	}
 	if chatMetrics != nil {
 		chatCfg.Metrics = chatMetrics
@@ -274,6 +279,10 @@ func (s *Server) Run(ctx context.Context) error {
 	s.log.Info("chat server listening", "addr", s.Addr().String(), "tls", tlsMode, "sign_in", signIn,
 		"metrics", metricsAddr, "data_dir", s.cfg.DataDir, "history", s.cfg.History)
 
+	expireCtx, stopExpiring := context.WithCancel(ctx)
+	defer stopExpiring()
+	go s.expireRooms(expireCtx)
+
 	select {
 	case err := <-served:
 		s.stopMetrics()
@@ -301,6 +310,29 @@ func (s *Server) Run(ctx context.Context) error {
 	s.stopMetrics()
 	s.log.Info("server stopped")
 	return nil
+}
+
+// expireEvery is how often rooms idle past -room-retention are looked for
+// (more often when the retention is shorter than twice that).
+const expireEvery = time.Minute
+
+// expireRooms deletes the history of rooms idle past -room-retention, at
+// start and then periodically, until ctx is done.
+func (s *Server) expireRooms(ctx context.Context) {
+	if s.cfg.RoomRetention <= 0 {
+		return
+	}
+	s.chat.ExpireIdleRooms(time.Now())
+	t := time.NewTicker(min(expireEvery, max(s.cfg.RoomRetention/2, time.Millisecond)))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			s.chat.ExpireIdleRooms(now)
+		}
+	}
 }
 
 func (s *Server) stopMetrics() {
@@ -341,10 +373,10 @@ func (s *Server) Close() {
 // openStore opens <data-dir>/chat.db, or a memory store when data-dir is "".
 func openStore(cfg config.Config, log *slog.Logger) (history.Store, error) {
 	if cfg.DataDir == "" {
-		return history.NewMemory(cfg.History), nil
+		return history.NewMemory(cfg.History, cfg.HistoryBytes), nil
 	}
 	path := filepath.Join(cfg.DataDir, "chat.db")
-	s, err := history.OpenSQLite(path, cfg.History, log)
+	s, err := history.OpenSQLite(path, cfg.History, cfg.HistoryBytes, log)
 	if err != nil {
 		return nil, err
 	}

@@ -327,3 +327,28 @@ func TestStreamOpenRate(t *testing.T) {
 		t.Errorf("no warning logged:\n%s", s.logs.String())
 	}
 }
+
+// The room limits reach the chat service, and refusals are counted.
+func TestRoomLimits(t *testing.T) {
+	s := start(t, testConfig(t, "-max-rooms", "2", "-max-rooms-per-ip", "1"))
+	addr := s.Addr().String()
+	one := dialFrom(t, "127.0.0.1", addr)
+	join(t, one, "chat-room", "a") // open until the test ends
+	if _, err := openChat(one, "chat-room", "b"); status.Code(err) != codes.ResourceExhausted {
+		t.Fatalf("second room from one address: %v", err)
+	}
+	join(t, dialFrom(t, "127.0.0.2", addr), "chat-room", "b")
+	three := dialFrom(t, "127.0.0.3", addr)
+	if _, err := openChat(three, "chat-room", "c"); status.Code(err) != codes.ResourceExhausted {
+		t.Fatalf("third room: %v", err)
+	}
+	metrics := metricsText(t, s)
+	for _, want := range []string{
+		`polychat_chat_rooms_refused_total{limit="max_rooms"} 1`,
+		`polychat_chat_rooms_refused_total{limit="max_rooms_per_ip"} 1`,
+	} {
+		if !strings.Contains(metrics, "\n"+want+"\n") {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+}

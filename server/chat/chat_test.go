@@ -167,7 +167,7 @@ func TestBlankTextIsIgnored(t *testing.T) {
 }
 
 func TestHistoryReplay(t *testing.T) {
-	ts := startServer(t, Config{Store: history.NewMemory(3)})
+	ts := startServer(t, Config{Store: history.NewMemory(3, 0)})
 	alice := newClient(t, ts.open(t, nil, chatwire.UserKey, "Alice"))
 	alice.expect(kSys, "Welcome, Alice! You are in room general.")
 	bob := ts.join(t, "Bob", "")
@@ -199,7 +199,7 @@ func TestHistoryReplay(t *testing.T) {
 
 func TestHistorySurvivesRestart(t *testing.T) {
 	path := t.TempDir() + "/chat.db"
-	store, err := history.OpenSQLite(path, 50, nil)
+	store, err := history.OpenSQLite(path, 50, 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +216,7 @@ func TestHistorySurvivesRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	store2, err := history.OpenSQLite(path, 50, nil)
+	store2, err := history.OpenSQLite(path, 50, 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

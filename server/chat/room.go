@@ -22,6 +22,10 @@ type room struct {
 	members []*member
 	names   map[string]*member // by the skeleton of the name
 	closed  bool               // the shutdown notice was sent
+
+	creator string // IP address that created the room ("" if unknown)
+	loaded  bool   // the store has loaded the room's history for it
+	notices noticeLimit
 }
 
 func newRoom(name string) *room {

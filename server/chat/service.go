@@ -55,6 +55,24 @@ type Config struct {
 	Burst int
 	// Metrics receives the chat's events. Nil means none are recorded.
 	Metrics Metrics
+
+	// NoticeRate is how many join and leave notices a room sends per second
+	// on average, and NoticeBurst how many at once; the notices over it are
+	// summed up in one system notice a second later. Zero NoticeRate means
+	// no limit.
+	NoticeRate  float64
+	NoticeBurst int
+	// MaxRooms limits the rooms that exist at once: rooms with members and
+	// rooms with kept history. A join that would create one more is refused
+	// with RESOURCE_EXHAUSTED. Zero means no limit.
+	MaxRooms int
+	// MaxRoomsPerIP limits the existing rooms created by one IP address
+	// (since the server started). Zero means no limit.
+	MaxRoomsPerIP int
+	// RoomRetention is how long an empty room keeps its history, counted
+	// from when its last member left (after a restart, from its newest
+	// message); ExpireIdleRooms deletes it after that. Zero keeps it.
+	RoomRetention time.Duration
 }
 
 // Service implements chatpb.ChatServiceServer. Register it on a grpc.Server
@@ -70,13 +88,26 @@ type Service struct {
 
 	// errTooFast ends a member over the rate limit.
 	errTooFast error
+	// summaryDelay is how long held-back notices wait for their summary.
+	summaryDelay time.Duration
+	// errMaxRooms and errMaxRoomsPerIP refuse a join that would create a
+	// room over the limits.
+	errMaxRooms, errMaxRoomsPerIP error
 
 	// streams counts streams since start; it numbers Client(N).
 	streams atomic.Uint64
 
-	mu      sync.Mutex // guards rooms and closing; taken before any room.mu
-	rooms   map[string]*room
+	mu      sync.Mutex           // guards the fields below; taken before any room.mu
+	rooms   map[string]*room     // rooms with members
+	idle    map[string]*idleRoom // rooms without members, with kept history
+	created map[string]int       // existing rooms by the IP address that created them
 	closing bool
+}
+
+// idleRoom is a room nobody is in whose history is kept.
+type idleRoom struct {
+	creator string    // IP address; "" for rooms from before a restart
+	since   time.Time // its last member left, or its newest message
 }
 
 var _ chatpb.ChatServiceServer = (*Service)(nil)
@@ -93,7 +124,7 @@ func New(cfg Config) *Service {
 		cfg.QueueSize = chatwire.QueueSize
 	}
 	if cfg.Store == nil {
-		cfg.Store = history.NewMemory(chatwire.HistorySize)
+		cfg.Store = history.NewMemory(chatwire.HistorySize, 0)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -107,12 +138,30 @@ func New(cfg Config) *Service {
 	if cfg.Rate > 0 && cfg.Burst < 1 {
 		cfg.Burst = 1
 	}
+	if cfg.NoticeRate > 0 && cfg.NoticeBurst < 1 {
+		cfg.NoticeBurst = 1
+	}
 	s := &Service{
 		cfg:     cfg,
 		log:     cfg.Logger,
 		store:   cfg.Store,
 		metrics: cfg.Metrics,
 		rooms:   make(map[string]*room),
+		idle:    make(map[string]*idleRoom),
+		created: make(map[string]int),
+
+		summaryDelay: noticeSummaryDelay,
+	}
+	s.errMaxRooms = status.Errorf(codes.ResourceExhausted,
+		"the server has as many rooms as it allows (%d); join an existing room or try again later", cfg.MaxRooms)
+	s.errMaxRoomsPerIP = status.Errorf(codes.ResourceExhausted,
+		"your address has created as many rooms as it may (%d); join an existing room", cfg.MaxRoomsPerIP)
+	if stored, err := cfg.Store.Rooms(); err != nil {
+		s.log.Error("cannot list the rooms with history; they count against no limit", "err", err)
+	} else {
+		for name, newest := range stored {
+			s.idle[name] = &idleRoom{since: newest}
+		}
 	}
 	if cfg.Rate > 0 {
 		unit := "messages"
@@ -216,7 +265,7 @@ func (s *Service) removeLocked(r *room, m *member) bool {
 	}
 	r.dropName(m)
 	if !r.closed {
-		s.deliverLocked(r, s.newMessage(r.name, SystemUser, chatpb.ChatMessage_KIND_LEAVE, m.name+" left the room", nil), nil)
+		s.noticeLocked(r, chatpb.ChatMessage_KIND_LEAVE, m.name+" left the room")
 	}
 	return true
 }

@@ -115,13 +115,16 @@ func (s *Service) join(stream uint64, addr, roomName, want string, out grpc.Serv
 	}
 	r := s.rooms[roomName]
 	if r == nil {
-		r = newRoom(roomName)
-		s.rooms[roomName] = r
-		s.metrics.RoomOpened()
+		var err error
+		if r, err = s.openRoomLocked(roomName, addr); err != nil {
+			s.mu.Unlock()
+			return nil, err
+		}
 	}
 	r.mu.Lock() // before releasing s.mu, so leave cannot delete r meanwhile
 	s.mu.Unlock()
 	defer r.mu.Unlock()
+	s.loadLocked(r)
 
 	m := newMember(stream, addr, r, s.cfg.QueueSize)
 	m.out = out
@@ -141,7 +144,7 @@ func (s *Service) join(stream uint64, addr, roomName, want string, out grpc.Serv
 		m.preamble = append(m.preamble, s.newMessage(r.name, SystemUser, chatpb.ChatMessage_KIND_HISTORY_END,
 			"--- End of history ---", nil))
 	}
-	s.deliverLocked(r, s.newMessage(r.name, SystemUser, chatpb.ChatMessage_KIND_JOIN, m.name+" joined the room", nil), nil)
+	s.noticeLocked(r, chatpb.ChatMessage_KIND_JOIN, m.name+" joined the room")
 	r.addName(m)
 	r.members = append(r.members, m)
 	s.metrics.ClientJoined()
@@ -158,14 +161,17 @@ func (s *Service) join(stream uint64, addr, roomName, want string, out grpc.Serv
 // and forgets the room once it is empty.
 func (s *Service) leave(m *member) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	r := m.room
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	s.removeLocked(r, m)
+	unload := len(r.members) == 0 && s.rooms[r.name] == r && r.loaded
 	if len(r.members) == 0 && s.rooms[r.name] == r {
-		delete(s.rooms, r.name)
-		s.metrics.RoomClosed()
+		s.closeRoomLocked(r)
+	}
+	r.mu.Unlock()
+	s.mu.Unlock()
+	if unload {
+		s.store.Unload(r.name)
 	}
 }
 

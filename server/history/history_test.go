@@ -30,6 +30,11 @@ func bodies(msgs []*chatpb.ChatMessage) string {
 // checkStore runs the behaviour every Store shares.
 func checkStore(t *testing.T, s Store) {
 	t.Helper()
+	for _, room := range []string{"a", "b", "none"} {
+		if err := s.Load(room); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for i := uint64(1); i <= 10; i++ {
 		if err := s.Append(text(i, "a", fmt.Sprint("a", i))); err != nil {
 			t.Fatal(err)
@@ -61,7 +66,7 @@ func checkStore(t *testing.T, s Store) {
 }
 
 func TestMemory(t *testing.T) {
-	m := NewMemory(3)
+	m := NewMemory(3, 0)
 	checkStore(t, m)
 	if err := m.Close(); err != nil {
 		t.Fatal(err)
@@ -72,7 +77,7 @@ func TestMemory(t *testing.T) {
 }
 
 func TestMemoryZeroKeepsNothing(t *testing.T) {
-	m := NewMemory(0)
+	m := NewMemory(0, 0)
 	m.Append(text(1, "a", "x"))
 	if got := m.Recent("a"); len(got) != 0 {
 		t.Fatalf("Recent = %v", got)
@@ -81,7 +86,7 @@ func TestMemoryZeroKeepsNothing(t *testing.T) {
 
 func TestSQLiteSurvivesReopen(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "sub", "chat.db")
-	s, err := OpenSQLite(path, 3, nil)
+	s, err := OpenSQLite(path, 3, 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,11 +99,19 @@ func TestSQLiteSurvivesReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	s2, err := OpenSQLite(path, 3, nil)
+	s2, err := OpenSQLite(path, 3, 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s2.Close()
+	if len(s2.mem.rooms) != 0 {
+		t.Fatalf("%d rooms read at open; want none before a Load", len(s2.mem.rooms))
+	}
+	for _, room := range []string{"a", "b"} {
+		if err := s2.Load(room); err != nil {
+			t.Fatal(err)
+		}
+	}
 	got := s2.Recent("a")
 	if bodies(got) != "a9 a10 with client time " {
 		t.Fatalf("after reopen Recent(a) = %q", bodies(got))
@@ -124,5 +137,133 @@ func TestSQLiteSurvivesReopen(t *testing.T) {
 	var mode string
 	if err := s2.db.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "wal" {
 		t.Fatalf("journal_mode = %q (%v), want wal", mode, err)
+	}
+}
+
+// flush waits until everything sent to the writer so far is written.
+func (s *SQLite) flush() {
+	done := make(chan struct{})
+	s.pending <- op{flushed: done}
+	<-done
+}
+
+// An unloaded room's history leaves memory once written, and comes back
+// from disk on the next Load.
+func TestSQLiteIdleRoomsLeaveMemory(t *testing.T) {
+	s, err := OpenSQLite(filepath.Join(t.TempDir(), "chat.db"), 50, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Load("a"); err != nil {
+		t.Fatal(err)
+	}
+	for i := uint64(1); i <= 3; i++ {
+		s.Append(text(i, "a", fmt.Sprint("a", i)))
+	}
+	// Two loads (two members, or a new room object while the old one
+	// leaves): the history stays until both are undone.
+	s.Load("a")
+	s.Unload("a")
+	s.flush()
+	if bodies(s.Recent("a")) != "a1 a2 a3 " {
+		t.Fatalf("still loaded: Recent(a) = %q", bodies(s.Recent("a")))
+	}
+	s.Unload("a")
+	if len(s.mem.rooms) != 0 {
+		t.Fatalf("rooms in memory after the last Unload: %d", len(s.mem.rooms))
+	}
+	rooms, err := s.Rooms()
+	if err != nil || len(rooms) != 1 || !rooms["a"].Equal(text(3, "a", "").GetSentAt().AsTime()) {
+		t.Fatalf("Rooms() = %v, %v", rooms, err)
+	}
+	if err := s.Load("a"); err != nil {
+		t.Fatal(err)
+	}
+	if bodies(s.Recent("a")) != "a1 a2 a3 " {
+		t.Fatalf("after reload Recent(a) = %q", bodies(s.Recent("a")))
+	}
+	s.Unload("a")
+}
+
+// Unloading before the writer has written a room's messages keeps them in
+// memory until it has, so a quick rejoin never misses them.
+func TestSQLiteUnloadBeforeWriteKeepsMessages(t *testing.T) {
+	s, err := OpenSQLite(filepath.Join(t.TempDir(), "chat.db"), 50, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.Load("a")
+	// Hold the writer in a transaction of our own so nothing is written.
+	tx, err := s.db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Append(text(1, "a", "early"))
+	s.Unload("a")
+	if bodies(s.mem.Recent("a")) != "early " {
+		t.Fatalf("unwritten message dropped from memory: %q", bodies(s.mem.Recent("a")))
+	}
+	tx.Rollback()
+	s.flush()
+	if len(s.mem.rooms) != 0 {
+		t.Fatal("room kept in memory after its messages were written")
+	}
+}
+
+func TestDeleteForgetsARoom(t *testing.T) {
+	dir := t.TempDir()
+	sq, err := OpenSQLite(filepath.Join(dir, "chat.db"), 50, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sq.Close()
+	for name, s := range map[string]Store{"memory": NewMemory(50, 0), "sqlite": sq} {
+		s.Load("a")
+		s.Append(text(1, "a", "old"))
+		s.Append(text(2, "b", "other"))
+		s.Unload("a")
+		if err := s.Delete("a"); err != nil {
+			t.Fatal(err)
+		}
+		s.Load("a")
+		if got := s.Recent("a"); len(got) != 0 {
+			t.Fatalf("%s: Recent after Delete = %q", name, bodies(got))
+		}
+		s.Unload("a")
+		if sq, ok := s.(*SQLite); ok {
+			sq.flush()
+		}
+		rooms, err := s.Rooms()
+		if err != nil || len(rooms) != 1 || rooms["b"].IsZero() {
+			t.Fatalf("%s: Rooms() = %v, %v; want only b", name, rooms, err)
+		}
+	}
+}
+
+// History is bounded by bytes as well as by count, in memory and on disk.
+func TestHistoryBytesLimit(t *testing.T) {
+	m := NewMemory(50, 12) // each message counts 1 (user "u") + 4 bytes
+	for i := uint64(1); i <= 5; i++ {
+		m.Append(text(i, "a", fmt.Sprint("msg", i)))
+	}
+	if got := bodies(m.Recent("a")); got != "msg4 msg5 " {
+		t.Fatalf("Recent = %q, want the two newest", got)
+	}
+
+	s, err := OpenSQLite(filepath.Join(t.TempDir(), "chat.db"), 50, 12, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.Load("a")
+	for i := uint64(1); i <= 5; i++ {
+		s.Append(text(i, "a", fmt.Sprint("msg", i)))
+	}
+	s.flush()
+	var n int
+	if err := s.db.QueryRow(`SELECT COUNT(*) FROM messages WHERE room = 'a'`).Scan(&n); err != nil || n != 2 {
+		t.Fatalf("rows kept on disk = %d (%v), want 2", n, err)
 	}
 }

@@ -42,26 +42,47 @@ CREATE TABLE IF NOT EXISTS meta (
 
 // SQLite is a Store that persists history in a SQLite database (WAL mode).
 //
-// Reads are served from an in-memory copy loaded at open; writes go to the
-// database in batches on a background goroutine, so a broadcast never waits
-// for a disk sync. Close flushes everything still pending.
+// Reads are served from memory: a room's history is read from the database
+// when the room is loaded and dropped from memory once it is unloaded and
+// everything appended to it is written, so an idle room costs no memory.
+// Writes go to the database in batches on a background goroutine, so a
+// broadcast never waits for a disk sync. Close flushes everything still
+// pending.
 type SQLite struct {
-	db    *sql.DB
-	mem   *Memory
-	limit int
-	log   *slog.Logger
+	db       *sql.DB
+	mem      *Memory
+	limit    int
+	maxBytes int
+	log      *slog.Logger
 
 	mu      sync.RWMutex // guards closed against sends on pending
 	closed  bool
-	pending chan *chatpb.ChatMessage
+	pending chan op
 	done    chan struct{}
+
+	// roomsMu guards the maps below, which say which rooms are in mem: a
+	// room is while it is loaded or has messages not yet written.
+	roomsMu   sync.Mutex
+	loaded    map[string]int // Loads not yet Unloaded
+	unwritten map[string]int // messages appended, not yet written
+	deleting  map[string]int // Deletes not yet done
+}
+
+// op is one write for the writer: a message to insert, a room to delete, or
+// (in tests) a channel to close once everything before it is written.
+type op struct {
+	msg     *chatpb.ChatMessage
+	delete  string
+	flushed chan struct{}
 }
 
 var _ Store = (*SQLite)(nil)
 
 // OpenSQLite opens (creating if needed) the database at path, keeping the last
-// limit messages per room. The parent directory is created if missing.
-func OpenSQLite(path string, limit int, log *slog.Logger) (*SQLite, error) {
+// limit messages per room, and of those only as many as fit in maxBytes (no
+// byte limit when maxBytes is 0 or less). The parent directory is created if
+// missing. No history is read until a room is loaded.
+func OpenSQLite(path string, limit, maxBytes int, log *slog.Logger) (*SQLite, error) {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -85,39 +106,61 @@ func OpenSQLite(path string, limit int, log *slog.Logger) (*SQLite, error) {
 		return nil, fmt.Errorf("history: open %s: %w", path, err)
 	}
 	s := &SQLite{
-		db:      db,
-		mem:     NewMemory(limit),
-		limit:   max(limit, 0),
-		log:     log,
-		pending: make(chan *chatpb.ChatMessage, pendingSize),
-		done:    make(chan struct{}),
-	}
-	if err := s.load(); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("history: load %s: %w", path, err)
+		db:        db,
+		mem:       NewMemory(limit, maxBytes),
+		limit:     max(limit, 0),
+		maxBytes:  maxBytes,
+		log:       log,
+		pending:   make(chan op, pendingSize),
+		done:      make(chan struct{}),
+		loaded:    make(map[string]int),
+		unwritten: make(map[string]int),
+		deleting:  make(map[string]int),
 	}
 	go s.writer()
 	return s, nil
 }
 
-// load fills the in-memory copy. The table holds at most limit rows per room
-// (older ones are pruned on write), so reading it whole is cheap.
-func (s *SQLite) load() error {
-	rows, err := s.db.Query(`SELECT id, room, user, text, sent_at, client_sent_at FROM messages ORDER BY id`)
+// Load implements Store. Reading a room not in memory takes one indexed
+// query of at most limit rows.
+func (s *SQLite) Load(room string) error {
+	s.roomsMu.Lock()
+	defer s.roomsMu.Unlock()
+	inMem := s.loaded[room] > 0 || s.unwritten[room] > 0
+	s.loaded[room]++
+	// A room being deleted has no history, whatever the database still
+	// holds until the writer gets to the deletion.
+	if inMem || s.limit == 0 || s.deleting[room] > 0 {
+		return nil
+	}
+	msgs, err := s.read(room)
 	if err != nil {
-		return err
+		return fmt.Errorf("history: load room: %w", err)
+	}
+	for i := len(msgs) - 1; i >= 0; i-- {
+		s.mem.add(msgs[i])
+	}
+	return nil
+}
+
+// read returns room's newest messages from the database, newest first.
+func (s *SQLite) read(room string) ([]*chatpb.ChatMessage, error) {
+	rows, err := s.db.Query(`SELECT id, user, text, sent_at, client_sent_at FROM messages
+		WHERE room = ? ORDER BY id DESC LIMIT ?`, room, s.limit)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
+	var msgs []*chatpb.ChatMessage
 	for rows.Next() {
 		var (
 			id           int64
-			room, user   string
-			text         string
+			user, text   string
 			sentAt       int64
 			clientSentAt sql.NullInt64
 		)
-		if err := rows.Scan(&id, &room, &user, &text, &sentAt, &clientSentAt); err != nil {
-			return err
+		if err := rows.Scan(&id, &user, &text, &sentAt, &clientSentAt); err != nil {
+			return nil, err
 		}
 		sent := time.Unix(0, sentAt)
 		msg := &chatpb.ChatMessage{
@@ -132,9 +175,27 @@ func (s *SQLite) load() error {
 		if clientSentAt.Valid {
 			msg.ClientSentAt = timestamppb.New(time.Unix(0, clientSentAt.Int64))
 		}
-		s.mem.add(msg)
+		msgs = append(msgs, msg)
 	}
-	return rows.Err()
+	return msgs, rows.Err()
+}
+
+// Unload implements Store.
+func (s *SQLite) Unload(room string) {
+	s.roomsMu.Lock()
+	defer s.roomsMu.Unlock()
+	if s.loaded[room]--; s.loaded[room] <= 0 {
+		delete(s.loaded, room)
+		s.evictLocked(room)
+	}
+}
+
+// evictLocked drops room from memory unless it is loaded or has messages
+// not yet written. s.roomsMu must be held.
+func (s *SQLite) evictLocked(room string) {
+	if s.loaded[room] == 0 && s.unwritten[room] == 0 {
+		s.mem.drop(room)
+	}
 }
 
 // Append implements Store.
@@ -147,16 +208,63 @@ func (s *SQLite) Append(msg *chatpb.ChatMessage) error {
 	if s.limit == 0 {
 		return nil
 	}
-	if err := s.mem.Append(msg); err != nil {
+	s.roomsMu.Lock()
+	err := s.mem.Append(msg)
+	if err == nil {
+		s.unwritten[msg.GetRoom()]++
+	}
+	s.roomsMu.Unlock()
+	if err != nil {
 		return err
 	}
-	s.pending <- msg
+	// Outside roomsMu: the send may wait for the writer, which takes it.
+	s.pending <- op{msg: msg}
 	return nil
 }
 
 // Recent implements Store.
 func (s *SQLite) Recent(room string) []*chatpb.ChatMessage {
 	return s.mem.Recent(room)
+}
+
+// Rooms implements Store.
+func (s *SQLite) Rooms() (map[string]time.Time, error) {
+	rows, err := s.db.Query(`SELECT room, MAX(sent_at) FROM messages GROUP BY room`)
+	if err != nil {
+		return nil, fmt.Errorf("history: list rooms: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[string]time.Time)
+	for rows.Next() {
+		var (
+			room   string
+			sentAt int64
+		)
+		if err := rows.Scan(&room, &sentAt); err != nil {
+			return nil, fmt.Errorf("history: list rooms: %w", err)
+		}
+		out[room] = time.Unix(0, sentAt)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("history: list rooms: %w", err)
+	}
+	return out, nil
+}
+
+// Delete implements Store. The rows are deleted by the writer, after any
+// message appended before.
+func (s *SQLite) Delete(room string) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return ErrClosed
+	}
+	s.roomsMu.Lock()
+	s.deleting[room]++
+	s.mem.drop(room)
+	s.roomsMu.Unlock()
+	s.pending <- op{delete: room}
+	return nil
 }
 
 // ReserveIDs implements Store. The high-water mark lives in the meta table,
@@ -188,34 +296,60 @@ func (s *SQLite) ReserveIDs(n uint64) (uint64, error) {
 	return uint64(next), nil
 }
 
-// writer persists pending messages in batches until pending is closed.
+// writer persists pending operations in batches until pending is closed.
 func (s *SQLite) writer() {
 	defer close(s.done)
-	batch := make([]*chatpb.ChatMessage, 0, maxBatch)
-	for msg := range s.pending {
-		batch = append(batch[:0], msg)
+	batch := make([]op, 0, maxBatch)
+	for o := range s.pending {
+		batch = append(batch[:0], o)
 	drain:
 		for len(batch) < maxBatch {
 			select {
-			case m, ok := <-s.pending:
+			case o, ok := <-s.pending:
 				if !ok {
 					break drain
 				}
-				batch = append(batch, m)
+				batch = append(batch, o)
 			default:
 				break drain
 			}
 		}
 		if err := s.write(batch); err != nil {
-			// The messages stay in memory and are still replayed; only
-			// their survival across a restart is lost.
+			// The messages are still replayed while their room is in
+			// memory; only their survival across a restart is lost.
 			s.log.Error("history: cannot write messages", "count", len(batch), "err", err)
+		}
+		s.written(batch)
+	}
+}
+
+// written updates the bookkeeping once batch has been written (or failed),
+// dropping from memory the rooms nobody has loaded.
+func (s *SQLite) written(batch []op) {
+	s.roomsMu.Lock()
+	defer s.roomsMu.Unlock()
+	for _, o := range batch {
+		if o.flushed != nil {
+			close(o.flushed)
+			continue
+		}
+		if o.msg == nil {
+			if s.deleting[o.delete]--; s.deleting[o.delete] <= 0 {
+				delete(s.deleting, o.delete)
+			}
+			continue
+		}
+		room := o.msg.GetRoom()
+		if s.unwritten[room]--; s.unwritten[room] <= 0 {
+			delete(s.unwritten, room)
+			s.evictLocked(room)
 		}
 	}
 }
 
-// write stores batch in one transaction and prunes the rooms it touched.
-func (s *SQLite) write(batch []*chatpb.ChatMessage) error {
+// write stores batch in one transaction and prunes the rooms it touched to
+// the newest limit messages and maxBytes.
+func (s *SQLite) write(batch []op) error {
 	tx, err := s.db.Begin()
 	if err != nil {
 		return err
@@ -227,7 +361,18 @@ func (s *SQLite) write(batch []*chatpb.ChatMessage) error {
 	}
 	defer ins.Close()
 	rooms := make(map[string]struct{})
-	for _, m := range batch {
+	for _, o := range batch {
+		if o.flushed != nil {
+			continue
+		}
+		if o.msg == nil {
+			if _, err := tx.Exec(`DELETE FROM messages WHERE room = ?`, o.delete); err != nil {
+				return err
+			}
+			delete(rooms, o.delete)
+			continue
+		}
+		m := o.msg
 		var clientSentAt sql.NullInt64
 		if cs := m.GetClientSentAt(); cs != nil {
 			clientSentAt = sql.NullInt64{Int64: cs.AsTime().UnixNano(), Valid: true}
@@ -242,6 +387,15 @@ func (s *SQLite) write(batch []*chatpb.ChatMessage) error {
 		if _, err := tx.Exec(`DELETE FROM messages WHERE room = ?1 AND id <
 			(SELECT id FROM messages WHERE room = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)`, room, s.limit-1); err != nil {
 			return err
+		}
+		if s.maxBytes > 0 {
+			// And the oldest messages past maxBytes, counted as Memory does.
+			if _, err := tx.Exec(`DELETE FROM messages WHERE room = ?1 AND id IN (
+				SELECT id FROM (SELECT id, SUM(length(CAST(user AS BLOB)) + length(CAST(text AS BLOB)))
+					OVER (ORDER BY id DESC) AS total FROM messages WHERE room = ?1)
+				WHERE total > ?2)`, room, s.maxBytes); err != nil {
+				return err
+			}
 		}
 	}
 	return tx.Commit()

@@ -1,0 +1,80 @@
+package chat
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
+)
+
+// noticeSummaryDelay is how long after the first held-back notice the
+// summary of the held-back notices is sent (Service.summaryDelay, which
+// tests change).
+const noticeSummaryDelay = time.Second
+
+// noticeLimit bounds the join and leave notices of a room. Guarded by the
+// room's mu.
+type noticeLimit struct {
+	limiter       *rate.Limiter // nil until the room's first notice
+	joins, leaves int           // held back since the last summary
+	summary       *time.Timer   // pending summary, if any
+}
+
+// noticeLocked tells r's members that someone joined or left (kind
+// KIND_JOIN or KIND_LEAVE). Over NoticeRate, the notice is held back and
+// counted instead, and one system notice a moment later sums up the held
+// back ones: members of a busy room learn how many came and went without
+// anyone being able to flood them with names. r.mu must be held.
+func (s *Service) noticeLocked(r *room, kind chatpb.ChatMessage_Kind, text string) {
+	if len(r.members) == 0 {
+		return // nobody to tell
+	}
+	if s.cfg.NoticeRate > 0 {
+		n := &r.notices
+		if n.limiter == nil {
+			n.limiter = rate.NewLimiter(rate.Limit(s.cfg.NoticeRate), s.cfg.NoticeBurst)
+		}
+		if !n.limiter.Allow() {
+			if kind == chatpb.ChatMessage_KIND_JOIN {
+				n.joins++
+			} else {
+				n.leaves++
+			}
+			s.metrics.NoticesHeldBack()
+			if n.summary == nil {
+				n.summary = time.AfterFunc(s.summaryDelay, func() { s.summarise(r) })
+			}
+			return
+		}
+	}
+	s.deliverLocked(r, s.newMessage(r.name, SystemUser, kind, text, nil), nil)
+}
+
+// summarise sends r's members the summary of the notices held back.
+func (s *Service) summarise(r *room) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := &r.notices
+	joins, leaves := n.joins, n.leaves
+	n.joins, n.leaves, n.summary = 0, 0, nil
+	if r.closed || len(r.members) == 0 || joins+leaves == 0 {
+		return
+	}
+	s.deliverLocked(r, s.newMessage(r.name, SystemUser, chatpb.ChatMessage_KIND_SYSTEM, summaryText(joins, leaves), nil), nil)
+}
+
+// summaryText is the readable summary of held-back notices, e.g. "12
+// joined and 11 left the room (too many to list one by one)".
+func summaryText(joins, leaves int) string {
+	var parts []string
+	if joins > 0 {
+		parts = append(parts, fmt.Sprintf("%d joined", joins))
+	}
+	if leaves > 0 {
+		parts = append(parts, fmt.Sprintf("%d left", leaves))
+	}
+	return strings.Join(parts, " and ") + " the room (too many to list one by one)"
+}
