@@ -1,13 +1,8 @@
 package chat
 
 import (
-	"strings"
 	"testing"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
-
-	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
 	"github.com/polychat/polychat/internal/chatwire"
 )
 
@@ -37,32 +32,4 @@ func TestNamesAreNormalised(t *testing.T) {
 	d := newClient(t, ts.open(t, nil, chatwire.UserKey+"-bin", "José García", chatwire.RoomKey+"-bin", "Café"))
 	d.expect(kSys, "Welcome, José García(2)! You are in room Café.")
 	c.expect(kJoin, "José García(2) joined the room")
-}
-
-// Invisible and formatting characters are refused with INVALID_ARGUMENT in
-// names, rooms and the user field.
-func TestInvisibleCharactersInNamesAreRefused(t *testing.T) {
-	ts := startServer(t, Config{})
-	for _, tc := range []struct {
-		md   []string
-		msg  *chatpb.ChatMessage
-		want string
-	}{
-		{[]string{chatwire.UserKey + "-bin", "system\u200b"}, nil, "name (chat-user) contains the invisible or formatting character U+200B; use visible characters only"},
-		{[]string{chatwire.UserKey + "-bin", "Alice\u2060"}, nil, "invisible or formatting character U+2060"},
-		{[]string{chatwire.UserKey + "-bin", "\u200fAlice"}, nil, "invisible or formatting character U+200F"},
-		{[]string{chatwire.RoomKey + "-bin", "general\u200b"}, nil, "room (chat-room) contains the invisible or formatting character U+200B"},
-		{nil, &chatpb.ChatMessage{User: "Bob\u3164", Message: "hi"}, "user contains the invisible or formatting character U+3164"},
-	} {
-		st := ts.open(t, nil, tc.md...)
-		if tc.msg != nil {
-			if err := st.Send(tc.msg); err != nil {
-				t.Fatal(err)
-			}
-		}
-		err := recvUntilErr(t, st)
-		if code(err) != codes.InvalidArgument || !strings.Contains(status.Convert(err).Message(), tc.want) {
-			t.Errorf("%v %v: got %v, want INVALID_ARGUMENT containing %q", tc.md, tc.msg, err, tc.want)
-		}
-	}
 }

@@ -41,6 +41,14 @@ func TestInvalidInputEndsOnlyThatStream(t *testing.T) {
 		{"invalid UTF-8 name", []string{chatwire.UserKey + "-bin", "a\xffb"}, nil, "not valid UTF-8"},
 		{"control in user field", nil, &chatpb.ChatMessage{User: "a\x07", Message: "hi"}, "control character U+0007"},
 		{"user field over limit", nil, &chatpb.ChatMessage{User: "123456789"}, "user is 9 bytes"},
+		// Characters that do not show, so "system\u200b" cannot pass for
+		// "system" nor "Alice\u2060" for "Alice".
+		{"zero width space in name", []string{chatwire.UserKey + "-bin", "system\u200b"}, nil,
+			"name (chat-user) contains the invisible or formatting character U+200B; use visible characters only"},
+		{"word joiner in name", []string{chatwire.UserKey + "-bin", "Al\u2060"}, nil, "invisible or formatting character U+2060"},
+		{"RTL mark in name", []string{chatwire.UserKey + "-bin", "\u200fAl"}, nil, "invisible or formatting character U+200F"},
+		{"zero width space in room", []string{chatwire.RoomKey + "-bin", "gen\u200b"}, nil, "room (chat-room) contains the invisible or formatting character U+200B"},
+		{"hangul filler in user field", nil, &chatpb.ChatMessage{User: "Bob\u3164", Message: "hi"}, "user contains the invisible or formatting character U+3164"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
