@@ -1,20 +1,16 @@
 package chat
 
-import (
-	"net"
-	"time"
-)
+import "time"
 
-// openRoomLocked creates room name for a member joining from addr, either
-// from an idle room with kept history or, within MaxRooms and MaxRoomsPerIP,
-// as a new one. s.mu must be held.
-func (s *Service) openRoomLocked(name, addr string) (*room, error) {
+// openRoomLocked creates room name for a member joining from ip (as
+// limits.IP gives it), either from an idle room with kept history or, within
+// MaxRooms and MaxRoomsPerIP, as a new one. s.mu must be held.
+func (s *Service) openRoomLocked(name, ip string) (*room, error) {
 	r := newRoom(name)
 	if idle := s.idle[name]; idle != nil {
 		delete(s.idle, name)
 		r.creator = idle.creator
 	} else {
-		ip := ipOf(addr)
 		switch {
 		case s.cfg.MaxRooms > 0 && len(s.rooms)+len(s.idle) >= s.cfg.MaxRooms:
 			s.metrics.RoomRefused(LimitMaxRooms)
@@ -100,13 +96,4 @@ func (s *Service) ExpireIdleRooms(now time.Time) int {
 		s.log.Info("expired idle rooms", "count", n, "retention", s.cfg.RoomRetention)
 	}
 	return n
-}
-
-// ipOf returns the IP address of a peer address "host:port" (addr itself
-// when it has no port).
-func ipOf(addr string) string {
-	if host, _, err := net.SplitHostPort(addr); err == nil {
-		return host
-	}
-	return addr
 }

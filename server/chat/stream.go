@@ -17,6 +17,7 @@ import (
 
 	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
 	"github.com/polychat/polychat/internal/chatwire"
+	"github.com/polychat/polychat/server/limits"
 )
 
 // ChatStream implements chatpb.ChatServiceServer. The stream joins its room
@@ -25,9 +26,9 @@ func (s *Service) ChatStream(stream grpc.BidiStreamingServer[chatpb.ChatMessage,
 	defer func() { s.metrics.StreamEnded(status.Code(err)) }()
 	ctx := stream.Context()
 	n := s.streams.Add(1)
-	addr := "unknown"
+	addr, ip := "unknown", "unknown"
 	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
-		addr = p.Addr.String()
+		addr, ip = p.Addr.String(), limits.IP(p.Addr)
 	}
 	log := s.log.With("peer", addr, "stream", n)
 	log.Info("client connected")
@@ -51,7 +52,7 @@ func (s *Service) ChatStream(stream grpc.BidiStreamingServer[chatpb.ChatMessage,
 	if !named {
 		name = fmt.Sprintf("Client(%d)", n)
 	}
-	m, err := s.join(n, addr, roomName, name, stream)
+	m, err := s.join(n, addr, ip, roomName, name, stream)
 	if err != nil {
 		log.Info("client rejected", "code", status.Code(err), "reason", status.Convert(err).Message())
 		return err
@@ -107,7 +108,7 @@ func (s *Service) fromMetadata(ctx context.Context, withName bool) (name, room s
 // starts sending it its welcome and history on out. Holding the room lock while taking the
 // history snapshot and registering means the member sees every message
 // exactly once: either in the history or live.
-func (s *Service) join(stream uint64, addr, roomName, want string, out grpc.ServerStream) (*member, error) {
+func (s *Service) join(stream uint64, addr, ip, roomName, want string, out grpc.ServerStream) (*member, error) {
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()
@@ -116,7 +117,7 @@ func (s *Service) join(stream uint64, addr, roomName, want string, out grpc.Serv
 	r := s.rooms[roomName]
 	if r == nil {
 		var err error
-		if r, err = s.openRoomLocked(roomName, addr); err != nil {
+		if r, err = s.openRoomLocked(roomName, ip); err != nil {
 			s.mu.Unlock()
 			return nil, err
 		}

@@ -109,19 +109,30 @@ func (l *listener) Accept() (net.Conn, error) {
 // Open returns the number of connections open.
 func (l *listener) Open() int { return int(l.open.Load()) }
 
-// IP returns the IP address of addr as text: the host of a TCP address,
-// addr as a whole otherwise.
+// IP returns the client address that per-address limits count addr under:
+// the IP address of a TCP address, or, for IPv6, its /64 network, since one
+// host commonly holds a whole /64. Other addresses count as themselves.
 func IP(addr net.Addr) string {
-	if addr == nil {
+	var ip net.IP
+	switch a := addr.(type) {
+	case nil:
 		return "unknown"
+	case *net.TCPAddr:
+		ip = a.IP
+	default:
+		host, _, err := net.SplitHostPort(a.String())
+		if err != nil {
+			return a.String()
+		}
+		if ip = net.ParseIP(host); ip == nil {
+			return host
+		}
 	}
-	if ta, ok := addr.(*net.TCPAddr); ok {
-		return ta.IP.String()
+	if ip.To4() == nil && len(ip) == net.IPv6len {
+		prefix := net.CIDRMask(64, 128)
+		return (&net.IPNet{IP: ip.Mask(prefix), Mask: prefix}).String()
 	}
-	if host, _, err := net.SplitHostPort(addr.String()); err == nil {
-		return host
-	}
-	return addr.String()
+	return ip.String()
 }
 
 // reserveIP counts a new connection from ip unless its limit is reached.

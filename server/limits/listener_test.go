@@ -212,3 +212,20 @@ func TestListenerLimitsConnectionsPerIP(t *testing.T) {
 		t.Fatalf("log lacks the warning:\n%s", got)
 	}
 }
+
+func TestIPKeys(t *testing.T) {
+	for _, tc := range []struct {
+		addr net.Addr
+		want string
+	}{
+		{&net.TCPAddr{IP: net.ParseIP("192.0.2.7"), Port: 5}, "192.0.2.7"},
+		{&net.TCPAddr{IP: net.ParseIP("::ffff:192.0.2.7"), Port: 5}, "192.0.2.7"},
+		{&net.TCPAddr{IP: net.ParseIP("2001:db8:1:2:3:4:5:6"), Port: 5}, "2001:db8:1:2::/64"},
+		{&net.UnixAddr{Name: "bufconn", Net: "unix"}, "bufconn"},
+		{nil, "unknown"},
+	} {
+		if got := IP(tc.addr); got != tc.want {
+			t.Errorf("IP(%v) = %q, want %q", tc.addr, got, tc.want)
+		}
+	}
+}
