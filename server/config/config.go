@@ -198,7 +198,7 @@ func Parse(prog string, args []string, lookupEnv func(string) (string, bool), us
 	fs := flag.NewFlagSet(prog, flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are returned, not printed with the usage
 	fs.StringVar(&c.Addr, "addr", chatwire.DefaultAddr, "TCP address to listen on")
-	fs.StringVar(&c.DataDir, "data-dir", "data", "directory for chat.db (room history); empty keeps history in memory only")
+	fs.StringVar(&c.DataDir, "data-dir", "data", "directory for chat.db (room history); empty keeps history in memory only, at most -max-rooms x -history-bytes")
 	fs.IntVar(&c.History, "history", chatwire.HistorySize, "text messages kept and replayed per room (0 disables history)")
 	fs.IntVar(&c.MaxMessageBytes, "max-message-bytes", chatwire.MaxMessageBytes, "largest message text in bytes")
 	fs.IntVar(&c.MaxNameBytes, "max-name-bytes", chatwire.MaxNameBytes, "largest user or room name in bytes")
