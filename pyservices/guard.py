@@ -16,12 +16,13 @@ registers it: `GuardedServer` stands in for the server during registration.
 from __future__ import annotations
 
 import inspect
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from typing import Any, NoReturn
 
 import grpc
 from google.protobuf.message import DecodeError
 
+from pyservices.handlers import WrappingServer
 from pyservices.storage.sqlite import StoreFailure
 
 Deserializer = Callable[[bytes], Any]
@@ -155,37 +156,8 @@ def guard_handler(handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
     return handler
 
 
-class GuardedServer:
+class GuardedServer(WrappingServer):
     """A server (or a wrapper of one) whose method handlers are guarded as they are added."""
 
     def __init__(self, server: Any) -> None:
-        self._server = server
-
-    def add_registered_method_handlers(
-        self, service_name: str, method_handlers: dict[str, grpc.RpcMethodHandler]
-    ) -> None:
-        guarded = {name: guard_handler(h) for name, h in method_handlers.items()}
-        self._server.add_registered_method_handlers(service_name, guarded)
-
-    def add_generic_rpc_handlers(self, handlers: Sequence[grpc.GenericRpcHandler]) -> None:
-        self._server.add_generic_rpc_handlers(tuple(_GuardedGenericHandler(h) for h in handlers))
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._server, name)
-
-
-class _GuardedGenericHandler(grpc.GenericRpcHandler):
-    """A generic handler whose method handlers are guarded, once per method."""
-
-    def __init__(self, inner: grpc.GenericRpcHandler) -> None:
-        self._inner = inner
-        self._guarded: dict[str, grpc.RpcMethodHandler | None] = {}
-
-    def service(
-        self, handler_call_details: grpc.HandlerCallDetails
-    ) -> grpc.RpcMethodHandler | None:
-        method = handler_call_details.method
-        if method not in self._guarded:
-            handler = self._inner.service(handler_call_details)
-            self._guarded[method] = None if handler is None else guard_handler(handler)
-        return self._guarded[method]
+        super().__init__(server, lambda handler, _method: guard_handler(handler))

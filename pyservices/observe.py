@@ -17,10 +17,12 @@ import asyncio
 import inspect
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import grpc
+
+from pyservices.handlers import WrappingServer
 
 log = logging.getLogger("pyservices.rpc")
 
@@ -145,55 +147,15 @@ class Observers(Observer):
             hook(call)
 
 
-class ObservedServer:
+class ObservedServer(WrappingServer):
     """A grpc.aio.Server seen through `observer`: handlers are wrapped as they are added.
 
-    Services register on it exactly as on the server it stands for (the
-    generated `add_…Servicer_to_server` functions call the two methods below).
-    Each method's handler is wrapped once, at registration, so observing
-    costs no interceptor round trip per call.
+    Each method's handler is wrapped once, at registration, so observing costs no
+    interceptor round trip per call.
     """
 
     def __init__(self, server: grpc.aio.Server, observer: Observer) -> None:
-        self._server = server
-        self._observer = observer
-
-    def add_registered_method_handlers(
-        self, service_name: str, method_handlers: dict[str, grpc.RpcMethodHandler]
-    ) -> None:
-        wrapped = {
-            name: wrap_handler(handler, f"/{service_name}/{name}", self._observer)
-            for name, handler in method_handlers.items()
-        }
-        self._server.add_registered_method_handlers(service_name, wrapped)
-
-    def add_generic_rpc_handlers(self, handlers: Sequence[grpc.GenericRpcHandler]) -> None:
-        self._server.add_generic_rpc_handlers(
-            tuple(_ObservedGenericHandler(h, self._observer) for h in handlers)
-        )
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._server, name)
-
-
-class _ObservedGenericHandler(grpc.GenericRpcHandler):
-    """A generic handler whose method handlers are wrapped, once per method."""
-
-    def __init__(self, inner: grpc.GenericRpcHandler, observer: Observer) -> None:
-        self._inner = inner
-        self._observer = observer
-        self._wrapped: dict[str, grpc.RpcMethodHandler | None] = {}
-
-    def service(
-        self, handler_call_details: grpc.HandlerCallDetails
-    ) -> grpc.RpcMethodHandler | None:
-        method = handler_call_details.method
-        if method not in self._wrapped:
-            handler = self._inner.service(handler_call_details)
-            self._wrapped[method] = (
-                None if handler is None else wrap_handler(handler, method, self._observer)
-            )
-        return self._wrapped[method]
+        super().__init__(server, lambda handler, method: wrap_handler(handler, method, observer))
 
 
 def split_method(full_method: str) -> tuple[str, str]:

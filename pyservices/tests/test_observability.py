@@ -348,7 +348,7 @@ async def test_health_checks_are_logged_at_debug_and_counted(
     lines = [
         (r.levelno, r.getMessage())
         for r in caplog.records
-        if r.name == "pyservices.rpc" and HEALTH_SERVICE in r.getMessage()
+        if r.name == "pyservices.rpc" and f"{HEALTH_SERVICE} method=Check " in r.getMessage()
     ]
     assert [(level, RPC_LINE.search(m)[4]) for level, m in lines] == [  # type: ignore[index]
         (logging.DEBUG, "OK"),
