@@ -29,6 +29,9 @@ from pyservices.spec import Cleanup, OptionsT, ServiceSpec, Settings
 
 log = logging.getLogger("pyservices")
 
+# How long the calls a stopped server cancelled get to unwind before the process exits.
+CALLS_UNWIND_SECONDS = 2.0
+
 # Keepalive: ping a client after 30 s without traffic and drop the connection if the ping is
 # not answered within 10 s, so the streams of a client that vanished end within ~40 s. Clients
 # may ping every 10 s (also with no call open) without being told "too many pings".
@@ -166,3 +169,16 @@ async def serve(
             with contextlib.suppress(Exception):
                 await r.stop(grace)
         close_metrics(metrics_server)
+        await _let_cancelled_calls_end(CALLS_UNWIND_SECONDS)
+
+
+async def _let_cancelled_calls_end(within: float) -> None:
+    """Wait, at most `within` seconds, for the calls the servers cut off to finish unwinding.
+
+    A stopped server has cancelled its calls, but their tasks still need a few
+    turns of the loop to end. Left running, asyncio.run would cancel them once
+    more on exit, and grpc logs a traceback for each of those.
+    """
+    others = asyncio.all_tasks() - {asyncio.current_task()}
+    if others:
+        await asyncio.wait(others, timeout=within)
