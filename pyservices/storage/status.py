@@ -9,7 +9,8 @@ whichever RPC met it:
   or not a folder: FAILED_PRECONDITION (nothing is written through a link; the
   state must be fixed before the same request can work);
 - the disk full, read-only or failing: UNAVAILABLE (it may pass; the request
-  can be sent again later), as for the services' databases;
+  can be sent again later), as for the services' databases; likewise a file
+  asked for while the service shuts down;
 - anything else the system reports: INTERNAL.
 """
 
@@ -27,6 +28,7 @@ from pyservices.storage.atomic import (
     TooLarge,
     UnsafeFolder,
 )
+from pyservices.storage.inflight import ShuttingDown
 from pyservices.storage.names import InvalidName
 
 _REFUSALS: dict[type[Exception], grpc.StatusCode] = {
@@ -35,6 +37,7 @@ _REFUSALS: dict[type[Exception], grpc.StatusCode] = {
     NotRegularFile: grpc.StatusCode.FAILED_PRECONDITION,
     UnsafeFolder: grpc.StatusCode.FAILED_PRECONDITION,
     TooLarge: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    ShuttingDown: grpc.StatusCode.UNAVAILABLE,
 }
 
 # Disk conditions that may pass: the same reasons the databases give.

@@ -16,6 +16,7 @@ from polychat.streaming.v1 import streaming_pb2, streaming_pb2_grpc
 
 from pyservices.spec import Register, ServiceSpec, Settings
 from pyservices.storage.atomic import remove_stale_temps
+from pyservices.storage.inflight import InFlight
 from pyservices.storage.intervals import InvalidInterval, interval_seconds
 from pyservices.storage.status import storage_status
 from pyservices.streaming.chat import ChatRoom, Member
@@ -45,6 +46,13 @@ class StreamingServicer(streaming_pb2_grpc.StreamingServiceServicer):
         self._max_upload_bytes = options.max_upload_bytes
         self._upload_hook = upload_hook
         self.room = ChatRoom(options.chat_queue)
+        self.uploads = InFlight()
+
+    def abort_uploads(self) -> None:
+        """Drop the temp files of uploads still running; called once the grace period is over."""
+        aborted = self.uploads.abort_all()
+        if aborted:
+            log.info("aborted uploads cut by shutdown count=%d", aborted)
 
     async def StreamServerTime(
         self,
@@ -80,6 +88,7 @@ class StreamingServicer(streaming_pb2_grpc.StreamingServiceServicer):
                 self._folder,
                 self._max_upload_bytes,
                 still_open=lambda: not (context.cancelled() or context.done()),
+                inflight=self.uploads,
                 hook=self._upload_hook,
             )
         except UploadRejected as err:
@@ -153,7 +162,13 @@ def make_register(
         if on_servicer is not None:
             on_servicer(servicer)
         streaming_pb2_grpc.add_StreamingServiceServicer_to_server(servicer, server)
-        return None
+
+        async def cleanup() -> None:
+            # Runs after the server stopped (grace over, calls cancelled), while
+            # the loop still runs: synchronous, so no temp file outlives the process.
+            servicer.abort_uploads()
+
+        return cleanup
 
     return register
 

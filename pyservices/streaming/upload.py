@@ -10,6 +10,7 @@ import grpc
 from polychat.streaming.v1 import streaming_pb2
 
 from pyservices.storage.atomic import AtomicFile, StorageError, StoredFile, preflight
+from pyservices.storage.inflight import InFlight
 from pyservices.storage.names import InvalidName, check_name
 from pyservices.storage.status import storage_status
 
@@ -32,16 +33,16 @@ def _rejected(err: StorageError | InvalidName) -> UploadRejected:
     return UploadRejected(refusal.code, refusal.message, refusal.server_fault)
 
 
-async def _open_temp(folder: Path, max_bytes: int) -> AtomicFile:
+async def _open_temp(inflight: InFlight, folder: Path, max_bytes: int) -> AtomicFile:
     """Create the temp file in a worker thread; if we are cancelled meanwhile, drop it."""
-    opening = asyncio.ensure_future(asyncio.to_thread(AtomicFile, folder, max_bytes))
+    opening = asyncio.ensure_future(asyncio.to_thread(inflight.open, folder, max_bytes))
     try:
         return await asyncio.shield(opening)
     except asyncio.CancelledError:
 
         def discard(fut: asyncio.Future[AtomicFile]) -> None:
             if not fut.cancelled() and fut.exception() is None:
-                fut.result().abort()
+                inflight.release(fut.result())
 
         opening.add_done_callback(discard)
         raise
@@ -82,9 +83,14 @@ async def receive_upload(
     folder: Path,
     max_bytes: int,
     still_open: Callable[[], bool],
+    inflight: InFlight,
     hook: UploadHook | None = None,
 ) -> StoredFile:
-    """Store the uploaded file as `folder/<name>`, or raise UploadRejected leaving nothing."""
+    """Store the uploaded file as `folder/<name>`, or raise UploadRejected leaving nothing.
+
+    The temp file is tracked in `inflight` while the upload runs, so that a
+    shutdown can remove it even if this coroutine never gets to.
+    """
     requests = aiter(requests)
     meta = await _metadata(requests, max_bytes)
     try:
@@ -92,7 +98,10 @@ async def receive_upload(
     except StorageError as err:
         raise _rejected(err) from None
 
-    out = await _open_temp(folder, max_bytes)
+    try:
+        out = await _open_temp(inflight, folder, max_bytes)
+    except StorageError as err:  # the service is shutting down, or the folder changed
+        raise _rejected(err) from None
     outcome = "discarded"
     if hook is not None:
         hook("receiving", out.temp_name)
@@ -132,7 +141,9 @@ async def receive_upload(
     finally:
         # Runs on success, rejection, a broken stream and cancellation alike:
         # the shielded abort finishes even if we are cancelled again meanwhile.
-        cleanup = asyncio.ensure_future(asyncio.to_thread(out.abort))
+        # When the process stops, the loop may end before this gets its turn;
+        # the service's shutdown step (InFlight.abort_all) covers that case.
+        cleanup = asyncio.ensure_future(asyncio.to_thread(inflight.release, out))
         if hook is not None:
             cleanup.add_done_callback(lambda _: hook(outcome, out.temp_name))
         await asyncio.shield(cleanup)

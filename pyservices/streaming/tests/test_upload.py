@@ -155,6 +155,26 @@ async def test_cancelled_upload_leaves_no_file_and_no_temp(streaming: Harness) -
     assert entries(streaming.folder) == []
 
 
+async def test_stop_removes_the_temp_files_of_uploads_still_running(streaming: Harness) -> None:
+    calls = []
+    temps = set()
+    for i, size in enumerate((0, 1 << 20, 0, 1 << 20)):  # with and without a declared size
+        call = streaming.stub.UploadFile(timeout=TIMEOUT)
+        await call.write(meta(f"held-{i}.bin", size=size))
+        await call.write(chunk(b"a" * 1000))
+        calls.append(call)
+        event, temp = await streaming.next_upload_event()
+        assert event == "receiving"
+        temps.add(temp)
+    assert set(entries(streaming.folder)) == temps
+    await streaming.running.stop(0)
+    # Checked before the cancelled calls had a turn to clean up after themselves:
+    # stop() alone must have removed every temp file.
+    assert entries(streaming.folder) == []
+    for call in calls:
+        call.cancel()
+
+
 _BREAKING_CLIENT = """
 import asyncio, sys, grpc
 from polychat.streaming.v1 import streaming_pb2 as pb, streaming_pb2_grpc as rpc
