@@ -2,7 +2,11 @@ package checks
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"fmt"
+	"io"
 	"net"
 	"strings"
 	"testing"
@@ -14,6 +18,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/test/bufconn"
 
+	streamingv1 "github.com/polychat/polychat/gen/go/polychat/streaming/v1"
 	userv1 "github.com/polychat/polychat/gen/go/polychat/user/v1"
 )
 
@@ -84,9 +89,15 @@ func (f *fakeUsers) GetUser(_ context.Context, req *userv1.GetUserRequest) (*use
 
 func clientsFor(t *testing.T, srv userv1.UserServiceServer) *Clients {
 	t.Helper()
+	return clientsOf(t, func(s *grpc.Server) { userv1.RegisterUserServiceServer(s, srv) })
+}
+
+// clientsOf returns Clients connected to an in-memory server set up by register.
+func clientsOf(t *testing.T, register func(*grpc.Server)) *Clients {
+	t.Helper()
 	lis := bufconn.Listen(1 << 20)
 	s := grpc.NewServer()
-	userv1.RegisterUserServiceServer(s, srv)
+	register(s)
 	go s.Serve(lis)
 	t.Cleanup(s.Stop)
 	conn, err := grpc.NewClient("passthrough:///bufnet",
@@ -124,6 +135,83 @@ func TestUserChecksAssertBehaviour(t *testing.T) {
 			}
 			if err := checkGetUnknownUser(t.Context(), c); (err == nil) != tt.wantUnknown {
 				t.Errorf("checkGetUnknownUser err = %v, want pass %v", err, tt.wantUnknown)
+			}
+		})
+	}
+}
+
+// fakeUpload receives a whole upload and answers with what the test's answer
+// function makes of the name, size and true SHA-256 of the bytes it got.
+type fakeUpload struct {
+	streamingv1.UnimplementedStreamingServiceServer
+	answer func(name string, size int64, sha string) *streamingv1.UploadFileResponse
+}
+
+func (f *fakeUpload) UploadFile(stream grpc.ClientStreamingServer[streamingv1.UploadFileRequest, streamingv1.UploadFileResponse]) error {
+	var name string
+	var size int64
+	sum := sha256.New()
+	for {
+		req, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		if meta := req.GetMetadata(); meta != nil {
+			name = meta.GetName()
+			continue
+		}
+		size += int64(len(req.GetChunk()))
+		sum.Write(req.GetChunk())
+	}
+	return stream.SendAndClose(f.answer(name, size, hex.EncodeToString(sum.Sum(nil))))
+}
+
+func TestUploadCheckAssertsBehaviour(t *testing.T) {
+	honest := func(name string, size int64, sha string) *streamingv1.UploadFileResponse {
+		return &streamingv1.UploadFileResponse{Name: name, Size: size, Sha256: sha, Path: "streamed_files/" + name}
+	}
+	otherSHA := sha256.Sum256([]byte("other bytes"))
+	tests := []struct {
+		name    string
+		answer  func(string, int64, string) *streamingv1.UploadFileResponse
+		wantErr string
+	}{
+		{"correct server", honest, ""},
+		{"wrong sha256", func(name string, size int64, _ string) *streamingv1.UploadFileResponse {
+			return honest(name, size, hex.EncodeToString(otherSHA[:]))
+		}, "sha256 " + hex.EncodeToString(otherSHA[:]) + ", computed "},
+		{"empty sha256", func(name string, size int64, _ string) *streamingv1.UploadFileResponse {
+			return honest(name, size, "")
+		}, "sha256 , computed "},
+		{"wrong size", func(name string, size int64, sha string) *streamingv1.UploadFileResponse {
+			return honest(name, size-1, sha)
+		}, fmt.Sprintf("size %d, sent %d bytes", uploadSize-1, uploadSize)},
+		{"wrong name", func(_ string, size int64, sha string) *streamingv1.UploadFileResponse {
+			return honest("other.bin", size, sha)
+		}, `stored as "other.bin"`},
+		{"path elsewhere", func(name string, size int64, sha string) *streamingv1.UploadFileResponse {
+			r := honest(name, size, sha)
+			r.Path = "streamed_files/other.bin"
+			return r
+		}, "does not end in the file name"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := clientsOf(t, func(s *grpc.Server) {
+				streamingv1.RegisterStreamingServiceServer(s, &fakeUpload{answer: tt.answer})
+			})
+			err := checkUpload(t.Context(), c)
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("checkUpload against a correct server: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("checkUpload err = %v, want one saying %q", err, tt.wantErr)
 			}
 		})
 	}
