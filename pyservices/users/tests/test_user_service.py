@@ -126,22 +126,32 @@ async def test_batch_create(stub: user_pb2_grpc.UserServiceStub) -> None:
 
 
 @pytest.mark.parametrize(
-    ("items", "code", "needle"),
+    ("items", "code", "details"),
     [
-        (
+        pytest.param(
             [new("D", "d@example.com"), new("E", "bad"), new("F", "f@example.com")],
             grpc.StatusCode.INVALID_ARGUMENT,
-            "item 1: email",
+            "item 1: email: is not a valid address (expected e.g. alice@example.com);"
+            " nothing was stored",
+            id="invalid item",
         ),
-        (
-            [new("D", "d@example.com"), new("E", "D@example.com")],
+        pytest.param(
+            [new("D", "d@example.com"), new("E", "e@example.com"), new("F", "D@Example.COM")],
             grpc.StatusCode.ALREADY_EXISTS,
-            "item 1",
+            "item 2: email: D@Example.COM repeats item 0; nothing was stored",
+            id="repeat that differs only in case",
         ),
-        (
-            [new("D", "d@example.com"), new("A", "alice@example.com")],
+        pytest.param(
+            [new("D", "d@example.com"), new("E", "d@example.com")],
             grpc.StatusCode.ALREADY_EXISTS,
-            "item 1",
+            "item 1: email: d@example.com repeats item 0; nothing was stored",
+            id="exact repeat",
+        ),
+        pytest.param(
+            [new("D", "d@example.com"), new("A", "ALICE@example.com")],
+            grpc.StatusCode.ALREADY_EXISTS,
+            "item 1: email: ALICE@example.com is already registered; nothing was stored",
+            id="registered before, in another case",
         ),
     ],
 )
@@ -149,12 +159,12 @@ async def test_batch_is_all_or_nothing(
     stub: user_pb2_grpc.UserServiceStub,
     items: list[user_pb2.CreateUserRequest],
     code: grpc.StatusCode,
-    needle: str,
+    details: str,
 ) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as info:
         await batch(stub, items)
     assert info.value.code() == code
-    assert needle in (info.value.details() or "")
+    assert info.value.details() == details
     assert len(await all_users(stub)) == 3
     # Nothing was stored, so the good item can still be created.
     assert (await stub.CreateUser(new("D", "d@example.com"))).user_id == 4
