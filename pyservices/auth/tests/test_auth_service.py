@@ -10,6 +10,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+from argon2 import PasswordHasher
 from polychat.auth.v1 import auth_pb2, auth_pb2_grpc
 from polychat.logger.v1 import logger_pb2, logger_pb2_grpc
 
@@ -196,6 +197,36 @@ async def test_passwords_and_tokens_are_not_stored(
             "SELECT password_hash FROM users WHERE username='user1'"
         ).fetchone()
     assert stored.startswith("$argon2id$")
+
+
+async def test_login_rehashes_a_hash_made_with_older_parameters(
+    stub: auth_pb2_grpc.AuthServiceStub, running: Stack
+) -> None:
+    db = running.auth_dir / "auth.db"
+
+    def stored_hash() -> str:
+        with sqlite3.connect(db) as conn:
+            row = conn.execute("SELECT password_hash FROM users WHERE username='user1'").fetchone()
+        return str(row[0])
+
+    # As if stored by an earlier release with cheaper argon2id settings.
+    old = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash("password1")
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE users SET password_hash = ? WHERE username='user1'", (old,))
+    current = PasswordHasher()
+    assert current.check_needs_rehash(old)
+
+    wrong = await status_of(stub.Login(auth_pb2.LoginRequest(username="user1", password="nope")))
+    assert wrong == (grpc.StatusCode.UNAUTHENTICATED, INVALID)
+    assert stored_hash() == old  # only a successful login may replace it
+
+    assert await login(stub, "user1", "password1")
+    rehashed = stored_hash()
+    assert rehashed != old
+    assert not current.check_needs_rehash(rehashed)
+    assert current.verify(rehashed, "password1")
+    assert await login(stub, "user1", "password1")
+    assert stored_hash() == rehashed  # current parameters: left as they are
 
 
 async def test_session_expires(stack: Stack) -> None:
