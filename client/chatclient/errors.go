@@ -110,7 +110,9 @@ func connReason(err error, tlsOn bool) string {
 	switch {
 	case tlsOn && (r == "broken pipe" || r == "connection reset by peer" || r == "connection closed"):
 		return "TLS handshake failed: the server closed the connection (does it require a client certificate?)"
-	case !tlsOn && r == "connection closed":
+	case !tlsOn && (r == "connection closed" || r == "connection reset by peer"):
+		// A TLS server that reads a plaintext preface may close with unread
+		// data in its buffer, which the kernel turns into a reset.
 		return "connection closed (does the server expect TLS?)"
 	}
 	return r

@@ -12,7 +12,9 @@ import (
 	"testing"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/status"
 
 	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
 	"github.com/polychat/polychat/internal/chatwire"
@@ -176,5 +178,20 @@ func TestRunSendsTokenAndReportsSignInFailure(t *testing.T) {
 	var sie *SignInError
 	if !errors.As(err, &sie) || err.Error() != "sign-in failed: session is invalid or expired" {
 		t.Fatalf("Run() = %v (%T), want the sign-in failure", err, err)
+	}
+}
+
+// A TLS server that reads a plaintext client's preface closes the connection,
+// and the kernel sends a reset instead of a FIN when unread bytes remain: both
+// mean the same to the user.
+func TestConnReasonPlaintextToTLS(t *testing.T) {
+	for _, msg := range []string{
+		`connection error: desc = "error reading server preface: EOF"`,
+		`connection error: desc = "error reading server preface: read tcp 127.0.0.1:1->127.0.0.1:2: read: connection reset by peer"`,
+	} {
+		err := status.Error(codes.Unavailable, msg)
+		if got, want := connReason(err, false), "connection closed (does the server expect TLS?)"; got != want {
+			t.Errorf("connReason(%q) = %q, want %q", msg, got, want)
+		}
 	}
 }
