@@ -8,6 +8,7 @@ did not happen.
 from __future__ import annotations
 
 import hashlib
+import logging
 import sqlite3
 import time
 import uuid
@@ -16,15 +17,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from pykit.text import sanitize
+from pyservices.identity import identity_key
+from pyservices.storage.keycolumn import ensure_key_column
 from pyservices.storage.sqlite import SQLiteStore
 
 T = TypeVar("T")
 
+log = logging.getLogger("pyservices.auth.store")
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
-    username      TEXT PRIMARY KEY COLLATE NOCASE,
+    username      TEXT PRIMARY KEY COLLATE NOCASE,  -- as registered, NFC
     password_hash TEXT NOT NULL,
-    created_at    REAL NOT NULL
+    created_at    REAL NOT NULL,
+    username_key  TEXT  -- identity_key(username), unique; see _after_open
 );
 CREATE TABLE IF NOT EXISTS sessions (
     token_sha256 TEXT PRIMARY KEY,      -- never the token itself
@@ -81,6 +88,23 @@ class AuthStore(SQLiteStore):
     def __init__(self, path: Path) -> None:
         super().__init__(path, thread_name="authstore")
 
+    def _after_open(self) -> None:
+        # Databases from before username_key get it here. Two accounts whose names are now
+        # the same (`émile`, `ÉMILE`) both stay: the older keeps the name, the later is
+        # parked and can still log in by typing its exact name (get_user).
+        parked = self._tx(
+            lambda c: ensure_key_column(
+                c, "users", "username", "username_key", identity_key, "created_at, rowid"
+            )
+        )
+        for row in parked:
+            log.warning(
+                "account name clashes with an older account once look-alikes are compared;"
+                " it keeps working with its exact name, but consider renaming it"
+                " username=%r",
+                sanitize(row.value),
+            )
+
     # ---- users -------------------------------------------------------------
 
     async def seeded(self, key: str) -> bool:
@@ -96,13 +120,14 @@ class AuthStore(SQLiteStore):
         return await self._run(self._tx, lambda c: _seed_once(c, key, username, password_hash))
 
     async def add_user(self, username: str, password_hash: str) -> bool:
-        """Add a user; False if the name (case-insensitively) is taken."""
+        """Add a user; False if the name, or a look-alike of it (identity_key), is taken."""
 
         def add(conn: sqlite3.Connection) -> bool:
             try:
                 conn.execute(
-                    "INSERT INTO users (username, password_hash, created_at) VALUES (?, ?, ?)",
-                    (username, password_hash, time.time()),
+                    "INSERT INTO users (username, password_hash, created_at, username_key)"
+                    " VALUES (?, ?, ?, ?)",
+                    (username, password_hash, time.time(), identity_key(username)),
                 )
             except sqlite3.IntegrityError:
                 return False
@@ -111,11 +136,18 @@ class AuthStore(SQLiteStore):
         return await self._run(self._tx, add)
 
     async def get_user(self, username: str) -> tuple[str, str] | None:
-        """(stored username, password hash), or None."""
+        """(stored username, password hash) of the account `username` names, or None.
+
+        Any look-alike spelling finds the account holding the name's key; a parked account
+        (see _after_open) is found only by its exact name, and then first.
+        """
 
         def get() -> tuple[str, str] | None:
             row = self.conn.execute(
-                "SELECT username, password_hash FROM users WHERE username = ?", (username,)
+                "SELECT username, password_hash FROM users"
+                " WHERE username_key = ? OR (username_key IS NULL AND username = ? COLLATE BINARY)"
+                " ORDER BY username_key IS NULL DESC LIMIT 1",
+                (identity_key(username), username),
             ).fetchone()
             return None if row is None else (str(row[0]), str(row[1]))
 
@@ -223,7 +255,8 @@ def _seed_once(conn: sqlite3.Connection, key: str, username: str, password_hash:
         return False
     conn.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (key, str(time.time())))
     conn.execute(
-        "INSERT OR IGNORE INTO users (username, password_hash, created_at) VALUES (?, ?, ?)",
-        (username, password_hash, time.time()),
+        "INSERT OR IGNORE INTO users (username, password_hash, created_at, username_key)"
+        " VALUES (?, ?, ?, ?)",
+        (username, password_hash, time.time(), identity_key(username)),
     )
     return True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pykit.text import first_unfit_for_name, sanitize
+from pyservices.identity import display_form
 
 INVALID_CREDENTIALS = "invalid username or password"
 MAX_USERNAME_CHARS = 64
@@ -16,15 +17,25 @@ class InvalidArgument(ValueError):
     """A request field a client must fix."""
 
 
-def check_username(username: str) -> str:
+def username_problem(username: str) -> str | None:
+    """Why no account can have this (NFC) username, or None if one could."""
     if not username:
-        raise InvalidArgument("username is required")
+        return "username is required"
     if len(username) > MAX_USERNAME_CHARS:
-        raise InvalidArgument(f"username must be at most {MAX_USERNAME_CHARS} characters")
+        return f"username must be at most {MAX_USERNAME_CHARS} characters"
     if first_unfit_for_name(username) is not None:
-        raise InvalidArgument("username must not contain control characters")
+        return "username must not contain control characters"
     if username != username.strip():
-        raise InvalidArgument("username must not start or end with whitespace")
+        return "username must not start or end with whitespace"
+    return None
+
+
+def check_username(username: str) -> str:
+    """The username as stored (NFC), or InvalidArgument saying what to fix."""
+    username = display_form(username)
+    problem = username_problem(username)
+    if problem is not None:
+        raise InvalidArgument(problem)
     return username
 
 
