@@ -1,4 +1,4 @@
-"""AuthService options: how long a session lasts (flag, env, default)."""
+"""AuthService options: how long a session lasts, and login throttling (flag, env, default)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from pykit.config import Setting, seconds
+from pykit.config import Setting, seconds, whole_number
+from pyservices.auth.throttle import ThrottleConfig
 
 DEFAULT_SESSION_TTL = 3600.0
 
@@ -19,11 +20,63 @@ SESSION_TTL = Setting(
     metavar="SECONDS",
 )
 
+_THROTTLE = ThrottleConfig()
+LOGIN_USER_LIMIT = Setting(
+    "--auth-login-user-limit",
+    "AUTH_LOGIN_USER_LIMIT",
+    whole_number(1),
+    _THROTTLE.user_limit,
+    "failed logins per username before each next attempt must wait (1 s, doubling)",
+    metavar="N",
+)
+LOGIN_ADDRESS_LIMIT = Setting(
+    "--auth-login-address-limit",
+    "AUTH_LOGIN_ADDRESS_LIMIT",
+    whole_number(1),
+    _THROTTLE.address_limit,
+    "failed logins per client address (IPv6: per /64) before each next attempt must wait",
+    metavar="N",
+)
+LOGIN_MAX_BACKOFF = Setting(
+    "--auth-login-max-backoff",
+    "AUTH_LOGIN_MAX_BACKOFF",
+    seconds(),
+    _THROTTLE.max_backoff,
+    "longest wait after failed logins, in seconds",
+    metavar="SECONDS",
+)
+LOGIN_FORGET_AFTER = Setting(
+    "--auth-login-forget-after",
+    "AUTH_LOGIN_FORGET_AFTER",
+    seconds(),
+    _THROTTLE.forget_after,
+    "seconds after the last failed login that its count is forgotten",
+    metavar="SECONDS",
+)
+
 
 @dataclass(frozen=True)
 class AuthOptions:
     """AuthService's own options."""
 
-    SETTINGS: ClassVar[Mapping[str, Setting[Any]]] = {"session_ttl": SESSION_TTL}
+    SETTINGS: ClassVar[Mapping[str, Setting[Any]]] = {
+        "session_ttl": SESSION_TTL,
+        "login_user_limit": LOGIN_USER_LIMIT,
+        "login_address_limit": LOGIN_ADDRESS_LIMIT,
+        "login_max_backoff": LOGIN_MAX_BACKOFF,
+        "login_forget_after": LOGIN_FORGET_AFTER,
+    }
 
     session_ttl: float = DEFAULT_SESSION_TTL
+    login_user_limit: int = _THROTTLE.user_limit
+    login_address_limit: int = _THROTTLE.address_limit
+    login_max_backoff: float = _THROTTLE.max_backoff
+    login_forget_after: float = _THROTTLE.forget_after
+
+    def throttle(self) -> ThrottleConfig:
+        return ThrottleConfig(
+            user_limit=self.login_user_limit,
+            address_limit=self.login_address_limit,
+            max_backoff=self.login_max_backoff,
+            forget_after=self.login_forget_after,
+        )

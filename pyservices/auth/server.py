@@ -8,8 +8,10 @@ transaction as the session change and delivered to LoggerService by
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
@@ -20,9 +22,17 @@ from google.protobuf import timestamp_pb2
 from polychat.auth.v1 import auth_pb2, auth_pb2_grpc
 from prometheus_client import Counter
 
+from pyservices.auth.bursts import BurstLog
 from pyservices.auth.config import AuthOptions
 from pyservices.auth.outbox import Outbox
 from pyservices.auth.store import AuthStore
+from pyservices.auth.throttle import (
+    Clock,
+    LoginThrottle,
+    ThrottleConfig,
+    Throttled,
+    client_address,
+)
 from pyservices.auth.validate import (
     INVALID_CREDENTIALS,
     MAX_PASSWORD_CHARS,
@@ -30,7 +40,9 @@ from pyservices.auth.validate import (
     check_password,
     check_username,
     printable_name,
+    username_problem,
 )
+from pyservices.identity import display_form, identity_key
 from pyservices.spec import ServiceSpec, Settings
 
 log = logging.getLogger("pyservices.auth")
@@ -42,6 +54,8 @@ AUTH_LOGINS = Counter(
 SERVICE_NAME = auth_pb2.DESCRIPTOR.services_by_name["AuthService"].full_name
 DEFAULT_PORT = 50054
 DEMO_USER = ("user1", "password1")
+# Trailing metadata of a throttled Login: whole seconds until the client may try again.
+RETRY_AFTER_KEY = "retry-after"
 
 
 def timestamp(seconds: float) -> timestamp_pb2.Timestamp:
@@ -57,13 +71,22 @@ def token_prefix(token: str) -> str:
 
 class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
     def __init__(
-        self, store: AuthStore, outbox: Outbox, hasher: PasswordHasher, dummy_hash: str, ttl: float
+        self,
+        store: AuthStore,
+        outbox: Outbox,
+        hasher: PasswordHasher,
+        dummy_hash: str,
+        ttl: float,
+        login_throttle: LoginThrottle | None = None,
+        refusals: BurstLog | None = None,
     ) -> None:
         self.store = store
         self.outbox = outbox
         self.hasher = hasher
         self.dummy_hash = dummy_hash
         self.ttl = ttl
+        self.throttle = login_throttle or LoginThrottle(ThrottleConfig())
+        self.refusals = refusals or BurstLog()
 
     async def _verify(self, password_hash: str, password: str) -> bool:
         def verify() -> bool:
@@ -77,19 +100,39 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
     async def Login(
         self, request: auth_pb2.LoginRequest, context: grpc.aio.ServicerContext
     ) -> auth_pb2.LoginResponse:
+        username = display_form(request.username)
+        address = client_address(context.peer())
+        problem = username_problem(username)
+        if problem is not None:
+            # No account can have this name: refuse without a hash check, and summarise
+            # such refusals instead of writing an audit event for each.
+            throttled = self.throttle.begin(None, address)
+            if throttled is not None:
+                await self._refuse_throttled(context, throttled, address, None)
+            self.refusals.note(
+                "LOGIN_REFUSED", f"from {address}", problem, printable_name(username)
+            )
+            await self.write_due_refusals()
+            AUTH_LOGINS.labels("refused").inc()
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED, INVALID_CREDENTIALS)
+        user_key = identity_key(username)
+        throttled = self.throttle.begin(user_key, address)
+        if throttled is not None:
+            await self._refuse_throttled(context, throttled, address, username)
         user = None
         ok = False
-        if 0 < len(request.username) <= 256 and len(request.password) <= MAX_PASSWORD_CHARS:
-            user = await self.store.get_user(request.username)
+        if len(request.password) <= MAX_PASSWORD_CHARS:
+            user = await self.store.get_user(username)
             # An unknown user costs the same argon2 verify as a known one.
             stored_hash = user[1] if user is not None else self.dummy_hash
             ok = await self._verify(stored_hash, request.password) and user is not None
         if not ok or user is None:
-            name = printable_name(request.username)
+            name = printable_name(username)
             await self.store.enqueue("LOGIN_FAILED", f"Failed login for user '{name}'")
             self.outbox.notify()
             AUTH_LOGINS.labels("failure").inc()
             await context.abort(grpc.StatusCode.UNAUTHENTICATED, INVALID_CREDENTIALS)
+        self.throttle.succeeded(user_key, address)
         username, stored_hash = user
         if self.hasher.check_needs_rehash(stored_hash):
             new_hash = await asyncio.to_thread(self.hasher.hash, request.password)
@@ -110,6 +153,38 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
             expires_at=timestamp(expires_at),
             username=username,
         )
+
+    async def _refuse_throttled(
+        self,
+        context: grpc.aio.ServicerContext,
+        throttled: Throttled,
+        address: str,
+        username: str | None,
+    ) -> None:
+        subject = f"from {address}"
+        if throttled.reason == "username" and username is not None:
+            subject = f"for user '{printable_name(username)}' {subject}"
+        self.refusals.note(
+            "LOGIN_THROTTLED",
+            subject,
+            f"too many failed logins (waits up to {throttled.seconds} s)",
+            printable_name(username) if username is not None else "",
+        )
+        await self.write_due_refusals()
+        AUTH_LOGINS.labels("throttled").inc()
+        await context.abort(
+            grpc.StatusCode.RESOURCE_EXHAUSTED,
+            throttled.message(),
+            trailing_metadata=((RETRY_AFTER_KEY, str(throttled.seconds)),),
+        )
+
+    async def write_due_refusals(self, everything: bool = False) -> None:
+        """Queue the summaries of finished bursts of refusals (all of them at shutdown)."""
+        summaries = self.refusals.flush() if everything else self.refusals.due()
+        for summary in summaries:
+            await self.store.enqueue(summary.event_type, summary.details)
+        if summaries:
+            self.outbox.notify()
 
     async def Logout(
         self, request: auth_pb2.LogoutRequest, context: grpc.aio.ServicerContext
@@ -168,8 +243,13 @@ async def build(
     options: AuthOptions,
     hasher: PasswordHasher | None = None,
     max_backoff: float = 2.0,
+    clock: Clock = time.monotonic,
 ) -> tuple[AuthServicer, Callable[[], Awaitable[None]]]:
-    """Open auth.db, seed the demo user once, start outbox delivery."""
+    """Open auth.db, seed the demo user once, start outbox delivery.
+
+    `clock` (monotonic seconds) times login throttling and refusal summaries.
+    """
+    login_throttle = LoginThrottle(options.throttle(), clock)
     hasher = hasher or PasswordHasher()
     store = AuthStore(settings.data_dir / "auth.db")
     await store.open(on_lost=settings.on_store_lost)
@@ -182,12 +262,39 @@ async def build(
         store, settings.addresses["logger"], max_backoff=max_backoff, tls=settings.client_tls
     )
     outbox.start()
+    servicer = AuthServicer(
+        store,
+        outbox,
+        hasher,
+        dummy_hash,
+        options.session_ttl,
+        login_throttle=login_throttle,
+        refusals=BurstLog(clock=clock),
+    )
+    summaries = asyncio.create_task(_write_refusals(servicer), name="auth-refusal-summaries")
 
     async def cleanup() -> None:
+        summaries.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await summaries
+        await servicer.write_due_refusals(everything=True)
         await outbox.stop()
         await store.close()
 
-    return AuthServicer(store, outbox, hasher, dummy_hash, options.session_ttl), cleanup
+    return servicer, cleanup
+
+
+async def _write_refusals(servicer: AuthServicer) -> None:
+    """Write each burst's summary once its window has passed, even if no refusal follows."""
+    refusals = servicer.refusals
+    while True:
+        due = refusals.next_due()
+        wait = refusals.window if due is None else due - refusals.clock()
+        await asyncio.sleep(min(max(wait, 0.5), refusals.window))
+        try:
+            await servicer.write_due_refusals()
+        except Exception:
+            log.exception("cannot queue login refusal summaries; retrying")
 
 
 async def register(
