@@ -10,6 +10,7 @@ import grpc
 from polychat.user.v1 import user_pb2, user_pb2_grpc
 
 from pykit.text import sanitize
+from pyservices.identity import identity_key
 from pyservices.spec import NoOptions, ServiceSpec, Settings
 from pyservices.users.store import EmailTaken, NewUser, User, UserStore
 from pyservices.users.validate import InvalidUser, check_new_user
@@ -102,7 +103,7 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
                 await context.abort(
                     grpc.StatusCode.INVALID_ARGUMENT, f"item {index}: {err}; nothing was stored"
                 )
-            key = new.email.casefold()
+            key = identity_key(new.email)
             if key in seen:
                 await context.abort(
                     grpc.StatusCode.ALREADY_EXISTS,
