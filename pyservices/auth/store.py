@@ -19,7 +19,7 @@ from typing import TypeVar
 
 from pykit.text import sanitize
 from pyservices.identity import identity_key
-from pyservices.storage.keycolumn import ensure_key_column
+from pyservices.storage.columns import ensure_key_column
 from pyservices.storage.sqlite import SQLiteStore
 
 T = TypeVar("T")

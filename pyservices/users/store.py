@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from pyservices.identity import identity_key
-from pyservices.storage.keycolumn import ensure_key_column
+from pyservices.storage.columns import ensure_key_column
 from pyservices.storage.sqlite import SQLiteStore
 
 T = TypeVar("T")

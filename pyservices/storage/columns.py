@@ -1,8 +1,11 @@
-"""A uniquely indexed key column computed from another column, added to old databases at open.
+"""Columns added to databases made by an older version, at open.
 
-Account names are compared by a key (`pyservices.identity.identity_key`) that SQLite cannot
-compute, so the key is stored beside the name. A database from before the key column gets it
-at open: the column is added, filled in from the names, and indexed uniquely.
+`ensure_column` adds a plain column; rows made before get NULL.
+
+`ensure_key_column` adds a uniquely indexed key computed from another column. Account names
+are compared by a key (`pyservices.identity.identity_key`) that SQLite cannot compute, so the
+key is stored beside the name. A database from before the key column gets it at open: the
+column is added, filled in from the names, and indexed uniquely.
 
 Filling it in can find two existing rows whose names now have the same key (`émile` and
 `ÉMILE` were two accounts before). Neither is deleted and the service still starts: the
@@ -27,6 +30,15 @@ class Parked:
     key: str
 
 
+def ensure_column(conn: sqlite3.Connection, table: str, column: str, decl: str = "TEXT") -> bool:
+    """Add `table.column` if it is missing (rows made before get NULL); True if added."""
+    columns = {str(row[1]) for row in conn.execute(f"PRAGMA table_info({table})")}
+    if column in columns:
+        return False
+    conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
+    return True
+
+
 def ensure_key_column(
     conn: sqlite3.Connection,
     table: str,
@@ -40,9 +52,7 @@ def ensure_key_column(
     Run inside a write transaction. Rows are filled oldest first (`oldest_first` is an ORDER
     BY expression); a row whose key an older row holds is left NULL and returned.
     """
-    columns = {str(row[1]) for row in conn.execute(f"PRAGMA table_info({table})")}
-    if column not in columns:
-        conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} TEXT")
+    ensure_column(conn, table, column)
     unique_index = f"{table}_{column}"
     indexed = conn.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?", (unique_index,)
