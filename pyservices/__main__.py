@@ -21,6 +21,7 @@ from pykit.tls import (
     TLSConfigError,
 )
 from pyservices import logs, options
+from pyservices.logger.writers import WRITE_KEY_ENV, configured_write_key, process_write_key
 from pyservices.options import ERROR_PREFIX
 from pyservices.registry import SPECS
 from pyservices.runner import serve
@@ -53,12 +54,20 @@ def main(argv: list[str] | None = None) -> int:
                 CLIENT_CERT_ENV,
                 CLIENT_KEY_ENV,
             )
+    write_key = configured_write_key()
+    if write_key is None and "logger" in opts.services:
+        log.info(
+            "%s is not set: LoggerService takes events from the services in this process%s",
+            WRITE_KEY_ENV,
+            " and from client certificates" if server_tls is not None and server_tls.mutual else "",
+        )
     settings = Settings(
         data_dir=opts.data_dir,
         addresses=dict(opts.addresses),
         max_message_bytes=opts.max_grpc_message_bytes,
         server_tls=server_tls,
         client_tls=client_tls,
+        logger_write_key=write_key or process_write_key(),
     )
     services = [
         (SPECS[name], opts.addresses[name], opts.service_options[name]) for name in opts.services

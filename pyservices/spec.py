@@ -11,6 +11,7 @@ import grpc
 
 from pykit.config import Reader, Setting
 from pykit.tls import ClientTLS, ServerTLS
+from pyservices.logger.writers import process_write_key
 
 Cleanup = Callable[[], Awaitable[None]]
 
@@ -63,6 +64,9 @@ class Settings:
     # Called once a database of the service is found removed or replaced (the
     # runner sets it for each service it starts: health turns NOT_SERVING).
     on_store_lost: Callable[[], None] | None = None
+    # The key LoggerService takes events with and AuthService sends (LOGGER_WRITE_KEY, read at
+    # start); by default the process's own random key, so services in one process agree.
+    logger_write_key: str = field(default_factory=process_write_key)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from prometheus_client import Gauge
 from pykit.channels import open_channel
 from pykit.tls import ClientTLS, explain_unavailable
 from pyservices.auth.store import AuthStore, Event
+from pyservices.logger.writers import process_write_key, write_metadata
 from pyservices.storage.sqlite import StoreFailure
 
 log = logging.getLogger("pyservices.auth.outbox")
@@ -26,6 +27,14 @@ AUTH_OUTBOX_PENDING = Gauge(
 # Codes after which the same request can never succeed: the event is dropped
 # (with an error in the log) instead of blocking every later event forever.
 PERMANENT = {grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.UNIMPLEMENTED}
+
+# The name AuthService gives itself in the audit log's writer column ("key:auth"), when it
+# writes with the shared key rather than a client certificate.
+WRITER_NAME = "auth"
+
+# Codes that mean the logger does not accept Auth as a writer: a set-up error that an
+# operator must fix. Events stay queued (nothing is lost) and the log says what to fix.
+REFUSED_WRITER = {grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED}
 
 # Keep the channel's own reconnect backoff short, so that delivery resumes
 # within seconds of LoggerService coming back.
@@ -54,12 +63,15 @@ class Outbox:
         rpc_timeout: float = 5.0,
         max_backoff: float = 2.0,
         tls: ClientTLS | None = None,
+        write_key: str | None = None,
     ) -> None:
+        """`write_key` is the logger's key (Settings.logger_write_key; default: this process's)."""
         self.store = store
         self.tls = tls or ClientTLS()
         self.address = dial_address(logger_address)
         self.rpc_timeout = rpc_timeout
         self.max_backoff = max_backoff
+        self.metadata = write_metadata(WRITER_NAME, write_key or process_write_key())
         self._wake = asyncio.Event()
         self._channel: grpc.aio.Channel | None = None
         self._task: asyncio.Task[None] | None = None
@@ -95,16 +107,26 @@ class Outbox:
                 await self._drain(stub)
                 backoff = 0.1
             except grpc.aio.AioRpcError as err:
-                reason = ""
-                if err.code() == grpc.StatusCode.UNAVAILABLE:
-                    reason = explain_unavailable(err.details() or "", self.tls.enabled)
-                log.warning(
-                    "logger unreachable address=%s code=%s retry_in=%.1fs reason=%r",
-                    self.address,
-                    err.code().name,
-                    backoff,
-                    reason,
-                )
+                if err.code() in REFUSED_WRITER:
+                    log.error(
+                        "logger refuses AuthService as a writer; events stay queued"
+                        " address=%s code=%s reason=%r retry_in=%.1fs",
+                        self.address,
+                        err.code().name,
+                        err.details(),
+                        backoff,
+                    )
+                else:
+                    reason = ""
+                    if err.code() == grpc.StatusCode.UNAVAILABLE:
+                        reason = explain_unavailable(err.details() or "", self.tls.enabled)
+                    log.warning(
+                        "logger unreachable address=%s code=%s retry_in=%.1fs reason=%r",
+                        self.address,
+                        err.code().name,
+                        backoff,
+                        reason,
+                    )
                 await asyncio.sleep(backoff * (0.5 + random.random()))
                 backoff = min(backoff * 2, self.max_backoff)
                 self._wake.set()
@@ -135,7 +157,9 @@ class Outbox:
             event_id=event.event_id,
         )
         try:
-            await stub.LogEvent(request, timeout=self.rpc_timeout, wait_for_ready=True)
+            await stub.LogEvent(
+                request, timeout=self.rpc_timeout, wait_for_ready=True, metadata=self.metadata
+            )
         except grpc.aio.AioRpcError as err:
             if err.code() not in PERMANENT:
                 raise

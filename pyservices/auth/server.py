@@ -259,7 +259,11 @@ async def build(
             log.info("created demo user username=%s", DEMO_USER[0])
     dummy_hash = await asyncio.to_thread(hasher.hash, secrets.token_urlsafe(16))
     outbox = Outbox(
-        store, settings.addresses["logger"], max_backoff=max_backoff, tls=settings.client_tls
+        store,
+        settings.addresses["logger"],
+        max_backoff=max_backoff,
+        tls=settings.client_tls,
+        write_key=settings.logger_write_key,
     )
     outbox.start()
     servicer = AuthServicer(

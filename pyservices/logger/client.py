@@ -15,8 +15,10 @@ from pykit.channels import (
 )
 from pykit.cli import add_server_arguments, channel_or_exit, run_client
 from pykit.text import sanitize
+from pyservices.logger.writers import WRITE_KEY_ENV, configured_write_key, write_metadata
 
 DEFAULT_SERVER = "localhost:50055"
+DEFAULT_WRITER = "logger-client"
 TIMEOUT_SECONDS = 10.0
 
 
@@ -32,6 +34,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default="",
         help="an id that makes retries idempotent (sending it again stores nothing new)",
     )
+    parser.add_argument(
+        "--writer",
+        default=DEFAULT_WRITER,
+        help="the name the audit log records for this writer when it writes with the key in "
+        f"{WRITE_KEY_ENV} (default: {DEFAULT_WRITER}); with a client certificate, its name",
+    )
     add_server_arguments(parser, env="LOGGER_SERVER", default=DEFAULT_SERVER, what="LoggerService")
     return parser.parse_args(argv)
 
@@ -45,7 +53,11 @@ async def main(argv: list[str] | None = None) -> int:
     async with channel:
         stub = logger_pb2_grpc.LoggerServiceStub(channel)
         try:
-            response = await stub.LogEvent(request, timeout=TIMEOUT_SECONDS)
+            # Without LOGGER_WRITE_KEY there is no key to send: a client certificate (mutual
+            # TLS) is then the only way in, and the server says so if there is none.
+            key = configured_write_key()
+            metadata = write_metadata(args.writer, key) if key is not None else ()
+            response = await stub.LogEvent(request, timeout=TIMEOUT_SECONDS, metadata=metadata)
         except grpc.aio.AioRpcError as err:
             details = err.details() or ""
             if err.code() == grpc.StatusCode.UNAVAILABLE:

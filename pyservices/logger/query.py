@@ -18,7 +18,7 @@ from pykit.text import sanitize
 from pyservices.logger.store import Entry, db_path, query
 
 DEFAULT_LIMIT = 20
-HEADERS = ["ID", "Event Type", "Details", "Timestamp"]
+HEADERS = ["ID", "Event Type", "Details", "Timestamp", "Writer"]
 
 
 def default_db() -> Path:
@@ -64,6 +64,7 @@ def render(entries: list[Entry]) -> str:
             sanitize(e.event_type),
             sanitize(e.details),
             e.timestamp.strftime("%Y-%m-%d %H:%M:%S"),
+            sanitize(e.writer) or "-",
         ]
         for e in entries
     ]

@@ -1,4 +1,7 @@
-"""LoggerService: stores events in SQLite and prints one line per new event."""
+"""LoggerService: stores events in SQLite and prints one line per new event.
+
+Only known writers may log (see writers.py); each record keeps who sent it.
+"""
 
 from __future__ import annotations
 
@@ -14,14 +17,17 @@ from polychat.logger.v1 import logger_pb2, logger_pb2_grpc
 from prometheus_client import Counter
 
 from pykit.text import first_unfit_for_name, sanitize
+from pyservices.logger.config import WRITERS, LoggerOptions
 from pyservices.logger.store import LogStore, db_path
-from pyservices.spec import NoOptions, ServiceSpec, Settings
+from pyservices.logger.writers import Refusal, WriterCheck
+from pyservices.spec import ServiceSpec, Settings
 
 log = logging.getLogger("pyservices.logger")
 
 LOGGER_EVENTS = Counter(
     "polychat_logger_events",
-    "LogEvent requests by result: stored (new) or duplicate (an event_id seen before).",
+    "LogEvent requests by result: stored (new), duplicate (an event_id seen before) or refused"
+    " (not a known writer).",
     ("result",),
 )
 
@@ -84,17 +90,24 @@ def format_event(event_type: str, details: str) -> str:
 
 
 class LoggerServicer(logger_pb2_grpc.LoggerServiceServicer):
-    def __init__(self, store: LogStore) -> None:
+    def __init__(self, store: LogStore, writers: WriterCheck) -> None:
         self.store = store
+        self.writers = writers
 
     async def LogEvent(
         self, request: logger_pb2.LogEventRequest, context: grpc.aio.ServicerContext
     ) -> logger_pb2.LogEventResponse:
         try:
+            writer = self.writers.check(context)
+        except Refusal as refusal:
+            LOGGER_EVENTS.labels("refused").inc()
+            log.warning("refused writer peer=%s reason=%r", context.peer(), refusal.message)
+            await context.abort(refusal.code, refusal.message)
+        try:
             event_type, details, when, event_id = check_log_event(request)
         except InvalidArgument as err:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(err))
-        record_id, duplicate = await self.store.add(event_type, details, when, event_id)
+        record_id, duplicate = await self.store.add(event_type, details, when, event_id, writer)
         LOGGER_EVENTS.labels("duplicate" if duplicate else "stored").inc()
         if duplicate:
             log.info("duplicate event_id=%r id=%d", event_id, record_id)
@@ -117,17 +130,28 @@ class LoggerServicer(logger_pb2_grpc.LoggerServiceServicer):
         entries = await self.store.query(request.event_type, limit, since)
         response = logger_pb2.QueryLogsResponse()
         for e in entries:
-            entry = response.entries.add(id=e.id, event_type=e.event_type, details=e.details)
+            entry = response.entries.add(
+                id=e.id, event_type=e.event_type, details=e.details, writer=e.writer
+            )
             entry.timestamp.FromDatetime(e.timestamp)
         return response
 
 
+def writer_check(settings: Settings, options: LoggerOptions) -> WriterCheck:
+    """Who may write: the key every writer in the process shares, and certificate names."""
+    mutual = settings.server_tls is not None and settings.server_tls.mutual
+    if options.writers and not mutual:
+        log.warning("%s has no effect without mutual TLS (--tls-client-ca)", WRITERS.env)
+    return WriterCheck(settings.logger_write_key, options.writers or ())
+
+
 async def register(
-    server: grpc.aio.Server, settings: Settings, options: NoOptions
+    server: grpc.aio.Server, settings: Settings, options: LoggerOptions
 ) -> Callable[[], Awaitable[None]] | None:
+    writers = writer_check(settings, options)
     store = LogStore(db_path(settings.data_dir))
     await store.open(on_lost=settings.on_store_lost)
-    logger_pb2_grpc.add_LoggerServiceServicer_to_server(LoggerServicer(store), server)
+    logger_pb2_grpc.add_LoggerServiceServicer_to_server(LoggerServicer(store, writers), server)
     log.info("log database path=%s", store.path)
     return store.close
 
@@ -137,4 +161,5 @@ SPEC = ServiceSpec(
     service_names=(SERVICE_NAME,),
     default_port=DEFAULT_PORT,
     register=register,
+    options=LoggerOptions,
 )

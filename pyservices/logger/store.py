@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
+from pyservices.storage.columns import ensure_column
 from pyservices.storage.sqlite import SQLiteStore, rollback
 
 T = TypeVar("T")
@@ -19,7 +20,8 @@ CREATE TABLE IF NOT EXISTS logs (
     details    TEXT NOT NULL,
     timestamp  TEXT NOT NULL,          -- ISO 8601, UTC, fixed width: sorts as text
     event_id   TEXT UNIQUE,            -- NULL when the sender gave none
-    received_at TEXT NOT NULL
+    received_at TEXT NOT NULL,
+    writer     TEXT                    -- who sent it (see writers.py); NULL: before it was kept
 );
 CREATE INDEX IF NOT EXISTS logs_timestamp ON logs (timestamp);
 CREATE INDEX IF NOT EXISTS logs_type_timestamp ON logs (event_type, timestamp);
@@ -48,6 +50,7 @@ class Entry:
     event_type: str
     details: str
     timestamp: datetime
+    writer: str  # '' for events stored before writers were recorded
 
 
 class LogStore(SQLiteStore):
@@ -59,14 +62,27 @@ class LogStore(SQLiteStore):
     def __init__(self, path: Path) -> None:
         super().__init__(path, thread_name="logstore")
 
+    def _after_open(self) -> None:
+        self._tx(lambda c: ensure_column(c, "logs", "writer"))
+
     async def add(
-        self, event_type: str, details: str, timestamp: datetime, event_id: str | None
+        self,
+        event_type: str,
+        details: str,
+        timestamp: datetime,
+        event_id: str | None,
+        writer: str,
     ) -> tuple[int, bool]:
         """Store an event; returns (id, duplicate). A known event_id stores nothing."""
-        return await self._run(self._add, event_type, details, timestamp, event_id)
+        return await self._run(self._add, event_type, details, timestamp, event_id, writer)
 
     def _add(
-        self, event_type: str, details: str, timestamp: datetime, event_id: str | None
+        self,
+        event_type: str,
+        details: str,
+        timestamp: datetime,
+        event_id: str | None,
+        writer: str,
     ) -> tuple[int, bool]:
         conn = self.conn
         conn.execute("BEGIN IMMEDIATE")
@@ -77,14 +93,15 @@ class LogStore(SQLiteStore):
                     conn.execute("COMMIT")
                     return int(row[0]), True
             cur = conn.execute(
-                "INSERT INTO logs (event_type, details, timestamp, event_id, received_at)"
-                " VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO logs (event_type, details, timestamp, event_id, received_at, writer)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
                 (
                     event_type,
                     details,
                     format_time(timestamp),
                     event_id,
                     format_time(datetime.now(UTC)),
+                    writer,
                 ),
             )
             conn.execute("COMMIT")
@@ -110,12 +127,15 @@ def query(
     if since is not None:
         where.append("timestamp >= ?")
         params.append(format_time(since))
-    sql = "SELECT id, event_type, details, timestamp FROM logs"
+    columns = {str(row[1]) for row in conn.execute("PRAGMA table_info(logs)")}
+    # The read-only query tool may open a database no newer service has opened yet.
+    writer = "writer" if "writer" in columns else "NULL"
+    sql = f"SELECT id, event_type, details, timestamp, {writer} FROM logs"
     if where:
         sql += " WHERE " + " AND ".join(where)
     sql += " ORDER BY timestamp DESC, id DESC LIMIT ?"
     params.append(limit)
     return [
-        Entry(int(r[0]), str(r[1]), str(r[2]), parse_time(str(r[3])))
+        Entry(int(r[0]), str(r[1]), str(r[2]), parse_time(str(r[3])), str(r[4] or ""))
         for r in conn.execute(sql, params)
     ]

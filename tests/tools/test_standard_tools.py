@@ -25,6 +25,9 @@ from tests.interop.harness import Proc
 
 REPO = Path(__file__).resolve().parents[2]
 GHZ_VERSION = "v0.93.0"
+# LoggerService takes events only from known writers: the tools send the key it is given.
+WRITE_KEY = "tools-test-write-key"
+WRITER_HEADERS = {"logger-write-key": WRITE_KEY, "logger-writer": "tools"}
 TOOL_TIMEOUT = 60
 
 # One valid call for every method of every Polychat service, as grpcurl takes
@@ -204,6 +207,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
                 ),
             ],
             cwd=REPO,
+            env={"LOGGER_WRITE_KEY": WRITE_KEY},
         ),
     ]
     try:
@@ -229,6 +233,8 @@ def grpcurl(
     tools: Tools, *args: str, data: list[dict] | None = None, timeout: float = TOOL_TIMEOUT
 ) -> subprocess.CompletedProcess[str]:
     argv = [str(tools.grpcurl), "-plaintext"]
+    for key, value in WRITER_HEADERS.items():
+        argv += ["-H", f"{key}: {value}"]
     if data is not None:
         argv += ["-d", "@"]
     return subprocess.run(
@@ -346,6 +352,8 @@ def test_ghz_loads_every_unary_rpc(tools: Tools, servers: Servers, method: str) 
             "5",
             "--format",
             "json",
+            "--metadata",
+            json.dumps(WRITER_HEADERS),
             servers.address[service],
         ],
         capture_output=True,

@@ -137,6 +137,7 @@ async def test_login_validate_logout(stub: auth_pb2_grpc.AuthServiceStub, runnin
         ("SESSION_TERMINATED", f"Session {token[:8]}… (user1) ended"),
     ]
     assert all(token not in e.details for e in events)
+    assert {e.writer for e in events} == {"key:auth"}
 
 
 async def test_wrong_password_and_unknown_user_look_the_same(

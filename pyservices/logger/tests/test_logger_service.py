@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,8 +13,29 @@ from polychat.logger.v1 import logger_pb2, logger_pb2_grpc
 from pykit.testing.processes import run_module
 from pyservices.logger.server import SPEC, format_event
 from pyservices.logger.store import db_path
+from pyservices.logger.writers import WRITE_KEY_ENV, process_write_key, write_metadata
 from pyservices.runner import Running
 from pyservices.tests.servers import make_settings, start_on
+
+
+class AsWriter(grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[misc]
+    """Sends this process's write key with every call, as AuthService's outbox does."""
+
+    async def intercept_unary_unary(
+        self,
+        continuation: Callable[..., Awaitable[object]],
+        details: grpc.aio.ClientCallDetails,
+        request: object,
+    ) -> object:
+        metadata = (*(details.metadata or ()), *write_metadata("tests", process_write_key()))
+        details = grpc.aio.ClientCallDetails(
+            details.method, details.timeout, metadata, details.credentials, details.wait_for_ready
+        )
+        return await continuation(details, request)
+
+
+def writer_channel(port: int) -> grpc.aio.Channel:
+    return grpc.aio.insecure_channel(f"127.0.0.1:{port}", interceptors=[AsWriter()])
 
 
 @pytest.fixture
@@ -28,7 +49,7 @@ async def logger(tmp_path: Path) -> AsyncIterator[Running]:
 
 @pytest.fixture
 async def stub(logger: Running) -> AsyncIterator[logger_pb2_grpc.LoggerServiceStub]:
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{logger.port}") as channel:
+    async with writer_channel(logger.port) as channel:
         yield logger_pb2_grpc.LoggerServiceStub(channel)
 
 
@@ -122,7 +143,7 @@ async def test_records_survive_restart(tmp_path: Path) -> None:
     settings = make_settings(tmp_path)
     running = await start_on(SPEC, settings)
     try:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
+        async with writer_channel(running.port) as channel:
             stub = logger_pb2_grpc.LoggerServiceStub(channel)
             first = await stub.LogEvent(
                 logger_pb2.LogEventRequest(event_type="E", details="kept", event_id="k1")
@@ -131,7 +152,7 @@ async def test_records_survive_restart(tmp_path: Path) -> None:
         await running.stop(0)
     running = await start_on(SPEC, settings)
     try:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
+        async with writer_channel(running.port) as channel:
             stub = logger_pb2_grpc.LoggerServiceStub(channel)
             entries = (await stub.QueryLogs(logger_pb2.QueryLogsRequest())).entries
             assert [(e.id, e.details) for e in entries] == [(first.id, "kept")]
@@ -152,6 +173,7 @@ async def test_client_then_query_tool(logger: Running, tmp_path: Path) -> None:
         "hello from the client",
         "--server",
         f"127.0.0.1:{logger.port}",
+        **{WRITE_KEY_ENV: process_write_key()},
     )
     assert sent.returncode == 0, sent.stderr
     assert sent.stdout.startswith("Logged event 1")
@@ -159,9 +181,10 @@ async def test_client_then_query_tool(logger: Running, tmp_path: Path) -> None:
     shown = await run_module("pyservices.logger.query", POLYCHAT_DATA_DIR=str(tmp_path))
     assert shown.returncode == 0, shown.stderr
     header = shown.stdout.splitlines()[1]
-    for column in ("ID", "Event Type", "Details", "Timestamp"):
+    for column in ("ID", "Event Type", "Details", "Timestamp", "Writer"):
         assert column in header
     assert "DEMO_EVENT" in shown.stdout and "hello from the client" in shown.stdout
+    assert "key:logger-client" in shown.stdout
     other = await run_module(
         "pyservices.logger.query", "--db", str(db_path(tmp_path)), "--type", "NOPE"
     )
@@ -171,7 +194,12 @@ async def test_client_then_query_tool(logger: Running, tmp_path: Path) -> None:
 
 async def test_client_reports_bad_input_without_traceback(logger: Running) -> None:
     result = await run_module(
-        "pyservices.logger.client", "", "x", "--server", f"127.0.0.1:{logger.port}"
+        "pyservices.logger.client",
+        "",
+        "x",
+        "--server",
+        f"127.0.0.1:{logger.port}",
+        **{WRITE_KEY_ENV: process_write_key()},
     )
     assert result.returncode == 1
     assert result.stderr.strip().startswith("LogEvent failed: INVALID_ARGUMENT")

@@ -272,7 +272,12 @@ type LogEntry struct {
 	// Readable details.
 	Details string `protobuf:"bytes,3,opt,name=details,proto3" json:"details,omitempty"`
 	// When the event happened.
-	Timestamp     *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=timestamp,proto3" json:"timestamp,omitempty"`
+	Timestamp *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=timestamp,proto3" json:"timestamp,omitempty"`
+	// Who sent it, as LoggerService authenticated the sender: "cert:<name>"
+	// (a client certificate, mutual TLS) or "key:<name>" (the shared write
+	// key, with the name the sender gave). Empty for events stored before
+	// senders were recorded.
+	Writer        string `protobuf:"bytes,5,opt,name=writer,proto3" json:"writer,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -335,6 +340,13 @@ func (x *LogEntry) GetTimestamp() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *LogEntry) GetWriter() string {
+	if x != nil {
+		return x.Writer
+	}
+	return ""
+}
+
 var File_polychat_logger_v1_logger_proto protoreflect.FileDescriptor
 
 const file_polychat_logger_v1_logger_proto_rawDesc = "" +
@@ -355,13 +367,14 @@ const file_polychat_logger_v1_logger_proto_rawDesc = "" +
 	"\x05limit\x18\x02 \x01(\x05R\x05limit\x120\n" +
 	"\x05since\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\"K\n" +
 	"\x11QueryLogsResponse\x126\n" +
-	"\aentries\x18\x01 \x03(\v2\x1c.polychat.logger.v1.LogEntryR\aentries\"\x8d\x01\n" +
+	"\aentries\x18\x01 \x03(\v2\x1c.polychat.logger.v1.LogEntryR\aentries\"\xa5\x01\n" +
 	"\bLogEntry\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x1d\n" +
 	"\n" +
 	"event_type\x18\x02 \x01(\tR\teventType\x12\x18\n" +
 	"\adetails\x18\x03 \x01(\tR\adetails\x128\n" +
-	"\ttimestamp\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\ttimestamp2\xc0\x01\n" +
+	"\ttimestamp\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\ttimestamp\x12\x16\n" +
+	"\x06writer\x18\x05 \x01(\tR\x06writer2\xc0\x01\n" +
 	"\rLoggerService\x12U\n" +
 	"\bLogEvent\x12#.polychat.logger.v1.LogEventRequest\x1a$.polychat.logger.v1.LogEventResponse\x12X\n" +
 	"\tQueryLogs\x12$.polychat.logger.v1.QueryLogsRequest\x1a%.polychat.logger.v1.QueryLogsResponseBAZ?github.com/polychat/polychat/gen/go/polychat/logger/v1;loggerv1b\x06proto3"

@@ -33,6 +33,10 @@ const (
 type LoggerServiceClient interface {
 	// LogEvent stores one event. Sending the same event_id again stores
 	// nothing new and returns the first record's id, so a sender can retry.
+	// Only known writers may log: a client certificate under mutual TLS, or
+	// the shared write key in the "logger-write-key" metadata; others get
+	// UNAUTHENTICATED (no or a wrong credential) or PERMISSION_DENIED (a
+	// certificate not on the writers list).
 	LogEvent(ctx context.Context, in *LogEventRequest, opts ...grpc.CallOption) (*LogEventResponse, error)
 	// QueryLogs returns stored events, newest first.
 	QueryLogs(ctx context.Context, in *QueryLogsRequest, opts ...grpc.CallOption) (*QueryLogsResponse, error)
@@ -74,6 +78,10 @@ func (c *loggerServiceClient) QueryLogs(ctx context.Context, in *QueryLogsReques
 type LoggerServiceServer interface {
 	// LogEvent stores one event. Sending the same event_id again stores
 	// nothing new and returns the first record's id, so a sender can retry.
+	// Only known writers may log: a client certificate under mutual TLS, or
+	// the shared write key in the "logger-write-key" metadata; others get
+	// UNAUTHENTICATED (no or a wrong credential) or PERMISSION_DENIED (a
+	// certificate not on the writers list).
 	LogEvent(context.Context, *LogEventRequest) (*LogEventResponse, error)
 	// QueryLogs returns stored events, newest first.
 	QueryLogs(context.Context, *QueryLogsRequest) (*QueryLogsResponse, error)

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fpolychat/logger/v1/logger.proto\x12\x12polychat.logger.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"w\n\x0fLogEventRequest\x12\x12\n\nevent_type\x18\x01 \x01(\t\x12\x0f\n\x07\x64\x65tails\x18\x02 \x01(\t\x12-\n\ttimestamp\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x65vent_id\x18\x04 \x01(\t\"1\n\x10LogEventResponse\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x11\n\tduplicate\x18\x02 \x01(\x08\"`\n\x10QueryLogsRequest\x12\x12\n\nevent_type\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\x12)\n\x05since\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"B\n\x11QueryLogsResponse\x12-\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x1c.polychat.logger.v1.LogEntry\"j\n\x08LogEntry\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x12\n\nevent_type\x18\x02 \x01(\t\x12\x0f\n\x07\x64\x65tails\x18\x03 \x01(\t\x12-\n\ttimestamp\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp2\xc0\x01\n\rLoggerService\x12U\n\x08LogEvent\x12#.polychat.logger.v1.LogEventRequest\x1a$.polychat.logger.v1.LogEventResponse\x12X\n\tQueryLogs\x12$.polychat.logger.v1.QueryLogsRequest\x1a%.polychat.logger.v1.QueryLogsResponseBAZ?github.com/polychat/polychat/gen/go/polychat/logger/v1;loggerv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fpolychat/logger/v1/logger.proto\x12\x12polychat.logger.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"w\n\x0fLogEventRequest\x12\x12\n\nevent_type\x18\x01 \x01(\t\x12\x0f\n\x07\x64\x65tails\x18\x02 \x01(\t\x12-\n\ttimestamp\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x65vent_id\x18\x04 \x01(\t\"1\n\x10LogEventResponse\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x11\n\tduplicate\x18\x02 \x01(\x08\"`\n\x10QueryLogsRequest\x12\x12\n\nevent_type\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\x12)\n\x05since\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"B\n\x11QueryLogsResponse\x12-\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x1c.polychat.logger.v1.LogEntry\"z\n\x08LogEntry\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x12\n\nevent_type\x18\x02 \x01(\t\x12\x0f\n\x07\x64\x65tails\x18\x03 \x01(\t\x12-\n\ttimestamp\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06writer\x18\x05 \x01(\t2\xc0\x01\n\rLoggerService\x12U\n\x08LogEvent\x12#.polychat.logger.v1.LogEventRequest\x1a$.polychat.logger.v1.LogEventResponse\x12X\n\tQueryLogs\x12$.polychat.logger.v1.QueryLogsRequest\x1a%.polychat.logger.v1.QueryLogsResponseBAZ?github.com/polychat/polychat/gen/go/polychat/logger/v1;loggerv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -42,7 +42,7 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_QUERYLOGSRESPONSE']._serialized_start=358
   _globals['_QUERYLOGSRESPONSE']._serialized_end=424
   _globals['_LOGENTRY']._serialized_start=426
-  _globals['_LOGENTRY']._serialized_end=532
-  _globals['_LOGGERSERVICE']._serialized_start=535
-  _globals['_LOGGERSERVICE']._serialized_end=727
+  _globals['_LOGENTRY']._serialized_end=548
+  _globals['_LOGGERSERVICE']._serialized_start=551
+  _globals['_LOGGERSERVICE']._serialized_end=743
 # @@protoc_insertion_point(module_scope)

@@ -46,13 +46,15 @@ class QueryLogsResponse(_message.Message):
     def __init__(self, entries: _Optional[_Iterable[_Union[LogEntry, _Mapping]]] = ...) -> None: ...
 
 class LogEntry(_message.Message):
-    __slots__ = ("id", "event_type", "details", "timestamp")
+    __slots__ = ("id", "event_type", "details", "timestamp", "writer")
     ID_FIELD_NUMBER: _ClassVar[int]
     EVENT_TYPE_FIELD_NUMBER: _ClassVar[int]
     DETAILS_FIELD_NUMBER: _ClassVar[int]
     TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    WRITER_FIELD_NUMBER: _ClassVar[int]
     id: int
     event_type: str
     details: str
     timestamp: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[int] = ..., event_type: _Optional[str] = ..., details: _Optional[str] = ..., timestamp: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    writer: str
+    def __init__(self, id: _Optional[int] = ..., event_type: _Optional[str] = ..., details: _Optional[str] = ..., timestamp: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., writer: _Optional[str] = ...) -> None: ...

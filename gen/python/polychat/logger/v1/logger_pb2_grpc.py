@@ -54,6 +54,10 @@ class LoggerServiceServicer:
     def LogEvent(self, request, context):
         """LogEvent stores one event. Sending the same event_id again stores
         nothing new and returns the first record's id, so a sender can retry.
+        Only known writers may log: a client certificate under mutual TLS, or
+        the shared write key in the "logger-write-key" metadata; others get
+        UNAUTHENTICATED (no or a wrong credential) or PERMISSION_DENIED (a
+        certificate not on the writers list).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
