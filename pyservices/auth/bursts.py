@@ -52,7 +52,7 @@ class BurstLog:
         self.capacity = capacity
         self._open: dict[tuple[str, str], _Burst] = {}
 
-    def note(self, event_type: str, subject: str, reason: str, sample: str) -> None:
+    def note(self, event_type: str, subject: str, reason: str, sample: str = "") -> None:
         """Count one refusal: `subject` (who), `reason` (why), `sample` (printable example)."""
         key = (event_type, subject)
         burst = self._open.get(key)
@@ -85,8 +85,8 @@ class BurstLog:
         event_type, subject = key
         span = max(0.0, self.clock() - burst.first)
         plural = "login" if burst.count == 1 else "logins"
+        example = f" (e.g. '{burst.sample}')" if burst.sample else ""
         return Summary(
             event_type,
-            f"{burst.count:,} {plural} refused {subject} in {span:.0f} s: {burst.reason}"
-            f" (e.g. '{burst.sample}')",
+            f"{burst.count:,} {plural} refused {subject} in {span:.0f} s: {burst.reason}{example}",
         )

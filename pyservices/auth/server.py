@@ -164,12 +164,7 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
         subject = f"from {address}"
         if throttled.reason == "username" and username is not None:
             subject = f"for user '{printable_name(username)}' {subject}"
-        self.refusals.note(
-            "LOGIN_THROTTLED",
-            subject,
-            f"too many failed logins (waits up to {throttled.seconds} s)",
-            printable_name(username) if username is not None else "",
-        )
+        self.refusals.note("LOGIN_THROTTLED", subject, "too many failed logins")
         await self.write_due_refusals()
         AUTH_LOGINS.labels("throttled").inc()
         await context.abort(
