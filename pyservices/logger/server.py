@@ -101,7 +101,9 @@ class LoggerServicer(logger_pb2_grpc.LoggerServiceServicer):
             writer = self.writers.check(context)
         except Refusal as refusal:
             LOGGER_EVENTS.labels("refused").inc()
-            log.warning("refused writer peer=%s reason=%r", context.peer(), refusal.message)
+            # The request log already has a line per refused call; this adds why, for
+            # debugging, without letting a flood of refusals double the log.
+            log.debug("refused writer peer=%s reason=%r", context.peer(), refusal.message)
             await context.abort(refusal.code, refusal.message)
         try:
             event_type, details, when, event_id = check_log_event(request)
