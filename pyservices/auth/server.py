@@ -44,11 +44,15 @@ from pyservices.auth.validate import (
 )
 from pyservices.identity import display_form, identity_key
 from pyservices.spec import ServiceSpec, Settings
+from pyservices.storage.sqlite import StoreFailure
 
 log = logging.getLogger("pyservices.auth")
 
 AUTH_LOGINS = Counter(
-    "polychat_auth_logins", "AuthService logins by outcome (success, failure).", ("outcome",)
+    "polychat_auth_logins",
+    "AuthService logins by outcome: success, failure, throttled (refused to wait),"
+    " refused (a username that cannot exist).",
+    ("outcome",),
 )
 
 SERVICE_NAME = auth_pb2.DESCRIPTOR.services_by_name["AuthService"].full_name
@@ -112,7 +116,6 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
             self.refusals.note(
                 "LOGIN_REFUSED", f"from {address}", problem, printable_name(username)
             )
-            await self.write_due_refusals()
             AUTH_LOGINS.labels("refused").inc()
             await context.abort(grpc.StatusCode.UNAUTHENTICATED, INVALID_CREDENTIALS)
         user_key = identity_key(username)
@@ -165,7 +168,6 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
         if throttled.reason == "username" and username is not None:
             subject = f"for user '{printable_name(username)}' {subject}"
         self.refusals.note("LOGIN_THROTTLED", subject, "too many failed logins")
-        await self.write_due_refusals()
         AUTH_LOGINS.labels("throttled").inc()
         await context.abort(
             grpc.StatusCode.RESOURCE_EXHAUSTED,
@@ -174,10 +176,22 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
         )
 
     async def write_due_refusals(self, everything: bool = False) -> None:
-        """Queue the summaries of finished bursts of refusals (all of them at shutdown)."""
+        """Queue the summaries of finished bursts of refusals (all of them at shutdown).
+
+        Runs beside the RPCs, never in one: a refusal's answer does not wait for, or
+        depend on, auth.db. A summary that cannot be stored goes to the service log.
+        """
         summaries = self.refusals.flush() if everything else self.refusals.due()
         for summary in summaries:
-            await self.store.enqueue(summary.event_type, summary.details)
+            try:
+                await self.store.enqueue(summary.event_type, summary.details)
+            except StoreFailure as err:
+                log.error(
+                    "cannot store audit summary reason=%r type=%s details=%r",
+                    str(err),
+                    summary.event_type,
+                    summary.details,
+                )
         if summaries:
             self.outbox.notify()
 
@@ -290,10 +304,7 @@ async def _write_refusals(servicer: AuthServicer) -> None:
         due = refusals.next_due()
         wait = refusals.window if due is None else due - refusals.clock()
         await asyncio.sleep(min(max(wait, 0.5), refusals.window))
-        try:
-            await servicer.write_due_refusals()
-        except Exception:
-            log.exception("cannot queue login refusal summaries; retrying")
+        await servicer.write_due_refusals()
 
 
 async def register(

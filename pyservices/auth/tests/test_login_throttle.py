@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -20,6 +21,7 @@ from pyservices.auth.throttle import Backoff, LoginThrottle, ThrottleConfig, cli
 from pyservices.registry import SPECS
 from pyservices.runner import Running, start
 from pyservices.spec import ServiceSpec, Settings
+from pyservices.storage.sqlite import StoreFailure
 from pyservices.tests.servers import make_settings
 
 INVALID = (grpc.StatusCode.UNAUTHENTICATED, "invalid username or password")
@@ -297,3 +299,31 @@ async def test_impossible_usernames_are_refused_cheaply_and_summarised(
     assert refused.startswith("50 logins refused from 127.0.0.1 in 0 s: ")
     assert "username must be at most 64 characters (e.g. 'xxxx" in refused
     assert throttled == "33 logins refused from 127.0.0.1 in 0 s: too many failed logins"
+
+
+async def test_a_summary_that_cannot_be_stored_goes_to_the_log(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    class FullStore:
+        async def enqueue(self, event_type: str, details: str) -> None:
+            raise StoreFailure("the auth database", "the disk is full", retryable=True)
+
+    class Outbox:
+        def notify(self) -> None:
+            pass
+
+    bursts = BurstLog(clock=FakeClock())
+    bursts.note("LOGIN_REFUSED", "from 10.0.0.7", "username is required")
+    servicer = auth_server.AuthServicer(
+        FullStore(),  # type: ignore[arg-type]
+        Outbox(),  # type: ignore[arg-type]
+        CountingHasher(),
+        "",
+        60.0,
+        refusals=bursts,
+    )
+    with caplog.at_level(logging.ERROR, "pyservices.auth"):
+        await servicer.write_due_refusals(everything=True)
+    (line,) = [r.getMessage() for r in caplog.records]
+    assert line.startswith("cannot store audit summary reason=")
+    assert "1 login refused from 10.0.0.7" in line
