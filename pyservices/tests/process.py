@@ -17,6 +17,8 @@ from pathlib import Path
 from pykit.testing.processes import REPO, child_env
 
 TIMEOUT = 30.0
+# The key the process's LoggerService takes events with, so that a test can write to it.
+WRITE_KEY = "services-process-test-key"
 LISTENING = re.compile(r"listening service=(\w+) address=\S+ port=(\d+)")
 
 
@@ -52,7 +54,7 @@ class ServicesProcess:
             "--metrics-addr",
             "",
             cwd=REPO,
-            env=child_env(),
+            env=child_env(LOGGER_WRITE_KEY=WRITE_KEY),
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE,

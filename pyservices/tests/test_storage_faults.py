@@ -30,7 +30,8 @@ from polychat.streaming.v1 import streaming_pb2, streaming_pb2_grpc
 from polychat.user.v1 import user_pb2, user_pb2_grpc
 
 from pykit.testing.processes import run_module
-from pyservices.tests.process import TIMEOUT, ServicesProcess
+from pyservices.logger.writers import write_metadata
+from pyservices.tests.process import TIMEOUT, WRITE_KEY, ServicesProcess
 
 SERVICE_NAMES = {
     "user": "polychat.user.v1.UserService",
@@ -146,6 +147,7 @@ async def test_full_disk_is_unavailable_for_every_write(small_disk: Path) -> Non
                     logger.LogEvent(
                         logger_pb2.LogEventRequest(event_type="TEST", details="x"),
                         timeout=TIMEOUT,
+                        metadata=write_metadata("tests", WRITE_KEY),
                     )
                 ),
                 await failure(
@@ -265,7 +267,9 @@ async def test_lost_databases_fail_loudly(tmp_path: Path) -> None:
             await watch_until(channels["logger"], SERVICE_NAMES["logger"], not_serving)
             err = await failure(
                 logger.LogEvent(
-                    logger_pb2.LogEventRequest(event_type="TEST", details="x"), timeout=TIMEOUT
+                    logger_pb2.LogEventRequest(event_type="TEST", details="x"),
+                    timeout=TIMEOUT,
+                    metadata=write_metadata("tests", WRITE_KEY),
                 )
             )
             assert err.code() == grpc.StatusCode.UNAVAILABLE
