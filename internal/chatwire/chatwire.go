@@ -18,6 +18,14 @@ const (
 	// AuthorizationKey is the request metadata key carrying
 	// "Bearer <session token>" when the server requires sign-in.
 	AuthorizationKey = "authorization"
+	// ResumeTokenKey is the request metadata key carrying the resume_token
+	// of the member's last welcome notice, so that a client coming back
+	// after a drop keeps its membership and name. Secret: never logged.
+	ResumeTokenKey = "chat-resume-token"
+	// ResumeFromKey is the request metadata key carrying "<epoch>:<seq>":
+	// the store epoch and the last text seq the client showed in its room,
+	// so that the server replays exactly what came after.
+	ResumeFromKey = "chat-resume-from"
 	// DefaultRoom is the room of a client that names none.
 	DefaultRoom = "general"
 	// DefaultServer is the chat server address clients call by default.
@@ -36,4 +44,20 @@ const (
 	// HistorySize is the default number of text messages kept and replayed
 	// per room.
 	HistorySize = 50
+	// ReconnectBaseDelayMs is the wait, in milliseconds, before a client's
+	// second attempt to reconnect (the first is at once): gRPC's
+	// connection backoff.
+	ReconnectBaseDelayMs = 1000
+	// ReconnectMultiplierPercent is how much each further wait grows, in
+	// percent of the one before (gRPC's multiplier 1.6).
+	ReconnectMultiplierPercent = 160
+	// ReconnectJitterPercent is how far each wait is randomised either
+	// way, in percent (gRPC's jitter 0.2).
+	ReconnectJitterPercent = 20
+	// ReconnectMaxDelayMs is the default longest wait, in milliseconds,
+	// between two attempts to reconnect.
+	ReconnectMaxDelayMs = 30000
+	// MaxPendingLines is how many lines typed while disconnected a client
+	// keeps to send once it is back; beyond that a line is refused.
+	MaxPendingLines = 100
 )
