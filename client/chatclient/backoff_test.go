@@ -39,7 +39,7 @@ func TestScheduleJitter(t *testing.T) {
 		random float64
 		want   time.Duration
 	}{
-		{0, 800 * time.Millisecond},   // -20%
+		{0, 800 * time.Millisecond},    // -20%
 		{0.25, 900 * time.Millisecond}, // -10%
 		{0.75, 1100 * time.Millisecond},
 		{0.999999, 1199999600 * time.Nanosecond}, // just under +20%

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 
 	"github.com/polychat/polychat/internal/chatwire"
 	"github.com/polychat/polychat/internal/textsafe"
@@ -47,6 +48,20 @@ type Config struct {
 	// DialOptions are added after the client's own options (transport
 	// credentials), e.g. a bufconn dialer in tests.
 	DialOptions []grpc.DialOption
+	// Reconnect makes Run ride out a lost connection once the session has
+	// started: it reconnects by itself on Backoff's schedule, resumes the
+	// membership and the room's message stream where it left off, and
+	// sends the lines typed meanwhile. When false, a lost connection ends
+	// Run as before.
+	Reconnect bool
+	// Backoff is the schedule of attempts to reconnect. Fields left zero
+	// take the values of ReconnectBackoff(Backoff.MaxDelay).
+	Backoff backoff.Config
+
+	// random replaces the backoff's randomness, in tests.
+	random func() float64
+	// maxPending replaces chatwire.MaxPendingLines, in tests.
+	maxPending int
 }
 
 func withDefaults(cfg Config) Config {
@@ -62,6 +77,20 @@ func withDefaults(cfg Config) Config {
 	}
 	if cfg.LeaveTimeout <= 0 {
 		cfg.LeaveTimeout = DefaultLeaveTimeout
+	}
+	def := ReconnectBackoff(cfg.Backoff.MaxDelay)
+	if cfg.Backoff.BaseDelay <= 0 {
+		cfg.Backoff.BaseDelay = def.BaseDelay
+	}
+	if cfg.Backoff.Multiplier <= 0 {
+		cfg.Backoff.Multiplier = def.Multiplier
+	}
+	if cfg.Backoff.Jitter <= 0 {
+		cfg.Backoff.Jitter = def.Jitter
+	}
+	cfg.Backoff.MaxDelay = def.MaxDelay
+	if cfg.maxPending <= 0 {
+		cfg.maxPending = chatwire.MaxPendingLines
 	}
 	cfg.Name = strings.ToValidUTF8(strings.TrimSpace(cfg.Name), "\uFFFD")
 	return cfg

@@ -35,8 +35,8 @@ func TestDedupe(t *testing.T) {
 		{text("e1", 15, 3), true, "e1:3"},
 		{text("e2", 3, 1), true, "e2:1"}, // a new store: ids start over
 		{text("e2", 4, 2), true, "e2:2"},
-		{sys("e2", 10), true, "e2:2"},     // e1's notice ids are forgotten
-		{text("", 11, 1), true, "e2:2"},   // no epoch: never dropped, no state
+		{sys("e2", 10), true, "e2:2"},   // e1's notice ids are forgotten
+		{text("", 11, 1), true, "e2:2"}, // no epoch: never dropped, no state
 		{text("", 11, 1), true, "e2:2"},
 		{text("e2", 4, 2), false, "e2:2"},
 	}

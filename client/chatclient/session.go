@@ -1,6 +1,8 @@
 // Package chatclient is the Go client of the Polychat chat service: it joins a
 // room over chat.ChatService/ChatStream, prints what the room says and sends
-// what the user types. The wire behaviour and the rendering follow
+// what the user types. With Config.Reconnect it rides out a lost connection:
+// it reconnects by itself, resumes where it left off and sends what was
+// typed meanwhile. The wire behaviour and the rendering follow
 // docs/chat-protocol.md.
 package chatclient
 
@@ -13,8 +15,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -25,57 +29,55 @@ import (
 	"github.com/polychat/polychat/internal/tlsconfig"
 )
 
+// keepaliveParams make a reconnecting client notice a connection that died
+// silently (a cut network) within half a minute. The chat server allows a
+// ping every 10 seconds.
+var keepaliveParams = keepalive.ClientParameters{Time: 20 * time.Second, Timeout: 10 * time.Second}
+
 // Run joins the chat and runs the session until the user leaves or the server
 // ends it. Every message received is written to out as one rendered line
-// (one Write call per line). Lines read from in are sent as text messages;
-// empty lines are not sent. /quit, /exit, /q, the end of in and the
-// cancellation of ctx all leave cleanly: the sending side is closed and Run
-// waits, at most cfg.LeaveTimeout, for the server to end the stream.
+// (one Write call per line). Lines read from in are sent as text messages,
+// each with its own client_msg_id; empty lines are not sent. /quit, /exit,
+// /q, the end of in and the cancellation of ctx all leave cleanly: the
+// sending side is closed and Run waits, at most cfg.LeaveTimeout, for the
+// server to end the stream.
+//
+// With cfg.Reconnect, a stream that ends after the session has started is
+// reopened (see Config.Reconnect): one status line says the connection was
+// lost and one that it is back; lines typed meanwhile are shown as pending
+// and sent, in order, once back. Leaving while reconnecting returns at once.
 //
 // Run returns nil after a clean leave, a *ServerError when the server cannot
-// be reached or the connection is lost, and a *DisconnectedError when the
-// server ends the stream on its own. No write to out happens after Run
-// returns. A ReadLine call that is blocked when Run returns is left behind:
-// its result is discarded.
+// be reached or the connection is lost, a *SignInError when the server
+// refuses the session token, and a *DisconnectedError when the server ends
+// the stream on its own. No write to out happens after Run returns. A
+// ReadLine call that is blocked when Run returns is left behind: its result
+// is discarded.
 func Run(ctx context.Context, cfg Config, in LineReader, out io.Writer) error {
 	cfg = withDefaults(cfg)
 	if err := validate(cfg); err != nil {
 		return err
 	}
-
-	opts := append([]grpc.DialOption{
-		grpc.WithTransportCredentials(tlsconfig.Credentials(cfg.TLS)),
-	}, cfg.DialOptions...)
-	conn, err := grpc.NewClient(cfg.Server, opts...)
-	if err != nil {
-		return &ServerError{Server: cfg.Server, Reason: textsafe.Sanitize(err.Error()), Err: err}
+	s := &session{
+		cfg:    cfg,
+		out:    out,
+		room:   cfg.Room,
+		outbox: newOutbox(cfg.maxPending),
+		sched:  schedule{cfg: cfg.Backoff, random: cfg.random},
 	}
-	defer conn.Close()
-
-	s := &session{cfg: cfg, out: out, room: cfg.Room}
-	stream, cancelStream, err := s.open(ctx, chatpb.NewChatServiceClient(conn))
+	c, err := s.connect(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil // the user gave up while connecting
 		}
 		return err
 	}
-	defer cancelStream()
-
-	// After ctx is cancelled (Ctrl+C), give the graceful leave at most
-	// LeaveTimeout before the stream is torn down, whatever is blocking.
-	stopBackstop := context.AfterFunc(ctx, func() {
-		time.AfterFunc(cfg.LeaveTimeout, cancelStream)
-	})
-	defer stopBackstop()
-
 	if cfg.Banner != "" {
-		if _, err := io.WriteString(out, cfg.Banner+"\n"); err != nil {
-			return fmt.Errorf("write output: %w", err)
+		if err := s.print(cfg.Banner); err != nil {
+			c.close()
+			return err
 		}
 	}
-	recvDone := make(chan error, 1)
-	go func() { recvDone <- s.receive(stream) }()
 
 	done := make(chan struct{})
 	defer close(done)
@@ -83,55 +85,71 @@ func Run(ctx context.Context, cfg Config, in LineReader, out io.Writer) error {
 	go readLines(in, lines, done)
 
 	for {
-		select {
-		case <-ctx.Done():
-			return s.leave(stream, cancelStream, recvDone)
-		case err := <-recvDone:
-			return s.ended(err, ctx.Err() != nil)
-		case line, ok := <-lines:
-			if !ok || IsQuitCommand(line) {
-				return s.leave(stream, cancelStream, recvDone)
-			}
-			if strings.TrimSpace(line) == "" {
-				continue
-			}
-			if err := stream.Send(s.textMessage(line)); err != nil {
-				if !errors.Is(err, io.EOF) {
-					cancelStream()
-					<-recvDone
-					return fmt.Errorf("send message: %w", err)
-				}
-				// The stream has ended; the reason comes from Recv. When
-				// ctx is done, the user asked to leave (Ctrl+C) and the
-				// stream was torn down after LeaveTimeout.
-				return s.ended(<-recvDone, ctx.Err() != nil)
-			}
+		finished, result, cause := s.converse(ctx, c, lines)
+		c.close()
+		if finished {
+			return result
+		}
+		if c, result = s.reconnect(ctx, lines, cause); c == nil {
+			return result
 		}
 	}
 }
 
 // session is the state of one Run.
 type session struct {
-	cfg      Config
-	out      io.Writer
+	cfg   Config
+	out   io.Writer
+	outMu sync.Mutex // one line at a time on out
+	sched schedule
+
 	mu       sync.Mutex
 	room     string // the room as the server names it, once known
-	received bool   // whether any message arrived
+	received bool   // whether any message arrived, on any stream
+	outage   bool   // the connection is lost and not back yet
+	failed   int    // attempts to reconnect that failed in this outage
+	token    string // resume_token of the last welcome
+	seen     dedupe
+	outbox   *outbox
+	held     string // a history start line, shown with the block's first new message
+}
+
+// conn is one connection to the server and the chat stream on it.
+type conn struct {
+	cc     *grpc.ClientConn
+	stream chatpb.ChatService_ChatStreamClient
+	cancel context.CancelFunc // ends the stream
+}
+
+func (c *conn) close() {
+	c.cancel()
+	_ = c.cc.Close()
+}
+
+// connect dials the server and opens the chat stream, each time on a new
+// connection so that gRPC's own reconnection schedule does not stand
+// between the server and the attempts Run makes.
+func (s *session) connect(ctx context.Context) (*conn, error) {
+	opts := []grpc.DialOption{grpc.WithTransportCredentials(tlsconfig.Credentials(s.cfg.TLS))}
+	if s.cfg.Reconnect {
+		opts = append(opts, grpc.WithKeepaliveParams(keepaliveParams))
+	}
+	cc, err := grpc.NewClient(s.cfg.Server, append(opts, s.cfg.DialOptions...)...)
+	if err != nil {
+		return nil, &ServerError{Server: s.cfg.Server, Reason: textsafe.Sanitize(err.Error()), Err: err}
+	}
+	stream, cancel, err := s.open(ctx, chatpb.NewChatServiceClient(cc))
+	if err != nil {
+		_ = cc.Close()
+		return nil, err
+	}
+	return &conn{cc: cc, stream: stream, cancel: cancel}, nil
 }
 
 // open opens the chat stream, failing within cfg.ConnectTimeout when the
 // server cannot be reached. The returned cancel func ends the stream.
 func (s *session) open(ctx context.Context, client chatpb.ChatServiceClient) (chatpb.ChatService_ChatStreamClient, context.CancelFunc, error) {
-	md := metadata.Pairs(chatwire.RoomKey, s.cfg.Room)
-	if s.cfg.Name != "" && isHeaderSafe(s.cfg.Name) {
-		// A name that gRPC metadata cannot carry (non-ASCII) is sent in
-		// the user field of the first message instead, which the server
-		// also accepts as the name.
-		md.Set(chatwire.UserKey, s.cfg.Name)
-	}
-	if s.cfg.Token != "" {
-		md.Set(chatwire.AuthorizationKey, "Bearer "+s.cfg.Token)
-	}
+	md := s.joinMetadata()
 	// The stream outlives ctx: cancelling ctx means "leave gracefully",
 	// which still needs the stream.
 	streamCtx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
@@ -157,27 +175,337 @@ func (s *session) open(ctx context.Context, client chatpb.ChatServiceClient) (ch
 	return nil, nil, &ServerError{Server: s.cfg.Server, Reason: connReason(err, s.cfg.TLS != nil), Err: fmt.Errorf("open chat stream: %w", err)}
 }
 
-// receive prints every message of the stream until it ends, and returns the
-// error Recv ended with (io.EOF when the server ended it with OK).
+// joinMetadata is the request metadata that opens a stream: the room, the
+// name, the session token and, once the server has said where the session
+// stands, what a resume needs.
+func (s *session) joinMetadata() metadata.MD {
+	md := metadata.Pairs(chatwire.RoomKey, s.cfg.Room)
+	if s.cfg.Name != "" && isHeaderSafe(s.cfg.Name) {
+		// A name that gRPC metadata cannot carry (non-ASCII) is sent in
+		// the user field of the first message instead, which the server
+		// also accepts as the name.
+		md.Set(chatwire.UserKey, s.cfg.Name)
+	}
+	if s.cfg.Token != "" {
+		md.Set(chatwire.AuthorizationKey, "Bearer "+s.cfg.Token)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.token != "" {
+		md.Set(chatwire.ResumeTokenKey, s.token)
+	}
+	if from := s.seen.resumeFrom(); from != "" {
+		md.Set(chatwire.ResumeFromKey, from)
+	}
+	return md
+}
+
+// converse runs one stream: it sends the queued lines, then the lines the
+// user types, and shows what arrives, until the user leaves or the stream
+// ends. finished says whether Run is over, with result; otherwise cause is
+// what ended the stream, and reconnecting may help.
+func (s *session) converse(ctx context.Context, c *conn, lines <-chan string) (finished bool, result, cause error) {
+	recvDone := make(chan error, 1)
+	go func() { recvDone <- s.receive(c.stream) }()
+
+	// After ctx is cancelled (Ctrl+C), give the graceful leave at most
+	// LeaveTimeout before the stream is torn down, whatever is blocking.
+	stopBackstop := context.AfterFunc(ctx, func() {
+		time.AfterFunc(s.cfg.LeaveTimeout, c.cancel)
+	})
+	defer stopBackstop()
+
+	for {
+		s.mu.Lock()
+		msg, ok := s.outbox.next()
+		if ok {
+			s.outbox.sending(msg)
+		}
+		s.mu.Unlock()
+		if !ok {
+			break
+		}
+		if err := c.stream.Send(msg); err != nil {
+			return s.sendFailed(ctx, err, c, recvDone)
+		}
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return true, s.leave(c, recvDone), nil
+		case err := <-recvDone:
+			return s.streamEnded(ctx, err)
+		case line, ok := <-lines:
+			if !ok || IsQuitCommand(line) {
+				return true, s.leave(c, recvDone), nil
+			}
+			if strings.TrimSpace(line) == "" {
+				continue
+			}
+			msg := s.textMessage(line)
+			s.mu.Lock()
+			s.outbox.sending(msg)
+			s.mu.Unlock()
+			if err := c.stream.Send(msg); err != nil {
+				return s.sendFailed(ctx, err, c, recvDone)
+			}
+		}
+	}
+}
+
+// sendFailed is converse's result when sending failed with err.
+func (s *session) sendFailed(ctx context.Context, err error, c *conn, recvDone <-chan error) (bool, error, error) {
+	if !errors.Is(err, io.EOF) {
+		c.cancel()
+		<-recvDone
+		return true, fmt.Errorf("send message: %w", err), nil
+	}
+	// The stream has ended; the reason comes from Recv. When ctx is done,
+	// the user asked to leave (Ctrl+C) and the stream was torn down after
+	// LeaveTimeout.
+	return s.streamEnded(ctx, <-recvDone)
+}
+
+// streamEnded is converse's result when the stream ended with err while
+// the user was not leaving through it.
+func (s *session) streamEnded(ctx context.Context, err error) (bool, error, error) {
+	leaving := ctx.Err() != nil
+	s.mu.Lock()
+	started := s.received
+	s.mu.Unlock()
+	if !leaving && s.cfg.Reconnect && started && judge(err).retry {
+		return false, nil, err
+	}
+	return true, s.ended(err, leaving), nil
+}
+
+// reconnect reopens the stream after it ended with cause, on the backoff
+// schedule, until an attempt opens a stream or the user leaves (c is nil,
+// err nil). Lines typed meanwhile are queued. The first attempt after a
+// stream that worked is made at once.
+func (s *session) reconnect(ctx context.Context, lines <-chan string, cause error) (c *conn, err error) {
+	s.mu.Lock()
+	first := !s.outage
+	if first {
+		s.outage, s.failed = true, 0
+	} else {
+		s.failed++ // the last attempt opened a stream that ended before a word
+	}
+	s.outbox.lost()
+	failed := s.failed
+	s.mu.Unlock()
+	if first {
+		s.status("Connection lost (" + lostReason(cause) + "); reconnecting...")
+	}
+	wait := s.sched.delay(failed)
+	if v := judge(cause); v.wait > 0 {
+		wait = v.wait
+	} else if status.Code(cause) == codes.ResourceExhausted {
+		wait = s.sched.delay(max(failed, 1)) // disconnected for a reason: not at once
+	}
+	for {
+		if !s.pause(ctx, lines, wait) {
+			return nil, nil
+		}
+		c, left, err := s.attempt(ctx, lines)
+		if left {
+			return nil, nil
+		}
+		if err == nil {
+			return c, nil
+		}
+		s.mu.Lock()
+		s.failed++
+		failed = s.failed
+		s.mu.Unlock()
+		wait = s.sched.delay(failed)
+	}
+}
+
+// pause waits for d, queueing the lines typed meanwhile. It returns false
+// when the user leaves.
+func (s *session) pause(ctx context.Context, lines <-chan string, d time.Duration) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	if d <= 0 {
+		return true
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case line, ok := <-lines:
+			if !ok || IsQuitCommand(line) {
+				return false
+			}
+			s.hold(line)
+		case <-timer.C:
+			return true
+		}
+	}
+}
+
+// attempt makes one attempt to connect, queueing the lines typed
+// meanwhile. left says the user left; the attempt is then abandoned
+// without waiting for it.
+func (s *session) attempt(ctx context.Context, lines <-chan string) (c *conn, left bool, err error) {
+	type result struct {
+		c   *conn
+		err error
+	}
+	attemptCtx, cancel := context.WithCancel(ctx)
+	results := make(chan result, 1)
+	go func() {
+		c, err := s.connect(attemptCtx)
+		results <- result{c, err}
+	}()
+	abandon := func() {
+		cancel()
+		go func() {
+			if r := <-results; r.c != nil {
+				r.c.close()
+			}
+		}()
+	}
+	for {
+		select {
+		case r := <-results:
+			cancel()
+			return r.c, false, r.err
+		case <-ctx.Done():
+			abandon()
+			return nil, true, nil
+		case line, ok := <-lines:
+			if !ok || IsQuitCommand(line) {
+				abandon()
+				return nil, true, nil
+			}
+			s.hold(line)
+		}
+	}
+}
+
+// hold queues a line typed while disconnected and shows it as pending, or
+// says why it cannot be queued.
+func (s *session) hold(line string) {
+	if strings.TrimSpace(line) == "" {
+		return
+	}
+	msg := s.textMessage(line)
+	s.mu.Lock()
+	err := s.outbox.hold(msg)
+	s.mu.Unlock()
+	if err != nil {
+		s.status(fmt.Sprintf("Not sent: %d lines are already waiting for the connection", s.cfg.maxPending))
+		return
+	}
+	_ = s.print("(pending) " + textsafe.Sanitize(msg.GetMessage()))
+}
+
+// receive shows every new message of the stream until it ends, and returns
+// the error Recv ended with (io.EOF when the server ended it with OK).
 func (s *session) receive(stream chatpb.ChatService_ChatStreamClient) error {
 	for {
 		msg, err := stream.Recv()
 		if err != nil {
 			return err
 		}
-		s.mu.Lock()
-		s.received = true
-		if room := msg.GetRoom(); room != "" {
-			s.room = room
-		}
-		s.mu.Unlock()
-		if _, err := io.WriteString(s.out, Render(msg)+"\n"); err != nil {
-			return fmt.Errorf("write output: %w", err)
+		if err := s.print(s.take(msg)...); err != nil {
+			return err
 		}
 	}
 }
 
-// textMessage builds the message that sends line to the room.
+// take records msg and returns the lines that show it: none for a message
+// already shown or one of the session's own lines replayed, and
+// "Reconnected" first when msg is the first word of a reconnected stream.
+func (s *session) take(msg *chatpb.ChatMessage) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	s.received = true
+	if s.outage {
+		s.outage, s.failed = false, 0
+		out = append(out, statusLine("Reconnected"))
+	}
+	if room := msg.GetRoom(); room != "" {
+		s.room = room
+	}
+	if token := msg.GetResumeToken(); token != "" {
+		s.token = token
+	}
+	show := s.seen.admit(msg)
+	if id := msg.GetClientMsgId(); show && s.outbox.isOwn(id) {
+		// The server replays this session's own line (no echo otherwise):
+		// it arrived, and it was shown when it was typed.
+		s.outbox.arrived(id)
+		show = false
+	}
+	switch {
+	case !show:
+	case msg.GetKind() == chatpb.ChatMessage_KIND_HISTORY_START:
+		// Shown with the block's first new message: a block of messages
+		// already shown is left out whole.
+		s.held = Render(msg)
+	case msg.GetKind() == chatpb.ChatMessage_KIND_HISTORY_END && s.held != "":
+		s.held = ""
+	default:
+		if s.held != "" {
+			out = append(out, s.held)
+			s.held = ""
+		}
+		out = append(out, Render(msg))
+	}
+	return out
+}
+
+// print writes lines to the output, one Write call per line.
+func (s *session) print(lines ...string) error {
+	s.outMu.Lock()
+	defer s.outMu.Unlock()
+	for _, line := range lines {
+		if _, err := io.WriteString(s.out, line+"\n"); err != nil {
+			return fmt.Errorf("write output: %w", err)
+		}
+	}
+	return nil
+}
+
+// status shows a status line of the client's own (best effort: a failing
+// output is reported by the receiving side).
+func (s *session) status(text string) {
+	_ = s.print(statusLine(text))
+}
+
+// statusLine renders a status line of the client's own like a server
+// notice: "[14:30:25] *** Reconnected".
+func statusLine(text string) string {
+	return "[" + time.Now().Format(timeLayout) + "] *** " + text
+}
+
+// lostReason says in a few words why a stream ended, for the status line.
+func lostReason(err error) string {
+	if errors.Is(err, io.EOF) {
+		return "the server closed the stream"
+	}
+	st, ok := status.FromError(err)
+	if !ok {
+		return textsafe.Sanitize(err.Error())
+	}
+	if st.Code() == codes.Unavailable && (st.Message() == "" || isTransportFailure(st.Message())) {
+		return reason(err)
+	}
+	if msg := textsafe.Sanitize(st.Message()); msg != "" {
+		return msg
+	}
+	return "the server ended the stream with " + st.Code().String()
+}
+
+// textMessage builds the message that sends line to the room, with a new
+// client_msg_id.
 func (s *session) textMessage(line string) *chatpb.ChatMessage {
 	now := time.Now()
 	s.mu.Lock()
@@ -190,23 +518,24 @@ func (s *session) textMessage(line string) *chatpb.ChatMessage {
 		Room:         room,
 		Kind:         chatpb.ChatMessage_KIND_TEXT,
 		ClientSentAt: timestamppb.New(now),
+		ClientMsgId:  uuid.NewString(),
 	}
 }
 
 // leave asks the server to end the membership (KIND_LEAVE, handled after
 // everything sent before it), closes the sending side and waits, at most
 // LeaveTimeout, for the server to end the stream.
-func (s *session) leave(stream chatpb.ChatService_ChatStreamClient, cancelStream context.CancelFunc, recvDone <-chan error) error {
+func (s *session) leave(c *conn, recvDone <-chan error) error {
 	// Both only fail when the stream is already over; recvDone then says why.
-	_ = stream.Send(&chatpb.ChatMessage{Kind: chatpb.ChatMessage_KIND_LEAVE})
-	_ = stream.CloseSend()
+	_ = c.stream.Send(&chatpb.ChatMessage{Kind: chatpb.ChatMessage_KIND_LEAVE})
+	_ = c.stream.CloseSend()
 	timer := time.NewTimer(s.cfg.LeaveTimeout)
 	defer timer.Stop()
 	select {
 	case err := <-recvDone:
 		return s.ended(err, true)
 	case <-timer.C:
-		cancelStream()
+		c.cancel()
 		<-recvDone
 		return nil
 	}
