@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/polychat/polychat/client/chatclient"
 	"github.com/polychat/polychat/internal/chatwire"
@@ -36,9 +37,16 @@ session token you already have. The same TLS settings apply to both servers.
 
 When stdin and stdout are not terminals (pipes, scripts), there is no prompt
 and no escape codes: each received message is one line on stdout and each
-input line is sent. Errors go to stderr as one line; the exit status is 0
-after leaving, 1 when the server cannot be reached or ends the session, and
-2 for bad usage.
+input line is sent, and the client's status lines (connection lost,
+reconnected, pending) are ordinary output lines too. Errors go to stderr as
+one line; the exit status is 0 after leaving, 1 when the server cannot be
+reached or ends the session, and 2 for bad usage.
+
+When the connection is lost, the client reconnects by itself (waits grow
+from 1s to -reconnect-max-delay), keeps its name and shows what it missed;
+lines typed meanwhile are shown as pending and sent once it is back. It
+stops when the server refuses the sign-in, the request or the resume
+credential. -no-reconnect ends the session instead.
 
 Flags:
 `
@@ -48,12 +56,14 @@ var positionals = []string{"name", "room", "server"}
 
 // env names the environment variable of each flag that has one.
 var env = map[string]cli.Var{
-	"server":      {Name: "CHAT_SERVER"},
-	"ca":          {Name: "POLYCHAT_TLS_CA"},
-	"cert":        {Name: "POLYCHAT_TLS_CLIENT_CERT"},
-	"key":         {Name: "POLYCHAT_TLS_CLIENT_KEY"},
-	"token":       {Name: "CHAT_TOKEN"},
-	"auth-server": {Name: "AUTH_SERVER"},
+	"server":              {Name: "CHAT_SERVER"},
+	"ca":                  {Name: "POLYCHAT_TLS_CA"},
+	"cert":                {Name: "POLYCHAT_TLS_CLIENT_CERT"},
+	"key":                 {Name: "POLYCHAT_TLS_CLIENT_KEY"},
+	"token":               {Name: "CHAT_TOKEN"},
+	"auth-server":         {Name: "AUTH_SERVER"},
+	"no-reconnect":        {Name: "CHAT_NO_RECONNECT"},
+	"reconnect-max-delay": {Name: "CHAT_RECONNECT_MAX_DELAY"},
 }
 
 // options is what the command line asks for.
@@ -81,6 +91,9 @@ func parseArgs(args []string, getenv func(string) string, stderr io.Writer) (opt
 	fs.BoolVar(&opts.login, "login", false, "sign in: ask for the password and sign in as the name")
 	fs.StringVar(&opts.chat.Token, "token", "", "session token to sign in with (default $CHAT_TOKEN)")
 	fs.StringVar(&opts.authServer, "auth-server", "", "the auth server address for -login (default $AUTH_SERVER, else \""+chatwire.DefaultAuthServer+"\")")
+	noReconnect := fs.Bool("no-reconnect", false, "end the session when the connection is lost instead of reconnecting (default $CHAT_NO_RECONNECT)")
+	fs.Var((*positiveDuration)(&opts.chat.Backoff.MaxDelay), "reconnect-max-delay",
+		"the longest wait (a `duration`) between two attempts to reconnect (default $CHAT_RECONNECT_MAX_DELAY, else "+chatclient.DefaultReconnectMaxDelay.String()+")")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), usage, chatwire.DefaultRoom, chatwire.DefaultServer)
 		fs.PrintDefaults()
@@ -88,10 +101,29 @@ func parseArgs(args []string, getenv func(string) string, stderr io.Writer) (opt
 	if err := parseInto(fs, args, getenv); err != nil {
 		return options{}, cli.Fail(stderr, "error", err), false
 	}
+	opts.chat.Reconnect = !*noReconnect
 	if opts.login {
 		opts.chat.Token = "" // CHAT_TOKEN is for sessions without -login
 	}
 	return opts, cli.ExitOK, true
+}
+
+// positiveDuration is a flag.Value for a duration above zero; its zero
+// value means "not set".
+type positiveDuration time.Duration
+
+func (d *positiveDuration) String() string { return time.Duration(*d).String() }
+
+func (d *positiveDuration) Set(s string) error {
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return errors.New("not a duration (e.g. 30s)")
+	}
+	if v <= 0 {
+		return errors.New("must be above zero (e.g. 30s)")
+	}
+	*d = positiveDuration(v)
+	return nil
 }
 
 // parseInto parses args into fs: flags first, then the positionals for

@@ -69,7 +69,7 @@ func first(v []string) string {
 }
 
 // serve starts f on a loopback TCP port and returns its address.
-func serve(t *testing.T, f *fakeChat, opts ...grpc.ServerOption) string {
+func serve(t *testing.T, f chatpb.ChatServiceServer, opts ...grpc.ServerOption) string {
 	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -147,7 +147,7 @@ func TestUnreachable(t *testing.T) {
 
 func TestDisconnected(t *testing.T) {
 	addr := serve(t, &fakeChat{endAtOnce: true, endWith: status.Error(codes.ResourceExhausted, "too slow")})
-	code, _, stderr := runCmd(t, "", nil, "-server", addr)
+	code, _, stderr := runCmd(t, "", nil, "-no-reconnect", "-server", addr)
 	if code != 1 || stderr != "disconnected: too slow\n" {
 		t.Errorf("exit %d, stderr %q; want 1 and the status line", code, stderr)
 	}
@@ -166,7 +166,8 @@ func TestUsage(t *testing.T) {
 	}
 	for _, want := range []string{"-name", "-room", "-server", "CHAT_SERVER", "localhost:50053", "general", "flag wins",
 		"-ca", "POLYCHAT_TLS_CA", "-cert", "POLYCHAT_TLS_CLIENT_CERT", "-key", "POLYCHAT_TLS_CLIENT_KEY", "-tls",
-		"-login", "-token", "CHAT_TOKEN", "-auth-server", "AUTH_SERVER", "localhost:50054", "flags may come before, between or after", "skipping those a\nflag gives"} {
+		"-login", "-token", "CHAT_TOKEN",
+		"-no-reconnect", "CHAT_NO_RECONNECT", "-reconnect-max-delay", "CHAT_RECONNECT_MAX_DELAY", "reconnects by itself", "-auth-server", "AUTH_SERVER", "localhost:50054", "flags may come before, between or after", "skipping those a\nflag gives"} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("-h output lacks %q", want)
 		}
@@ -256,6 +257,11 @@ func TestBadValues(t *testing.T) {
 		{[]string{"-key", "k.pem", "Alice"}, nil, "-cert and -key"},
 		{nil, map[string]string{"POLYCHAT_TLS_CLIENT_CERT": "c.pem"}, "POLYCHAT_TLS_CLIENT_KEY"},
 		{nil, map[string]string{"POLYCHAT_TLS_CLIENT_KEY": "k.pem"}, "POLYCHAT_TLS_CLIENT_CERT"},
+		{[]string{"-reconnect-max-delay", "0"}, nil, "-reconnect-max-delay"},
+		{[]string{"-reconnect-max-delay", "soon"}, nil, "-reconnect-max-delay"},
+		{nil, map[string]string{"CHAT_RECONNECT_MAX_DELAY": "-5s"}, "CHAT_RECONNECT_MAX_DELAY"},
+		{nil, map[string]string{"CHAT_NO_RECONNECT": "maybe"}, "CHAT_NO_RECONNECT"},
+		{[]string{"-no-reconnect=maybe"}, nil, "-no-reconnect"},
 	} {
 		code, stdout, stderr := runCmd(t, "", tc.env, tc.args...)
 		clitest.WantUsageError(t, tc, code, stderr, "error: ", tc.want)
