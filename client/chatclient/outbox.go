@@ -3,15 +3,22 @@ package chatclient
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
 )
 
-// resendWindow is how many of the lines last sent on a stream are resent,
-// with their own client_msg_id, after that stream is lost: the server sends
-// no receipt, so any of them may have been cut off on the way. The server
-// drops the ones it already has (it remembers far more ids per member).
-const resendWindow = 100
+// The lines sent on a stream in the last resendAge before it was lost, at
+// most resendWindow of them, are resent with their own client_msg_id: the
+// server sends no receipt, so any of them may have been cut off on the way,
+// and it drops the ones it already has (it remembers the last 1024 ids of a
+// member). A connection that dies silently is noticed within about 30s
+// (keepaliveParams), so older lines did arrive; resending them would only
+// double them when the server no longer knows the member.
+const (
+	resendAge    = time.Minute
+	resendWindow = 256
+)
 
 // ownMemory is how many client_msg_ids of its own lines a session
 // remembers, to recognise them when the server replays them after a
@@ -27,6 +34,7 @@ var errPendingFull = errors.New("too many lines are waiting")
 // also remembers the ids of recent own lines. It is not safe for concurrent
 // use.
 type outbox struct {
+	now     func() time.Time
 	limit   int       // lines typed while disconnected, at most
 	queued  []pending // to send once connected, in order
 	unsent  int       // how many of queued were never sent
@@ -37,12 +45,18 @@ type outbox struct {
 
 // pending is one text message waiting for the server.
 type pending struct {
-	msg  *chatpb.ChatMessage
-	sent bool // sent before, on a stream that was lost
+	msg    *chatpb.ChatMessage
+	sent   bool      // sent before
+	sentAt time.Time // when it was last sent
 }
 
-func newOutbox(limit int) *outbox {
-	return &outbox{limit: limit, own: make(map[string]bool)}
+// newOutbox returns an outbox that holds at most limit lines typed while
+// disconnected; now tells the time (nil means time.Now).
+func newOutbox(limit int, now func() time.Time) *outbox {
+	if now == nil {
+		now = time.Now
+	}
+	return &outbox{now: now, limit: limit, own: make(map[string]bool)}
 }
 
 // hold queues msg, typed while disconnected, to be sent once connected.
@@ -75,19 +89,28 @@ func (o *outbox) next() (*chatpb.ChatMessage, bool) {
 // sending records that msg is being sent on the current stream.
 func (o *outbox) sending(msg *chatpb.ChatMessage) {
 	o.remember(msg.GetClientMsgId())
-	o.inAir = append(o.inAir, pending{msg: msg, sent: true})
+	o.inAir = append(o.inAir, pending{msg: msg, sent: true, sentAt: o.now()})
 	if len(o.inAir) > resendWindow {
 		o.inAir[0] = pending{}
 		o.inAir = o.inAir[1:]
 	}
 }
 
-// lost puts the lines last sent on the stream that was lost before the
-// queued ones, to be resent first, in the order they were typed.
+// lost puts the lines sent on the stream that was lost in the last
+// resendAge before the queued ones, to be resent first, in the order they
+// were typed.
 func (o *outbox) lost() {
-	o.queued = append(o.inAir, o.queued...)
+	since := o.now().Add(-resendAge)
+	recent := o.inAir
+	for len(recent) > 0 && recent[0].sentAt.Before(since) {
+		recent = recent[1:]
+	}
+	o.queued = append(recent, o.queued...)
 	o.inAir = nil
 }
+
+// hasQueued reports whether messages wait to be sent.
+func (o *outbox) hasQueued() bool { return len(o.queued) > 0 }
 
 // isOwn reports whether id is the client_msg_id of one of this session's
 // recent lines.

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
 )
@@ -27,7 +28,7 @@ func drain(o *outbox) string {
 }
 
 func TestOutboxResendsInOrderWithTheSameIds(t *testing.T) {
-	o := newOutbox(10)
+	o := newOutbox(10, nil)
 	o.sending(line("a")) // sent while connected
 	o.sending(line("b"))
 	o.lost()
@@ -63,7 +64,7 @@ func TestOutboxResendsInOrderWithTheSameIds(t *testing.T) {
 }
 
 func TestOutboxPendingIsBounded(t *testing.T) {
-	o := newOutbox(3)
+	o := newOutbox(3, nil)
 	for i := range 2 {
 		o.sending(line("sent" + strconv.Itoa(i)))
 	}
@@ -89,7 +90,7 @@ func TestOutboxPendingIsBounded(t *testing.T) {
 }
 
 func TestOutboxWindowsAreBounded(t *testing.T) {
-	o := newOutbox(10)
+	o := newOutbox(10, nil)
 	for i := range resendWindow + 5 {
 		o.sending(line(strconv.Itoa(i)))
 	}
@@ -102,5 +103,25 @@ func TestOutboxWindowsAreBounded(t *testing.T) {
 	}
 	if len(o.own) != ownMemory || o.isOwn("own0") || !o.isOwn("own"+strconv.Itoa(ownMemory)) {
 		t.Errorf("own ids: %d remembered, oldest kept %v", len(o.own), o.isOwn("own0"))
+	}
+}
+
+func TestOutboxResendsOnlyRecentLines(t *testing.T) {
+	clock := time.Unix(1700000000, 0)
+	o := newOutbox(10, func() time.Time { return clock })
+	o.sending(line("old"))
+	clock = clock.Add(resendAge - time.Second)
+	o.sending(line("recent"))
+	clock = clock.Add(2 * time.Second) // "old" is now past resendAge
+	o.sending(line("new"))
+	o.lost()
+	if got := drain(o); got != "recent new" {
+		t.Errorf("resends %q, want the lines of the last %v only", got, resendAge)
+	}
+	// A resent line's age starts over when it is sent again.
+	clock = clock.Add(resendAge - time.Second)
+	o.lost()
+	if got := drain(o); got != "recent new" {
+		t.Errorf("resends %q after sending them again, want both", got)
 	}
 }

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"io"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"golang.org/x/time/rate"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/codes"
@@ -503,5 +505,89 @@ func TestReconnectNeedsAStartedSession(t *testing.T) {
 	}
 	if len(f.streams) != 0 {
 		t.Error("the client opened another stream")
+	}
+}
+
+// sendRecorder is a client stream that records what is sent on it.
+type sendRecorder struct {
+	chatpb.ChatService_ChatStreamClient
+	sent []string
+}
+
+func (r *sendRecorder) Send(m *chatpb.ChatMessage) error {
+	r.sent = append(r.sent, m.GetMessage())
+	return nil
+}
+
+// A long queue goes out in a burst, then at the pace's rate.
+func TestFlushIsPaced(t *testing.T) {
+	s := &session{outbox: newOutbox(10, nil)}
+	for _, text := range []string{"1", "2", "3", "4", "5"} {
+		if err := s.outbox.hold(&chatpb.ChatMessage{Message: text, ClientMsgId: text}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec := &sendRecorder{}
+	wait, err := s.flush(&conn{stream: rec}, rate.NewLimiter(rate.Every(time.Hour), 3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(rec.sent, " "); got != "1 2 3" {
+		t.Errorf("sent %q at once, want the burst of 3", got)
+	}
+	if wait < 59*time.Minute {
+		t.Errorf("wait = %v, want about an hour for the next line", wait)
+	}
+	wait, err = s.flush(&conn{stream: rec}, rate.NewLimiter(rate.Inf, 0))
+	if err != nil || wait != 0 || strings.Join(rec.sent, " ") != "1 2 3 4 5" {
+		t.Errorf("flush() = %v, %v; sent %q, want the rest in order", wait, err, rec.sent)
+	}
+}
+
+// More lines than the flush burst, typed during an outage, all arrive in
+// order, and a line typed while they are still going out comes after them.
+func TestReconnectSendsALongQueueInOrder(t *testing.T) {
+	cfg, f, n := startScripted(t)
+	inR, inW := io.Pipe()
+	defer inW.Close()
+	out := newLineOutput(t)
+	done := runAsync(context.Background(), cfg, NewLineReader(inR), out)
+	s1 := f.stream(t)
+	s1.say(welcome("E1", 1, "tok-1"))
+	wantLine(t, out, "*** Welcome")
+	n.cut(true)
+	wantLine(t, out, "*** Connection lost")
+	const count = flushBurst + 5
+	var want []string
+	for i := range count {
+		text := "line " + strconv.Itoa(i)
+		want = append(want, text)
+		if _, err := io.WriteString(inW, text+"\n"); err != nil {
+			t.Fatal(err)
+		}
+		wantLine(t, out, "(pending) "+text)
+	}
+	n.set(false, false)
+	s2 := f.stream(t)
+	var got []string
+	for range flushBurst {
+		got = append(got, s2.next(t).GetMessage())
+	}
+	// The burst is out and the rest waits for the pace, so this line is
+	// typed while they are going out (on a very slow machine, after): it
+	// must come last either way.
+	if _, err := io.WriteString(inW, "last\n"); err != nil {
+		t.Fatal(err)
+	}
+	want = append(want, "last")
+	for range count - flushBurst + 1 {
+		got = append(got, s2.next(t).GetMessage())
+	}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("server got %q, want %q", got, want)
+	}
+	_ = inW.Close()
+	if err := wait(t, done, "Run to return"); err != nil {
+		t.Fatal(err)
 	}
 }

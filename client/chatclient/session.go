@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"golang.org/x/time/rate"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/keepalive"
@@ -62,7 +63,7 @@ func Run(ctx context.Context, cfg Config, in LineReader, out io.Writer) error {
 		cfg:    cfg,
 		out:    out,
 		room:   cfg.Room,
-		outbox: newOutbox(cfg.maxPending),
+		outbox: newOutbox(cfg.maxPending, nil),
 		sched:  schedule{cfg: cfg.Backoff, random: cfg.random},
 	}
 	c, err := s.connect(ctx)
@@ -200,8 +201,8 @@ func (s *session) joinMetadata() metadata.MD {
 	return md
 }
 
-// converse runs one stream: it sends the queued lines, then the lines the
-// user types, and shows what arrives, until the user leaves or the stream
+// converse runs one stream: it sends the queued lines (paced), then the
+// lines the user types, and shows what arrives, until the user leaves or the stream
 // ends. finished says whether Run is over, with result; otherwise cause is
 // what ended the stream, and reconnecting may help.
 func (s *session) converse(ctx context.Context, c *conn, lines <-chan string) (finished bool, result, cause error) {
@@ -215,22 +216,28 @@ func (s *session) converse(ctx context.Context, c *conn, lines <-chan string) (f
 	})
 	defer stopBackstop()
 
+	pace := rate.NewLimiter(flushRate, flushBurst)
+	var timer *time.Timer
+	var paced <-chan time.Time // fires when the next queued line may go
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
 	for {
-		s.mu.Lock()
-		msg, ok := s.outbox.next()
-		if ok {
-			s.outbox.sending(msg)
+		if paced == nil {
+			wait, err := s.flush(c, pace)
+			if err != nil {
+				return s.sendFailed(ctx, err, c, recvDone)
+			}
+			if wait > 0 {
+				timer = time.NewTimer(wait)
+				paced = timer.C
+			}
 		}
-		s.mu.Unlock()
-		if !ok {
-			break
-		}
-		if err := c.stream.Send(msg); err != nil {
-			return s.sendFailed(ctx, err, c, recvDone)
-		}
-	}
-	for {
 		select {
+		case <-paced:
+			paced = nil
 		case <-ctx.Done():
 			return true, s.leave(c, recvDone), nil
 		case err := <-recvDone:
@@ -242,6 +249,13 @@ func (s *session) converse(ctx context.Context, c *conn, lines <-chan string) (f
 			if strings.TrimSpace(line) == "" {
 				continue
 			}
+			s.mu.Lock()
+			behind := s.outbox.hasQueued()
+			s.mu.Unlock()
+			if behind {
+				s.hold(line) // after the lines still waiting, in order
+				continue
+			}
 			msg := s.textMessage(line)
 			s.mu.Lock()
 			s.outbox.sending(msg)
@@ -249,6 +263,40 @@ func (s *session) converse(ctx context.Context, c *conn, lines <-chan string) (f
 			if err := c.stream.Send(msg); err != nil {
 				return s.sendFailed(ctx, err, c, recvDone)
 			}
+		}
+	}
+}
+
+// The queued lines are sent at most flushRate a second after a burst of
+// flushBurst, half the chat server's default rate limit (20 a second,
+// bursts of 40), so that a long queue does not get the client disconnected
+// for sending too fast.
+const (
+	flushRate  = 10
+	flushBurst = 20
+)
+
+// flush sends the queued lines as fast as pace allows. It returns how long
+// to wait before the next one may go (0 when none is left), or the error
+// sending failed with.
+func (s *session) flush(c *conn, pace *rate.Limiter) (time.Duration, error) {
+	for {
+		s.mu.Lock()
+		if !s.outbox.hasQueued() {
+			s.mu.Unlock()
+			return 0, nil
+		}
+		r := pace.Reserve()
+		if wait := r.Delay(); wait > 0 {
+			r.Cancel()
+			s.mu.Unlock()
+			return wait, nil
+		}
+		msg, _ := s.outbox.next()
+		s.outbox.sending(msg)
+		s.mu.Unlock()
+		if err := c.stream.Send(msg); err != nil {
+			return 0, err
 		}
 	}
 }
