@@ -199,6 +199,27 @@ func wantLine(t *testing.T, out *lineOutput, part string) {
 	}
 }
 
+// start runs cfg with ctx, on input the test writes to inW, with output it
+// reads line by line.
+func start(t *testing.T, ctx context.Context, cfg Config) (inW *io.PipeWriter, out *lineOutput, done <-chan error) {
+	t.Helper()
+	inR, inW := io.Pipe()
+	t.Cleanup(func() { _ = inW.Close() })
+	out = newLineOutput(t)
+	return inW, out, runAsync(ctx, cfg, NewLineReader(inR), out)
+}
+
+// joined is start, with the first stream's welcome (epoch E1, token
+// tok-1) sent and shown.
+func joined(t *testing.T, ctx context.Context, cfg Config, f *scripted) (*io.PipeWriter, *lineOutput, <-chan error, *fakeStream) {
+	t.Helper()
+	inW, out, done := start(t, ctx, cfg)
+	s1 := f.stream(t)
+	s1.say(welcome("E1", 1, "tok-1"))
+	wantLine(t, out, "*** Welcome")
+	return inW, out, done, s1
+}
+
 func md1(md metadata.MD, key string) string {
 	if v := md.Get(key); len(v) == 1 {
 		return v[0]
@@ -211,10 +232,7 @@ func md1(md metadata.MD, key string) string {
 // block of nothing new is left out whole, and a new epoch starts afresh.
 func TestReconnectResumesWhereItLeftOff(t *testing.T) {
 	cfg, f, n := startScripted(t)
-	inR, inW := io.Pipe()
-	defer inW.Close()
-	out := newLineOutput(t)
-	done := runAsync(context.Background(), cfg, NewLineReader(inR), out)
+	inW, out, done := start(t, context.Background(), cfg)
 
 	s1 := f.stream(t)
 	for _, key := range []string{chatwire.ResumeTokenKey, chatwire.ResumeFromKey} {
@@ -284,20 +302,13 @@ func TestReconnectResumesWhereItLeftOff(t *testing.T) {
 func TestReconnectSendsPendingLinesOnce(t *testing.T) {
 	cfg, f, n := startScripted(t)
 	cfg.maxPending = 2
-	inR, inW := io.Pipe()
-	defer inW.Close()
-	out := newLineOutput(t)
-	done := runAsync(context.Background(), cfg, NewLineReader(inR), out)
+	inW, out, done, s1 := joined(t, context.Background(), cfg, f)
 	type_ := func(line string) {
 		t.Helper()
 		if _, err := io.WriteString(inW, line+"\n"); err != nil {
 			t.Fatal(err)
 		}
 	}
-
-	s1 := f.stream(t)
-	s1.say(welcome("E1", 1, "tok-1"))
-	wantLine(t, out, "*** Welcome, Alice! You are in room general.")
 	type_("a")
 	a := s1.next(t)
 	if a.GetMessage() != "a" || len(a.GetClientMsgId()) != 36 {
@@ -376,13 +387,7 @@ func TestReconnectStopsOnErrorsRetryingCannotFix(t *testing.T) {
 	} {
 		t.Run(status.Code(tc.err).String(), func(t *testing.T) {
 			cfg, f, _ := startScripted(t)
-			inR, inW := io.Pipe()
-			defer inW.Close()
-			out := newLineOutput(t)
-			done := runAsync(context.Background(), cfg, NewLineReader(inR), out)
-			s1 := f.stream(t)
-			s1.say(welcome("E1", 1, "tok-1"))
-			wantLine(t, out, "*** Welcome")
+			_, out, done, s1 := joined(t, context.Background(), cfg, f)
 			s1.end <- tc.err
 			err := wait(t, done, "Run to return")
 			if err == nil || err.Error() != tc.want {
@@ -412,13 +417,7 @@ func TestReconnectsAfterOtherEnds(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg, f, _ := startScripted(t)
-			inR, inW := io.Pipe()
-			defer inW.Close()
-			out := newLineOutput(t)
-			done := runAsync(context.Background(), cfg, NewLineReader(inR), out)
-			s1 := f.stream(t)
-			s1.say(welcome("E1", 1, "tok-1"))
-			wantLine(t, out, "*** Welcome")
+			inW, out, done, s1 := joined(t, context.Background(), cfg, f)
 			s1.end <- tc.err
 			wantLine(t, out, "*** Connection lost "+tc.want+"; reconnecting...")
 			s2 := f.stream(t)
@@ -446,13 +445,7 @@ func TestLeavesAtOnceWhileReconnecting(t *testing.T) {
 				cfg.ConnectTimeout = time.Hour
 				ctx, cancel := context.WithCancel(context.Background())
 				defer cancel()
-				inR, inW := io.Pipe()
-				defer inW.Close()
-				out := newLineOutput(t)
-				done := runAsync(ctx, cfg, NewLineReader(inR), out)
-				s1 := f.stream(t)
-				s1.say(welcome("E1", 1, "tok-1"))
-				wantLine(t, out, "*** Welcome")
+				inW, out, done, _ := joined(t, ctx, cfg, f)
 				n.set(true, phase == "dialling")
 				n.cut(phase == "waiting")
 				wantLine(t, out, "*** Connection lost")
@@ -548,13 +541,7 @@ func TestFlushIsPaced(t *testing.T) {
 // order, and a line typed while they are still going out comes after them.
 func TestReconnectSendsALongQueueInOrder(t *testing.T) {
 	cfg, f, n := startScripted(t)
-	inR, inW := io.Pipe()
-	defer inW.Close()
-	out := newLineOutput(t)
-	done := runAsync(context.Background(), cfg, NewLineReader(inR), out)
-	s1 := f.stream(t)
-	s1.say(welcome("E1", 1, "tok-1"))
-	wantLine(t, out, "*** Welcome")
+	inW, out, done, _ := joined(t, context.Background(), cfg, f)
 	n.cut(true)
 	wantLine(t, out, "*** Connection lost")
 	const count = flushBurst + 5
