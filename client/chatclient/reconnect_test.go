@@ -470,6 +470,9 @@ func TestLeavesAtOnceWhileReconnecting(t *testing.T) {
 				if err := wait(t, done, "Run to return"); err != nil {
 					t.Fatalf("Run() = %v, want nil", err)
 				}
+				if phase == "waiting" {
+					wantLine(t, out, "*** 1 line typed while disconnected was not sent")
+				}
 				if rest := out.rest(); len(rest) != 0 {
 					t.Errorf("unexpected output %q", rest)
 				}

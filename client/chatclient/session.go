@@ -79,6 +79,7 @@ func Run(ctx context.Context, cfg Config, in LineReader, out io.Writer) error {
 			return err
 		}
 	}
+	defer s.reportUnsent()
 
 	done := make(chan struct{})
 	defer close(done)
@@ -451,6 +452,20 @@ func (s *session) hold(line string) {
 		return
 	}
 	_ = s.print("(pending) " + textsafe.Sanitize(msg.GetMessage()))
+}
+
+// reportUnsent says how many lines typed while disconnected were never
+// sent, if any, as the session ends.
+func (s *session) reportUnsent() {
+	s.mu.Lock()
+	n := s.outbox.waiting()
+	s.mu.Unlock()
+	switch {
+	case n == 1:
+		s.status("1 line typed while disconnected was not sent")
+	case n > 1:
+		s.status(fmt.Sprintf("%d lines typed while disconnected were not sent", n))
+	}
 }
 
 // receive shows every new message of the stream until it ends, and returns
