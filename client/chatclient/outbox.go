@@ -98,10 +98,15 @@ func (o *outbox) sending(msg *chatpb.ChatMessage) {
 
 // lost puts the lines sent on the stream that was lost in the last
 // resendAge before the queued ones, to be resent first, in the order they
-// were typed.
-func (o *outbox) lost() {
+// were typed. Only a server that drops repeated client_msg_ids may get a
+// line twice: with dedupe false (a server that predates them), the lines
+// sent are taken to have arrived, and only the queued ones remain.
+func (o *outbox) lost(dedupe bool) {
 	since := o.now().Add(-resendAge)
 	recent := o.inAir
+	if !dedupe {
+		recent = nil
+	}
 	for len(recent) > 0 && recent[0].sentAt.Before(since) {
 		recent = recent[1:]
 	}

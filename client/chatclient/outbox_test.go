@@ -31,7 +31,7 @@ func TestOutboxResendsInOrderWithTheSameIds(t *testing.T) {
 	o := newOutbox(10, nil)
 	o.sending(line("a")) // sent while connected
 	o.sending(line("b"))
-	o.lost()
+	o.lost(true)
 	for _, id := range []string{"c", "d"} { // typed while disconnected
 		if err := o.hold(line(id)); err != nil {
 			t.Fatal(err)
@@ -47,14 +47,14 @@ func TestOutboxResendsInOrderWithTheSameIds(t *testing.T) {
 		t.Errorf("waiting() = %d after sending, want 0", n)
 	}
 	// Lost again before the server said anything: the same lines again.
-	o.lost()
+	o.lost(true)
 	if got := drain(o); got != "a b c d" {
 		t.Errorf("sent %q after a second loss, want the same ids again", got)
 	}
 	// The server replayed b and c: they are not resent.
 	o.arrived("b")
 	o.arrived("c")
-	o.lost()
+	o.lost(true)
 	if got := drain(o); got != "a d" {
 		t.Errorf("sent %q, want only what the server did not replay", got)
 	}
@@ -63,12 +63,24 @@ func TestOutboxResendsInOrderWithTheSameIds(t *testing.T) {
 	}
 }
 
+func TestOutboxResendsNothingToAServerWithoutDedupe(t *testing.T) {
+	o := newOutbox(10, nil)
+	o.sending(line("a"))
+	if err := o.hold(line("b")); err != nil {
+		t.Fatal(err)
+	}
+	o.lost(false)
+	if got := drain(o); got != "b" {
+		t.Errorf("sent %q, want only the line never sent", got)
+	}
+}
+
 func TestOutboxPendingIsBounded(t *testing.T) {
 	o := newOutbox(3, nil)
 	for i := range 2 {
 		o.sending(line("sent" + strconv.Itoa(i)))
 	}
-	o.lost() // resends do not count against the bound
+	o.lost(true) // resends do not count against the bound
 	for i := range 3 {
 		if err := o.hold(line(strconv.Itoa(i))); err != nil {
 			t.Fatalf("line %d: %v", i, err)
@@ -94,7 +106,7 @@ func TestOutboxWindowsAreBounded(t *testing.T) {
 	for i := range resendWindow + 5 {
 		o.sending(line(strconv.Itoa(i)))
 	}
-	o.lost()
+	o.lost(true)
 	if got := strings.Fields(drain(o)); len(got) != resendWindow || got[0] != "5" {
 		t.Errorf("resends %d lines starting at %q, want the last %d", len(got), got[0], resendWindow)
 	}
@@ -114,13 +126,13 @@ func TestOutboxResendsOnlyRecentLines(t *testing.T) {
 	o.sending(line("recent"))
 	clock = clock.Add(2 * time.Second) // "old" is now past resendAge
 	o.sending(line("new"))
-	o.lost()
+	o.lost(true)
 	if got := drain(o); got != "recent new" {
 		t.Errorf("resends %q, want the lines of the last %v only", got, resendAge)
 	}
 	// A resent line's age starts over when it is sent again.
 	clock = clock.Add(resendAge - time.Second)
-	o.lost()
+	o.lost(true)
 	if got := drain(o); got != "recent new" {
 		t.Errorf("resends %q after sending them again, want both", got)
 	}

@@ -581,3 +581,41 @@ func TestReconnectSendsALongQueueInOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A server without epochs (it predates resuming) does not drop repeated
+// client_msg_ids: the client sends it only the lines it never sent, and no
+// resume metadata.
+func TestReconnectToAServerWithoutResume(t *testing.T) {
+	cfg, f, n := startScripted(t)
+	inW, out, done := start(t, context.Background(), cfg)
+	s1 := f.stream(t)
+	s1.say(welcome("", 1, ""))
+	wantLine(t, out, "*** Welcome")
+	if _, err := io.WriteString(inW, "a\n"); err != nil {
+		t.Fatal(err)
+	}
+	s1.next(t)
+	n.cut(true)
+	wantLine(t, out, "*** Connection lost")
+	if _, err := io.WriteString(inW, "b\n"); err != nil {
+		t.Fatal(err)
+	}
+	wantLine(t, out, "(pending) b")
+	n.set(false, false)
+	s2 := f.stream(t)
+	for _, key := range []string{chatwire.ResumeTokenKey, chatwire.ResumeFromKey} {
+		if v := s2.md.Get(key); len(v) != 0 {
+			t.Errorf("sends %s = %q to a server without resume, want nothing", key, v)
+		}
+	}
+	if got := s2.next(t).GetMessage(); got != "b" {
+		t.Errorf("sent %q first after reconnecting, want b only", got)
+	}
+	_ = inW.Close()
+	if err := wait(t, done, "Run to return"); err != nil {
+		t.Fatal(err)
+	}
+	if m := s2.next(t); m.GetKind() != chatpb.ChatMessage_KIND_LEAVE {
+		t.Errorf("then sent %v, want only the leave", m)
+	}
+}

@@ -340,7 +340,8 @@ func (s *session) reconnect(ctx context.Context, lines <-chan string, cause erro
 	} else {
 		s.failed++ // the last attempt opened a stream that ended before a word
 	}
-	s.outbox.lost()
+	// A server that names an epoch drops repeated client_msg_ids.
+	s.outbox.lost(s.seen.epoch != "")
 	failed := s.failed
 	s.mu.Unlock()
 	if first {
