@@ -53,9 +53,9 @@ class Processes:
         self.tmp_path = tmp_path
         self.procs: list[Proc] = []
 
-    def start(self, name: str, argv: list[str]) -> Proc:
+    def start(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> Proc:
         """Start `argv` from the repository root; it is killed when the test ends."""
-        proc = Proc(name, argv, cwd=REPO)
+        proc = Proc(name, argv, cwd=REPO, env=env)
         self.procs.append(proc)
         return proc
 
@@ -69,14 +69,21 @@ class Processes:
         wait_serving(address)
         return ChatServer(proc, address, data)
 
-    def chat_client(self, kind: str, server: ChatServer | str, name: str, room: str) -> Proc:
+    def chat_client(
+        self,
+        kind: str,
+        server: ChatServer | str,
+        name: str,
+        room: str,
+        env: dict[str, str] | None = None,
+    ) -> Proc:
         """A Go ("go") or Python ("py") chat client, started as a user would start it."""
         address = server.address if isinstance(server, ChatServer) else server
         if kind == "go":
             argv = [str(self.go_bin / "chat-client"), name, room, address]
         else:
             argv = [sys.executable, "pyclient/client.py", name, room, address]
-        return self.start(f"{kind}-client {name}", argv)
+        return self.start(f"{kind}-client {name}", argv, env)
 
     def legacy_client(self, server: ChatServer, name: str, generated: Path) -> Proc:
         return self.start(

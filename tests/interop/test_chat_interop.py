@@ -27,9 +27,14 @@ CLIENT_KINDS = ["go", "py"]
 
 
 def start(
-    procs: Processes, kind: str, server: ChatServer, name: str, room: str = "general"
+    procs: Processes,
+    kind: str,
+    server: ChatServer,
+    name: str,
+    room: str = "general",
+    env: dict[str, str] | None = None,
 ) -> Proc:
-    return procs.chat_client(kind, server, name, room)
+    return procs.chat_client(kind, server, name, room, env)
 
 
 @pytest.mark.parametrize(("sender", "receiver"), [("go", "py"), ("py", "go")])
@@ -213,7 +218,8 @@ def test_unreachable_server_is_one_clear_line(procs: Processes, kind: str) -> No
 @pytest.mark.parametrize("kind", CLIENT_KINDS)
 def test_server_shutdown_notifies_clients(procs: Processes, kind: str) -> None:
     server = procs.server()
-    client = start(procs, kind, server, "Alice")
+    # A client that does not reconnect ends with the server's words.
+    client = start(procs, kind, server, "Alice", env={"CHAT_NO_RECONNECT": "1"})
     welcomed(client, "Alice")
     server.proc.signal(signal.SIGTERM)
     client.expect(r"\*\*\* Server is shutting down$")
