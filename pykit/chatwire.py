@@ -13,6 +13,10 @@ from typing import Final
 USER_KEY: Final = "chat-user"
 ROOM_KEY: Final = "chat-room"
 AUTHORIZATION_KEY: Final = "authorization"
+# Resuming after a drop: the welcome's resume_token (secret: never logged or shown), and
+# "<epoch>:<seq>", the store epoch and the last text seq the client showed in its room.
+RESUME_TOKEN_KEY: Final = "chat-resume-token"
+RESUME_FROM_KEY: Final = "chat-resume-from"
 
 # The room of a client that names none.
 DEFAULT_ROOM: Final = "general"
@@ -28,3 +32,12 @@ MAX_MESSAGE_BYTES: Final = 4096
 MAX_NAME_BYTES: Final = 64
 QUEUE_SIZE: Final = 256
 HISTORY_SIZE: Final = 50
+
+# Clients reconnect with gRPC's connection backoff: the first attempt at once, then waits
+# from 1 s, each 1.6 times the one before, up to the maximum, moved at random by up to 20 %
+# either way. Lines typed while disconnected: at most this many wait to be sent.
+RECONNECT_BASE_DELAY_MS: Final = 1000
+RECONNECT_MULTIPLIER_PERCENT: Final = 160
+RECONNECT_JITTER_PERCENT: Final = 20
+RECONNECT_MAX_DELAY_MS: Final = 30000
+MAX_PENDING_LINES: Final = 100
