@@ -114,7 +114,7 @@ func TestTLSFlags(t *testing.T) {
 	}
 	creds := grpc.Creds(credentials.NewTLS(&tls.Config{Certificates: []tls.Certificate{cert}}))
 	_, port, _ := net.SplitHostPort(serve(t, &fakeChat{got: make(chan string, 10)}, creds))
-	addr := "localhost:" + port
+	addr := "127.0.0.1:" + port // not localhost: [::1]:port may be another test's
 
 	code, stdout, stderr := runCmd(t, "", nil, "-ca", good.CA, "Alice", "general", addr)
 	if code != 0 || !strings.Contains(stdout, "Welcome, Alice!") {

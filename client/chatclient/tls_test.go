@@ -62,7 +62,8 @@ func (f tlsFixture) serverTLS(t *testing.T, mutual bool) *tls.Config {
 }
 
 // serveTCP serves handle on a loopback TCP port, with TLS when tc is set,
-// and returns the address as "localhost:PORT".
+// and returns the address as "127.0.0.1:PORT" (not "localhost", which
+// would also try [::1]:PORT, where another test may be listening).
 func serveTCP(t *testing.T, tc *tls.Config, handle func(chatStream) error) string {
 	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
@@ -78,7 +79,7 @@ func serveTCP(t *testing.T, tc *tls.Config, handle func(chatStream) error) strin
 	go func() { _ = srv.Serve(lis) }()
 	t.Cleanup(srv.Stop)
 	_, port, _ := net.SplitHostPort(lis.Addr().String())
-	return "localhost:" + port
+	return "127.0.0.1:" + port
 }
 
 func mustTLS(t *testing.T, o tlsconfig.ClientOptions) *tls.Config {
