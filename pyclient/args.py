@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
+from pyclient.backoff import DEFAULT_MAX_DELAY
 from pykit.channels import add_tls_arguments
 from pykit.chatwire import DEFAULT_AUTH_SERVER, DEFAULT_ROOM, DEFAULT_SERVER
+from pykit.config import ArgumentParser, ConfigError, fail
+
+T = TypeVar("T")
 
 # A bare host gets the port of the default address.
 DEFAULT_PORT = int(DEFAULT_SERVER.rpartition(":")[2])
@@ -16,6 +23,10 @@ DEFAULT_AUTH_PORT = int(DEFAULT_AUTH_SERVER.rpartition(":")[2])
 SERVER_ENV = "CHAT_SERVER"
 AUTH_SERVER_ENV = "AUTH_SERVER"
 TOKEN_ENV = "CHAT_TOKEN"
+MAX_DELAY_ENV = "CHAT_RECONNECT_MAX_DELAY"
+NO_RECONNECT_ENV = "CHAT_NO_RECONNECT"
+# The positional arguments, in order: each fills the first of these no flag gives.
+POSITIONALS = ("name", "room", "server")
 _SCHEMES = ("dns", "unix", "unix-abstract", "ipv4", "ipv6")
 
 
@@ -36,14 +47,59 @@ class Options:
     cert: str | None = None
     key: str | None = None
     tls: bool = False
+    # Reconnecting after a lost connection: whether to, and the longest wait between attempts.
+    reconnect: bool = True
+    reconnect_max_delay: float = DEFAULT_MAX_DELAY
+
+
+_DURATION_PART = re.compile(r"(\d+\.?\d*|\.\d+)(ns|us|µs|ms|s|m|h)")
+_UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in a Go duration (`30s`, `1m30s`, `500ms`) or a plain number of seconds.
+
+    Go's form, so that one CHAT_RECONNECT_MAX_DELAY serves both chat clients. Raises
+    ValueError unless the duration is more than 0.
+    """
+    text = text.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = 0.0
+        at = 0
+        while at < len(text):
+            part = _DURATION_PART.match(text, at)
+            if part is None:
+                raise ValueError("not a duration such as 30s, 1m or 500ms") from None
+            seconds += float(part[1]) * _UNIT_SECONDS[part[2]]
+            at = part.end()
+        if not text:
+            raise ValueError("not a duration such as 30s, 1m or 500ms") from None
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise ValueError("must be more than 0")
+    return seconds
+
+
+def parse_switch(text: str) -> bool:
+    """An on/off variable: 1, true, yes, on or 0, false, no, off (any case)."""
+    value = text.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError("use 1 (on) or 0 (off)")
 
 
 def build_parser(environ: Mapping[str, str] | None = None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python pyclient/client.py",
         description=(
             "Chat in a Polychat room. Type a line and press Enter to send it; "
-            "/quit, /exit, /q, Ctrl+C or end of input leave."
+            "/quit, /exit, /q, Ctrl+C or end of input leave. The arguments fill name, room "
+            "and server in this order, skipping those a flag gives (`--name Alice general` "
+            "joins general); with all three arguments, a flag wins over the argument in its "
+            "place."
         ),
     )
     parser.add_argument(
@@ -63,7 +119,21 @@ def build_parser(environ: Mapping[str, str] | None = None) -> argparse.ArgumentP
     parser.add_argument("--name", help="same as the username argument")
     parser.add_argument("--room", help="same as the room argument")
     parser.add_argument("--server", help="same as the server argument")
-    group = parser.add_argument_group("sign-in (for a chat server started with -auth-addr)")
+    lost = parser.add_argument_group("lost connections")
+    lost.add_argument(
+        "--reconnect-max-delay",
+        metavar="DURATION",
+        help=f"longest wait between attempts to reconnect, e.g. 30s, 2m (env {MAX_DELAY_ENV}, "
+        f"default {DEFAULT_MAX_DELAY:g}s)",
+    )
+    lost.add_argument(
+        "--no-reconnect",
+        action="store_true",
+        default=None,
+        help=f"end with `disconnected: ...` when the connection is lost, instead of "
+        f"reconnecting (env {NO_RECONNECT_ENV}=1)",
+    )
+    group = parser.add_argument_group("sign-in (for a chat server started with -auth-server)")
     signin = group.add_mutually_exclusive_group()
     signin.add_argument(
         "--login",
@@ -86,28 +156,64 @@ def build_parser(environ: Mapping[str, str] | None = None) -> argparse.ArgumentP
     return parser
 
 
-def _pick(
-    parser: argparse.ArgumentParser, what: str, positional: str | None, option: str | None
-) -> str | None:
-    if positional is not None and option is not None and positional != option:
-        parser.error(f"the {what} is given twice ({positional!r} and {option!r}); give it once")
-    return option if option is not None else positional
+def _fill_positionals(given: dict[str, str | None], arguments: list[str]) -> dict[str, str]:
+    """The positional arguments by the setting each fills, as the Go client fills them.
+
+    Fewer than three fill name, room, server in order, skipping those a flag gives (so
+    `--name Alice general` joins general); all three keep their places, and a flag given too
+    wins over the argument in its place.
+    """
+    slots = list(POSITIONALS)
+    if len(arguments) < len(POSITIONALS):
+        slots = [slot for slot in POSITIONALS if given[slot] is None]
+    if len(arguments) > len(slots):
+        raise ConfigError(f"too many arguments: {' '.join(arguments[len(slots) :])}")
+    return dict(zip(slots, arguments, strict=False))
 
 
-def parse_args(argv: list[str] | None = None, environ: dict[str, str] | None = None) -> Options:
+def _setting(
+    parse: Callable[[str], T],
+    flag: str,
+    flag_value: str | None,
+    env_name: str,
+    env: Mapping[str, str],
+    default: T,
+) -> T:
+    """A flag's value, else its variable's, else the default; one line and exit 2 if unusable."""
+    if flag_value is not None:
+        name, other, text = flag, f"env {env_name}", flag_value
+    elif env.get(env_name):
+        name, other, text = env_name, f"flag {flag}", env[env_name]
+    else:
+        return default
+    try:
+        return parse(text)
+    except ValueError as err:
+        fail(f"invalid value {text!r} for {name} ({other}): {err}")
+
+
+def parse_args(argv: list[str] | None = None, environ: Mapping[str, str] | None = None) -> Options:
     env = os.environ if environ is None else environ
     parser = build_parser(env)
     # Flags and positional arguments in any order, as a person types them
     # (`--login user1 general host:port`); plain parse_args stops at the first flag's end.
     ns = parser.parse_intermixed_args(argv)
-    name = _pick(parser, "username", ns.username, ns.name)
-    room = _pick(parser, "room", ns.room_arg, ns.room)
-    server = _pick(parser, "server", ns.server_arg, ns.server)
+    given = {"name": ns.name, "room": ns.room, "server": ns.server}
+    # argparse fills the three optional positionals in order: the ones given come first.
+    arguments = [a for a in (ns.username, ns.room_arg, ns.server_arg) if a is not None]
+    try:
+        filled = _fill_positionals(given, arguments)
+    except ConfigError as err:
+        parser.error(str(err))
+    name, room, server = (given[slot] or filled.get(slot) for slot in POSITIONALS)
     if not server:
         server = env.get(SERVER_ENV) or DEFAULT_SERVER
     token = ns.token
     if token is None and not ns.login:
         token = env.get(TOKEN_ENV) or None
+    no_reconnect = ns.no_reconnect or _setting(
+        parse_switch, "--no-reconnect", None, NO_RECONNECT_ENV, env, False
+    )
     return Options(
         name=name,
         room=room or DEFAULT_ROOM,
@@ -119,6 +225,15 @@ def parse_args(argv: list[str] | None = None, environ: dict[str, str] | None = N
         cert=ns.cert,
         key=ns.key,
         tls=ns.tls,
+        reconnect=not no_reconnect,
+        reconnect_max_delay=_setting(
+            parse_duration,
+            "--reconnect-max-delay",
+            ns.reconnect_max_delay,
+            MAX_DELAY_ENV,
+            env,
+            DEFAULT_MAX_DELAY,
+        ),
     )
 
 

@@ -26,7 +26,8 @@ try:
     from typing import TypeVar
 
     from pyclient.args import DEFAULT_AUTH_PORT, Options, normalize_target, parse_args
-    from pyclient.conversation import UI, converse
+    from pyclient.backoff import Backoff, BackoffPolicy
+    from pyclient.conversation import RECONNECT_TIMEOUT, UI, Connect, converse
     from pyclient.plain import PlainUI
     from pyclient.session import ChatError, ChatSession, check_identity, check_token
     from pyclient.signin import ask_password, read_password_line, sign_in, sign_out
@@ -209,15 +210,35 @@ async def _chat(
     interactive: bool,
     stop: asyncio.Event,
 ) -> int:
-    """Join the room and converse until the user leaves or the stream ends; the exit status."""
-    session = ChatSession(
-        target,
-        name or None,
-        opts.room,
-        display_address=sanitize(opts.server),
-        tls=tls,
-        token=token,
-    )
+    """Join the room and converse until the user leaves or the chat ends; the exit status."""
+
+    def make_session(
+        resume_token: str | None = None,
+        resume_from: str | None = None,
+        connect_timeout: float = 5.0,
+    ) -> ChatSession:
+        return ChatSession(
+            target,
+            name or None,
+            opts.room,
+            connect_timeout=connect_timeout,
+            display_address=sanitize(opts.server),
+            tls=tls,
+            token=token,
+            resume_token=resume_token,
+            resume_from=resume_from,
+        )
+
+    connect: Connect | None = None
+    if opts.reconnect:
+
+        def connect(resume_token: str | None, resume_from: str | None) -> ChatSession:
+            return make_session(resume_token, resume_from, RECONNECT_TIMEOUT)
+
+    backoff = Backoff(BackoffPolicy(max_delay=opts.reconnect_max_delay))
+    # The first connection is not retried: a wrong address or a server that is not running
+    # is one line and exit 1, as before.
+    session = make_session()
     try:
         try:
             await _until_stopped(session.open(), stop)
@@ -230,12 +251,12 @@ async def _chat(
             ui = TerminalUI()
             with ui.active():
                 print("Connected. Type a message and press Enter; /quit to leave.")
-                await converse(session, ui, stop)
+                await converse(session, ui, stop, connect=connect, backoff=backoff)
         else:
             plain = PlainUI()
             ui = plain
             with plain.active():
-                await converse(session, ui, stop)
+                await converse(session, ui, stop, connect=connect, backoff=backoff)
     finally:
         await session.close()
     return EXIT_OK

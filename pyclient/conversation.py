@@ -1,16 +1,40 @@
-"""The chat loop: receive and show messages while sending what the user types."""
+"""The chat loop: show what arrives, send what the user types, and ride out lost connections.
+
+When a stream ends in a way a new one may fix (the server restarted, the network dropped, a
+slow-consumer or rate-limit disconnect), the loop says so in one line, reconnects with gRPC's
+connection backoff, resumes the membership (`chat-resume-token`) and the room from the last
+message shown (`chat-resume-from`), says it is back in one line, and sends what was typed
+meanwhile. The prompt is never restarted, so a half-typed line survives. Leaving (`/quit`,
+Ctrl+C, end of input) is immediate while reconnecting.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator, Callable
 from typing import Protocol
 
-from pyclient.render import render
-from pyclient.session import ChatError, ChatSession
+import grpc
+from polychat.chat import chat_pb2
+
+from pyclient.backoff import Backoff
+from pyclient.outbox import Outbox, OutboxFull
+from pyclient.render import render, status
+from pyclient.seen import SeenFilter
+from pyclient.session import ChatError, ChatSession, closed_stream
+from pykit.text import sanitize
 
 QUIT_COMMANDS = frozenset({"/quit", "/exit", "/q"})
 LEAVE_TIMEOUT = 2.0
+# How long a reconnect attempt may take to bring the welcome (gRPC's minimum connect timeout).
+RECONNECT_TIMEOUT = 20.0
+
+Kind = chat_pb2.ChatMessage.Kind
+_TEXT_KINDS = (Kind.KIND_TEXT, Kind.KIND_UNSPECIFIED)
+
+# Opens nothing yet: a session for (resume token, resume-from), opened by the caller.
+Connect = Callable[[str | None, str | None], ChatSession]
 
 
 class UI(Protocol):
@@ -23,57 +47,261 @@ class UI(Protocol):
     async def read_line(self) -> str | None: ...
 
 
-async def _receive(session: ChatSession, ui: UI) -> None:
-    async for msg in session.messages():
-        ui.show(render(msg))
-        if ui.output_closed:
+async def _first_done(*tasks: asyncio.Task[None], events: tuple[asyncio.Event, ...] = ()) -> None:
+    """Wait until one of `tasks` is done or one of `events` is set."""
+    waiters = [asyncio.create_task(event.wait()) for event in events]
+    try:
+        await asyncio.wait([*tasks, *waiters], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+        await asyncio.gather(*waiters, return_exceptions=True)
+
+
+class Conversation:
+    """One member's conversation, over as many streams as it takes.
+
+    `connect` makes the session for a reconnect; without it (`--no-reconnect`) the first lost
+    stream ends the conversation with its ChatError, as before reconnecting existed.
+    """
+
+    def __init__(
+        self,
+        session: ChatSession,
+        ui: UI,
+        *,
+        connect: Connect | None = None,
+        backoff: Backoff | None = None,
+        outbox: Outbox | None = None,
+        leave_timeout: float = LEAVE_TIMEOUT,
+        reconnect_timeout: float = RECONNECT_TIMEOUT,
+    ) -> None:
+        self.session = session
+        self.ui = ui
+        self.connect = connect
+        self.backoff = backoff or Backoff()
+        self.outbox = outbox or Outbox()
+        self.seen = SeenFilter()
+        self.leave_timeout = leave_timeout
+        self.reconnect_timeout = reconnect_timeout
+        self.resume_token: str | None = None
+        self.connected = True
+        self._messages: AsyncIterator[chat_pb2.ChatMessage] = session.messages()
+        self._leaving = False
+        self._wake = asyncio.Event()  # the outbox has lines
+        self._idle = asyncio.Event()  # ... and none is queued or being written
+        self._idle.set()
+        self._lost = asyncio.Event()  # no stream: lost, reconnecting
+        self._held_history: chat_pb2.ChatMessage | None = None
+
+    # ---- the whole conversation ---------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run until the user leaves (returns) or the conversation must end (raises ChatError).
+
+        Leaving sends what is queued, half-closes the stream and waits up to `leave_timeout`
+        for the server to end it, so the room is told that we left. While reconnecting it
+        leaves at once.
+        """
+        link = asyncio.create_task(self._link(), name="link")
+        reader = asyncio.create_task(self._read_input(), name="input")
+        stopper = asyncio.create_task(stop.wait(), name="stop")
+        try:
+            await _first_done(link, reader, stopper)
+            if link.done():
+                link.result()  # raises the ChatError that ended the conversation
+                if not self.ui.output_closed:
+                    raise closed_stream()
+            await self._leave(link)
+        finally:
+            for task in (link, reader, stopper):
+                task.cancel()
+            await asyncio.gather(link, reader, stopper, return_exceptions=True)
+            await self.session.close()
+
+    async def _leave(self, link: asyncio.Task[None]) -> None:
+        self._leaving = True
+        if self.connected and not link.done():
+            # What was typed before leaving goes first, unless the stream is lost meanwhile.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    _first_done(link, events=(self._idle, self._lost)), self.leave_timeout
+                )
+        if not self.connected:
+            unsent = self.outbox.drop_queued()
+            if unsent:
+                self.ui.show(status(f"Left without sending {unsent} pending line(s)"))
             return
+        await self.session.leave()
+        with contextlib.suppress(TimeoutError, ChatError, asyncio.CancelledError):
+            await asyncio.wait_for(asyncio.shield(link), self.leave_timeout)
 
+    # ---- input --------------------------------------------------------------------------
 
-async def _send_input(session: ChatSession, ui: UI) -> bool:
-    """Send typed lines until the user leaves (True) or the stream is gone (False)."""
-    while True:
-        line = await ui.read_line()
-        if line is None or line.strip() in QUIT_COMMANDS:
-            return True
-        if not line.strip():
-            continue
-        if not await session.send(line):
-            return False
+    async def _read_input(self) -> None:
+        """Queue typed lines until the user leaves."""
+        while True:
+            line = await self.ui.read_line()
+            if line is None or line.strip() in QUIT_COMMANDS:
+                return
+            if not line.strip():
+                continue
+            try:
+                self.outbox.add(line)
+            except OutboxFull:
+                self.ui.show(
+                    status(
+                        f"Not sent: {self.outbox.limit} lines are already waiting "
+                        "for the connection"
+                    )
+                )
+                continue
+            self._idle.clear()
+            self._wake.set()
+            if not self.connected:
+                self.ui.show(f"(pending) {sanitize(line)}")
+                continue
+            # Connected: read the next line once this one is out, as a person would see it.
+            await _first_done(events=(self._idle, self._lost))
 
+    # ---- the streams --------------------------------------------------------------------
 
-async def _finish(task: asyncio.Task[None], limit: float) -> None:
-    """Wait up to `limit` seconds for the receiver to see the end of the stream."""
-    with contextlib.suppress(TimeoutError, ChatError, asyncio.CancelledError):
-        await asyncio.wait_for(asyncio.shield(task), limit)
+    async def _link(self) -> None:
+        """Carry the conversation across streams until we leave or one cannot be replaced."""
+        first: chat_pb2.ChatMessage | None = None
+        while True:
+            try:
+                await self._stream(first)
+                return  # we left, or nobody reads our output any more
+            except ChatError as err:
+                if self._leaving or self.connect is None or not err.retry:
+                    raise
+                lost = err
+            self.connected = False
+            self._lost.set()
+            self.outbox.lost(self.seen.last_seq)
+            self._held_history = None
+            await self.session.close()
+            self.ui.show(status(f"Connection lost ({lost.reason}); reconnecting..."))
+            first = await self._reconnect(lost)
+
+    async def _stream(self, first: chat_pb2.ChatMessage | None) -> None:
+        """Show and send on the current stream until it ends (ChatError) or we left."""
+        if first is not None:  # the welcome of a reconnect
+            self._receive_one(first, welcome=True)
+            self.outbox.reconnected(resumed=first.resumed)
+        self.connected = True
+        self._lost.clear()
+        if self.outbox.peek() is not None:
+            self._idle.clear()
+            self._wake.set()
+        receiver = asyncio.create_task(self._receive(), name="receive")
+        sender = asyncio.create_task(self._send(), name="send")
+        try:
+            await _first_done(receiver, sender)
+            if not receiver.done():
+                # A write failed: the stream has ended, and the receiver learns why.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(receiver), self.leave_timeout)
+                if not receiver.done():
+                    raise closed_stream()
+            receiver.result()
+        finally:
+            for task in (receiver, sender):
+                task.cancel()
+            await asyncio.gather(receiver, sender, return_exceptions=True)
+
+    async def _reconnect(self, lost: ChatError) -> chat_pb2.ChatMessage:
+        """A new stream, after as many attempts as it takes; returns its first message."""
+        assert self.connect is not None
+        self.backoff.reset()
+        delay = 0.0
+        if lost.code == grpc.StatusCode.RESOURCE_EXHAUSTED:
+            # Told off for sending too fast (or reading too slowly): not straight back.
+            self.backoff.start()
+            delay = max(lost.wait, self.backoff.fail())
+        while True:
+            if delay > 0:
+                await asyncio.sleep(delay)
+            self.backoff.start()
+            session = self.connect(self.resume_token, self.seen.resume_from())
+            try:
+                await session.open()
+                messages = session.messages()
+                first = await asyncio.wait_for(anext(messages), self.reconnect_timeout)
+            except (ChatError, TimeoutError, StopAsyncIteration) as err:
+                await session.close()
+                if isinstance(err, ChatError) and not err.retry:
+                    raise
+                delay = self.backoff.fail()
+                continue
+            except BaseException:
+                await session.close()
+                raise
+            self.session, self._messages = session, messages
+            self.backoff.reset()
+            self.ui.show(status("Reconnected"))
+            return first
+
+    async def _receive(self) -> None:
+        async for msg in self._messages:
+            self._receive_one(msg)
+            if self.ui.output_closed:
+                return
+
+    def _receive_one(self, msg: chat_pb2.ChatMessage, *, welcome: bool = False) -> None:
+        """Show `msg` unless it was shown before, or it is one of our own lines come back."""
+        if welcome:
+            # A server that cannot resume sends no credential: do not offer a stale one.
+            self.resume_token = msg.resume_token or None
+        elif msg.kind == Kind.KIND_SYSTEM and msg.resume_token:
+            self.resume_token = msg.resume_token
+        if not self.seen.admit(msg):
+            return
+        if msg.kind in _TEXT_KINDS and self.outbox.is_own(msg.client_msg_id):
+            # Replayed after a reconnect: the user saw it when typing it, and it has arrived.
+            self.outbox.arrived(msg.client_msg_id)
+            return
+        # A history block whose every message was shown before is not shown at all.
+        if msg.kind == Kind.KIND_HISTORY_START:
+            self._held_history = msg
+            return
+        if msg.kind == Kind.KIND_HISTORY_END and self._held_history is not None:
+            self._held_history = None
+            return
+        if self._held_history is not None:
+            self.ui.show(render(self._held_history))
+            self._held_history = None
+        self.ui.show(render(msg))
+
+    async def _send(self) -> None:
+        """Send queued lines in order; returns when a write fails (the stream has ended)."""
+        while True:
+            line = self.outbox.peek()
+            if line is None:
+                self._idle.set()
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            self.outbox.sending(line, self.seen.last_seq)
+            if not await self.session.send(line.text, line.client_msg_id):
+                return
 
 
 async def converse(
-    session: ChatSession, ui: UI, stop: asyncio.Event, leave_timeout: float = LEAVE_TIMEOUT
+    session: ChatSession,
+    ui: UI,
+    stop: asyncio.Event,
+    leave_timeout: float = LEAVE_TIMEOUT,
+    *,
+    connect: Connect | None = None,
+    backoff: Backoff | None = None,
 ) -> None:
-    """Run until the user leaves (returns) or the stream ends (raises ChatError).
+    """Chat on the open `session` until the user leaves (returns) or it must end (ChatError).
 
-    Leaving half-closes the stream and waits up to `leave_timeout` for the server to end it,
-    so the room is told that we left.
+    With `connect`, a lost stream is replaced (see `Conversation`).
     """
-    receiver = asyncio.create_task(_receive(session, ui), name="receive")
-    sender = asyncio.create_task(_send_input(session, ui), name="send")
-    stopper = asyncio.create_task(stop.wait(), name="stop")
-    try:
-        await asyncio.wait({receiver, sender, stopper}, return_when=asyncio.FIRST_COMPLETED)
-        if sender.done() and not sender.result() and not receiver.done():
-            # A write failed: the stream has ended, and the receiver learns why.
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(receiver), leave_timeout)
-            if not receiver.done():
-                raise ChatError("disconnected: server closed the stream")
-        if receiver.done():
-            receiver.result()  # raises the ChatError that ended the stream
-            if not ui.output_closed:
-                raise ChatError("disconnected: server closed the stream")
-        await session.leave()
-        await _finish(receiver, leave_timeout)
-    finally:
-        for task in (receiver, sender, stopper):
-            task.cancel()
-        await asyncio.gather(receiver, sender, stopper, return_exceptions=True)
+    conversation = Conversation(
+        session, ui, connect=connect, backoff=backoff, leave_timeout=leave_timeout
+    )
+    await conversation.run(stop)

@@ -34,3 +34,8 @@ def render(msg: chat_pb2.ChatMessage) -> str:
         return text
     # KIND_TEXT, KIND_UNSPECIFIED, and kinds newer than this client: show as text.
     return f"[{sanitize(msg.user)}]: {text}"
+
+
+def status(text: str, now: float | None = None) -> str:
+    """A line of the client's own, shown like a server notice: `[14:30:25] *** Reconnected`."""
+    return f"[{clock(int(time.time() if now is None else now))}] *** {text}"

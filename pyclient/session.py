@@ -9,16 +9,54 @@ from collections.abc import AsyncIterator
 import grpc
 from polychat.chat import chat_pb2, chat_pb2_grpc
 
+from pyclient.retryinfo import retry_delay
 from pykit.callstatus import ServerStatus
-from pykit.channels import ClientTLS, explain_unavailable, open_channel
-from pykit.chatwire import AUTHORIZATION_KEY, ROOM_KEY, USER_KEY
+from pykit.channels import ChannelOptions, ClientTLS, explain_unavailable, open_channel
+from pykit.chatwire import (
+    AUTHORIZATION_KEY,
+    RESUME_FROM_KEY,
+    RESUME_TOKEN_KEY,
+    ROOM_KEY,
+    USER_KEY,
+)
 from pykit.text import sanitize
 
 _State = grpc.ChannelConnectivity
 
 
 class ChatError(Exception):
-    """A failure shown to the user as exactly this one line on stderr (exit status 1)."""
+    """A failure shown to the user as exactly this one line on stderr (exit status 1).
+
+    A stream that ends this way may be worth opening again (`retry`): everything but a refused
+    sign-in, a request the server rejects, or a resume credential of someone else. `reason`
+    says briefly why, for the "connection lost" line; `wait` is the seconds the server asked
+    the client to stay away (0 when it named none).
+    """
+
+    def __init__(
+        self,
+        line: str,
+        *,
+        retry: bool = False,
+        reason: str = "",
+        wait: float = 0.0,
+        code: grpc.StatusCode | None = None,
+    ) -> None:
+        super().__init__(line)
+        self.retry = retry
+        self.reason = reason or line
+        self.wait = wait
+        self.code = code
+
+
+# Reconnecting cannot fix these: the server refused who we are or what we asked for.
+FINAL_CODES = frozenset(
+    {
+        grpc.StatusCode.UNAUTHENTICATED,
+        grpc.StatusCode.INVALID_ARGUMENT,
+        grpc.StatusCode.PERMISSION_DENIED,
+    }
+)
 
 
 def _metadata_safe(value: str) -> bool:
@@ -71,6 +109,16 @@ def _is_transport_failure(details: str) -> bool:
     return not lowered or any(f in lowered for f in _TRANSPORT_FAILURES)
 
 
+def closed_stream() -> ChatError:
+    """The server ended the stream with OK although we had not left."""
+    return ChatError(
+        "disconnected: server closed the stream", retry=True, reason="server closed the stream"
+    )
+
+
+_EXHAUSTED = grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
 class ChatSession:
     """A member's stream in one room.
 
@@ -89,6 +137,9 @@ class ChatSession:
         display_address: str | None = None,
         tls: ClientTLS | None = None,
         token: str | None = None,
+        resume_token: str | None = None,
+        resume_from: str | None = None,
+        channel_options: ChannelOptions = (),
     ) -> None:
         self.target = target
         self.tls = tls or ClientTLS()
@@ -97,6 +148,10 @@ class ChatSession:
         self.room = room
         self.connect_timeout = connect_timeout
         self.address = display_address or target
+        # Resuming an earlier membership: the last welcome's credential, "<epoch>:<seq>".
+        self.resume_token = resume_token
+        self.resume_from = resume_from
+        self.channel_options = channel_options
         self._channel: grpc.aio.Channel | None = None
         self._call: grpc.aio.StreamStreamCall | None = None
         self._server_status: ServerStatus | None = None
@@ -109,7 +164,11 @@ class ChatSession:
 
     def _unreachable(self, detail: str) -> ChatError:
         detail = sanitize(explain_unavailable(detail, self.tls.enabled))
-        return ChatError(f"error: cannot reach chat server at {self.address}: {detail}")
+        return ChatError(
+            f"error: cannot reach chat server at {self.address}: {detail}",
+            retry=True,
+            reason=detail,
+        )
 
     async def _wait_for_channel(self, channel: grpc.aio.Channel) -> bool:
         """True once the channel is ready, False as soon as it has failed to connect."""
@@ -121,7 +180,7 @@ class ChatSession:
 
     async def open(self) -> None:
         """Connect and open the stream. Raises ChatError if the server cannot be reached."""
-        self._channel = open_channel(self.target, self.tls)
+        self._channel = open_channel(self.target, self.tls, self.channel_options)
         try:
             self._connected = await asyncio.wait_for(
                 self._wait_for_channel(self._channel), self.connect_timeout
@@ -135,6 +194,10 @@ class ChatSession:
             metadata.append((USER_KEY, self.name))
         if self.token:
             metadata.append((AUTHORIZATION_KEY, f"Bearer {self.token}"))
+        if self.resume_token and _metadata_safe(self.resume_token):
+            metadata.append((RESUME_TOKEN_KEY, self.resume_token))
+        if self.resume_from and _metadata_safe(self.resume_from):
+            metadata.append((RESUME_FROM_KEY, self.resume_from))
         # Names metadata cannot carry (non-ASCII) reach the server in the first message's
         # `user` field instead, as the protocol allows for three-field clients.
         stub = chat_pb2_grpc.ChatServiceStub(self._channel)
@@ -153,7 +216,7 @@ class ChatSession:
             except grpc.aio.AioRpcError as err:
                 raise self._error_for(err) from None
             if first is grpc.aio.EOF:
-                raise ChatError("disconnected: server closed the stream")
+                raise closed_stream()
             self._connected = True
             self._first = first
 
@@ -162,21 +225,28 @@ class ChatSession:
             err = self._server_status.error(err)
         details = sanitize(err.details() or "")
         code = err.code()
-        if code == grpc.StatusCode.UNAUTHENTICATED:
-            # The chat server wants a valid session: none was given, or it is invalid or expired.
-            return ChatError(f"error: sign-in failed: {details or 'UNAUTHENTICATED'}")
+        reason = details or code.name
+        if code in FINAL_CODES:
+            if code == grpc.StatusCode.UNAUTHENTICATED:
+                # The chat server wants a valid session: none was given, or it is invalid or
+                # expired.
+                return ChatError(f"error: sign-in failed: {details or 'UNAUTHENTICATED'}")
+            return ChatError(f"disconnected: {reason}")
+        wait = retry_delay(err.trailing_metadata()) if code == _EXHAUSTED else 0.0
         if code == grpc.StatusCode.UNAVAILABLE:
             if not self._connected:
                 return self._unreachable(err.details() or "unavailable")
             if _is_transport_failure(details):
                 return ChatError(
                     f"error: lost connection to chat server at {self.address}: "
-                    f"{details or 'unavailable'}"
+                    f"{details or 'unavailable'}",
+                    retry=True,
+                    reason=details or "unavailable",
                 )
             # Otherwise the server itself ended the stream, e.g. "server is shutting down".
         if code == grpc.StatusCode.UNKNOWN and not self._connected:
             return self._unreachable(details or "unknown error")
-        return ChatError(f"disconnected: {details or code.name}")
+        return ChatError(f"disconnected: {reason}", retry=True, reason=reason, wait=wait, code=code)
 
     async def messages(self) -> AsyncIterator[chat_pb2.ChatMessage]:
         """Yield the server's messages until the stream ends.
@@ -197,12 +267,16 @@ class ChatSession:
             if msg is grpc.aio.EOF:
                 if self._leaving:
                     return
-                raise ChatError("disconnected: server closed the stream")
+                raise closed_stream()
             self._connected = True
             yield msg
 
-    async def send(self, text: str) -> bool:
-        """Send one text message. False if the stream has already ended (messages() says why)."""
+    async def send(self, text: str, client_msg_id: str = "") -> bool:
+        """Send one text message. False if the stream has already ended (messages() says why).
+
+        `client_msg_id` names the line, so that the server relays it once however often it is
+        sent.
+        """
         assert self._call is not None, "open() first"
         msg = chat_pb2.ChatMessage(
             user=self.name,
@@ -210,6 +284,7 @@ class ChatSession:
             timestamp=int(time.time()),
             room=self.room,
             kind=chat_pb2.ChatMessage.KIND_TEXT,
+            client_msg_id=client_msg_id,
         )
         msg.client_sent_at.GetCurrentTime()
         try:

@@ -1,13 +1,21 @@
 """A small in-process ChatService that behaves like the protocol doc says, for tests.
 
 Also a fake AuthService (Login only) and a chat server that, like the Go server started with
-`-auth-addr`, wants a valid `authorization: Bearer <token>` and names the member after it.
+`-auth-server`, wants a valid `authorization: Bearer <token>` and names the member after it.
+
+Resuming, as docs/chat-protocol.md describes it: every message carries the fake's epoch, text
+messages get a per-room seq and are kept, the welcome carries a resume token that gives a
+reconnecting member its name back (`resumed`), `chat-resume-from` with the current epoch
+replays the texts after the given seq (another epoch: a reset notice and the history block),
+and a client_msg_id is relayed once per member. Tests can refuse new streams, drop a stream,
+or swallow a text as if the connection broke while it was on its way.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -31,13 +39,25 @@ class Member:
 class FakeChat(chat_pb2_grpc.ChatServiceServicer):
     """Rooms with join/leave notices and no echo; records what clients send."""
 
-    def __init__(self, tokens: dict[str, str] | None = None) -> None:
+    def __init__(self, tokens: dict[str, str] | None = None, epoch: str = "e0") -> None:
         # token -> username; when set, a stream without a valid token is UNAUTHENTICATED.
         self.tokens = tokens
+        self.epoch = epoch
         self.members: list[Member] = []
         self.received: asyncio.Queue[tuple[str, chat_pb2.ChatMessage]] = asyncio.Queue()
+        # Texts the fake relayed to the room (once per client_msg_id and member).
+        self.relayed: asyncio.Queue[tuple[str, chat_pb2.ChatMessage]] = asyncio.Queue()
         self.joined: asyncio.Queue[Member] = asyncio.Queue()
         self.left: asyncio.Queue[str] = asyncio.Queue()
+        # The metadata of every stream opened, refused ones included.
+        self.attempts: asyncio.Queue[dict[str, str]] = asyncio.Queue()
+        # When set, every new stream is refused with this status.
+        self.refuse: tuple[grpc.StatusCode, str] | None = None
+        # When set, the next text is taken but not relayed, and its stream is dropped.
+        self.swallow_next = False
+        self.history: dict[str, list[chat_pb2.ChatMessage]] = {}
+        self._resume: dict[str, tuple[str, str]] = {}  # resume token -> (room, name)
+        self._relayed_ids: dict[tuple[str, str], set[str]] = {}
         self._count = 0
         self._next_id = 0
 
@@ -50,9 +70,64 @@ class FakeChat(chat_pb2_grpc.ChatServiceServicer):
             room=room,
             kind=kind,
             id=self._next_id,
+            epoch=self.epoch,
         )
         msg.sent_at.GetCurrentTime()
         return msg
+
+    def keep(self, msg: chat_pb2.ChatMessage) -> chat_pb2.ChatMessage:
+        """Give a text message the next id, its room's next seq and the epoch; keep it."""
+        self._next_id += 1
+        kept = self.history.setdefault(msg.room or "general", [])
+        msg.id, msg.epoch, msg.seq = self._next_id, self.epoch, len(kept) + 1
+        msg.kind = Kind.KIND_TEXT
+        kept.append(msg)
+        return msg
+
+    def say(self, user: str, text: str, room: str = "general") -> chat_pb2.ChatMessage:
+        """A member of another client says `text`: kept and sent to the room."""
+        msg = self.keep(
+            chat_pb2.ChatMessage(user=user, message=text, room=room, timestamp=int(time.time()))
+        )
+        self.broadcast(msg)
+        return msg
+
+    def drop(self, member: Member, details: str = "Socket closed") -> None:
+        """End a member's stream as a lost connection does (UNAVAILABLE)."""
+        self.end(member, grpc.StatusCode.UNAVAILABLE, details)
+
+    async def _greet(
+        self, context: grpc.aio.ServicerContext, member: Member, resumed: bool, md: dict[str, str]
+    ) -> None:
+        """The welcome (with a resume token), then a replay or the history block."""
+        token = secrets.token_hex(16)
+        self._resume[token] = (member.room, member.name)
+        text = (
+            f"Welcome back, {member.name}! You are in room {member.room}."
+            if resumed
+            else f"Welcome, {member.name}! You are in room {member.room}."
+        )
+        welcome = self.notice(Kind.KIND_SYSTEM, text, member.room)
+        welcome.resume_token, welcome.resumed = token, resumed
+        await context.write(welcome)
+        history = self.history.get(member.room, [])
+        resume_from = md.get("chat-resume-from")
+        if resume_from is None:
+            return
+        epoch, _, seq = resume_from.partition(":")
+        if epoch == self.epoch:
+            for msg in history:
+                if msg.seq > int(seq):
+                    await context.write(msg)
+            return
+        await context.write(
+            self.notice(Kind.KIND_SYSTEM, "The server's history was reset; showing recent messages")
+        )
+        if history:
+            await context.write(self.notice(Kind.KIND_HISTORY_START, "--- Recent messages ---"))
+            for msg in history:
+                await context.write(msg)
+            await context.write(self.notice(Kind.KIND_HISTORY_END, "--- End of history ---"))
 
     def broadcast(self, msg: chat_pb2.ChatMessage, *, exclude: Member | None = None) -> None:
         for m in self.members:
@@ -71,6 +146,9 @@ class FakeChat(chat_pb2_grpc.ChatServiceServicer):
         context: grpc.aio.ServicerContext,
     ) -> None:
         md = {k: v for k, v in context.invocation_metadata() if isinstance(v, str)}
+        self.attempts.put_nowait(md)
+        if self.refuse is not None:
+            await context.abort(*self.refuse)
         self._count += 1
         room = md.get("chat-room") or "general"
         name = md.get("chat-user") or f"Client({self._count})"
@@ -81,14 +159,17 @@ class FakeChat(chat_pb2_grpc.ChatServiceServicer):
                     grpc.StatusCode.UNAUTHENTICATED, "invalid or expired session token"
                 )
             name = self.tokens[token]
+        resumed = self._resume.get(md.get("chat-resume-token", "")) is not None
+        if resumed:
+            room, name = self._resume.pop(md["chat-resume-token"])
         member = Member(name, room, md)
         self.members.append(member)
-        await context.write(
-            self.notice(Kind.KIND_SYSTEM, f"Welcome, {member.name}! You are in room {room}.", room)
-        )
-        self.broadcast(
-            self.notice(Kind.KIND_JOIN, f"{member.name} joined the room", room), exclude=member
-        )
+        await self._greet(context, member, resumed, md)
+        if not resumed:
+            self.broadcast(
+                self.notice(Kind.KIND_JOIN, f"{member.name} joined the room", room),
+                exclude=member,
+            )
         self.joined.put_nowait(member)
 
         async def pump() -> None:
@@ -100,16 +181,21 @@ class FakeChat(chat_pb2_grpc.ChatServiceServicer):
                     member.outbox.put_nowait(None)
                     return
                 await self.received.put((member.name, req))
+                if self.swallow_next:
+                    self.swallow_next = False
+                    self.drop(member)
+                    return
+                seen = self._relayed_ids.setdefault((room, member.name), set())
+                if req.client_msg_id in seen:
+                    continue
+                if req.client_msg_id:
+                    seen.add(req.client_msg_id)
                 if req.message.strip():
-                    self._next_id += 1
                     out = chat_pb2.ChatMessage()
                     out.CopyFrom(req)
-                    out.user, out.room, out.kind, out.id = (
-                        member.name,
-                        room,
-                        Kind.KIND_TEXT,
-                        self._next_id,
-                    )
+                    out.user, out.room = member.name, room
+                    self.keep(out)
+                    await self.relayed.put((member.name, out))
                     self.broadcast(out, exclude=member)
 
         reader = asyncio.create_task(pump())
@@ -167,10 +253,12 @@ def _listen(server: grpc.aio.Server, credentials: grpc.ServerCredentials | None)
 
 @contextlib.asynccontextmanager
 async def running_fake(
-    credentials: grpc.ServerCredentials | None = None, tokens: dict[str, str] | None = None
+    credentials: grpc.ServerCredentials | None = None,
+    tokens: dict[str, str] | None = None,
+    fake: FakeChat | None = None,
 ) -> AsyncIterator[tuple[FakeChat, int, grpc.aio.Server]]:
     """A FakeChat on 127.0.0.1 (TLS when `credentials` are given; tokens checked if given)."""
-    fake = FakeChat(tokens)
+    fake = fake or FakeChat(tokens)
     server = grpc.aio.server()
     chat_pb2_grpc.add_ChatServiceServicer_to_server(fake, server)
     port = _listen(server, credentials)

@@ -128,7 +128,7 @@ async def test_server_ends_stream(
     expected: str,
 ) -> None:
     fake, port, _ = fake_server
-    async with client("Alice", "general", f"127.0.0.1:{port}") as proc:
+    async with client("--no-reconnect", "Alice", "general", f"127.0.0.1:{port}") as proc:
         await line(proc)
         member = await asyncio.wait_for(fake.joined.get(), WAIT)
         fake.end(member, code, details)
@@ -140,7 +140,7 @@ async def test_lost_server_is_one_line(
     fake_server: tuple[FakeChat, int, grpc.aio.Server],
 ) -> None:
     fake, port, server = fake_server
-    async with client("Alice", "general", f"127.0.0.1:{port}") as proc:
+    async with client("--no-reconnect", "Alice", "general", f"127.0.0.1:{port}") as proc:
         await line(proc)
         await asyncio.wait_for(fake.joined.get(), WAIT)
         await server.stop(None)

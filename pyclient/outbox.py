@@ -1,0 +1,133 @@
+"""The lines the server may not have yet, in the order they were typed.
+
+Every typed line gets its own client_msg_id and waits here until it is sent. Lines sent on the
+current stream stay "in the air": the server sends no receipt, so when the stream is lost any
+of them may have been cut off on the way. After a reconnect that resumed the membership they
+are all resent with their own ids first (the server relays an id once per member and drops
+the copies). After a reconnect as a new member the server has forgotten those ids, so only
+the lines sent after the last message we had received are resent: any line sent earlier was
+followed by traffic on the same stream and is taken as delivered, which keeps a resend from
+showing a line twice. A line the server replays after the reconnect has arrived and is not
+resent at all.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from pykit.chatwire import MAX_PENDING_LINES
+
+# How many of the lines last sent on a stream may be resent after it is lost (the server
+# remembers more ids per member than this).
+RESEND_WINDOW = 100
+# How many ids of its own recent lines the client remembers, to recognise them when the
+# server replays them.
+OWN_MEMORY = 1024
+
+
+class OutboxFull(Exception):
+    """A line typed while `limit` lines already wait to be sent."""
+
+
+@dataclass
+class Line:
+    """One text message on its way."""
+
+    text: str
+    client_msg_id: str
+    # The last text seq shown when the line was sent: it reached the server after that one.
+    after_seq: int = 0
+    # Whether it was sent before, on a stream that was lost.
+    resent: bool = False
+
+
+class Outbox:
+    """Lines waiting to be sent and lines in the air. Not thread-safe; one event loop uses it."""
+
+    def __init__(
+        self,
+        limit: int = MAX_PENDING_LINES,
+        *,
+        resend_window: int = RESEND_WINDOW,
+        own_memory: int = OWN_MEMORY,
+        new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+    ) -> None:
+        self.limit = limit
+        self._queued: deque[Line] = deque()
+        self._in_air: deque[Line] = deque(maxlen=resend_window)
+        self._lost_after: int | None = None
+        self._own: OrderedDict[str, None] = OrderedDict()
+        self._own_memory = own_memory
+        self._new_id = new_id
+
+    @property
+    def waiting(self) -> int:
+        """How many typed lines were never sent."""
+        return sum(1 for line in self._queued if not line.resent)
+
+    def add(self, text: str) -> Line:
+        """Queue a typed line under a new id; OutboxFull when `limit` lines already wait."""
+        if self.waiting >= self.limit:
+            raise OutboxFull(f"{self.limit} lines are already waiting")
+        line = Line(text, self._new_id())
+        self._remember(line.client_msg_id)
+        self._queued.append(line)
+        return line
+
+    def peek(self) -> Line | None:
+        """The next line to send, if any."""
+        return self._queued[0] if self._queued else None
+
+    def sending(self, line: Line, after_seq: int) -> None:
+        """`line` (the one `peek` gave) is being sent now, after text seq `after_seq`."""
+        if self._queued and self._queued[0] is line:
+            self._queued.popleft()
+        line.after_seq = after_seq
+        self._in_air.append(line)
+
+    def lost(self, last_seq: int) -> None:
+        """The stream ended; `last_seq` is the last text seq shown on it."""
+        self._lost_after = last_seq
+
+    def reconnected(self, resumed: bool) -> None:
+        """A new stream is open: put the lines that may not have arrived before the queued ones.
+
+        `resumed`: the server kept our membership and the ids it had from us.
+        """
+        cut_after = self._lost_after
+        again = [
+            line
+            for line in self._in_air
+            if resumed or cut_after is None or line.after_seq >= cut_after
+        ]
+        for line in again:
+            line.resent = True
+        self._queued.extendleft(reversed(again))
+        self._in_air.clear()
+        self._lost_after = None
+
+    def arrived(self, client_msg_id: str) -> None:
+        """The server has our line `client_msg_id` (it replayed it): never send it again."""
+        for lines in (self._queued, self._in_air):
+            for line in lines:
+                if line.client_msg_id == client_msg_id:
+                    lines.remove(line)
+                    break
+
+    def is_own(self, client_msg_id: str) -> bool:
+        """Whether `client_msg_id` names one of our recent lines."""
+        return bool(client_msg_id) and client_msg_id in self._own
+
+    def drop_queued(self) -> int:
+        """Forget the lines still waiting (we are leaving); how many were never sent."""
+        count = self.waiting
+        self._queued.clear()
+        return count
+
+    def _remember(self, client_msg_id: str) -> None:
+        self._own[client_msg_id] = None
+        while len(self._own) > self._own_memory:
+            self._own.popitem(last=False)
