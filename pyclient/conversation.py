@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Protocol
 
 import grpc
@@ -75,6 +75,7 @@ class Conversation:
         outbox: Outbox | None = None,
         leave_timeout: float = LEAVE_TIMEOUT,
         reconnect_timeout: float = RECONNECT_TIMEOUT,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.session = session
         self.ui = ui
@@ -84,6 +85,7 @@ class Conversation:
         self.seen = SeenFilter()
         self.leave_timeout = leave_timeout
         self.reconnect_timeout = reconnect_timeout
+        self._sleep = sleep
         self.resume_token: str | None = None
         self.connected = True
         self._messages: AsyncIterator[chat_pb2.ChatMessage] = session.messages()
@@ -222,7 +224,7 @@ class Conversation:
             delay = max(lost.wait, self.backoff.fail())
         while True:
             if delay > 0:
-                await asyncio.sleep(delay)
+                await self._sleep(delay)
             self.backoff.start()
             session = self.connect(self.resume_token, self.seen.resume_from())
             try:
@@ -296,12 +298,13 @@ async def converse(
     *,
     connect: Connect | None = None,
     backoff: Backoff | None = None,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> None:
     """Chat on the open `session` until the user leaves (returns) or it must end (ChatError).
 
     With `connect`, a lost stream is replaced (see `Conversation`).
     """
     conversation = Conversation(
-        session, ui, connect=connect, backoff=backoff, leave_timeout=leave_timeout
+        session, ui, connect=connect, backoff=backoff, leave_timeout=leave_timeout, sleep=sleep
     )
     await conversation.run(stop)

@@ -55,6 +55,14 @@ class FakeChat(chat_pb2_grpc.ChatServiceServicer):
         self.refuse: tuple[grpc.StatusCode, str] | None = None
         # When set, the next text is taken but not relayed, and its stream is dropped.
         self.swallow_next = False
+        # Trailing metadata for the next stream ended with an error status (`end`).
+        self.trailers: tuple[tuple[str, str | bytes], ...] = ()
+        # When set, a resume replays the whole history, as a careless server might.
+        self.replay_all = False
+        # When set, a resume gets the history block instead, as from a server without resume.
+        self.ignore_resume_from = False
+        # Resume tokens handed out, in order.
+        self.issued: list[str] = []
         self.history: dict[str, list[chat_pb2.ChatMessage]] = {}
         self._resume: dict[str, tuple[str, str]] = {}  # resume token -> (room, name)
         self._relayed_ids: dict[tuple[str, str], set[str]] = {}
@@ -102,6 +110,7 @@ class FakeChat(chat_pb2_grpc.ChatServiceServicer):
         """The welcome (with a resume token), then a replay or the history block."""
         token = secrets.token_hex(16)
         self._resume[token] = (member.room, member.name)
+        self.issued.append(token)
         text = (
             f"Welcome back, {member.name}! You are in room {member.room}."
             if resumed
@@ -114,15 +123,23 @@ class FakeChat(chat_pb2_grpc.ChatServiceServicer):
         resume_from = md.get("chat-resume-from")
         if resume_from is None:
             return
+        if self.ignore_resume_from:
+            await self._history_block(context, history)
+            return
         epoch, _, seq = resume_from.partition(":")
         if epoch == self.epoch:
             for msg in history:
-                if msg.seq > int(seq):
+                if msg.seq > int(seq) or self.replay_all:
                     await context.write(msg)
             return
         await context.write(
             self.notice(Kind.KIND_SYSTEM, "The server's history was reset; showing recent messages")
         )
+        await self._history_block(context, history)
+
+    async def _history_block(
+        self, context: grpc.aio.ServicerContext, history: list[chat_pb2.ChatMessage]
+    ) -> None:
         if history:
             await context.write(self.notice(Kind.KIND_HISTORY_START, "--- Recent messages ---"))
             for msg in history:
@@ -210,6 +227,9 @@ class FakeChat(chat_pb2_grpc.ChatServiceServicer):
             self.broadcast(self.notice(Kind.KIND_LEAVE, f"{member.name} left the room", room))
             self.left.put_nowait(member.name)
         if member.abort is not None:
+            if self.trailers:
+                context.set_trailing_metadata(self.trailers)
+                self.trailers = ()
             await context.abort(*member.abort)
 
 
@@ -245,10 +265,12 @@ class FakeAuth(auth_pb2_grpc.AuthServiceServicer):
         return auth_pb2.LogoutResponse(message="Logout successful")
 
 
-def _listen(server: grpc.aio.Server, credentials: grpc.ServerCredentials | None) -> int:
+def _listen(
+    server: grpc.aio.Server, credentials: grpc.ServerCredentials | None, port: int = 0
+) -> int:
     if credentials is None:
-        return server.add_insecure_port("127.0.0.1:0")
-    return server.add_secure_port("127.0.0.1:0", credentials)
+        return server.add_insecure_port(f"127.0.0.1:{port}")
+    return server.add_secure_port(f"127.0.0.1:{port}", credentials)
 
 
 @contextlib.asynccontextmanager
@@ -256,12 +278,16 @@ async def running_fake(
     credentials: grpc.ServerCredentials | None = None,
     tokens: dict[str, str] | None = None,
     fake: FakeChat | None = None,
+    port: int = 0,
 ) -> AsyncIterator[tuple[FakeChat, int, grpc.aio.Server]]:
-    """A FakeChat on 127.0.0.1 (TLS when `credentials` are given; tokens checked if given)."""
+    """A FakeChat on 127.0.0.1 (TLS when `credentials` are given; tokens checked if given).
+
+    Given an earlier `fake` and its `port`, it is that server started again, state and all.
+    """
     fake = fake or FakeChat(tokens)
     server = grpc.aio.server()
     chat_pb2_grpc.add_ChatServiceServicer_to_server(fake, server)
-    port = _listen(server, credentials)
+    port = _listen(server, credentials, port)
     await server.start()
     try:
         yield fake, port, server

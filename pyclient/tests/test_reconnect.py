@@ -1,0 +1,464 @@
+"""Riding out lost connections, against the fake server: the conversation reconnects with the
+resume metadata, sends what was typed meanwhile once and in order, hides what it has shown,
+stops on what retrying cannot fix, and leaves at once while reconnecting.
+
+The backoff is tiny (or, where leaving must not wait for it, an hour); every step waits on
+an event of the fake server or a line of the UI, never on the clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import grpc
+import pytest
+from polychat.chat import chat_pb2
+
+from pyclient.backoff import Backoff, BackoffPolicy
+from pyclient.conversation import converse
+from pyclient.session import ChatError, ChatSession
+from pyclient.tests.fakeserver import FakeChat, Member
+from pyclient.tests.test_session import ScriptedUI
+
+WAIT = 10.0
+TINY = BackoffPolicy(base=0.001, max_delay=0.02)
+HOUR = BackoffPolicy(base=3600.0, max_delay=3600.0)
+
+
+@dataclass
+class Running:
+    """A client conversing in a task, and what the test sees of it."""
+
+    task: asyncio.Task[None]
+    ui: ScriptedUI
+    stop: asyncio.Event
+    sleeps: list[float]
+    sleeping: asyncio.Event  # set once a wait between attempts has begun
+
+    async def shown(self) -> str:
+        return await asyncio.wait_for(self.ui.shown.get(), WAIT)
+
+    async def finish(self) -> None:
+        await asyncio.wait_for(self.task, WAIT)
+
+
+@contextlib.asynccontextmanager
+async def conversing(
+    port: int, policy: BackoffPolicy = TINY, name: str = "Alice", reconnect: bool = True
+) -> AsyncIterator[Running]:
+    def connect(token: str | None, resume_from: str | None) -> ChatSession:
+        return ChatSession(
+            f"127.0.0.1:{port}",
+            name,
+            "general",
+            connect_timeout=WAIT,
+            resume_token=token,
+            resume_from=resume_from,
+        )
+
+    sleeps: list[float] = []
+    sleeping = asyncio.Event()
+
+    async def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        sleeping.set()
+        await asyncio.sleep(seconds)
+
+    session = connect(None, None)
+    await session.open()
+    ui, stop = ScriptedUI(), asyncio.Event()
+    task = asyncio.create_task(
+        converse(
+            session,
+            ui,
+            stop,
+            connect=connect if reconnect else None,
+            # A clock that stands still: each wait is the schedule's, whatever attempts take.
+            backoff=Backoff(policy, clock=lambda: 0.0, random=lambda: 0.5),
+            sleep=sleep,
+        )
+    )
+    try:
+        yield Running(task, ui, stop, sleeps, sleeping)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await session.close()
+
+
+async def joined(fake: FakeChat, client: Running, name: str = "Alice") -> Member:
+    """The client's first stream is open and welcomed; its metadata consumed."""
+    assert (await client.shown()).endswith(f"*** Welcome, {name}! You are in room general.")
+    await asyncio.wait_for(fake.attempts.get(), WAIT)
+    return await asyncio.wait_for(fake.joined.get(), WAIT)
+
+
+async def relayed(fake: FakeChat) -> tuple[str, str, str]:
+    name, msg = await asyncio.wait_for(fake.relayed.get(), WAIT)
+    return name, msg.message, msg.client_msg_id
+
+
+async def test_reconnects_with_the_resume_metadata_and_keeps_its_name(
+    fake_server: tuple[FakeChat, int, grpc.aio.Server],
+) -> None:
+    fake, port, _ = fake_server
+    async with conversing(port) as client:
+        member = await joined(fake, client)
+        assert "chat-resume-token" not in member.metadata
+        assert "chat-resume-from" not in member.metadata
+        fake.say("Bob", "one")
+        fake.say("Bob", "two")
+        assert await client.shown() == "[Bob]: one"
+        assert await client.shown() == "[Bob]: two"
+
+        fake.drop(member)
+        assert (await client.shown()).endswith(
+            "] *** Connection lost (Socket closed); reconnecting..."
+        )
+        metadata = await asyncio.wait_for(fake.attempts.get(), WAIT)
+        assert metadata["chat-resume-token"] == fake.issued[0]
+        assert metadata["chat-resume-from"] == "e0:2"
+        assert (metadata["chat-user"], metadata["chat-room"]) == ("Alice", "general")
+        assert (await client.shown()).endswith("] *** Reconnected")
+        assert (await client.shown()).endswith("*** Welcome back, Alice! You are in room general.")
+        assert (await asyncio.wait_for(fake.joined.get(), WAIT)).name == "Alice"
+
+        fake.say("Bob", "three")
+        assert await client.shown() == "[Bob]: three"
+        # Lost again: the new welcome's token is the one offered.
+        fake.drop(fake.members[-1])
+        assert "Connection lost" in await client.shown()
+        metadata = await asyncio.wait_for(fake.attempts.get(), WAIT)
+        assert metadata["chat-resume-token"] == fake.issued[1]
+        assert metadata["chat-resume-from"] == "e0:3"
+        assert (await client.shown()).endswith("*** Reconnected")
+        assert "Welcome back" in await client.shown()
+
+        client.ui.lines.put_nowait(None)
+        await client.finish()
+    assert client.ui.shown.empty()
+
+
+async def test_one_status_line_however_many_attempts(
+    fake_server: tuple[FakeChat, int, grpc.aio.Server],
+) -> None:
+    fake, port, _ = fake_server
+    async with conversing(port) as client:
+        member = await joined(fake, client)
+        fake.refuse = (grpc.StatusCode.UNAVAILABLE, "starting up")
+        fake.drop(member)
+        assert "Connection lost" in await client.shown()
+        for _ in range(5):
+            await asyncio.wait_for(fake.attempts.get(), WAIT)
+        assert client.ui.shown.empty()
+        fake.refuse = None
+        assert (await client.shown()).endswith("*** Reconnected")
+        assert "Welcome back" in await client.shown()
+        assert client.ui.shown.empty()
+        # The schedule started at once and grew: 1 ms, 1.6 ms, ... (no jitter here).
+        assert client.sleeps[:3] == pytest.approx([0.001, 0.0016, 0.00256])
+        client.ui.lines.put_nowait("/quit")
+        await client.finish()
+
+
+async def test_lines_typed_while_disconnected_are_pending_then_sent_once_in_order(
+    fake_server: tuple[FakeChat, int, grpc.aio.Server],
+) -> None:
+    fake, port, _ = fake_server
+    async with conversing(port) as client:
+        member = await joined(fake, client)
+        client.ui.lines.put_nowait("before")
+        assert (await relayed(fake))[:2] == ("Alice", "before")
+
+        fake.refuse = (grpc.StatusCode.UNAVAILABLE, "starting up")
+        fake.drop(member)
+        assert "Connection lost" in await client.shown()
+        for text in ("first", "second", "third"):
+            client.ui.lines.put_nowait(text)
+            assert await client.shown() == f"(pending) {text}"
+        fake.refuse = None
+        assert (await client.shown()).endswith("*** Reconnected")
+        assert "Welcome back" in await client.shown()
+        got = [await relayed(fake) for _ in range(3)]
+        assert [(name, text) for name, text, _ in got] == [
+            ("Alice", "first"),
+            ("Alice", "second"),
+            ("Alice", "third"),
+        ]
+        assert len({msg_id for _, _, msg_id in got}) == 3
+
+        client.ui.lines.put_nowait("after")
+        assert (await relayed(fake))[1] == "after"
+        client.ui.lines.put_nowait(None)
+        await client.finish()
+    # "before" may have been sent twice (the server has it once); nothing else went twice.
+    assert fake.relayed.empty()
+    # The replay brought back "before": it is ours, so it was not shown.
+    assert client.ui.shown.empty()
+
+
+async def test_a_line_cut_off_on_its_way_is_resent_with_its_id(
+    fake_server: tuple[FakeChat, int, grpc.aio.Server],
+) -> None:
+    fake, port, _ = fake_server
+    async with conversing(port) as client:
+        await joined(fake, client)
+        fake.swallow_next = True
+        client.ui.lines.put_nowait("hello")
+        _, cut = await asyncio.wait_for(fake.received.get(), WAIT)
+        assert "Connection lost" in await client.shown()
+        assert (await client.shown()).endswith("*** Reconnected")
+        name, text, msg_id = await relayed(fake)
+        assert (name, text, msg_id) == ("Alice", "hello", cut.client_msg_id)
+        assert msg_id
+        client.ui.lines.put_nowait(None)
+        await client.finish()
+    assert fake.relayed.empty()
+
+
+async def test_the_pending_queue_is_bounded(
+    fake_server: tuple[FakeChat, int, grpc.aio.Server],
+) -> None:
+    fake, port, _ = fake_server
+    async with conversing(port) as client:
+        member = await joined(fake, client)
+        fake.refuse = (grpc.StatusCode.UNAVAILABLE, "starting up")
+        fake.drop(member)
+        assert "Connection lost" in await client.shown()
+        for n in range(100):
+            client.ui.lines.put_nowait(f"line {n}")
+            assert await client.shown() == f"(pending) line {n}"
+        client.ui.lines.put_nowait("one too many")
+        assert (await client.shown()).endswith(
+            "*** Not sent: 100 lines are already waiting for the connection"
+        )
+        fake.refuse = None
+        assert (await client.shown()).endswith("*** Reconnected")
+        assert [(await relayed(fake))[1] for _ in range(100)] == [f"line {n}" for n in range(100)]
+        client.ui.lines.put_nowait(None)
+        await client.finish()
+    assert fake.relayed.empty()
+
+
+async def test_what_was_shown_is_not_shown_again(
+    fake_server: tuple[FakeChat, int, grpc.aio.Server],
+) -> None:
+    fake, port, _ = fake_server
+    fake.replay_all = True  # a careless server: the client alone must hide the repeats
+    async with conversing(port) as client:
+        member = await joined(fake, client)
+        fake.say("Bob", "one")
+        assert await client.shown() == "[Bob]: one"
+        client.ui.lines.put_nowait("mine")
+        assert (await relayed(fake))[1] == "mine"
+        fake.say("Bob", "two")
+        assert await client.shown() == "[Bob]: two"
+        notice = fake.notice(4, "Carol is now known as Caz")
+        fake.broadcast(notice)
+        assert (await client.shown()).endswith("*** Carol is now known as Caz")
+
+        fake.drop(member)
+        assert "Connection lost" in await client.shown()
+        assert (await client.shown()).endswith("*** Reconnected")
+        assert "Welcome back" in await client.shown()
+        fake.broadcast(notice)  # the same notice again
+        fake.say("Bob", "three")
+        # "one", "two" and our own "mine" came back in the replay; only "three" is new.
+        assert await client.shown() == "[Bob]: three"
+        client.ui.lines.put_nowait(None)
+        await client.finish()
+    assert client.ui.shown.empty()
+
+
+async def test_a_new_epoch_starts_afresh(
+    fake_server: tuple[FakeChat, int, grpc.aio.Server],
+) -> None:
+    fake, port, _ = fake_server
+    async with conversing(port) as client:
+        member = await joined(fake, client)
+        for n in range(3):
+            fake.say("Bob", f"old {n}")
+            assert await client.shown() == f"[Bob]: old {n}"
+        # The store is replaced: new epoch, ids and seqs from 1 again.
+        fake.epoch, fake.history, fake._next_id = "e1", {}, 0
+        fake.keep(chat_pb2.ChatMessage(user="Bob", message="new 1", room="general"))
+        fake.drop(member)
+        assert "Connection lost" in await client.shown()
+        metadata = await asyncio.wait_for(fake.attempts.get(), WAIT)
+        assert metadata["chat-resume-from"] == "e0:3"
+        assert (await client.shown()).endswith("*** Reconnected")
+        assert "Welcome back" in await client.shown()
+        assert (await client.shown()).endswith(
+            "*** The server's history was reset; showing recent messages"
+        )
+        assert await client.shown() == "--- Recent messages ---"
+        assert await client.shown() == "[Bob]: new 1"  # id 1: not taken for an old one
+        assert await client.shown() == "--- End of history ---"
+        fake.drop(fake.members[-1])
+        assert "Connection lost" in await client.shown()
+        metadata = await asyncio.wait_for(fake.attempts.get(), WAIT)
+        assert metadata["chat-resume-from"] == "e1:1"
+        client.ui.lines.put_nowait(None)
+        await client.finish()
+
+
+async def test_a_history_block_of_messages_already_shown_is_left_out(
+    fake_server: tuple[FakeChat, int, grpc.aio.Server],
+) -> None:
+    fake, port, _ = fake_server
+    async with conversing(port) as client:
+        member = await joined(fake, client)
+        fake.say("Bob", "one")
+        assert await client.shown() == "[Bob]: one"
+        # A server that answers a resume with its history block, as if it did not know how.
+        fake.ignore_resume_from = True
+        fake.drop(member)
+        assert "Connection lost" in await client.shown()
+        assert (await client.shown()).endswith("*** Reconnected")
+        assert "Welcome back" in await client.shown()
+        fake.say("Bob", "two")
+        assert await client.shown() == "[Bob]: two"
+        client.ui.lines.put_nowait(None)
+        await client.finish()
+    assert client.ui.shown.empty()
+
+
+FINAL = [
+    (grpc.StatusCode.UNAUTHENTICATED, "session expired", "error: sign-in failed: session expired"),
+    (grpc.StatusCode.INVALID_ARGUMENT, "bad resume-from", "disconnected: bad resume-from"),
+    (grpc.StatusCode.PERMISSION_DENIED, "not your token", "disconnected: not your token"),
+]
+
+
+@pytest.mark.parametrize(("code", "details", "line"), FINAL)
+async def test_stops_when_the_server_refuses_the_reconnect(
+    fake_server: tuple[FakeChat, int, grpc.aio.Server],
+    code: grpc.StatusCode,
+    details: str,
+    line: str,
+) -> None:
+    fake, port, _ = fake_server
+    async with conversing(port) as client:
+        member = await joined(fake, client)
+        fake.refuse = (code, details)
+        fake.drop(member)
+        assert "Connection lost" in await client.shown()
+        with pytest.raises(ChatError) as exc:
+            await client.finish()
+        assert str(exc.value) == line
+    await asyncio.wait_for(fake.attempts.get(), WAIT)
+    assert fake.attempts.empty()  # one attempt, not one more
+
+
+@pytest.mark.parametrize(("code", "details", "line"), FINAL)
+async def test_stops_when_the_server_ends_the_stream_for_good(
+    fake_server: tuple[FakeChat, int, grpc.aio.Server],
+    code: grpc.StatusCode,
+    details: str,
+    line: str,
+) -> None:
+    fake, port, _ = fake_server
+    async with conversing(port) as client:
+        member = await joined(fake, client)
+        fake.end(member, code, details)
+        with pytest.raises(ChatError) as exc:
+            await client.finish()
+        assert str(exc.value) == line
+    assert fake.attempts.empty()
+    assert client.ui.shown.empty()
+
+
+@pytest.mark.parametrize(
+    ("code", "details"),
+    [
+        (grpc.StatusCode.UNAVAILABLE, "Server is shutting down"),
+        (grpc.StatusCode.RESOURCE_EXHAUSTED, "client is not reading fast enough; disconnected"),
+        (grpc.StatusCode.INTERNAL, "oops"),
+        (None, ""),
+    ],
+)
+async def test_other_endings_reconnect(
+    fake_server: tuple[FakeChat, int, grpc.aio.Server],
+    code: grpc.StatusCode | None,
+    details: str,
+) -> None:
+    fake, port, _ = fake_server
+    async with conversing(port) as client:
+        member = await joined(fake, client)
+        fake.end(member, code, details)
+        reason = details or "server closed the stream"
+        assert (await client.shown()).endswith(f"*** Connection lost ({reason}); reconnecting...")
+        assert (await client.shown()).endswith("*** Reconnected")
+        client.ui.lines.put_nowait(None)
+        await client.finish()
+
+
+async def test_a_rate_limit_disconnect_waits_the_stated_time(
+    fake_server: tuple[FakeChat, int, grpc.aio.Server],
+) -> None:
+    from pyclient.tests.test_retryinfo import retry_info, status_details
+
+    fake, port, _ = fake_server
+    async with conversing(port) as client:
+        member = await joined(fake, client)
+        fake.trailers = (("grpc-status-details-bin", status_details(retry_info(0, 50_000_000))),)
+        fake.end(member, grpc.StatusCode.RESOURCE_EXHAUSTED, "sending too fast")
+        assert "Connection lost (sending too fast)" in await client.shown()
+        assert (await client.shown()).endswith("*** Reconnected")
+        assert client.sleeps == [pytest.approx(0.05)]  # stated, not the 1 ms backoff
+        client.ui.lines.put_nowait(None)
+        await client.finish()
+
+
+async def test_a_rate_limit_disconnect_without_a_stated_time_waits_the_backoff(
+    fake_server: tuple[FakeChat, int, grpc.aio.Server],
+) -> None:
+    fake, port, _ = fake_server
+    async with conversing(port) as client:
+        member = await joined(fake, client)
+        fake.end(member, grpc.StatusCode.RESOURCE_EXHAUSTED, "sending too fast")
+        assert "Connection lost" in await client.shown()
+        assert (await client.shown()).endswith("*** Reconnected")
+        assert client.sleeps == [TINY.base]
+        client.ui.lines.put_nowait(None)
+        await client.finish()
+
+
+@pytest.mark.parametrize("leave", [None, "/quit", "stop"])
+async def test_leaving_while_reconnecting_is_at_once(
+    fake_server: tuple[FakeChat, int, grpc.aio.Server], leave: str | None
+) -> None:
+    fake, port, _ = fake_server
+    async with conversing(port, policy=HOUR) as client:
+        member = await joined(fake, client)
+        fake.refuse = (grpc.StatusCode.UNAVAILABLE, "starting up")
+        fake.drop(member)
+        assert "Connection lost" in await client.shown()
+        await asyncio.wait_for(client.sleeping.wait(), WAIT)  # refused: the next in an hour
+        client.ui.lines.put_nowait("unsent")
+        assert await client.shown() == "(pending) unsent"
+        if leave == "stop":
+            client.stop.set()
+        else:
+            client.ui.lines.put_nowait(leave)
+        await client.finish()
+        assert (await client.shown()).endswith("*** Left without sending 1 pending line(s)")
+        assert client.sleeps == [3600.0]
+    assert fake.received.empty()
+
+
+async def test_without_reconnecting_a_lost_stream_ends_the_chat(
+    fake_server: tuple[FakeChat, int, grpc.aio.Server],
+) -> None:
+    fake, port, _ = fake_server
+    async with conversing(port, reconnect=False) as client:
+        member = await joined(fake, client)
+        fake.drop(member)
+        with pytest.raises(ChatError) as exc:
+            await client.finish()
+        assert str(exc.value).startswith("error: lost connection to chat server at 127.0.0.1:")
+    assert fake.attempts.empty()
+    assert client.ui.shown.empty()
