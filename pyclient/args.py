@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import re
@@ -189,7 +190,7 @@ def _setting(
     try:
         return parse(text)
     except ValueError as err:
-        fail(f"invalid value {text!r} for {name} ({other}): {err}")
+        fail(f"invalid value {json.dumps(text, ensure_ascii=False)} for {name} ({other}): {err}")
 
 
 def parse_args(argv: list[str] | None = None, environ: Mapping[str, str] | None = None) -> Options:

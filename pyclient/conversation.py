@@ -126,17 +126,17 @@ class Conversation:
         if self.connected and not link.done():
             # What was typed before leaving goes first, unless the stream is lost meanwhile.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    _first_done(link, events=(self._idle, self._lost)), self.leave_timeout
-                )
+                async with asyncio.timeout(self.leave_timeout):
+                    await _first_done(link, events=(self._idle, self._lost))
         if not self.connected:
             unsent = self.outbox.drop_queued()
             if unsent:
                 self.ui.show(status(f"Left without sending {unsent} pending line(s)"))
             return
         await self.session.leave()
-        with contextlib.suppress(TimeoutError, ChatError, asyncio.CancelledError):
-            await asyncio.wait_for(asyncio.shield(link), self.leave_timeout)
+        with contextlib.suppress(TimeoutError, ChatError):
+            async with asyncio.timeout(self.leave_timeout):
+                await asyncio.shield(link)
 
     # ---- input --------------------------------------------------------------------------
 
@@ -204,7 +204,8 @@ class Conversation:
             if not receiver.done():
                 # A write failed: the stream has ended, and the receiver learns why.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(asyncio.shield(receiver), self.leave_timeout)
+                    async with asyncio.timeout(self.leave_timeout):
+                        await asyncio.shield(receiver)
                 if not receiver.done():
                     raise closed_stream()
             receiver.result()
@@ -230,7 +231,10 @@ class Conversation:
             try:
                 await session.open()
                 messages = session.messages()
-                first = await asyncio.wait_for(anext(messages), self.reconnect_timeout)
+                # asyncio.timeout, not wait_for, which in Python 3.11 can swallow the
+                # cancellation of a user leaving just as the welcome arrives.
+                async with asyncio.timeout(self.reconnect_timeout):
+                    first = await anext(messages)
             except (ChatError, TimeoutError, StopAsyncIteration) as err:
                 await session.close()
                 if isinstance(err, ChatError) and not err.retry:

@@ -181,10 +181,11 @@ class ChatSession:
     async def open(self) -> None:
         """Connect and open the stream. Raises ChatError if the server cannot be reached."""
         self._channel = open_channel(self.target, self.tls, self.channel_options)
+        # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a cancellation
+        # that comes as the awaited call completes, and leaving must cancel an open at once.
         try:
-            self._connected = await asyncio.wait_for(
-                self._wait_for_channel(self._channel), self.connect_timeout
-            )
+            async with asyncio.timeout(self.connect_timeout):
+                self._connected = await self._wait_for_channel(self._channel)
         except TimeoutError:
             raise self._unreachable(
                 f"no connection after {self.connect_timeout:g} s (is the server running?)"
@@ -208,7 +209,8 @@ class ChatSession:
         if not self._connected:
             # Learn now whether the server is there, before the user can type or leave.
             try:
-                first = await asyncio.wait_for(self._call.read(), self.connect_timeout)
+                async with asyncio.timeout(self.connect_timeout):
+                    first = await self._call.read()
             except TimeoutError:
                 raise self._unreachable(
                     f"no answer after {self.connect_timeout:g} s (is the server running?)"

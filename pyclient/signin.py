@@ -1,7 +1,7 @@
 """Signing in to chat: read the password, get a session token from AuthService, sign out.
 
 The token goes with the chat stream as `authorization: Bearer <token>` metadata; a chat server
-started with `-auth-addr` checks it with AuthService.ValidateSession and names the member after
+started with `-auth-server` checks it with AuthService.ValidateSession and names the member after
 the signed-in user. The password is never printed, logged, or kept after the Login call.
 """
 

@@ -15,7 +15,7 @@ import grpc
 import pytest
 from polychat.chat import chat_pb2
 
-from pyclient.tests.fakeserver import FakeChat
+from pyclient.tests.fakeserver import FakeChat, running_fake
 from pykit.testing.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -184,3 +184,102 @@ async def test_help(module: bool) -> None:
     assert rc == 0 and err == ""
     for word in ("username", "room", "server", "--name", "--room", "--server"):
         assert word in out
+
+
+async def test_rides_out_a_server_restart_over_pipes(
+    fake_server: tuple[FakeChat, int, grpc.aio.Server],
+) -> None:
+    fake, port, server = fake_server
+    args = ("--reconnect-max-delay", "20ms", "Alice", "general", f"127.0.0.1:{port}")
+    async with client(*args) as proc:
+        assert "*** Welcome, Alice!" in await line(proc)
+        member = await asyncio.wait_for(fake.joined.get(), WAIT)
+        fake.say("Bob", "before")
+        assert await line(proc) == "[Bob]: before"
+
+        await server.stop(None)
+        lost = await line(proc)
+        assert "] *** Connection lost (" in lost and lost.endswith("); reconnecting...")
+        await send(proc, "typed while down\n")
+        assert await line(proc) == "(pending) typed while down"
+        fake.say("Bob", "missed")  # kept while the client was away
+        # The server comes back on the same port, with what it had kept (as with chat.db).
+        async with running_fake(fake=fake, port=port):
+            assert (await line(proc)).endswith("] *** Reconnected")
+            assert (await line(proc)).endswith("*** Welcome back, Alice! You are in room general.")
+            assert await line(proc) == "[Bob]: missed"
+            again = await asyncio.wait_for(fake.joined.get(), WAIT)
+            assert again.name == member.name
+            assert again.metadata["chat-resume-from"] == f"{fake.epoch}:1"
+            name, msg = await asyncio.wait_for(fake.relayed.get(), WAIT)
+            assert (name, msg.message) == ("Alice", "typed while down")
+            assert proc.stdin is not None
+            proc.stdin.close()
+            code, out, err = await finish(proc)
+        assert (code, out, err) == (0, "", "")
+    assert fake.relayed.empty()
+
+
+async def test_end_of_input_while_reconnecting_leaves_at_once(
+    fake_server: tuple[FakeChat, int, grpc.aio.Server],
+) -> None:
+    fake, port, _ = fake_server
+    # An hour between attempts: leaving must not wait for the next one.
+    args = ("--reconnect-max-delay", "1h", "Alice", "general", f"127.0.0.1:{port}")
+    async with client(*args) as proc:
+        await line(proc)
+        member = await asyncio.wait_for(fake.joined.get(), WAIT)
+        fake.refuse = (grpc.StatusCode.UNAVAILABLE, "starting up")
+        fake.drop(member)
+        assert (await line(proc)).endswith("*** Connection lost (Socket closed); reconnecting...")
+        await send(proc, "never sent\n")
+        assert await line(proc) == "(pending) never sent"
+        assert proc.stdin is not None
+        proc.stdin.close()
+        code, out, err = await finish(proc)
+    assert (code, err) == (0, "")
+    assert out.endswith("*** Left without sending 1 pending line(s)\n")
+    assert len(out.splitlines()) == 1
+    while not fake.received.empty():
+        _, msg = fake.received.get_nowait()
+        assert msg.message != "never sent"
+
+
+@pytest.mark.parametrize(
+    ("code", "details", "expected"),
+    [
+        (
+            grpc.StatusCode.UNAUTHENTICATED,
+            "session expired",
+            "error: sign-in failed: session expired",
+        ),
+        (grpc.StatusCode.PERMISSION_DENIED, "not yours", "disconnected: not yours"),
+    ],
+)
+async def test_a_refused_reconnect_is_one_line(
+    fake_server: tuple[FakeChat, int, grpc.aio.Server],
+    code: grpc.StatusCode,
+    details: str,
+    expected: str,
+) -> None:
+    fake, port, _ = fake_server
+    async with client(
+        "--reconnect-max-delay", "20ms", "Alice", "general", f"127.0.0.1:{port}"
+    ) as proc:
+        await line(proc)
+        member = await asyncio.wait_for(fake.joined.get(), WAIT)
+        fake.refuse = (code, details)
+        fake.drop(member)
+        rc, out, err = await finish(proc)
+    assert (rc, err) == (1, expected + "\n")
+    assert "Connection lost" in out and len(out.splitlines()) == 1
+
+
+async def test_bad_reconnect_setting_is_one_line() -> None:
+    async with client("--reconnect-max-delay", "soon", "Alice") as proc:
+        rc, out, err = await finish(proc)
+    assert (rc, out) == (2, "")
+    assert err == (
+        'error: invalid value "soon" for --reconnect-max-delay (env CHAT_RECONNECT_MAX_DELAY): '
+        "not a duration such as 30s, 1m or 500ms\n"
+    )
