@@ -181,7 +181,7 @@ class Conversation:
                 lost = err
             self.connected = False
             self._lost.set()
-            self.outbox.lost(self.seen.last_seq)
+            self.outbox.lost(self.seen.last_seq if self.seen.epoch else None)
             self._held_history = None
             await self.session.close()
             self.ui.show(status(f"Connection lost ({lost.reason}); reconnecting..."))
@@ -292,6 +292,7 @@ class Conversation:
             self.outbox.sending(line, self.seen.last_seq)
             if not await self.session.send(line.text, line.client_msg_id):
                 return
+            line.written = True
 
 
 async def converse(

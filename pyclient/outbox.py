@@ -7,8 +7,9 @@ are all resent with their own ids first (the server relays an id once per member
 the copies). After a reconnect as a new member the server has forgotten those ids, so only
 the lines sent after the last message we had received are resent: any line sent earlier was
 followed by traffic on the same stream and is taken as delivered, which keeps a resend from
-showing a line twice. A line the server replays after the reconnect has arrived and is not
-resent at all.
+showing a line twice. A server that numbers nothing (no epoch, no seq) gives no such clue:
+then only a line whose write never completed is resent. A line the server replays after the
+reconnect has arrived and is not resent at all.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ class Line:
     after_seq: int = 0
     # Whether it was sent before, on a stream that was lost.
     resent: bool = False
+    # Whether its last write completed (gRPC took it; the server may still not have it).
+    written: bool = False
 
 
 class Outbox:
@@ -59,6 +62,7 @@ class Outbox:
         self._queued: deque[Line] = deque()
         self._in_air: deque[Line] = deque(maxlen=resend_window)
         self._lost_after: int | None = None
+        self._numbered = True
         self._own: OrderedDict[str, None] = OrderedDict()
         self._own_memory = own_memory
         self._new_id = new_id
@@ -86,11 +90,16 @@ class Outbox:
         if self._queued and self._queued[0] is line:
             self._queued.popleft()
         line.after_seq = after_seq
+        line.written = False
         self._in_air.append(line)
 
-    def lost(self, last_seq: int) -> None:
-        """The stream ended; `last_seq` is the last text seq shown on it."""
-        self._lost_after = last_seq
+    def lost(self, last_seq: int | None) -> None:
+        """The stream ended; `last_seq` is the last text seq shown on it.
+
+        None: the server numbers nothing (an older server), so there is no last seq.
+        """
+        self._numbered = last_seq is not None
+        self._lost_after = last_seq or 0
 
     def reconnected(self, resumed: bool) -> None:
         """A new stream is open: put the lines that may not have arrived before the queued ones.
@@ -98,11 +107,15 @@ class Outbox:
         `resumed`: the server kept our membership and the ids it had from us.
         """
         cut_after = self._lost_after
-        again = [
-            line
-            for line in self._in_air
-            if resumed or cut_after is None or line.after_seq >= cut_after
-        ]
+
+        def may_be_lost(line: Line) -> bool:
+            if resumed:
+                return True
+            if not self._numbered:
+                return not line.written
+            return cut_after is None or line.after_seq >= cut_after
+
+        again = [line for line in self._in_air if may_be_lost(line)]
         for line in again:
             line.resent = True
         self._queued.extendleft(reversed(again))

@@ -34,6 +34,8 @@ class Member:
     metadata: dict[str, str]
     outbox: asyncio.Queue[chat_pb2.ChatMessage | None] = field(default_factory=asyncio.Queue)
     abort: tuple[grpc.StatusCode, str] | None = None
+    # The client_msg_ids relayed for this membership (kept across a resume).
+    relayed_ids: set[str] = field(default_factory=set)
 
 
 class FakeChat(chat_pb2_grpc.ChatServiceServicer):
@@ -61,11 +63,11 @@ class FakeChat(chat_pb2_grpc.ChatServiceServicer):
         self.replay_all = False
         # When set, a resume gets the history block instead, as from a server without resume.
         self.ignore_resume_from = False
-        # Resume tokens handed out, in order.
+        # Resume tokens handed out, in order; none when off (as from an older server).
+        self.issue_tokens = True
         self.issued: list[str] = []
         self.history: dict[str, list[chat_pb2.ChatMessage]] = {}
-        self._resume: dict[str, tuple[str, str]] = {}  # resume token -> (room, name)
-        self._relayed_ids: dict[tuple[str, str], set[str]] = {}
+        self._resume: dict[str, Member] = {}  # resume token -> the membership it resumes
         self._count = 0
         self._next_id = 0
 
@@ -109,7 +111,7 @@ class FakeChat(chat_pb2_grpc.ChatServiceServicer):
     ) -> None:
         """The welcome (with a resume token), then a replay or the history block."""
         token = secrets.token_hex(16)
-        self._resume[token] = (member.room, member.name)
+        self._resume[token] = member
         self.issued.append(token)
         text = (
             f"Welcome back, {member.name}! You are in room {member.room}."
@@ -117,7 +119,8 @@ class FakeChat(chat_pb2_grpc.ChatServiceServicer):
             else f"Welcome, {member.name}! You are in room {member.room}."
         )
         welcome = self.notice(Kind.KIND_SYSTEM, text, member.room)
-        welcome.resume_token, welcome.resumed = token, resumed
+        if self.issue_tokens:
+            welcome.resume_token, welcome.resumed = token, resumed
         await context.write(welcome)
         history = self.history.get(member.room, [])
         resume_from = md.get("chat-resume-from")
@@ -176,10 +179,16 @@ class FakeChat(chat_pb2_grpc.ChatServiceServicer):
                     grpc.StatusCode.UNAUTHENTICATED, "invalid or expired session token"
                 )
             name = self.tokens[token]
-        resumed = self._resume.get(md.get("chat-resume-token", "")) is not None
-        if resumed:
-            room, name = self._resume.pop(md["chat-resume-token"])
+        earlier = self._resume.pop(md.get("chat-resume-token", ""), None)
+        resumed = earlier is not None
         member = Member(name, room, md)
+        if earlier is not None:
+            member.name, member.room, member.relayed_ids = (
+                earlier.name,
+                earlier.room,
+                earlier.relayed_ids,
+            )
+            room = member.room
         self.members.append(member)
         await self._greet(context, member, resumed, md)
         if not resumed:
@@ -202,7 +211,7 @@ class FakeChat(chat_pb2_grpc.ChatServiceServicer):
                     self.swallow_next = False
                     self.drop(member)
                     return
-                seen = self._relayed_ids.setdefault((room, member.name), set())
+                seen = member.relayed_ids
                 if req.client_msg_id in seen:
                     continue
                 if req.client_msg_id:

@@ -122,3 +122,16 @@ def test_leaving_drops_the_queue_and_counts_the_never_sent() -> None:
     box.reconnected(resumed=True)
     assert box.drop_queued() == 1  # "a" was sent once already
     assert box.peek() is None
+
+
+def test_without_numbers_only_a_line_whose_write_never_completed_goes_again() -> None:
+    # An older server: no epoch, no seq, no ids remembered; a written line is taken as
+    # delivered.
+    box = numbered()
+    for text in ("written", "cut"):
+        box.add(text)
+    first, _ = send_all(box)
+    first.written = True
+    box.lost(last_seq=None)
+    box.reconnected(resumed=False)
+    assert [line.text for line in send_all(box)] == ["cut"]

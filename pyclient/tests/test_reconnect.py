@@ -20,7 +20,7 @@ from polychat.chat import chat_pb2
 from pyclient.backoff import Backoff, BackoffPolicy
 from pyclient.conversation import converse
 from pyclient.session import ChatError, ChatSession
-from pyclient.tests.fakeserver import FakeChat, Member
+from pyclient.tests.fakeserver import FakeChat, Member, running_fake
 from pyclient.tests.test_session import ScriptedUI
 
 WAIT = 10.0
@@ -324,6 +324,28 @@ async def test_a_history_block_of_messages_already_shown_is_left_out(
         client.ui.lines.put_nowait(None)
         await client.finish()
     assert client.ui.shown.empty()
+
+
+async def test_an_older_server_gets_a_fresh_join_and_no_resends() -> None:
+    # No epoch, no seq, no resume token: nothing says what arrived, so a line whose write
+    # completed is not sent again, and the client asks for nothing it cannot name.
+    fake = FakeChat(epoch="")
+    fake.issue_tokens = False
+    async with running_fake(fake=fake) as (_, port, _server), conversing(port) as client:
+        member = await joined(fake, client)
+        client.ui.lines.put_nowait("sent once")
+        assert (await relayed(fake))[1] == "sent once"
+        fake.drop(member)
+        assert "Connection lost" in await client.shown()
+        metadata = await asyncio.wait_for(fake.attempts.get(), WAIT)
+        assert "chat-resume-token" not in metadata and "chat-resume-from" not in metadata
+        assert (await client.shown()).endswith("*** Reconnected")
+        assert (await client.shown()).endswith("*** Welcome, Alice! You are in room general.")
+        client.ui.lines.put_nowait("after")
+        assert (await relayed(fake))[1] == "after"
+        client.ui.lines.put_nowait(None)
+        await client.finish()
+    assert fake.relayed.empty()
 
 
 FINAL = [
