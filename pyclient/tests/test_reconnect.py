@@ -21,6 +21,7 @@ from pyclient.backoff import Backoff, BackoffPolicy
 from pyclient.conversation import converse
 from pyclient.session import ChatError, ChatSession
 from pyclient.tests.fakeserver import FakeChat, Member, running_fake
+from pyclient.tests.test_retryinfo import retry_info, status_details
 from pyclient.tests.test_session import ScriptedUI
 
 WAIT = 10.0
@@ -43,6 +44,22 @@ class Running:
 
     async def finish(self) -> None:
         await asyncio.wait_for(self.task, WAIT)
+
+    async def leave(self) -> None:
+        """End of input: the conversation ends."""
+        self.ui.lines.put_nowait(None)
+        await self.finish()
+
+    async def lost(self) -> str:
+        """The one "connection lost" line."""
+        line = await self.shown()
+        assert "] *** Connection lost (" in line and line.endswith("); reconnecting..."), line
+        return line
+
+    async def back(self, welcome: str = "Welcome back, Alice!") -> None:
+        """The "reconnected" line, then the new stream's welcome."""
+        assert (await self.shown()).endswith("] *** Reconnected")
+        assert welcome in await self.shown()
 
 
 @contextlib.asynccontextmanager
@@ -122,23 +139,20 @@ async def test_reconnects_with_the_resume_metadata_and_keeps_its_name(
         assert metadata["chat-resume-token"] == fake.issued[0]
         assert metadata["chat-resume-from"] == "e0:2"
         assert (metadata["chat-user"], metadata["chat-room"]) == ("Alice", "general")
-        assert (await client.shown()).endswith("] *** Reconnected")
-        assert (await client.shown()).endswith("*** Welcome back, Alice! You are in room general.")
+        await client.back("*** Welcome back, Alice! You are in room general.")
         assert (await asyncio.wait_for(fake.joined.get(), WAIT)).name == "Alice"
 
         fake.say("Bob", "three")
         assert await client.shown() == "[Bob]: three"
         # Lost again: the new welcome's token is the one offered.
         fake.drop(fake.members[-1])
-        assert "Connection lost" in await client.shown()
+        await client.lost()
         metadata = await asyncio.wait_for(fake.attempts.get(), WAIT)
         assert metadata["chat-resume-token"] == fake.issued[1]
         assert metadata["chat-resume-from"] == "e0:3"
-        assert (await client.shown()).endswith("*** Reconnected")
-        assert "Welcome back" in await client.shown()
+        await client.back()
 
-        client.ui.lines.put_nowait(None)
-        await client.finish()
+        await client.leave()
     assert client.ui.shown.empty()
 
 
@@ -150,13 +164,12 @@ async def test_one_status_line_however_many_attempts(
         member = await joined(fake, client)
         fake.refuse = (grpc.StatusCode.UNAVAILABLE, "starting up")
         fake.drop(member)
-        assert "Connection lost" in await client.shown()
+        await client.lost()
         for _ in range(5):
             await asyncio.wait_for(fake.attempts.get(), WAIT)
         assert client.ui.shown.empty()
         fake.refuse = None
-        assert (await client.shown()).endswith("*** Reconnected")
-        assert "Welcome back" in await client.shown()
+        await client.back()
         assert client.ui.shown.empty()
         # The schedule started at once and grew: 1 ms, 1.6 ms, ... (no jitter here).
         assert client.sleeps[:3] == pytest.approx([0.001, 0.0016, 0.00256])
@@ -175,13 +188,12 @@ async def test_lines_typed_while_disconnected_are_pending_then_sent_once_in_orde
 
         fake.refuse = (grpc.StatusCode.UNAVAILABLE, "starting up")
         fake.drop(member)
-        assert "Connection lost" in await client.shown()
+        await client.lost()
         for text in ("first", "second", "third"):
             client.ui.lines.put_nowait(text)
             assert await client.shown() == f"(pending) {text}"
         fake.refuse = None
-        assert (await client.shown()).endswith("*** Reconnected")
-        assert "Welcome back" in await client.shown()
+        await client.back()
         got = [await relayed(fake) for _ in range(3)]
         assert [(name, text) for name, text, _ in got] == [
             ("Alice", "first"),
@@ -192,8 +204,7 @@ async def test_lines_typed_while_disconnected_are_pending_then_sent_once_in_orde
 
         client.ui.lines.put_nowait("after")
         assert (await relayed(fake))[1] == "after"
-        client.ui.lines.put_nowait(None)
-        await client.finish()
+        await client.leave()
     # "before" may have been sent twice (the server has it once); nothing else went twice.
     assert fake.relayed.empty()
     # The replay brought back "before": it is ours, so it was not shown.
@@ -209,13 +220,12 @@ async def test_a_line_cut_off_on_its_way_is_resent_with_its_id(
         fake.swallow_next = True
         client.ui.lines.put_nowait("hello")
         _, cut = await asyncio.wait_for(fake.received.get(), WAIT)
-        assert "Connection lost" in await client.shown()
+        await client.lost()
         assert (await client.shown()).endswith("*** Reconnected")
         name, text, msg_id = await relayed(fake)
         assert (name, text, msg_id) == ("Alice", "hello", cut.client_msg_id)
         assert msg_id
-        client.ui.lines.put_nowait(None)
-        await client.finish()
+        await client.leave()
     assert fake.relayed.empty()
 
 
@@ -227,7 +237,7 @@ async def test_the_pending_queue_is_bounded(
         member = await joined(fake, client)
         fake.refuse = (grpc.StatusCode.UNAVAILABLE, "starting up")
         fake.drop(member)
-        assert "Connection lost" in await client.shown()
+        await client.lost()
         for n in range(100):
             client.ui.lines.put_nowait(f"line {n}")
             assert await client.shown() == f"(pending) line {n}"
@@ -238,8 +248,7 @@ async def test_the_pending_queue_is_bounded(
         fake.refuse = None
         assert (await client.shown()).endswith("*** Reconnected")
         assert [(await relayed(fake))[1] for _ in range(100)] == [f"line {n}" for n in range(100)]
-        client.ui.lines.put_nowait(None)
-        await client.finish()
+        await client.leave()
     assert fake.relayed.empty()
 
 
@@ -261,15 +270,13 @@ async def test_what_was_shown_is_not_shown_again(
         assert (await client.shown()).endswith("*** Carol is now known as Caz")
 
         fake.drop(member)
-        assert "Connection lost" in await client.shown()
-        assert (await client.shown()).endswith("*** Reconnected")
-        assert "Welcome back" in await client.shown()
+        await client.lost()
+        await client.back()
         fake.broadcast(notice)  # the same notice again
         fake.say("Bob", "three")
         # "one", "two" and our own "mine" came back in the replay; only "three" is new.
         assert await client.shown() == "[Bob]: three"
-        client.ui.lines.put_nowait(None)
-        await client.finish()
+        await client.leave()
     assert client.ui.shown.empty()
 
 
@@ -286,11 +293,10 @@ async def test_a_new_epoch_starts_afresh(
         fake.epoch, fake.history, fake._next_id = "e1", {}, 0
         fake.keep(chat_pb2.ChatMessage(user="Bob", message="new 1", room="general"))
         fake.drop(member)
-        assert "Connection lost" in await client.shown()
+        await client.lost()
         metadata = await asyncio.wait_for(fake.attempts.get(), WAIT)
         assert metadata["chat-resume-from"] == "e0:3"
-        assert (await client.shown()).endswith("*** Reconnected")
-        assert "Welcome back" in await client.shown()
+        await client.back()
         assert (await client.shown()).endswith(
             "*** The server's history was reset; showing recent messages"
         )
@@ -298,11 +304,10 @@ async def test_a_new_epoch_starts_afresh(
         assert await client.shown() == "[Bob]: new 1"  # id 1: not taken for an old one
         assert await client.shown() == "--- End of history ---"
         fake.drop(fake.members[-1])
-        assert "Connection lost" in await client.shown()
+        await client.lost()
         metadata = await asyncio.wait_for(fake.attempts.get(), WAIT)
         assert metadata["chat-resume-from"] == "e1:1"
-        client.ui.lines.put_nowait(None)
-        await client.finish()
+        await client.leave()
 
 
 async def test_a_history_block_of_messages_already_shown_is_left_out(
@@ -316,13 +321,11 @@ async def test_a_history_block_of_messages_already_shown_is_left_out(
         # A server that answers a resume with its history block, as if it did not know how.
         fake.ignore_resume_from = True
         fake.drop(member)
-        assert "Connection lost" in await client.shown()
-        assert (await client.shown()).endswith("*** Reconnected")
-        assert "Welcome back" in await client.shown()
+        await client.lost()
+        await client.back()
         fake.say("Bob", "two")
         assert await client.shown() == "[Bob]: two"
-        client.ui.lines.put_nowait(None)
-        await client.finish()
+        await client.leave()
     assert client.ui.shown.empty()
 
 
@@ -336,15 +339,13 @@ async def test_an_older_server_gets_a_fresh_join_and_no_resends() -> None:
         client.ui.lines.put_nowait("sent once")
         assert (await relayed(fake))[1] == "sent once"
         fake.drop(member)
-        assert "Connection lost" in await client.shown()
+        await client.lost()
         metadata = await asyncio.wait_for(fake.attempts.get(), WAIT)
         assert "chat-resume-token" not in metadata and "chat-resume-from" not in metadata
-        assert (await client.shown()).endswith("*** Reconnected")
-        assert (await client.shown()).endswith("*** Welcome, Alice! You are in room general.")
+        await client.back("*** Welcome, Alice! You are in room general.")
         client.ui.lines.put_nowait("after")
         assert (await relayed(fake))[1] == "after"
-        client.ui.lines.put_nowait(None)
-        await client.finish()
+        await client.leave()
     assert fake.relayed.empty()
 
 
@@ -367,7 +368,7 @@ async def test_stops_when_the_server_refuses_the_reconnect(
         member = await joined(fake, client)
         fake.refuse = (code, details)
         fake.drop(member)
-        assert "Connection lost" in await client.shown()
+        await client.lost()
         with pytest.raises(ChatError) as exc:
             await client.finish()
         assert str(exc.value) == line
@@ -412,41 +413,27 @@ async def test_other_endings_reconnect(
         member = await joined(fake, client)
         fake.end(member, code, details)
         reason = details or "server closed the stream"
-        assert (await client.shown()).endswith(f"*** Connection lost ({reason}); reconnecting...")
-        assert (await client.shown()).endswith("*** Reconnected")
-        client.ui.lines.put_nowait(None)
-        await client.finish()
+        assert f"*** Connection lost ({reason}); reconnecting..." in await client.lost()
+        await client.back()
+        await client.leave()
 
 
-async def test_a_rate_limit_disconnect_waits_the_stated_time(
-    fake_server: tuple[FakeChat, int, grpc.aio.Server],
-) -> None:
-    from pyclient.tests.test_retryinfo import retry_info, status_details
-
-    fake, port, _ = fake_server
-    async with conversing(port) as client:
-        member = await joined(fake, client)
-        fake.trailers = (("grpc-status-details-bin", status_details(retry_info(0, 50_000_000))),)
-        fake.end(member, grpc.StatusCode.RESOURCE_EXHAUSTED, "sending too fast")
-        assert "Connection lost (sending too fast)" in await client.shown()
-        assert (await client.shown()).endswith("*** Reconnected")
-        assert client.sleeps == [pytest.approx(0.05)]  # stated, not the 1 ms backoff
-        client.ui.lines.put_nowait(None)
-        await client.finish()
-
-
-async def test_a_rate_limit_disconnect_without_a_stated_time_waits_the_backoff(
-    fake_server: tuple[FakeChat, int, grpc.aio.Server],
+@pytest.mark.parametrize(("stated", "waited"), [(0.05, 0.05), (0.0, TINY.base)])
+async def test_a_rate_limit_disconnect_waits_the_stated_time_or_the_backoff(
+    fake_server: tuple[FakeChat, int, grpc.aio.Server], stated: float, waited: float
 ) -> None:
     fake, port, _ = fake_server
     async with conversing(port) as client:
         member = await joined(fake, client)
+        if stated:
+            details = status_details(retry_info(0, int(stated * 1e9)))
+            fake.trailers = (("grpc-status-details-bin", details),)
         fake.end(member, grpc.StatusCode.RESOURCE_EXHAUSTED, "sending too fast")
-        assert "Connection lost" in await client.shown()
-        assert (await client.shown()).endswith("*** Reconnected")
-        assert client.sleeps == [TINY.base]
-        client.ui.lines.put_nowait(None)
-        await client.finish()
+        assert "Connection lost (sending too fast)" in await client.lost()
+        await client.back()
+        # Not at once, as after other losses: the server's wait, else one step of backoff.
+        assert client.sleeps == [pytest.approx(waited)]
+        await client.leave()
 
 
 @pytest.mark.parametrize("leave", [None, "/quit", "stop"])
@@ -458,7 +445,7 @@ async def test_leaving_while_reconnecting_is_at_once(
         member = await joined(fake, client)
         fake.refuse = (grpc.StatusCode.UNAVAILABLE, "starting up")
         fake.drop(member)
-        assert "Connection lost" in await client.shown()
+        await client.lost()
         await asyncio.wait_for(client.sleeping.wait(), WAIT)  # refused: the next in an hour
         client.ui.lines.put_nowait("unsent")
         assert await client.shown() == "(pending) unsent"
