@@ -29,7 +29,7 @@ try:
     from pyclient.backoff import Backoff, BackoffPolicy
     from pyclient.conversation import RECONNECT_TIMEOUT, UI, Connect, converse
     from pyclient.plain import PlainUI
-    from pyclient.session import ChatError, ChatSession, check_identity, check_token
+    from pyclient.session import KEEPALIVE, ChatError, ChatSession, check_identity, check_token
     from pyclient.signin import ask_password, read_password_line, sign_in, sign_out
     from pykit.channels import ClientTLS, TLSConfigError
     from pykit.cli import quiet_grpc_core
@@ -227,6 +227,7 @@ async def _chat(
             token=token,
             resume_token=resume_token,
             resume_from=resume_from,
+            channel_options=KEEPALIVE if opts.reconnect else (),
         )
 
     connect: Connect | None = None

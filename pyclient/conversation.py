@@ -20,6 +20,7 @@ from polychat.chat import chat_pb2
 
 from pyclient.backoff import Backoff
 from pyclient.outbox import Outbox, OutboxFull
+from pyclient.pace import Pace
 from pyclient.render import render, status
 from pyclient.seen import SeenFilter
 from pyclient.session import ChatError, ChatSession, closed_stream
@@ -76,6 +77,7 @@ class Conversation:
         leave_timeout: float = LEAVE_TIMEOUT,
         reconnect_timeout: float = RECONNECT_TIMEOUT,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        pace: Callable[[], Pace] = Pace,
     ) -> None:
         self.session = session
         self.ui = ui
@@ -86,6 +88,7 @@ class Conversation:
         self.leave_timeout = leave_timeout
         self.reconnect_timeout = reconnect_timeout
         self._sleep = sleep
+        self._new_pace = pace
         self.resume_token: str | None = None
         self.connected = True
         self._messages: AsyncIterator[chat_pb2.ChatMessage] = session.messages()
@@ -130,8 +133,10 @@ class Conversation:
                     await _first_done(link, events=(self._idle, self._lost))
         if not self.connected:
             unsent = self.outbox.drop_queued()
-            if unsent:
-                self.ui.show(status(f"Left without sending {unsent} pending line(s)"))
+            if unsent == 1:
+                self.ui.show(status("1 line typed while disconnected was not sent"))
+            elif unsent:
+                self.ui.show(status(f"{unsent} lines typed while disconnected were not sent"))
             return
         await self.session.leave()
         with contextlib.suppress(TimeoutError, ChatError):
@@ -149,7 +154,7 @@ class Conversation:
             if not line.strip():
                 continue
             try:
-                self.outbox.add(line)
+                self.outbox.add(line, held=not self.connected)
             except OutboxFull:
                 self.ui.show(
                     status(
@@ -281,7 +286,11 @@ class Conversation:
         self.ui.show(render(msg))
 
     async def _send(self) -> None:
-        """Send queued lines in order; returns when a write fails (the stream has ended)."""
+        """Send queued lines in order; returns when a write fails (the stream has ended).
+
+        Lines typed while disconnected and lines sent again go paced, each stream afresh.
+        """
+        pace = self._new_pace()
         while True:
             line = self.outbox.peek()
             if line is None:
@@ -289,6 +298,8 @@ class Conversation:
                 self._wake.clear()
                 await self._wake.wait()
                 continue
+            if line.held or line.resent:
+                await pace.take()
             self.outbox.sending(line, self.seen.last_seq)
             if not await self.session.send(line.text, line.client_msg_id):
                 return
@@ -304,12 +315,19 @@ async def converse(
     connect: Connect | None = None,
     backoff: Backoff | None = None,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    pace: Callable[[], Pace] = Pace,
 ) -> None:
     """Chat on the open `session` until the user leaves (returns) or it must end (ChatError).
 
     With `connect`, a lost stream is replaced (see `Conversation`).
     """
     conversation = Conversation(
-        session, ui, connect=connect, backoff=backoff, leave_timeout=leave_timeout, sleep=sleep
+        session,
+        ui,
+        connect=connect,
+        backoff=backoff,
+        leave_timeout=leave_timeout,
+        sleep=sleep,
+        pace=pace,
     )
     await conversation.run(stop)

@@ -45,6 +45,8 @@ class Line:
     resent: bool = False
     # Whether its last write completed (gRPC took it; the server may still not have it).
     written: bool = False
+    # Typed while disconnected: it goes out paced, with the other queued lines.
+    held: bool = False
 
 
 class Outbox:
@@ -72,11 +74,14 @@ class Outbox:
         """How many typed lines were never sent."""
         return sum(1 for line in self._queued if not line.resent)
 
-    def add(self, text: str) -> Line:
-        """Queue a typed line under a new id; OutboxFull when `limit` lines already wait."""
+    def add(self, text: str, held: bool = False) -> Line:
+        """Queue a typed line under a new id; OutboxFull when `limit` lines already wait.
+
+        `held`: typed while disconnected.
+        """
         if self.waiting >= self.limit:
             raise OutboxFull(f"{self.limit} lines are already waiting")
-        line = Line(text, self._new_id())
+        line = Line(text, self._new_id(), held=held)
         self._remember(line.client_msg_id)
         self._queued.append(line)
         return line

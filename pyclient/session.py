@@ -23,6 +23,15 @@ from pykit.text import sanitize
 
 _State = grpc.ChannelConnectivity
 
+# With reconnecting on: ping the server after 20 s of silence and give up on the connection
+# 10 s later, so that one that died silently is noticed within half a minute (the chat server
+# allows a ping every 10 s), as the Go client does.
+KEEPALIVE: ChannelOptions = (
+    ("grpc.keepalive_time_ms", 20_000),
+    ("grpc.keepalive_timeout_ms", 10_000),
+    ("grpc.http2.max_pings_without_data", 0),
+)
+
 
 class ChatError(Exception):
     """A failure shown to the user as exactly this one line on stderr (exit status 1).

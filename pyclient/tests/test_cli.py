@@ -238,7 +238,7 @@ async def test_end_of_input_while_reconnecting_leaves_at_once(
         proc.stdin.close()
         code, out, err = await finish(proc)
     assert (code, err) == (0, "")
-    assert out.endswith("*** Left without sending 1 pending line(s)\n")
+    assert out.endswith("*** 1 line typed while disconnected was not sent\n")
     assert len(out.splitlines()) == 1
     while not fake.received.empty():
         _, msg = fake.received.get_nowait()

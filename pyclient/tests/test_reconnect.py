@@ -19,6 +19,7 @@ from polychat.chat import chat_pb2
 
 from pyclient.backoff import Backoff, BackoffPolicy
 from pyclient.conversation import converse
+from pyclient.pace import Pace
 from pyclient.session import ChatError, ChatSession
 from pyclient.tests.fakeserver import FakeChat, Member, running_fake
 from pyclient.tests.test_retryinfo import retry_info, status_details
@@ -95,6 +96,7 @@ async def conversing(
             connect=connect if reconnect else None,
             # A clock that stands still: each wait is the schedule's, whatever attempts take.
             backoff=Backoff(policy, clock=lambda: 0.0, random=lambda: 0.5),
+            pace=lambda: Pace(burst=1000),
             sleep=sleep,
         )
     )
@@ -454,7 +456,7 @@ async def test_leaving_while_reconnecting_is_at_once(
         else:
             client.ui.lines.put_nowait(leave)
         await client.finish()
-        assert (await client.shown()).endswith("*** Left without sending 1 pending line(s)")
+        assert (await client.shown()).endswith("*** 1 line typed while disconnected was not sent")
         assert client.sleeps == [3600.0]
     assert fake.received.empty()
 
@@ -471,3 +473,57 @@ async def test_without_reconnecting_a_lost_stream_ends_the_chat(
         assert str(exc.value).startswith("error: lost connection to chat server at 127.0.0.1:")
     assert fake.attempts.empty()
     assert client.ui.shown.empty()
+
+
+async def test_lines_typed_while_disconnected_go_out_paced(
+    fake_server: tuple[FakeChat, int, grpc.aio.Server],
+) -> None:
+    fake, port, _ = fake_server
+    waits: list[float] = []
+    now = [0.0]
+
+    async def record(seconds: float) -> None:
+        waits.append(seconds)
+        now[0] += seconds
+
+    session = ChatSession(f"127.0.0.1:{port}", "Alice", "general", connect_timeout=WAIT)
+    await session.open()
+    ui, stop = ScriptedUI(), asyncio.Event()
+
+    def connect(token: str | None, resume_from: str | None) -> ChatSession:
+        return ChatSession(
+            f"127.0.0.1:{port}", "Alice", "general", resume_token=token, resume_from=resume_from
+        )
+
+    task = asyncio.create_task(
+        converse(
+            session,
+            ui,
+            stop,
+            connect=connect,
+            backoff=Backoff(TINY),
+            # A burst of one, then one line a second (the waits are recorded, not slept).
+            pace=lambda: Pace(burst=1, rate=1, clock=lambda: now[0], sleep=record),
+        )
+    )
+    try:
+        await asyncio.wait_for(ui.shown.get(), WAIT)
+        member = await asyncio.wait_for(fake.joined.get(), WAIT)
+        ui.lines.put_nowait("typed live")
+        assert (await relayed(fake))[1] == "typed live"
+        fake.refuse = (grpc.StatusCode.UNAVAILABLE, "starting up")
+        fake.drop(member)
+        assert "Connection lost" in await asyncio.wait_for(ui.shown.get(), WAIT)
+        for text in ("a", "b", "c"):
+            ui.lines.put_nowait(text)
+            assert await asyncio.wait_for(ui.shown.get(), WAIT) == f"(pending) {text}"
+        fake.refuse = None
+        # "typed live" again (resumed, so the server drops it), then a, b, c: three waits.
+        assert [(await relayed(fake))[1] for _ in range(3)] == ["a", "b", "c"]
+        assert waits == [1.0, 1.0, 1.0]
+        ui.lines.put_nowait(None)
+        await asyncio.wait_for(task, WAIT)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await session.close()
