@@ -16,13 +16,13 @@ registers it: `GuardedServer` stands in for the server during registration.
 from __future__ import annotations
 
 import inspect
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any, NoReturn
 
 import grpc
 from google.protobuf.message import DecodeError
 
-from pyservices.handlers import WrappingServer
+from pyservices.handlers import WrappingServer, as_writer
 from pyservices.storage.sqlite import StoreFailure
 
 Deserializer = Callable[[bytes], Any]
@@ -109,6 +109,7 @@ def guard_handler(handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
 
     Sync handlers are left alone (our services have none).
     """
+    handler = as_writer(handler)
     streaming_requests = handler.request_streaming
     if streaming_requests and handler.response_streaming:
         behavior, factory = handler.stream_stream, grpc.stream_stream_rpc_method_handler
@@ -128,20 +129,6 @@ def guard_handler(handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
         "request_deserializer": tolerant(handler.request_deserializer),
         "response_serializer": handler.response_serializer,
     }
-
-    if inspect.isasyncgenfunction(behavior):
-
-        async def generating(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
-            responses = behavior(*await arguments(request, context))
-            try:
-                async for response in responses:
-                    yield response
-            except StoreFailure as err:
-                await _refuse(err, context)
-            finally:
-                await responses.aclose()
-
-        return factory(generating, **serializers)
 
     if inspect.iscoroutinefunction(behavior):
 

@@ -3,10 +3,16 @@
 The observing (observe.py) and the request guard (guard.py) both change what a
 method does without a per-call interceptor: `WrappingServer` stands in for the
 server while services register, and hands each handler to a wrap function once.
+
+Both first turn a method written as an async generator into the equivalent
+method that writes each response itself (`as_writer`): they then wrap coroutines
+only, and all of a method's code runs while its call is alive.
 """
 
 from __future__ import annotations
 
+import contextlib
+import inspect
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -62,3 +68,37 @@ class _WrappingGenericHandler(grpc.GenericRpcHandler):
             handler = self._inner.service(handler_call_details)
             self._wrapped[method] = None if handler is None else self._wrap(handler, method)
         return self._wrapped[method]
+
+
+def as_writer(handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+    """`handler`, with an async-generator method made one that writes its responses itself.
+
+    grpc.aio iterates an async-generator method from the call's task and writes
+    each response. A call cancelled (deadline, client gone) during such a write
+    leaves the generator suspended at its `yield`: Python closes it later, from a
+    task of its own, once it is garbage collected. By then grpc.aio has released
+    the call, and code that runs as the generator closes and asks the context
+    about the call (`context.peer()`, which the request log reads) dereferences
+    the released call: the process dies of a segfault in grpc's C core. Here
+    the generator is closed in the call's own task when the call ends, however
+    it ends. Other handlers are returned unchanged.
+    """
+    if not handler.response_streaming:
+        return handler
+    if handler.request_streaming:
+        behavior, factory = handler.stream_stream, grpc.stream_stream_rpc_method_handler
+    else:
+        behavior, factory = handler.unary_stream, grpc.unary_stream_rpc_method_handler
+    if not inspect.isasyncgenfunction(behavior):
+        return handler
+
+    async def write_responses(request: Any, context: grpc.aio.ServicerContext) -> None:
+        async with contextlib.aclosing(behavior(request, context)) as responses:
+            async for response in responses:
+                await context.write(response)
+
+    return factory(
+        write_responses,
+        request_deserializer=handler.request_deserializer,
+        response_serializer=handler.response_serializer,
+    )

@@ -17,12 +17,12 @@ import asyncio
 import inspect
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import grpc
 
-from pyservices.handlers import WrappingServer
+from pyservices.handlers import WrappingServer, as_writer
 
 log = logging.getLogger("pyservices.rpc")
 
@@ -198,7 +198,9 @@ def _ok_code(context: grpc.aio.ServicerContext) -> grpc.StatusCode:
 
 def _error_code(err: BaseException, context: grpc.aio.ServicerContext) -> grpc.StatusCode:
     """The status an RPC that raised `err` ends with, as the client will see it."""
-    if isinstance(err, asyncio.CancelledError | GeneratorExit):
+    # gRPC cancels the call's task when the client goes away or the deadline
+    # passes; a write or read the call can no longer do raises InternalError.
+    if isinstance(err, asyncio.CancelledError | grpc.aio.InternalError):
         remaining = context.time_remaining()
         if remaining is not None and remaining <= 0:
             return grpc.StatusCode.DEADLINE_EXCEEDED
@@ -270,7 +272,13 @@ class _CountingContext:
 def wrap_handler(
     handler: grpc.RpcMethodHandler, full_method: str, observer: Observer
 ) -> grpc.RpcMethodHandler:
-    """The same handler, with `observer` told about each call. Sync handlers are left alone."""
+    """The same handler, with `observer` told about each call. Sync handlers are left alone.
+
+    A method written as an async generator is observed as the method that writes
+    its responses (`as_writer`): each write is counted once it is done, and the
+    call is seen to finish in its own task, while gRPC still holds it.
+    """
+    handler = as_writer(handler)
     service, method = split_method(full_method)
     kind = _kind(handler)
     info = MethodInfo(service, method, kind)
@@ -335,24 +343,6 @@ def wrap_handler(
         else:
             _received(call, observer)
         return request, _CountingContext(context, call, observer)
-
-    if inspect.isasyncgenfunction(streaming_behavior):
-
-        async def generating(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
-            call = begin(context)
-            responses = streaming_behavior(*arguments(request, call, context))
-            try:
-                async for response in responses:
-                    _sent(call, observer)
-                    yield response
-            except BaseException as err:
-                _finish(call, observer, _error_code(err, context))
-                raise
-            finally:
-                await responses.aclose()
-            _finish(call, observer, _ok_code(context))
-
-        return factory(generating, **serializers)
 
     if inspect.iscoroutinefunction(streaming_behavior):
 
