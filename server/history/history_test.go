@@ -94,6 +94,8 @@ func TestSQLiteSurvivesReopen(t *testing.T) {
 	last, _ := s.ReserveIDs(1)
 	client := text(12, "a", "with client time")
 	client.ClientSentAt = timestamppb.New(time.Unix(1600000000, 5))
+	client.ClientMsgId = "0b5d4a2e-8c3f-4f7e-9a61-2d3c4b5a6978"
+	client.Epoch = s.Epoch() // as the chat server sets it
 	s.Append(client)
 	if err := s.Close(); err != nil {
 		t.Fatal(err)

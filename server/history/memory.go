@@ -17,9 +17,12 @@ var ErrClosed = errors.New("history: store is closed")
 // -max-rooms) times maxBytes.
 type Memory struct {
 	mu       sync.Mutex
+	epoch    string
 	limit    int
 	maxBytes int
 	rooms    map[string]*kept
+	seqs     map[string]uint64 // last seq of every room ever appended to
+	sessions map[string]Session
 	nextID   uint64
 	closed   bool
 }
@@ -36,8 +39,15 @@ var _ Store = (*Memory)(nil)
 // room, and of those only as many as fit in maxBytes (no byte limit when
 // maxBytes is 0 or less). A limit of zero keeps nothing.
 func NewMemory(limit, maxBytes int) *Memory {
-	return &Memory{limit: max(limit, 0), maxBytes: maxBytes, rooms: make(map[string]*kept), nextID: 1}
+	return &Memory{
+		epoch: newEpoch(), limit: max(limit, 0), maxBytes: maxBytes,
+		rooms: make(map[string]*kept), seqs: make(map[string]uint64), sessions: make(map[string]Session),
+		nextID: 1,
+	}
 }
+
+// Epoch implements Store: a new one for every Memory.
+func (m *Memory) Epoch() string { return m.epoch }
 
 // size is what a message counts against the byte limit: its text and its
 // author's name.
@@ -50,8 +60,26 @@ func (m *Memory) Append(msg *chatpb.ChatMessage) error {
 	if m.closed {
 		return ErrClosed
 	}
+	msg.Seq = m.seqs[msg.GetRoom()] + 1
 	m.add(msg)
 	return nil
+}
+
+// AfterCommit implements Store: memory has nothing to wait for.
+func (m *Memory) AfterCommit(func()) bool { return false }
+
+// LastSeq implements Store.
+func (m *Memory) LastSeq(room string) uint64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.seqs[room]
+}
+
+// setLastSeq raises room's last seq to at least seq.
+func (m *Memory) setLastSeq(room string, seq uint64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.seqs[room] = max(m.seqs[room], seq)
 }
 
 // add appends msg to its room and drops the oldest messages over the
@@ -60,10 +88,11 @@ func (m *Memory) add(msg *chatpb.ChatMessage) {
 	if id := msg.GetId(); id >= m.nextID {
 		m.nextID = id + 1
 	}
+	room := msg.GetRoom()
+	m.seqs[room] = max(m.seqs[room], msg.GetSeq())
 	if m.limit == 0 {
 		return
 	}
-	room := msg.GetRoom()
 	k := m.rooms[room]
 	if k == nil {
 		k = &kept{}
@@ -133,6 +162,39 @@ func (m *Memory) ReserveIDs(n uint64) (uint64, error) {
 	first := m.nextID
 	m.nextID += n
 	return first, nil
+}
+
+// SaveSession implements Store.
+func (m *Memory) SaveSession(sess Session) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return ErrClosed
+	}
+	m.sessions[sess.ID] = sess
+	return nil
+}
+
+// DeleteSession implements Store.
+func (m *Memory) DeleteSession(id string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return ErrClosed
+	}
+	delete(m.sessions, id)
+	return nil
+}
+
+// Sessions implements Store.
+func (m *Memory) Sessions() ([]Session, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]Session, 0, len(m.sessions))
+	for _, sess := range m.sessions {
+		out = append(out, sess)
+	}
+	return out, nil
 }
 
 // peekNextID returns one more than the highest id seen or reserved.

@@ -31,14 +31,32 @@ CREATE TABLE IF NOT EXISTS messages (
 	user           TEXT    NOT NULL,
 	text           TEXT    NOT NULL,
 	sent_at        INTEGER NOT NULL, -- Unix nanoseconds
-	client_sent_at INTEGER           -- Unix nanoseconds, NULL when unset
+	client_sent_at INTEGER,          -- Unix nanoseconds, NULL when unset
+	seq            INTEGER NOT NULL DEFAULT 0,
+	client_msg_id  TEXT              -- NULL when unset
 );
 CREATE INDEX IF NOT EXISTS messages_room_id ON messages (room, id);
 CREATE TABLE IF NOT EXISTS meta (
 	key   TEXT PRIMARY KEY,
 	value INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS rooms (
+	room     TEXT PRIMARY KEY,
+	last_seq INTEGER NOT NULL -- kept when the history is deleted: seqs are never reused
+);
+CREATE TABLE IF NOT EXISTS sessions (
+	id         TEXT PRIMARY KEY, -- hash of the resume token
+	room       TEXT    NOT NULL,
+	name       TEXT    NOT NULL,
+	named      INTEGER NOT NULL,
+	user       TEXT    NOT NULL,
+	dropped_at INTEGER           -- Unix nanoseconds, NULL while connected
+);
 `
+
+// schemaVersion is the PRAGMA user_version of the current schema. Version 0
+// is the first one, whose messages had no seq or client_msg_id.
+const schemaVersion = 1
 
 // SQLite is a Store that persists history in a SQLite database (WAL mode).
 //
@@ -50,6 +68,7 @@ CREATE TABLE IF NOT EXISTS meta (
 // pending.
 type SQLite struct {
 	db       *sql.DB
+	epoch    string
 	mem      *Memory
 	limit    int
 	maxBytes int
@@ -68,12 +87,16 @@ type SQLite struct {
 	deleting  map[string]int // Deletes not yet done
 }
 
-// op is one write for the writer: a message to insert, a room to delete, or
-// (in tests) a channel to close once everything before it is written.
+// op is one write for the writer: a message to insert, a room to delete, a
+// session to save or delete, a function to call once everything before it
+// is committed, or (in tests) a channel to close then.
 type op struct {
-	msg     *chatpb.ChatMessage
-	delete  string
-	flushed chan struct{}
+	msg           *chatpb.ChatMessage
+	delete        string
+	session       *Session
+	deleteSession string
+	after         func()
+	flushed       chan struct{}
 }
 
 var _ Store = (*SQLite)(nil)
@@ -101,12 +124,14 @@ func OpenSQLite(path string, limit, maxBytes int, log *slog.Logger) (*SQLite, er
 	// One connection serialises the writer and id reservations, so SQLite
 	// never reports "database is locked" between our own goroutines.
 	db.SetMaxOpenConns(1)
-	if _, err := db.Exec(schema); err != nil {
+	epoch, err := prepare(db)
+	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("history: open %s: %w", path, err)
 	}
 	s := &SQLite{
 		db:        db,
+		epoch:     epoch,
 		mem:       NewMemory(limit, maxBytes),
 		limit:     max(limit, 0),
 		maxBytes:  maxBytes,
@@ -121,6 +146,133 @@ func OpenSQLite(path string, limit, maxBytes int, log *slog.Logger) (*SQLite, er
 	return s, nil
 }
 
+// prepare creates or migrates the schema and returns the database's epoch,
+// creating one for a new (or pre-epoch) database.
+func prepare(db *sql.DB) (string, error) {
+	tx, err := db.Begin()
+	if err != nil {
+		return "", err
+	}
+	defer tx.Rollback()
+	var version int
+	if err := tx.QueryRow(`PRAGMA user_version`).Scan(&version); err != nil {
+		return "", err
+	}
+	if version > schemaVersion {
+		return "", fmt.Errorf("the database is from a newer server (schema version %d; this server knows %d)", version, schemaVersion)
+	}
+	var hasSeq bool
+	if err := tx.QueryRow(`SELECT COUNT(*) > 0 FROM pragma_table_info('messages') WHERE name = 'seq'`).Scan(&hasSeq); err != nil {
+		return "", err
+	}
+	var hasMessages bool
+	if err := tx.QueryRow(`SELECT COUNT(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'messages'`).Scan(&hasMessages); err != nil {
+		return "", err
+	}
+	if hasMessages && !hasSeq {
+		// A database of the first schema: number the kept messages of each
+		// room 1, 2, 3 ... in id order.
+		for _, stmt := range []string{
+			`ALTER TABLE messages ADD COLUMN seq INTEGER NOT NULL DEFAULT 0`,
+			`ALTER TABLE messages ADD COLUMN client_msg_id TEXT`,
+			`UPDATE messages SET seq = (SELECT COUNT(*) FROM messages AS m WHERE m.room = messages.room AND m.id <= messages.id)`,
+		} {
+			if _, err := tx.Exec(stmt); err != nil {
+				return "", fmt.Errorf("migrate messages: %w", err)
+			}
+		}
+	}
+	if _, err := tx.Exec(schema); err != nil {
+		return "", err
+	}
+	if _, err := tx.Exec(`INSERT INTO rooms (room, last_seq) SELECT room, MAX(seq) FROM messages GROUP BY room
+		ON CONFLICT (room) DO UPDATE SET last_seq = MAX(last_seq, excluded.last_seq)`); err != nil {
+		return "", err
+	}
+	if _, err := tx.Exec(fmt.Sprintf(`PRAGMA user_version = %d`, schemaVersion)); err != nil {
+		return "", err
+	}
+	var epoch int64
+	err = tx.QueryRow(`SELECT value FROM meta WHERE key = 'epoch'`).Scan(&epoch)
+	if errors.Is(err, sql.ErrNoRows) {
+		e := newEpoch()
+		var u uint64
+		fmt.Sscanf(e, "%x", &u)
+		epoch = int64(u)
+		_, err = tx.Exec(`INSERT INTO meta (key, value) VALUES ('epoch', ?)`, epoch)
+	}
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%016x", uint64(epoch)), tx.Commit()
+}
+
+// Epoch implements Store: kept in the database, so it survives restarts.
+func (s *SQLite) Epoch() string { return s.epoch }
+
+// LastSeq implements Store.
+func (s *SQLite) LastSeq(room string) uint64 { return s.mem.LastSeq(room) }
+
+// AfterCommit implements Store.
+func (s *SQLite) AfterCommit(fn func()) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return false
+	}
+	s.pending <- op{after: fn}
+	return true
+}
+
+// SaveSession implements Store; the writer saves it after what was
+// appended before.
+func (s *SQLite) SaveSession(sess Session) error {
+	return s.send(op{session: &sess})
+}
+
+// DeleteSession implements Store.
+func (s *SQLite) DeleteSession(id string) error {
+	return s.send(op{deleteSession: id})
+}
+
+// send hands o to the writer.
+func (s *SQLite) send(o op) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return ErrClosed
+	}
+	s.pending <- o
+	return nil
+}
+
+// Sessions implements Store.
+func (s *SQLite) Sessions() ([]Session, error) {
+	rows, err := s.db.Query(`SELECT id, room, name, named, user, dropped_at FROM sessions`)
+	if err != nil {
+		return nil, fmt.Errorf("history: read sessions: %w", err)
+	}
+	defer rows.Close()
+	var out []Session
+	for rows.Next() {
+		var (
+			sess    Session
+			dropped sql.NullInt64
+		)
+		if err := rows.Scan(&sess.ID, &sess.Room, &sess.Name, &sess.Named, &sess.User, &dropped); err != nil {
+			return nil, fmt.Errorf("history: read sessions: %w", err)
+		}
+		if dropped.Valid {
+			sess.DroppedAt = time.Unix(0, dropped.Int64)
+		}
+		out = append(out, sess)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("history: read sessions: %w", err)
+	}
+	return out, nil
+}
+
 // Load implements Store. Reading a room not in memory takes one indexed
 // query of at most limit rows.
 func (s *SQLite) Load(room string) error {
@@ -128,9 +280,18 @@ func (s *SQLite) Load(room string) error {
 	defer s.roomsMu.Unlock()
 	inMem := s.loaded[room] > 0 || s.unwritten[room] > 0
 	s.loaded[room]++
+	if inMem {
+		return nil
+	}
+	var last int64
+	err := s.db.QueryRow(`SELECT last_seq FROM rooms WHERE room = ?`, room).Scan(&last)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("history: load room: %w", err)
+	}
+	s.mem.setLastSeq(room, uint64(last))
 	// A room being deleted has no history, whatever the database still
 	// holds until the writer gets to the deletion.
-	if inMem || s.limit == 0 || s.deleting[room] > 0 {
+	if s.limit == 0 || s.deleting[room] > 0 {
 		return nil
 	}
 	msgs, err := s.read(room)
@@ -145,7 +306,7 @@ func (s *SQLite) Load(room string) error {
 
 // read returns room's newest messages from the database, newest first.
 func (s *SQLite) read(room string) ([]*chatpb.ChatMessage, error) {
-	rows, err := s.db.Query(`SELECT id, user, text, sent_at, client_sent_at FROM messages
+	rows, err := s.db.Query(`SELECT id, user, text, sent_at, client_sent_at, seq, client_msg_id FROM messages
 		WHERE room = ? ORDER BY id DESC LIMIT ?`, room, s.limit)
 	if err != nil {
 		return nil, err
@@ -158,8 +319,10 @@ func (s *SQLite) read(room string) ([]*chatpb.ChatMessage, error) {
 			user, text   string
 			sentAt       int64
 			clientSentAt sql.NullInt64
+			seq          int64
+			clientMsgID  sql.NullString
 		)
-		if err := rows.Scan(&id, &user, &text, &sentAt, &clientSentAt); err != nil {
+		if err := rows.Scan(&id, &user, &text, &sentAt, &clientSentAt, &seq, &clientMsgID); err != nil {
 			return nil, err
 		}
 		sent := time.Unix(0, sentAt)
@@ -171,6 +334,11 @@ func (s *SQLite) read(room string) ([]*chatpb.ChatMessage, error) {
 			Kind:      chatpb.ChatMessage_KIND_TEXT,
 			Id:        uint64(id),
 			SentAt:    timestamppb.New(sent),
+			Epoch:     s.epoch,
+			Seq:       uint64(seq),
+		}
+		if clientMsgID.Valid {
+			msg.ClientMsgId = clientMsgID.String
 		}
 		if clientSentAt.Valid {
 			msg.ClientSentAt = timestamppb.New(time.Unix(0, clientSentAt.Int64))
@@ -204,9 +372,6 @@ func (s *SQLite) Append(msg *chatpb.ChatMessage) error {
 	defer s.mu.RUnlock()
 	if s.closed {
 		return ErrClosed
-	}
-	if s.limit == 0 {
-		return nil
 	}
 	s.roomsMu.Lock()
 	err := s.mem.Append(msg)
@@ -327,10 +492,23 @@ func (s *SQLite) writer() {
 // dropping from memory the rooms nobody has loaded.
 func (s *SQLite) written(batch []op) {
 	s.roomsMu.Lock()
-	defer s.roomsMu.Unlock()
+	var after []func()
+	defer func() {
+		s.roomsMu.Unlock()
+		// Outside roomsMu: the callers' functions take their own locks.
+		for _, fn := range after {
+			fn()
+		}
+	}()
 	for _, o := range batch {
-		if o.flushed != nil {
+		switch {
+		case o.flushed != nil:
 			close(o.flushed)
+			continue
+		case o.after != nil:
+			after = append(after, o.after)
+			continue
+		case o.session != nil, o.deleteSession != "":
 			continue
 		}
 		if o.msg == nil {
@@ -355,17 +533,29 @@ func (s *SQLite) write(batch []op) error {
 		return err
 	}
 	defer tx.Rollback()
-	ins, err := tx.Prepare(`INSERT OR REPLACE INTO messages (id, room, user, text, sent_at, client_sent_at) VALUES (?, ?, ?, ?, ?, ?)`)
+	ins, err := tx.Prepare(`INSERT OR REPLACE INTO messages (id, room, user, text, sent_at, client_sent_at, seq, client_msg_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return err
 	}
 	defer ins.Close()
 	rooms := make(map[string]struct{})
+	seqs := make(map[string]uint64)
 	for _, o := range batch {
-		if o.flushed != nil {
+		switch {
+		case o.flushed != nil, o.after != nil:
 			continue
-		}
-		if o.msg == nil {
+		case o.session != nil:
+			if err := saveSession(tx, o.session); err != nil {
+				return err
+			}
+			continue
+		case o.deleteSession != "":
+			if _, err := tx.Exec(`DELETE FROM sessions WHERE id = ?`, o.deleteSession); err != nil {
+				return err
+			}
+			continue
+		case o.msg == nil:
 			if _, err := tx.Exec(`DELETE FROM messages WHERE room = ?`, o.delete); err != nil {
 				return err
 			}
@@ -373,14 +563,29 @@ func (s *SQLite) write(batch []op) error {
 			continue
 		}
 		m := o.msg
+		seqs[m.GetRoom()] = max(seqs[m.GetRoom()], m.GetSeq())
+		if s.limit == 0 {
+			continue
+		}
 		var clientSentAt sql.NullInt64
 		if cs := m.GetClientSentAt(); cs != nil {
 			clientSentAt = sql.NullInt64{Int64: cs.AsTime().UnixNano(), Valid: true}
 		}
-		if _, err := ins.Exec(int64(m.GetId()), m.GetRoom(), m.GetUser(), m.GetMessage(), m.GetSentAt().AsTime().UnixNano(), clientSentAt); err != nil {
+		var clientMsgID sql.NullString
+		if id := m.GetClientMsgId(); id != "" {
+			clientMsgID = sql.NullString{String: id, Valid: true}
+		}
+		if _, err := ins.Exec(int64(m.GetId()), m.GetRoom(), m.GetUser(), m.GetMessage(), m.GetSentAt().AsTime().UnixNano(),
+			clientSentAt, int64(m.GetSeq()), clientMsgID); err != nil {
 			return err
 		}
 		rooms[m.GetRoom()] = struct{}{}
+	}
+	for room, seq := range seqs {
+		if _, err := tx.Exec(`INSERT INTO rooms (room, last_seq) VALUES (?, ?)
+			ON CONFLICT (room) DO UPDATE SET last_seq = MAX(last_seq, excluded.last_seq)`, room, int64(seq)); err != nil {
+			return err
+		}
 	}
 	for room := range rooms {
 		// Delete everything older than the limit-th newest message.
@@ -399,6 +604,17 @@ func (s *SQLite) write(batch []op) error {
 		}
 	}
 	return tx.Commit()
+}
+
+// saveSession inserts or replaces sess.
+func saveSession(tx *sql.Tx, sess *Session) error {
+	var dropped sql.NullInt64
+	if !sess.DroppedAt.IsZero() {
+		dropped = sql.NullInt64{Int64: sess.DroppedAt.UnixNano(), Valid: true}
+	}
+	_, err := tx.Exec(`INSERT OR REPLACE INTO sessions (id, room, name, named, user, dropped_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		sess.ID, sess.Room, sess.Name, sess.Named, sess.User, dropped)
+	return err
 }
 
 // Close implements Store: it waits for pending writes and closes the database.
