@@ -156,6 +156,7 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 		MaxRooms:        cfg.MaxRooms,
 		MaxRoomsPerIP:   cfg.MaxRoomsPerIP,
 		RoomRetention:   cfg.RoomRetention,
+		ResumeGrace:     cfg.ResumeGrace,
 	}
 	if chatMetrics != nil {
 		chatCfg.Metrics = chatMetrics

@@ -2,6 +2,7 @@ package chat
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/gammazero/deque"
 	"golang.org/x/time/rate"
@@ -37,6 +38,19 @@ type member struct {
 	name string
 	key  string // the skeleton of name, its key in room.names
 	left bool
+	// dropped: the stream ended without a leave and the name stays
+	// reserved for the grace period (the member has left the room's
+	// members, left is set too).
+	dropped bool
+	// resumed: the member took over a session at join.
+	resumed bool
+	// sess is the member's session: set at join, shared with the member's
+	// earlier and later streams when it resumes.
+	sess *session
+
+	// quit is set when the client asked to leave (KIND_LEAVE): its stream
+	// ending is then a leave, not a drop to ride out.
+	quit atomic.Bool
 
 	// named is set once the member has a chosen name (from metadata or its
 	// first non-empty user field). Used only by the reader goroutine.

@@ -40,6 +40,9 @@ func (s *Service) loadLocked(r *room) {
 	if err := s.store.Load(r.name); err != nil {
 		s.log.Error("cannot read room history", "room", r.name, "err", err)
 	}
+	// What the store has from before the room opened was committed then,
+	// or is about to be (an earlier opening's last messages).
+	r.visibleSeq = max(r.visibleSeq, s.store.LastSeq(r.name))
 }
 
 // closeRoomLocked retires r, whose last member left: it stays known as an

@@ -20,12 +20,33 @@ type room struct {
 	// reading the history on join, and logging a slow client's disconnect.
 	mu      sync.Mutex
 	members []*member
-	names   map[string]*member // by the skeleton of the name
+	names   map[string]*member // by the skeleton of the name, members and dropped ones
 	closed  bool               // the shutdown notice was sent
 
 	creator string // IP address that created the room ("" if unknown)
 	loaded  bool   // the store has loaded the room's history for it
 	notices noticeLimit
+
+	// held are the messages not yet delivered because a text message at
+	// their head is not yet committed to disk: nobody sees a message the
+	// store could still lose. Oldest first.
+	held []*heldMsg
+	// visibleSeq is the seq of the newest text delivered (or, for history
+	// from before the room opened, committed): a joining member is shown
+	// history up to it, and anything later live.
+	visibleSeq uint64
+	// reserved counts dropped members whose names stay reserved for their
+	// grace period; the room stays open while any is.
+	reserved int
+}
+
+// heldMsg is a message waiting in room.held: ready once it may be sent (a
+// text, once committed; anything else, at once), to every member but
+// exclude.
+type heldMsg struct {
+	o       *outgoing
+	exclude *member
+	ready   bool
 }
 
 func newRoom(name string) *room {

@@ -73,6 +73,12 @@ type Config struct {
 	// from when its last member left (after a restart, from its newest
 	// message); ExpireIdleRooms deletes it after that. Zero keeps it.
 	RoomRetention time.Duration
+	// ResumeGrace is how long a member whose stream ended without a leave
+	// keeps its name and may resume with the resume_token of its welcome;
+	// the room is told it left only when the grace period ends. Zero turns
+	// resuming off: a dropped member leaves at once and welcomes carry no
+	// token.
+	ResumeGrace time.Duration
 }
 
 // Service implements chatpb.ChatServiceServer. Register it on a grpc.Server
@@ -83,6 +89,7 @@ type Service struct {
 	cfg     Config
 	log     *slog.Logger
 	store   history.Store
+	epoch   string // the store's, set on every message sent
 	ids     idSource
 	metrics Metrics
 
@@ -102,6 +109,11 @@ type Service struct {
 	idle    map[string]*idleRoom // rooms without members, with kept history
 	created map[string]int       // existing rooms by the IP address that created them
 	closing bool
+
+	// sessMu guards sessions. It is taken after any other lock and holds
+	// none while held.
+	sessMu   sync.Mutex
+	sessions map[string]*session // resumable sessions by id
 }
 
 // idleRoom is a room nobody is in whose history is kept.
@@ -149,7 +161,9 @@ func New(cfg Config) *Service {
 		rooms:   make(map[string]*room),
 		idle:    make(map[string]*idleRoom),
 		created: make(map[string]int),
+		epoch:   cfg.Store.Epoch(),
 
+		sessions:     make(map[string]*session),
 		summaryDelay: noticeSummaryDelay,
 	}
 	s.errMaxRooms = status.Errorf(codes.ResourceExhausted,
@@ -172,6 +186,7 @@ func New(cfg Config) *Service {
 			strconv.FormatFloat(cfg.Rate, 'f', -1, 64), unit)
 	}
 	s.ids = idSource{store: cfg.Store, log: cfg.Logger}
+	s.restoreSessions()
 	return s
 }
 
@@ -202,8 +217,14 @@ func (s *Service) Shutdown() {
 // newMessage builds and encodes a server message for room. It takes an id,
 // so call it with the room lock held to keep ids in delivery order.
 func (s *Service) newMessage(room, user string, kind chatpb.ChatMessage_Kind, text string, clientSentAt *timestamppb.Timestamp) *outgoing {
+	return encode(s.message(room, user, kind, text, clientSentAt))
+}
+
+// message builds a server message for room, not yet encoded; like
+// newMessage, it takes an id.
+func (s *Service) message(room, user string, kind chatpb.ChatMessage_Kind, text string, clientSentAt *timestamppb.Timestamp) *chatpb.ChatMessage {
 	now := time.Now()
-	return encode(&chatpb.ChatMessage{
+	return &chatpb.ChatMessage{
 		User:         user,
 		Message:      text,
 		Timestamp:    now.Unix(),
@@ -212,7 +233,8 @@ func (s *Service) newMessage(room, user string, kind chatpb.ChatMessage_Kind, te
 		Id:           s.ids.nextID(),
 		SentAt:       timestamppb.New(now),
 		ClientSentAt: clientSentAt,
-	})
+		Epoch:        s.epoch,
+	}
 }
 
 // encode wraps msg for sending, marshalling it once.
@@ -224,21 +246,35 @@ func encode(msg *chatpb.ChatMessage) *outgoing {
 	return newOutgoing(msg, data)
 }
 
-// deliverLocked queues o to every member of r except exclude. A member whose
-// queue is full is disconnected with RESOURCE_EXHAUSTED and the rest of the
-// room is told it left. r.mu must be held.
+// deliverLocked queues o to every member of r except exclude, in order:
+// after the messages held until a text before them is committed to disk. A
+// member whose queue is full is disconnected with RESOURCE_EXHAUSTED. r.mu
+// must be held.
 func (s *Service) deliverLocked(r *room, o *outgoing, exclude *member) {
+	if len(r.held) > 0 {
+		r.held = append(r.held, &heldMsg{o: o, exclude: exclude, ready: true})
+		return
+	}
+	s.deliverNowLocked(r, o, exclude)
+}
+
+// deliverNowLocked queues o to every member of r except exclude (and except
+// a later stream of exclude's session). r.mu must be held.
+func (s *Service) deliverNowLocked(r *room, o *outgoing, exclude *member) {
 	var slow []*member
 	for _, m := range r.members {
-		if m == exclude {
+		if m == exclude || (exclude != nil && m.sess == exclude.sess) {
 			continue
 		}
 		if !m.push(o) {
 			slow = append(slow, m)
 		}
 	}
+	if seq := o.GetSeq(); seq > r.visibleSeq {
+		r.visibleSeq = seq
+	}
 	for _, m := range slow {
-		if s.removeLocked(r, m) {
+		if s.dropOrRemoveLocked(r, m) {
 			s.metrics.SlowClientDropped()
 			s.log.Warn("disconnecting slow client", "room", r.name, "user", m.name, "peer", m.peer, "queue", m.limit)
 			m.end(errSlow)
@@ -246,9 +282,42 @@ func (s *Service) deliverLocked(r *room, o *outgoing, exclude *member) {
 	}
 }
 
-// removeLocked takes m out of r and tells the others it left. It reports
+// committed releases o, a text held until the store committed it, and
+// every message after it that is ready.
+func (s *Service) committed(r *room, o *outgoing) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, h := range r.held {
+		if h.o == o {
+			h.ready = true
+			break
+		}
+	}
+	for len(r.held) > 0 && r.held[0].ready {
+		h := r.held[0]
+		r.held[0] = nil
+		r.held = r.held[1:]
+		s.deliverNowLocked(r, h.o, h.exclude)
+	}
+	if len(r.held) == 0 {
+		r.held = nil // let the backing array go
+	}
+}
+
+// dropOrRemoveLocked takes m, whose stream ends without a leave, out of r:
+// with resuming on, its name stays reserved for the grace period; otherwise
+// it leaves at once. It reports whether m was still a member. r.mu must be
+// held.
+func (s *Service) dropOrRemoveLocked(r *room, m *member) bool {
+	if s.cfg.ResumeGrace > 0 && m.sess != nil && m.sess.id != "" && !m.quit.Load() {
+		return s.dropLocked(r, m)
+	}
+	return s.removeLocked(r, m)
+}
+
+// detachLocked takes m out of r's members, keeping its name. It reports
 // whether m was still a member. r.mu must be held.
-func (s *Service) removeLocked(r *room, m *member) bool {
+func (s *Service) detachLocked(r *room, m *member) bool {
 	if m.left {
 		return false
 	}
@@ -263,7 +332,17 @@ func (s *Service) removeLocked(r *room, m *member) bool {
 			break
 		}
 	}
+	return true
+}
+
+// removeLocked takes m out of r for good and tells the others it left. It
+// reports whether m was still a member. r.mu must be held.
+func (s *Service) removeLocked(r *room, m *member) bool {
+	if !s.detachLocked(r, m) {
+		return false
+	}
 	r.dropName(m)
+	s.forgetSessionLocked(m)
 	if !r.closed {
 		s.noticeLocked(r, chatpb.ChatMessage_KIND_LEAVE, m.name+" left the room")
 	}

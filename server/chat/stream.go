@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"time"
 
 	"golang.org/x/time/rate"
 	"google.golang.org/grpc"
@@ -43,6 +44,11 @@ func (s *Service) ChatStream(stream grpc.BidiStreamingServer[chatpb.ChatMessage,
 		log.Info("client rejected", "code", status.Code(err), "reason", status.Convert(err).Message())
 		return err
 	}
+	req, err := resumeFromMetadata(ctx)
+	if err != nil {
+		log.Info("client rejected", "code", status.Code(err), "reason", status.Convert(err).Message())
+		return err
+	}
 	if signedIn != "" {
 		// The signed-in user's name, whatever chat-user asks for: nobody
 		// can claim someone else's name.
@@ -52,13 +58,13 @@ func (s *Service) ChatStream(stream grpc.BidiStreamingServer[chatpb.ChatMessage,
 	if !named {
 		name = fmt.Sprintf("Client(%d)", n)
 	}
-	m, err := s.join(n, addr, ip, roomName, name, stream)
+	req.user, req.named = signedIn, named
+	m, err := s.join(n, addr, ip, roomName, name, req, stream)
 	if err != nil {
 		log.Info("client rejected", "code", status.Code(err), "reason", status.Convert(err).Message())
 		return err
 	}
-	m.named = named
-	log.Info("client joined", "user", m.name, "room", roomName, "signed_in", signedIn != "")
+	log.Info("client joined", "user", m.name, "room", roomName, "signed_in", signedIn != "", "resumed", m.resumed)
 
 	// The reader may outlive this handler by one Recv, which fails as soon as
 	// gRPC cancels the stream on return; everything it does after that is
@@ -71,10 +77,38 @@ func (s *Service) ChatStream(stream grpc.BidiStreamingServer[chatpb.ChatMessage,
 		m.end(status.FromContextError(ctx.Err()).Err())
 	}
 	final := m.currentName()
-	s.leave(m)
+	dropped := s.leave(m)
 	m.stopWriter()
-	log.Info("client left", "user", final, "room", roomName, "code", status.Code(m.err), "reason", status.Convert(m.err).Message())
+	log.Info("client left", "user", final, "room", roomName, "code", status.Code(m.err), "reason", status.Convert(m.err).Message(),
+		"name_reserved", dropped)
 	return m.err
+}
+
+// resumeRequest is what a client asks for when it opens its stream:
+// resuming a session (token) and replay after a resume point (from), and
+// who it is.
+type resumeRequest struct {
+	token string
+	from  *resumePoint
+	user  string // signed-in user, "" without sign-in
+	named bool   // the client asked for a name
+}
+
+// resumeFromMetadata reads chat-resume-token and chat-resume-from.
+func resumeFromMetadata(ctx context.Context) (resumeRequest, error) {
+	md, _ := metadata.FromIncomingContext(ctx)
+	var req resumeRequest
+	if v := md.Get(chatwire.ResumeTokenKey); len(v) > 0 {
+		req.token = v[0]
+	}
+	if v := md.Get(chatwire.ResumeFromKey); len(v) > 0 {
+		p, err := parseResumeFrom(strings.TrimSpace(v[0]))
+		if err != nil {
+			return req, err
+		}
+		req.from = &p
+	}
+	return req, nil
 }
 
 // fromMetadata returns the validated name (empty when none was asked for,
@@ -104,19 +138,24 @@ func (s *Service) fromMetadata(ctx context.Context, withName bool) (name, room s
 	return name, room, nil
 }
 
-// join registers a member named (a distinct form of) want in roomName and
-// starts sending it its welcome and history on out. Holding the room lock while taking the
-// history snapshot and registering means the member sees every message
-// exactly once: either in the history or live.
-func (s *Service) join(stream uint64, addr, ip, roomName, want string, out grpc.ServerStream) (*member, error) {
+// join registers a member named (a distinct form of) want in roomName, or
+// the member of the session req resumes, and starts sending it its welcome
+// and history on out. Holding the room lock while taking the history
+// snapshot and registering means the member sees every message exactly
+// once: either in the history (or the replay) or live.
+func (s *Service) join(stream uint64, addr, ip, roomName, want string, req resumeRequest, out grpc.ServerStream) (*member, error) {
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()
 		return nil, errShutdown
 	}
+	sess, why, err := s.findSession(req, roomName)
+	if err != nil {
+		s.mu.Unlock()
+		return nil, err
+	}
 	r := s.rooms[roomName]
 	if r == nil {
-		var err error
 		if r, err = s.openRoomLocked(roomName, ip); err != nil {
 			s.mu.Unlock()
 			return nil, err
@@ -133,21 +172,44 @@ func (s *Service) join(stream uint64, addr, ip, roomName, want string, out grpc.
 	if s.cfg.Rate > 0 {
 		m.limiter = rate.NewLimiter(rate.Limit(s.cfg.Rate), s.cfg.Burst)
 	}
-	m.name = r.distinct(want)
-	m.preamble = append(m.preamble, s.newMessage(r.name, SystemUser, chatpb.ChatMessage_KIND_SYSTEM,
-		fmt.Sprintf("Welcome, %s! You are in room %s.", m.name, r.name), nil))
-	if hist := s.store.Recent(r.name); len(hist) > 0 {
-		m.preamble = append(m.preamble, s.newMessage(r.name, SystemUser, chatpb.ChatMessage_KIND_HISTORY_START,
-			fmt.Sprintf("--- Recent messages in %s ---", r.name), nil))
-		for _, h := range hist {
-			m.preamble = append(m.preamble, encode(h))
-		}
-		m.preamble = append(m.preamble, s.newMessage(r.name, SystemUser, chatpb.ChatMessage_KIND_HISTORY_END,
-			"--- End of history ---", nil))
+	if sess != nil && sess.member.room != r {
+		sess, why = nil, "the session has expired" // its room was retired meanwhile
 	}
-	s.noticeLocked(r, chatpb.ChatMessage_KIND_JOIN, m.name+" joined the room")
-	r.addName(m)
+	var token string
+	if sess != nil {
+		token = req.token
+		s.takeOverLocked(r, sess, m)
+	} else {
+		m.name = r.distinct(want)
+		m.named = req.named
+		m.sess = &session{room: r.name, user: req.user}
+		if s.cfg.ResumeGrace > 0 {
+			token, m.sess.id = newToken(s.epoch)
+			s.addSession(m.sess)
+		}
+		m.sess.member = m
+		m.sess.seen = newRecentIDs()
+	}
+
+	if why != "" {
+		m.preamble = append(m.preamble, s.newMessage(r.name, SystemUser, chatpb.ChatMessage_KIND_SYSTEM,
+			"Could not resume: "+why+"; joined as a new member", nil))
+	}
+	welcome := s.message(r.name, SystemUser, chatpb.ChatMessage_KIND_SYSTEM,
+		fmt.Sprintf("Welcome, %s! You are in room %s.", m.name, r.name), nil)
+	if m.resumed {
+		welcome.Message = fmt.Sprintf("Welcome back, %s! You are in room %s.", m.name, r.name)
+	}
+	welcome.ResumeToken, welcome.Resumed = token, m.resumed
+	m.preamble = append(m.preamble, encode(welcome))
+	s.replayLocked(r, m, req.from)
+
+	if !m.resumed {
+		s.noticeLocked(r, chatpb.ChatMessage_KIND_JOIN, m.name+" joined the room")
+		r.addName(m)
+	}
 	r.members = append(r.members, m)
+	s.saveSession(m, time.Time{})
 	s.metrics.ClientJoined()
 	m.mu.Lock()
 	start := m.claimWriterLocked()
@@ -158,22 +220,118 @@ func (s *Service) join(stream uint64, addr, ip, roomName, want string, out grpc.
 	return m, nil
 }
 
-// leave takes m out of its room (if a slow-client disconnect has not already)
-// and forgets the room once it is empty.
-func (s *Service) leave(m *member) {
+// findSession returns the session req resumes in roomName, or nil and why
+// it cannot be resumed ("" when req resumes nothing). A session of another
+// signed-in user is PERMISSION_DENIED. s.mu must be held.
+func (s *Service) findSession(req resumeRequest, roomName string) (*session, string, error) {
+	if req.token == "" {
+		return nil, "", nil
+	}
+	if s.cfg.ResumeGrace <= 0 {
+		return nil, "resuming is turned off on this server", nil
+	}
+	if tokenEpoch(req.token) != s.epoch {
+		return nil, "the server's history was reset since the token was issued", nil
+	}
+	sess := s.lookupSession(tokenID(req.token))
+	if sess == nil {
+		return nil, "the session has expired or is unknown", nil
+	}
+	if sess.room != roomName {
+		return nil, "the token is for another room", nil
+	}
+	if s.cfg.Auth != nil && sess.user != req.user {
+		return nil, "", status.Error(codes.PermissionDenied,
+			"this resume token belongs to another user's session; sign in as that user, or join without the token")
+	}
+	return sess, "", nil
+}
+
+// takeOverLocked makes m the member of sess, which it resumes: m gets the
+// name, and the earlier stream, if the server still has it, is ended
+// without a word to the room. r.mu must be held.
+func (s *Service) takeOverLocked(r *room, sess *session, m *member) {
+	old := sess.member
+	if old.dropped {
+		old.dropped = false
+		r.reserved--
+		if sess.timer != nil {
+			sess.timer.Stop()
+			sess.timer = nil
+		}
+	} else if s.detachLocked(r, old) {
+		old.end(errReplaced)
+	}
+	m.name, m.named, m.resumed = old.name, old.named, true
+	m.sess = sess
+	sess.member = m
+	r.dropName(old)
+	r.addName(m)
+	if sess.seen == nil {
+		// Restored after a restart: the ids of the member's messages still
+		// in the history stand in for the ones remembered before.
+		sess.seen = newRecentIDs()
+		for _, h := range s.store.Recent(r.name) {
+			if h.GetUser() == m.name && h.GetClientMsgId() != "" {
+				sess.seen.add(h.GetClientMsgId())
+			}
+		}
+	}
+}
+
+// replayLocked queues for m, after its welcome, what it is shown of r's
+// history: the history block, or with a resume point of this epoch exactly
+// the messages after it. r.mu must be held.
+func (s *Service) replayLocked(r *room, m *member, from *resumePoint) {
+	hist := s.store.Recent(r.name)
+	for len(hist) > 0 && hist[len(hist)-1].GetSeq() > r.visibleSeq {
+		hist = hist[:len(hist)-1] // not yet committed: it comes live
+	}
+	p := planReplay(s.epoch, r.visibleSeq, hist, from)
+	if p.reset {
+		m.preamble = append(m.preamble, s.newMessage(r.name, SystemUser, chatpb.ChatMessage_KIND_SYSTEM,
+			"The server's history was reset; showing recent messages", nil))
+	}
+	if p.missed > 0 {
+		unit := "messages"
+		if p.missed == 1 {
+			unit = "message"
+		}
+		m.preamble = append(m.preamble, s.newMessage(r.name, SystemUser, chatpb.ChatMessage_KIND_SYSTEM,
+			fmt.Sprintf("You missed %d %s that are no longer in history", p.missed, unit), nil))
+	}
+	if len(p.msgs) == 0 {
+		return
+	}
+	if p.block {
+		m.preamble = append(m.preamble, s.newMessage(r.name, SystemUser, chatpb.ChatMessage_KIND_HISTORY_START,
+			fmt.Sprintf("--- Recent messages in %s ---", r.name), nil))
+	}
+	for _, h := range p.msgs {
+		m.preamble = append(m.preamble, encode(h))
+	}
+	if p.block {
+		m.preamble = append(m.preamble, s.newMessage(r.name, SystemUser, chatpb.ChatMessage_KIND_HISTORY_END,
+			"--- End of history ---", nil))
+	}
+}
+
+// leave takes m out of its room (if a slow-client disconnect has not
+// already) and forgets the room once nobody is in it or keeps a name there.
+// It reports whether m's name stays reserved for the grace period.
+func (s *Service) leave(m *member) (dropped bool) {
 	s.mu.Lock()
 	r := m.room
 	r.mu.Lock()
-	s.removeLocked(r, m)
-	unload := len(r.members) == 0 && s.rooms[r.name] == r && r.loaded
-	if len(r.members) == 0 && s.rooms[r.name] == r {
-		s.closeRoomLocked(r)
-	}
+	s.dropOrRemoveLocked(r, m)
+	dropped = m.dropped
+	unload := s.retireIfEmptyLocked(r)
 	r.mu.Unlock()
 	s.mu.Unlock()
 	if unload {
 		s.store.Unload(r.name)
 	}
+	return dropped
 }
 
 // read handles the client's messages until the stream fails or a message is
@@ -200,6 +358,7 @@ func (s *Service) read(stream grpc.ServerStream, m *member, log *slog.Logger) {
 		}
 		if err := s.handle(m, in.ChatMessage, log); err != nil {
 			if errors.Is(err, errLeave) {
+				m.quit.Store(true)
 				// The member asked to leave: it still gets what was queued
 				// for it so far (its welcome, say), then the stream ends OK.
 				if !m.push(leaveMarker) {
@@ -239,6 +398,9 @@ func (s *Service) handle(m *member, in *chatpb.ChatMessage, log *slog.Logger) er
 	}
 	if len(text) > s.cfg.MaxMessageBytes {
 		return s.tooLong(len(text))
+	}
+	if err := checkClientMsgID(in.GetClientMsgId()); err != nil {
+		return err
 	}
 	if room != "" && room != m.room.name {
 		return status.Errorf(codes.InvalidArgument, "message is for room %q but this stream is in room %q; open a new stream to change rooms", clip(room), m.room.name)
@@ -289,12 +451,27 @@ func (s *Service) say(m *member, in *chatpb.ChatMessage, log *slog.Logger) {
 		r.mu.Unlock()
 		return
 	}
+	if id := in.GetClientMsgId(); id != "" && !m.sess.seen.add(id) {
+		// Sent before, and its send was cut off mid-way: already relayed.
+		r.mu.Unlock()
+		log.Debug("repeated message dropped", "room", r.name, "user", m.name)
+		return
+	}
 	s.metrics.MessageReceived()
-	o := s.newMessage(r.name, m.name, chatpb.ChatMessage_KIND_TEXT, in.GetMessage(), in.GetClientSentAt())
-	if err := s.store.Append(o.ChatMessage); err != nil {
+	msg := s.message(r.name, m.name, chatpb.ChatMessage_KIND_TEXT, in.GetMessage(), in.GetClientSentAt())
+	msg.ClientMsgId = in.GetClientMsgId()
+	if err := s.store.Append(msg); err != nil {
 		log.Error("cannot keep message in history", "room", r.name, "err", err)
 	}
-	s.deliverLocked(r, o, m)
+	o := encode(msg)
+	// Durable before visible: with a store that writes in the background,
+	// the message (and whatever follows it in the room) waits until it is
+	// committed. Commits are grouped, so a busy room waits once per batch.
+	if s.store.AfterCommit(func() { s.committed(r, o) }) {
+		r.held = append(r.held, &heldMsg{o: o, exclude: m})
+	} else {
+		s.deliverLocked(r, o, m)
+	}
 	user := m.name
 	r.mu.Unlock()
 	// Checked first so a disabled level (the benchmarks run at warn) costs

@@ -102,6 +102,9 @@ type Config struct {
 	// RoomRetention is how long an empty room keeps its history after its
 	// last message (0: forever).
 	RoomRetention time.Duration
+	// ResumeGrace is how long a dropped member keeps its name and may
+	// resume (0: resuming off).
+	ResumeGrace time.Duration
 
 	// Warnings are one line each about deprecated flags or environment
 	// variables that were used, for the log once it is set up.
@@ -159,6 +162,7 @@ var env = map[string]cli.Var{
 	"max-rooms-per-ip":       {Name: "CHAT_MAX_ROOMS_PER_IP"},
 	"history-bytes":          {Name: "CHAT_HISTORY_BYTES"},
 	"room-retention":         {Name: "CHAT_ROOM_RETENTION"},
+	"resume-grace":           {Name: "CHAT_RESUME_GRACE"},
 }
 
 // Defaults of the limits, for the documentation and the tests.
@@ -184,6 +188,7 @@ const (
 	DefaultMaxRoomsPerIP       = 20
 	DefaultHistoryBytes        = 64 << 10
 	DefaultRoomRetention       = 30 * 24 * time.Hour
+	DefaultResumeGrace         = 30 * time.Second
 
 	// minHeaderBytes leaves room for gRPC's own headers and the chat
 	// metadata at their limits.
@@ -239,6 +244,7 @@ func Parse(prog string, args []string, lookupEnv func(string) (string, bool), us
 	fs.IntVar(&c.MaxRoomsPerIP, "max-rooms-per-ip", DefaultMaxRoomsPerIP, "existing rooms one IP address may have created (0: no limit)")
 	fs.IntVar(&c.HistoryBytes, "history-bytes", DefaultHistoryBytes, "most bytes of text kept and replayed per room, on top of -history")
 	fs.DurationVar(&c.RoomRetention, "room-retention", DefaultRoomRetention, "an empty room's history is deleted this long after its last message (0: kept forever)")
+	fs.DurationVar(&c.ResumeGrace, "resume-grace", DefaultResumeGrace, "how long a client whose connection dropped keeps its name and may resume, before the room is told it left (0: resuming off)")
 	warn := func(line string) { c.Warnings = append(c.Warnings, line) }
 	cli.Deprecated(fs, "auth-addr", "auth-server", warn)
 	fs.SetOutput(usage)
@@ -340,6 +346,8 @@ func (c Config) validate() error {
 		return fmt.Errorf("-history-bytes must be more than 0, not %d", c.HistoryBytes)
 	case c.RoomRetention < 0:
 		return fmt.Errorf("-room-retention must be 0 or more, not %s", c.RoomRetention)
+	case c.ResumeGrace < 0:
+		return fmt.Errorf("-resume-grace must be 0 or more, not %s", c.ResumeGrace)
 	}
 	return nil
 }

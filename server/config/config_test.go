@@ -37,7 +37,8 @@ func TestAbuseLimitDefaultsAndEnv(t *testing.T) {
 	if c.MaxHeaderBytes != 8192 || c.HandshakeTimeout != 10*time.Second || c.IdleTimeout != 5*time.Minute ||
 		c.MaxConnectionsPerIP != 20 || c.StreamRate != 2 || c.StreamBurst != 10 || c.StreamRatePerIP != 10 ||
 		c.StreamBurstPerIP != 50 || c.NoticeRate != 2 || c.NoticeBurst != 10 || c.MaxRooms != 1000 ||
-		c.MaxRoomsPerIP != 20 || c.HistoryBytes != 64<<10 || c.RoomRetention != 720*time.Hour {
+		c.MaxRoomsPerIP != 20 || c.HistoryBytes != 64<<10 || c.RoomRetention != 720*time.Hour ||
+		c.ResumeGrace != 30*time.Second {
 		t.Fatalf("defaults = %+v", c)
 	}
 	env := map[string]string{
@@ -45,7 +46,7 @@ func TestAbuseLimitDefaultsAndEnv(t *testing.T) {
 		"CHAT_MAX_CONNECTIONS_PER_IP": "0", "CHAT_STREAM_RATE": "0", "CHAT_STREAM_BURST": "0",
 		"CHAT_STREAM_RATE_PER_IP": "1.5", "CHAT_STREAM_BURST_PER_IP": "3", "CHAT_NOTICE_RATE": "0",
 		"CHAT_NOTICE_BURST": "0", "CHAT_MAX_ROOMS": "7", "CHAT_MAX_ROOMS_PER_IP": "2",
-		"CHAT_HISTORY_BYTES": "100", "CHAT_ROOM_RETENTION": "0s",
+		"CHAT_HISTORY_BYTES": "100", "CHAT_ROOM_RETENTION": "0s", "CHAT_RESUME_GRACE": "0",
 	}
 	c, err = Parse("x", []string{"-max-rooms", "9"}, lookup(env), nil)
 	if err != nil {
@@ -53,7 +54,8 @@ func TestAbuseLimitDefaultsAndEnv(t *testing.T) {
 	}
 	if c.MaxHeaderBytes != 4096 || c.HandshakeTimeout != 3*time.Second || c.IdleTimeout != 0 ||
 		c.MaxConnectionsPerIP != 0 || c.StreamRate != 0 || c.StreamRatePerIP != 1.5 || c.StreamBurstPerIP != 3 ||
-		c.NoticeRate != 0 || c.MaxRooms != 9 || c.MaxRoomsPerIP != 2 || c.HistoryBytes != 100 || c.RoomRetention != 0 {
+		c.NoticeRate != 0 || c.MaxRooms != 9 || c.MaxRoomsPerIP != 2 || c.HistoryBytes != 100 || c.RoomRetention != 0 ||
+		c.ResumeGrace != 0 {
 		t.Fatalf("from env = %+v", c)
 	}
 }
@@ -122,6 +124,7 @@ func TestBadValues(t *testing.T) {
 		{[]string{"-max-rooms-per-ip", "-1"}, nil, "-max-rooms-per-ip must be 0 or more"},
 		{[]string{"-history-bytes", "0"}, nil, "-history-bytes must be more than 0"},
 		{nil, map[string]string{"CHAT_ROOM_RETENTION": "-1h"}, "-room-retention must be 0 or more"},
+		{nil, map[string]string{"CHAT_RESUME_GRACE": "-1s"}, "-resume-grace must be 0 or more"},
 	} {
 		_, err := Parse("x", tc.args, lookup(tc.env), nil)
 		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
