@@ -1,6 +1,7 @@
 package history
 
 import (
+	"database/sql"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -267,5 +268,138 @@ func TestHistoryBytesLimit(t *testing.T) {
 	var n int
 	if err := s.db.QueryRow(`SELECT COUNT(*) FROM messages WHERE room = 'a'`).Scan(&n); err != nil || n != 2 {
 		t.Fatalf("rows kept on disk = %d (%v), want 2", n, err)
+	}
+}
+
+// Seqs count 1, 2, 3 ... per room, survive a restart, and are not reused
+// after a room's history is deleted; the epoch stays with the database.
+func TestSeqsAndEpoch(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "chat.db")
+	s, err := OpenSQLite(path, 50, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem := NewMemory(50, 0)
+	if len(s.Epoch()) != 16 || len(mem.Epoch()) != 16 || s.Epoch() == mem.Epoch() || NewMemory(1, 0).Epoch() == mem.Epoch() {
+		t.Fatalf("epochs %q %q", s.Epoch(), mem.Epoch())
+	}
+	for name, st := range map[string]Store{"sqlite": s, "memory": mem} {
+		st.Load("a")
+		st.Load("b")
+		for i, room := range []string{"a", "a", "b", "a"} {
+			msg := text(uint64(i+1), room, "x")
+			st.Append(msg)
+			if want := map[int]uint64{0: 1, 1: 2, 2: 1, 3: 3}[i]; msg.GetSeq() != want {
+				t.Fatalf("%s: message %d in %s got seq %d, want %d", name, i, room, msg.GetSeq(), want)
+			}
+		}
+		st.Unload("a")
+		if err := st.Delete("a"); err != nil {
+			t.Fatal(err)
+		}
+		st.Load("a")
+		msg := text(10, "a", "after delete")
+		st.Append(msg)
+		if msg.GetSeq() != 4 || st.LastSeq("a") != 4 {
+			t.Fatalf("%s: seq %d after the history was deleted, want 4", name, msg.GetSeq())
+		}
+	}
+	epoch := s.Epoch()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s2, err := OpenSQLite(path, 50, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	s2.Load("a")
+	if s2.Epoch() != epoch || s2.LastSeq("a") != 4 {
+		t.Fatalf("after reopen: epoch %q (was %q), last seq %d", s2.Epoch(), epoch, s2.LastSeq("a"))
+	}
+	got := s2.Recent("a")
+	if len(got) != 1 || got[0].GetSeq() != 4 || got[0].GetEpoch() != epoch {
+		t.Fatalf("reloaded %v", got)
+	}
+}
+
+// A chat.db from before seqs is numbered in place, and keeps its rows.
+func TestMigratesTheFirstSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "chat.db")
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`
+CREATE TABLE messages (id INTEGER PRIMARY KEY, room TEXT NOT NULL, user TEXT NOT NULL, text TEXT NOT NULL,
+	sent_at INTEGER NOT NULL, client_sent_at INTEGER);
+CREATE INDEX messages_room_id ON messages (room, id);
+CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+INSERT INTO meta VALUES ('next_id', 2000);
+INSERT INTO messages VALUES (7, 'a', 'u', 'a1', 1, NULL), (9, 'b', 'u', 'b1', 2, NULL), (12, 'a', 'u', 'a2', 3, 4);`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	s, err := OpenSQLite(path, 50, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.Load("a")
+	got := s.Recent("a")
+	if bodies(got) != "a1 a2 " || got[0].GetSeq() != 1 || got[1].GetSeq() != 2 || got[1].GetId() != 12 {
+		t.Fatalf("migrated room a: %v", got)
+	}
+	next := text(2001, "a", "new")
+	s.Append(next)
+	if next.GetSeq() != 3 {
+		t.Fatalf("next seq %d, want 3", next.GetSeq())
+	}
+	if first, _ := s.ReserveIDs(1); first < 2000 {
+		t.Fatalf("ids restart at %d after migration", first)
+	}
+}
+
+// Sessions are saved in order with the messages, and read back after a
+// restart; AfterCommit runs once what came before is on disk.
+func TestSessionsAndCommits(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "chat.db")
+	s, err := OpenSQLite(path, 50, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dropped := time.Unix(1700000000, 5)
+	s.SaveSession(Session{ID: "s1", Room: "a", Name: "Alice", Named: true})
+	s.SaveSession(Session{ID: "s2", Room: "a", Name: "Client(2)", User: "bob"})
+	s.SaveSession(Session{ID: "s1", Room: "a", Name: "Alice", Named: true, DroppedAt: dropped})
+	s.DeleteSession("s2")
+	s.Load("a")
+	s.Append(text(1, "a", "x"))
+	done := make(chan struct{})
+	if !s.AfterCommit(func() { close(done) }) {
+		t.Fatal("AfterCommit has nothing to wait for")
+	}
+	<-done
+	var n int
+	if err := s.db.QueryRow(`SELECT COUNT(*) FROM messages`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("AfterCommit ran with %d messages written (%v)", n, err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s.AfterCommit(func() {}) {
+		t.Fatal("a closed store has something to wait for")
+	}
+	s2, err := OpenSQLite(path, 50, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	got, err := s2.Sessions()
+	if err != nil || len(got) != 1 || got[0].ID != "s1" || got[0].Name != "Alice" || !got[0].Named || !got[0].DroppedAt.Equal(dropped) {
+		t.Fatalf("Sessions() = %+v, %v", got, err)
+	}
+	if NewMemory(1, 0).AfterCommit(func() {}) {
+		t.Fatal("the memory store has something to wait for")
 	}
 }

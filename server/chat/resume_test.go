@@ -1,0 +1,474 @@
+package chat
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
+	"github.com/polychat/polychat/internal/chatwire"
+	"github.com/polychat/polychat/server/history"
+)
+
+// grace is a grace period no test waits out.
+const grace = time.Hour
+
+// dropper is a client whose connection the test can drop.
+type dropper struct {
+	*client
+	cancel  context.CancelFunc
+	welcome *chatpb.ChatMessage
+}
+
+// openDroppable opens a stream with md (key, value, ...) and returns it
+// with its first message read (the welcome, unless told otherwise).
+func (ts *testServer) openDroppable(t *testing.T, md ...string) *dropper {
+	t.Helper()
+	ctx, cancel := context.WithCancel(metadata.AppendToOutgoingContext(context.Background(), md...))
+	t.Cleanup(cancel)
+	st, err := chatpb.NewChatServiceClient(ts.conn(t)).ChatStream(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &dropper{client: newClient(t, st), cancel: cancel}
+}
+
+// joinDroppable opens a stream as user in room "" (general) and reads its
+// welcome.
+func (ts *testServer) joinDroppable(t *testing.T, user string, md ...string) *dropper {
+	t.Helper()
+	d := ts.openDroppable(t, append([]string{chatwire.UserKey, user}, md...)...)
+	d.welcome = d.expect(kSys, "")
+	return d
+}
+
+// drop cuts the client's connection without a leave and waits until the
+// stream has ended on the client's side.
+func (d *dropper) drop() {
+	d.t.Helper()
+	d.cancel()
+	d.end()
+}
+
+// resumeFrom is the chat-resume-from value for seq in epoch.
+func resumeFrom(epoch string, seq uint64) string { return fmt.Sprintf("%s:%d", epoch, seq) }
+
+func TestWelcomeCarriesTokenEpochAndSeqs(t *testing.T) {
+	ts := startServer(t, Config{ResumeGrace: grace})
+	a := ts.joinDroppable(t, "Alice")
+	w := a.welcome
+	epoch := ts.svc.epoch
+	if len(epoch) != 16 || w.GetEpoch() != epoch || w.GetResumed() || w.GetSeq() != 0 {
+		t.Fatalf("welcome %v, epoch %q", w, epoch)
+	}
+	tok := w.GetResumeToken()
+	if !strings.HasPrefix(tok, epoch+".") || len(tok) < len(epoch)+1+22 {
+		t.Fatalf("token %q: want the epoch and 128 random bits", tok)
+	}
+	b := ts.joinDroppable(t, "Bob")
+	if b.welcome.GetResumeToken() == tok {
+		t.Fatal("two members got the same token")
+	}
+	a.expect(kJoin, "Bob joined the room")
+	for i := uint64(1); i <= 3; i++ {
+		a.say(fmt.Sprint("m", i))
+		m := b.expectText("Alice", fmt.Sprint("m", i))
+		if m.GetSeq() != i || m.GetEpoch() != epoch {
+			t.Fatalf("text %d has seq %d epoch %q", i, m.GetSeq(), m.GetEpoch())
+		}
+	}
+
+	// Resuming off: no token, and a dropped member leaves at once.
+	off := startServer(t, Config{})
+	c := off.joinDroppable(t, "Carol")
+	if c.welcome.GetResumeToken() != "" || c.welcome.GetEpoch() == "" {
+		t.Fatalf("welcome with resuming off: %v", c.welcome)
+	}
+	d := off.joinDroppable(t, "Dan")
+	c.expect(kJoin, "Dan joined the room")
+	d.drop()
+	c.expect(kLeave, "Dan left the room")
+}
+
+func TestResumeKeepsTheNameWithoutNoise(t *testing.T) {
+	ts := startServer(t, Config{ResumeGrace: grace})
+	alice := ts.joinDroppable(t, "Alice")
+	bob := ts.joinDroppable(t, "Bob")
+	alice.expect(kJoin, "Bob joined the room")
+	alice.say("before")
+	seen := bob.expectText("Alice", "before")
+	bob.drop()
+
+	// The name stays reserved: a newcomer asking for it is told apart.
+	other := ts.joinDroppable(t, "Bob")
+	if other.welcome.GetMessage() != "Welcome, Bob(2)! You are in room general." {
+		t.Fatalf("newcomer during the grace period: %q", other.welcome.GetMessage())
+	}
+	other.expect(kStart, "")
+	other.expectText("Alice", "before")
+	other.expect(kEnd, "")
+	alice.expect(kJoin, "Bob(2) joined the room") // and no "Bob left"
+	alice.say("while away 1")
+	alice.say("while away 2")
+	other.expectText("Alice", "while away 1")
+	other.expectText("Alice", "while away 2")
+
+	back := ts.joinDroppable(t, "ignored", chatwire.ResumeTokenKey, bob.welcome.GetResumeToken(),
+		chatwire.ResumeFromKey, resumeFrom(seen.GetEpoch(), seen.GetSeq()))
+	w := back.welcome
+	if w.GetMessage() != "Welcome back, Bob! You are in room general." || !w.GetResumed() ||
+		w.GetResumeToken() != bob.welcome.GetResumeToken() {
+		t.Fatalf("resumed welcome: %v", w)
+	}
+	// Exactly what was missed, as first sent, and no history block.
+	r1 := back.expectText("Alice", "while away 1")
+	back.expectText("Alice", "while away 2")
+	if r1.GetSeq() != seen.GetSeq()+1 {
+		t.Fatalf("replayed seq %d after %d", r1.GetSeq(), seen.GetSeq())
+	}
+	alice.say("after")
+	back.expectText("Alice", "after")
+	other.expectText("Alice", "after")
+	// The room saw no leave or join for the blip: Alice's next message is
+	// Bob's text.
+	back.say("I am back")
+	alice.expectText("Bob", "I am back")
+	other.expectText("Bob", "I am back")
+}
+
+func TestGraceEndsWithTheLeaveNotice(t *testing.T) {
+	ts := startServer(t, Config{ResumeGrace: 50 * time.Millisecond})
+	alice := ts.joinDroppable(t, "Alice")
+	bob := ts.joinDroppable(t, "Bob")
+	alice.expect(kJoin, "Bob joined the room")
+	bob.drop()
+	alice.expect(kLeave, "Bob left the room")
+
+	late := ts.openDroppable(t, chatwire.UserKey, "Bob", chatwire.ResumeTokenKey, bob.welcome.GetResumeToken())
+	late.expect(kSys, "Could not resume: the session has expired or is unknown; joined as a new member")
+	w := late.expect(kSys, "Welcome, Bob! You are in room general.")
+	if w.GetResumed() || w.GetResumeToken() == "" || w.GetResumeToken() == bob.welcome.GetResumeToken() {
+		t.Fatalf("welcome after a failed resume: %v", w)
+	}
+	alice.expect(kJoin, "Bob joined the room")
+}
+
+func TestLeavingEndsTheSessionAtOnce(t *testing.T) {
+	ts := startServer(t, Config{ResumeGrace: grace})
+	alice := ts.joinDroppable(t, "Alice")
+	bob := ts.joinDroppable(t, "Bob")
+	alice.expect(kJoin, "Bob joined the room")
+	if err := bob.stream.Send(&chatpb.ChatMessage{Kind: kLeave}); err != nil {
+		t.Fatal(err)
+	}
+	alice.expect(kLeave, "Bob left the room")
+	if err := bob.end(); !errors.Is(err, io.EOF) {
+		t.Fatalf("leave ended with %v", err)
+	}
+	again := ts.openDroppable(t, chatwire.UserKey, "Bob", chatwire.ResumeTokenKey, bob.welcome.GetResumeToken())
+	again.expect(kSys, "Could not resume: the session has expired or is unknown; joined as a new member")
+	again.expect(kSys, "Welcome, Bob! You are in room general.")
+	alice.expect(kJoin, "Bob joined the room")
+}
+
+func TestResumeReplacesAStillRegisteredStream(t *testing.T) {
+	ts := startServer(t, Config{ResumeGrace: grace})
+	alice := ts.joinDroppable(t, "Alice")
+	bob := ts.joinDroppable(t, "Bob")
+	alice.expect(kJoin, "Bob joined the room")
+	// The server has not noticed the old connection is gone (say, a
+	// half-open TCP connection) when the client comes back.
+	back := ts.joinDroppable(t, "Bob", chatwire.ResumeTokenKey, bob.welcome.GetResumeToken())
+	if back.welcome.GetMessage() != "Welcome back, Bob! You are in room general." {
+		t.Fatalf("welcome: %v", back.welcome)
+	}
+	// Without chat-resume-from, the usual history (none here).
+	if err := bob.end(); code(err) != codes.Aborted {
+		t.Fatalf("old stream ended with %v, want ABORTED", err)
+	}
+	back.say("one of me")
+	alice.expectText("Bob", "one of me")
+	alice.say("hello")
+	back.expectText("Alice", "hello")
+}
+
+func TestTokenOfAnotherEpochOrRoomOrOff(t *testing.T) {
+	ts := startServer(t, Config{ResumeGrace: grace})
+	bob := ts.joinDroppable(t, "Bob")
+	tok := bob.welcome.GetResumeToken()
+	bob.drop()
+	_, rest, _ := strings.Cut(tok, ".")
+	for _, tc := range []struct {
+		md   []string
+		want string
+	}{
+		{[]string{chatwire.ResumeTokenKey, "0123456789abcdef." + rest}, "the server's history was reset since the token was issued"},
+		{[]string{chatwire.ResumeTokenKey, "garbage"}, "the server's history was reset since the token was issued"},
+		{[]string{chatwire.ResumeTokenKey, tok, chatwire.RoomKey, "elsewhere"}, "the token is for another room"},
+	} {
+		c := ts.openDroppable(t, append([]string{chatwire.UserKey, "Stranger"}, tc.md...)...)
+		c.expect(kSys, "Could not resume: "+tc.want+"; joined as a new member")
+		c.expect(kSys, "")
+	}
+	off := startServer(t, Config{})
+	c := off.openDroppable(t, chatwire.ResumeTokenKey, tok)
+	c.expect(kSys, "Could not resume: resuming is turned off on this server; joined as a new member")
+}
+
+func TestResumeNeedsTheSameSignedInUser(t *testing.T) {
+	_, chk, _ := startAuth(t)
+	ts := startServer(t, Config{Auth: chk, ResumeGrace: grace})
+	alice := ts.openDroppable(t, chatwire.AuthorizationKey, "Bearer tok-alice")
+	w := alice.expect(kSys, "Welcome, alice! You are in room general.")
+	alice.drop()
+	err := recvUntilErr(t, ts.open(t, nil, chatwire.AuthorizationKey, "Bearer tok-bob", chatwire.ResumeTokenKey, w.GetResumeToken()))
+	if code(err) != codes.PermissionDenied || !strings.Contains(status.Convert(err).Message(), "another user's session") {
+		t.Fatalf("bob with alice's token: %v, want PERMISSION_DENIED", err)
+	}
+	// Her other session token is hers: she resumes.
+	back := ts.openDroppable(t, chatwire.AuthorizationKey, "Bearer tok-alice-2", chatwire.ResumeTokenKey, w.GetResumeToken())
+	back.expect(kSys, "Welcome back, alice! You are in room general.")
+}
+
+func TestResumeFromAnotherEpochOrMalformed(t *testing.T) {
+	ts := startServer(t, Config{ResumeGrace: grace})
+	a := ts.joinDroppable(t, "Alice")
+	a.say("kept")
+	b := ts.openDroppable(t, chatwire.ResumeFromKey, "0123456789abcdef:7")
+	b.expect(kSys, "Welcome, Client(2)! You are in room general.")
+	b.expect(kSys, "The server's history was reset; showing recent messages")
+	b.expect(kStart, "")
+	b.expectText("Alice", "kept")
+	b.expect(kEnd, "")
+	// A seq beyond the room's newest message is another history too.
+	c := ts.openDroppable(t, chatwire.ResumeFromKey, resumeFrom(ts.svc.epoch, 99))
+	c.expect(kSys, "")
+	c.expect(kSys, "The server's history was reset; showing recent messages")
+
+	for _, v := range []string{"", "nocolon", ":5", "abc:", "abc:-1", "abc:+1", "abc:1.5", "ab c:1", "abc:99999999999999999999", strings.Repeat("a", 65) + ":1"} {
+		err := recvUntilErr(t, ts.open(t, nil, chatwire.ResumeFromKey, v))
+		if code(err) != codes.InvalidArgument || !strings.Contains(status.Convert(err).Message(), chatwire.ResumeFromKey+" must be <epoch>:<seq>") {
+			t.Errorf("chat-resume-from %q: %v, want INVALID_ARGUMENT", v, err)
+		}
+	}
+}
+
+func TestResumeFromToldWhatIsNoLongerKept(t *testing.T) {
+	ts := startServer(t, Config{Store: history.NewMemory(3, 0)})
+	a := ts.joinDroppable(t, "Alice")
+	for i := 1; i <= 6; i++ {
+		a.say(fmt.Sprint("m", i))
+	}
+	// Kept: m4 m5 m6. A client that saw up to m1 missed m2 and m3.
+	b := ts.openDroppable(t, chatwire.ResumeFromKey, resumeFrom(ts.svc.epoch, 1))
+	b.expect(kSys, "Welcome, Client(2)! You are in room general.")
+	b.expect(kSys, "You missed 2 messages that are no longer in history")
+	for i := 4; i <= 6; i++ {
+		if m := b.expectText("Alice", fmt.Sprint("m", i)); m.GetSeq() != uint64(i) {
+			t.Fatalf("m%d has seq %d", i, m.GetSeq())
+		}
+	}
+	// Up to date: nothing replayed, then live traffic.
+	c := ts.openDroppable(t, chatwire.ResumeFromKey, resumeFrom(ts.svc.epoch, 6))
+	c.expect(kSys, "Welcome, Client(3)! You are in room general.")
+	a.say("live")
+	c.expectText("Alice", "live")
+	// seq 0 with the epoch: everything kept, one missed notice.
+	d := ts.openDroppable(t, chatwire.ResumeFromKey, resumeFrom(ts.svc.epoch, 0))
+	d.expect(kSys, "")
+	d.expect(kSys, "You missed 4 messages that are no longer in history")
+	d.expectText("Alice", "m5")
+}
+
+func TestRepeatedClientMsgIDIsRelayedOnce(t *testing.T) {
+	ts := startServer(t, Config{ResumeGrace: grace})
+	alice := ts.joinDroppable(t, "Alice")
+	bob := ts.joinDroppable(t, "Bob")
+	alice.expect(kJoin, "Bob joined the room")
+	send := func(c *client, id, text string) {
+		t.Helper()
+		if err := c.stream.Send(&chatpb.ChatMessage{Message: text, ClientMsgId: id}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send(alice.client, "id-1", "once")
+	send(alice.client, "id-1", "once")
+	send(alice.client, "id-2", "twice?")
+	m := bob.expectText("Alice", "once")
+	if m.GetClientMsgId() != "id-1" {
+		t.Fatalf("client_msg_id relayed as %q", m.GetClientMsgId())
+	}
+	bob.expectText("Alice", "twice?")
+	// Another member may use the same id.
+	send(bob.client, "id-1", "mine")
+	alice.expectText("Bob", "mine")
+
+	// Kept across a resume: the resend of a message cut off mid-way.
+	alice.drop()
+	back := ts.joinDroppable(t, "Alice", chatwire.ResumeTokenKey, alice.welcome.GetResumeToken())
+	send(back.client, "id-2", "twice?")
+	send(back.client, "id-3", "new")
+	bob.expectText("Alice", "new")
+	if n := len(ts.svc.store.Recent("general")); n != 4 {
+		t.Fatalf("%d messages in history, want 4", n)
+	}
+
+	for _, id := range []string{strings.Repeat("x", 65), "tab\there", "é"} {
+		c := ts.joinDroppable(t, "Eve")
+		send(c.client, id, "hi")
+		if err := c.end(); code(err) != codes.InvalidArgument || !strings.Contains(status.Convert(err).Message(), "client_msg_id") {
+			t.Errorf("client_msg_id %q: %v, want INVALID_ARGUMENT", id, err)
+		}
+	}
+}
+
+// heldStore is a memory store whose commits the test releases by hand.
+type heldStore struct {
+	*history.Memory
+	mu      sync.Mutex
+	waiting []func()
+	queued  chan struct{}
+}
+
+func (h *heldStore) AfterCommit(fn func()) bool {
+	h.mu.Lock()
+	h.waiting = append(h.waiting, fn)
+	h.mu.Unlock()
+	h.queued <- struct{}{}
+	return true
+}
+
+func (h *heldStore) release() {
+	h.mu.Lock()
+	fns := h.waiting
+	h.waiting = nil
+	h.mu.Unlock()
+	for _, fn := range fns {
+		fn()
+	}
+}
+
+func TestTextIsDeliveredOnlyOnceCommitted(t *testing.T) {
+	store := &heldStore{Memory: history.NewMemory(50, 0), queued: make(chan struct{}, 10)}
+	ts := startServer(t, Config{Store: store})
+	alice := ts.join(t, "Alice", "")
+	bob := ts.join(t, "Bob", "")
+	alice.expect(kJoin, "Bob joined the room")
+	alice.say("pending")
+	select {
+	case <-store.queued:
+	case <-time.After(wait):
+		t.Fatal("the text was not held for its commit")
+	}
+	// Carol joins while the text waits for its commit: it is not in her
+	// history (nobody has seen it), and she gets it live with the others.
+	carol := ts.join(t, "Carol", "")
+	select {
+	case m := <-carol.msgs:
+		t.Fatalf("before the commit Carol got %s %q", m.GetKind(), m.GetMessage())
+	default:
+	}
+	store.release()
+	// Everything after the text (Carol's join) waited behind it.
+	bob.expectText("Alice", "pending")
+	bob.expect(kJoin, "Carol joined the room")
+	carol.expectText("Alice", "pending")
+	alice.expect(kJoin, "Carol joined the room")
+}
+
+// Every text a member receives is already in chat.db. The test holds the
+// database's write lock on a connection of its own: a text said meanwhile
+// reaches nobody, not even the history a newcomer is shown, until the lock
+// is released and the store has committed it.
+func TestReceivedTextIsOnDisk(t *testing.T) {
+	path := t.TempDir() + "/chat.db"
+	store, err := history.OpenSQLite(path, 500, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	db, err := sql.Open("sqlite", "file:"+path+"?_txlock=immediate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ts := startServer(t, Config{Store: store})
+	alice := ts.join(t, "Alice", "")
+	bob := ts.join(t, "Bob", "")
+	alice.expect(kJoin, "Bob joined the room")
+
+	lock, err := db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice.say("durable")
+	carol := ts.join(t, "Carol", "") // no history block: nothing is committed
+	if err := lock.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []*client{bob, carol} {
+		m := c.expectText("Alice", "durable")
+		var n int
+		if err := db.QueryRow(`SELECT COUNT(*) FROM messages WHERE id = ? AND seq = ?`, m.GetId(), m.GetSeq()).Scan(&n); err != nil || n != 1 {
+			t.Fatalf("message id %d received but not on disk: %d rows, %v", m.GetId(), n, err)
+		}
+	}
+	bob.expect(kJoin, "Carol joined the room")
+}
+
+// Sessions survive a restart with the SQLite store: a member comes back
+// with its name, and a newcomer cannot take it during the grace period.
+func TestResumeAfterRestart(t *testing.T) {
+	path := t.TempDir() + "/chat.db"
+	store, err := history.OpenSQLite(path, 50, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := startServer(t, Config{Store: store, ResumeGrace: grace})
+	alice := ts.joinDroppable(t, "Alice")
+	bob := ts.joinDroppable(t, "Bob")
+	alice.expect(kJoin, "Bob joined the room")
+	alice.say("before")
+	seen := bob.expectText("Alice", "before")
+	alice.say("unseen")
+	bob.expectText("Alice", "unseen")
+	epoch := ts.svc.epoch
+	ts.srv.Stop()
+	bob.end()
+	alice.end()
+	if err := store.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	store2, err := history.OpenSQLite(path, 50, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store2.Close()
+	ts2 := startServer(t, Config{Store: store2, ResumeGrace: grace})
+	if ts2.svc.epoch != epoch {
+		t.Fatalf("epoch %q after restart, %q before", ts2.svc.epoch, epoch)
+	}
+	carol := ts2.joinDroppable(t, "Bob")
+	if carol.welcome.GetMessage() != "Welcome, Bob(2)! You are in room general." {
+		t.Fatalf("newcomer took a reserved name: %q", carol.welcome.GetMessage())
+	}
+	back := ts2.joinDroppable(t, "x", chatwire.ResumeTokenKey, bob.welcome.GetResumeToken(),
+		chatwire.ResumeFromKey, resumeFrom(epoch, seen.GetSeq()))
+	if back.welcome.GetMessage() != "Welcome back, Bob! You are in room general." {
+		t.Fatalf("welcome after restart: %q", back.welcome.GetMessage())
+	}
+	back.expectText("Alice", "unseen")
+	carol.say("hi")
+	back.expectText("Bob(2)", "hi")
+}
