@@ -1,0 +1,123 @@
+"""A chat member over the generated polychat.chat stubs, with nothing of pyclient in between.
+
+Each `RawMember` is one ChatStream: what it sends goes through a queue, what it
+receives is collected by a thread, and every wait is bounded and ends on an
+event (a message arriving or the stream ending), never on a sleep.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterator
+
+import grpc
+from polychat.chat import chat_pb2, chat_pb2_grpc
+
+from tests.interop.harness import DEFAULT_TIMEOUT
+
+Msg = chat_pb2.ChatMessage
+TEXT = Msg.KIND_TEXT
+JOIN = Msg.KIND_JOIN
+LEAVE = Msg.KIND_LEAVE
+SYSTEM = Msg.KIND_SYSTEM
+HISTORY_START = Msg.KIND_HISTORY_START
+HISTORY_END = Msg.KIND_HISTORY_END
+
+_CLOSE = object()
+
+
+class RawMember:
+    """One chat stream, opened with the given request metadata."""
+
+    def __init__(self, address: str, metadata: list[tuple[str, str]]) -> None:
+        self._channel = grpc.insecure_channel(address)
+        self._outbox: queue.Queue[object] = queue.Queue()
+        self.received: queue.Queue[Msg] = queue.Queue()
+        self.ended = threading.Event()
+        self.error: grpc.RpcError | None = None
+        self._call = chat_pb2_grpc.ChatServiceStub(self._channel).ChatStream(
+            self._requests(), metadata=metadata
+        )
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        self.welcome: Msg | None = None
+
+    def _requests(self) -> Iterator[Msg]:
+        while True:
+            item = self._outbox.get()
+            if item is _CLOSE:
+                return
+            assert isinstance(item, Msg)
+            yield item
+
+    def _read(self) -> None:
+        try:
+            for msg in self._call:
+                self.received.put(msg)
+        except grpc.RpcError as err:
+            self.error = err
+        finally:
+            self.ended.set()
+
+    def send(self, text: str, client_msg_id: str = "") -> None:
+        self._outbox.put(Msg(message=text, client_msg_id=client_msg_id))
+
+    def next(self, timeout: float = DEFAULT_TIMEOUT) -> Msg:
+        """The next message received; fails if none comes in time or the stream ends first."""
+        try:
+            return self.received.get(timeout=timeout)
+        except queue.Empty:
+            raise AssertionError(
+                f"no message within {timeout}s (stream ended: {self.ended.is_set()}, "
+                f"error: {self.error})"
+            ) from None
+
+    def expect(self, kind: int, text: str | None = None) -> Msg:
+        msg = self.next()
+        assert msg.kind == kind and (text is None or msg.message == text), (
+            f"got {Msg.Kind.Name(msg.kind)} {msg.message!r} from {msg.user!r}, "
+            f"want {Msg.Kind.Name(kind)} {text!r}"
+        )
+        return msg
+
+    def expect_text(self, user: str, text: str) -> Msg:
+        msg = self.expect(TEXT, text)
+        assert msg.user == user, f"{text!r} came from {msg.user!r}, want {user!r}"
+        return msg
+
+    def wait_end(self, timeout: float = DEFAULT_TIMEOUT) -> grpc.RpcError | None:
+        """Wait for the stream to end; returns its error (None when it ended OK)."""
+        assert self.ended.wait(timeout), f"stream did not end within {timeout}s"
+        return self.error
+
+    def close(self) -> None:
+        """Cancel the call (a dropped connection, as the server sees it)."""
+        self._call.cancel()
+        self._outbox.put(_CLOSE)
+        self.ended.wait(DEFAULT_TIMEOUT)
+        self._channel.close()
+
+
+def join(
+    address: str,
+    name: str | None = None,
+    *,
+    token: str = "",
+    resume_from: str = "",
+    authorization: str = "",
+    room: str = "",
+) -> RawMember:
+    """Open a stream with the chat metadata given (none of it is required)."""
+    md: list[tuple[str, str]] = []
+    if name is not None:
+        md.append(("chat-user", name))
+    if room:
+        md.append(("chat-room", room))
+    if token:
+        md.append(("chat-resume-token", token))
+    if resume_from:
+        md.append(("chat-resume-from", resume_from))
+    if authorization:
+        md.append(("authorization", f"Bearer {authorization}"))
+    return RawMember(address, md)
