@@ -53,7 +53,8 @@ type member struct {
 	quit atomic.Bool
 
 	// named is set once the member has a chosen name (from metadata or its
-	// first non-empty user field). Used only by the reader goroutine.
+	// first non-empty user field). Written under room.mu by the reader
+	// goroutine, which alone reads it without the lock.
 	named bool
 
 	endOnce sync.Once

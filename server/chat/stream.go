@@ -411,7 +411,6 @@ func (s *Service) handle(m *member, in *chatpb.ChatMessage, log *slog.Logger) er
 			return err
 		}
 		if name != "" {
-			m.named = true
 			s.rename(m, name, log)
 		}
 	}
@@ -428,6 +427,7 @@ func (s *Service) rename(m *member, want string, log *slog.Logger) {
 	r := m.room
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	m.named = true
 	if m.left || r.closed || want == m.name {
 		return
 	}
@@ -435,6 +435,7 @@ func (s *Service) rename(m *member, want string, log *slog.Logger) {
 	r.dropName(m)
 	m.name = r.distinct(want)
 	r.addName(m)
+	s.saveSession(m, time.Time{})
 	log.Info("client renamed", "room", r.name, "from", old, "to", m.name)
 	s.deliverLocked(r, s.newMessage(r.name, SystemUser, chatpb.ChatMessage_KIND_SYSTEM,
 		fmt.Sprintf("%s is now known as %s", old, m.name), nil), nil)

@@ -495,10 +495,17 @@ func (s *SQLite) written(batch []op) {
 	var after []func()
 	defer func() {
 		s.roomsMu.Unlock()
-		// Outside roomsMu: the callers' functions take their own locks.
-		for _, fn := range after {
-			fn()
+		if len(after) == 0 {
+			return
 		}
+		// On a goroutine of their own: the callers' functions take their
+		// locks, which an Append waiting for room in pending may hold, and
+		// the writer must go on draining pending meanwhile.
+		go func() {
+			for _, fn := range after {
+				fn()
+			}
+		}()
 	}()
 	for _, o := range batch {
 		switch {

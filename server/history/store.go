@@ -36,7 +36,7 @@ type Store interface {
 	// messages of each room are kept.
 	Append(msg *chatpb.ChatMessage) error
 	// AfterCommit arranges for fn to be called, on a goroutine of the
-	// store's, once everything appended and saved so far is committed to
+	// store's (functions of different commits may run concurrently), once everything appended and saved so far is committed to
 	// disk (or has failed to be: the failure is logged). It returns false,
 	// and never calls fn, when there is nothing to wait for: a memory store,
 	// or a closed one.
