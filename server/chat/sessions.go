@@ -60,6 +60,11 @@ func (s *Service) expireLater(m *member, d time.Duration) {
 // told it left.
 func (s *Service) expire(sess *session, m *member) {
 	s.mu.Lock()
+	if s.closing {
+		// The saved session expires by its drop time after a restart.
+		s.mu.Unlock()
+		return
+	}
 	r := m.room
 	r.mu.Lock()
 	if sess.member != m || !m.dropped {
