@@ -472,3 +472,83 @@ func TestResumeAfterRestart(t *testing.T) {
 	carol.say("hi")
 	back.expectText("Bob(2)", "hi")
 }
+
+// After a restart a member that does not come back is shown as left when
+// its grace period ends, and its room, with history, stays a room.
+func TestRestoredSessionExpires(t *testing.T) {
+	path := t.TempDir() + "/chat.db"
+	store, err := history.OpenSQLite(path, 50, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := startServer(t, Config{Store: store, ResumeGrace: grace})
+	alice := ts.join(t, "Alice", "r")
+	bob := ts.joinDroppable(t, "Bob", chatwire.RoomKey, "r")
+	alice.expect(kJoin, "Bob joined the room")
+	bob.say("kept")
+	alice.expectText("Bob", "kept")
+	alice.leave() // a leave: her session ends with it
+	ts.srv.Stop()
+	bob.end()
+	if err := store.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	store2, err := history.OpenSQLite(path, 50, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store2.Close()
+	ts2 := startServer(t, Config{Store: store2, ResumeGrace: 200 * time.Millisecond, MaxRooms: 1})
+	watcher := ts2.joinDroppable(t, "Watcher", chatwire.RoomKey, "r")
+	watcher.expect(kStart, "")
+	watcher.expectText("Bob", "kept")
+	watcher.expect(kEnd, "")
+	watcher.expect(kLeave, "Bob left the room")
+	watcher.client.leave()
+	// Room r is idle with its history: it still counts against MaxRooms.
+	if err := refusal(t, ts2, "Eve", "other"); code(err) != codes.ResourceExhausted {
+		t.Fatalf("a second room with MaxRooms 1: %v", err)
+	}
+}
+
+// A restored session's room that nobody joins stays a room with history
+// (idle, counted against MaxRooms) once the session expires.
+func TestRestoredRoomKeepsItsHistoryWhenTheSessionExpires(t *testing.T) {
+	path := t.TempDir() + "/chat.db"
+	store, err := history.OpenSQLite(path, 50, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := startServer(t, Config{Store: store, ResumeGrace: grace})
+	alice := ts.join(t, "Alice", "r")
+	bob := ts.joinDroppable(t, "Bob", chatwire.RoomKey, "r")
+	alice.expect(kJoin, "Bob joined the room")
+	bob.say("kept")
+	alice.expectText("Bob", "kept")
+	alice.leave()
+	ts.srv.Stop()
+	bob.end()
+	if err := store.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	store2, err := history.OpenSQLite(path, 50, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store2.Close()
+	svc := New(Config{Store: store2, ResumeGrace: grace, MaxRooms: 1})
+	var sess *session
+	for _, s := range svc.sessions {
+		sess = s
+	}
+	if len(svc.sessions) != 1 || sess.member.name != "Bob" {
+		t.Fatalf("restored sessions: %v", svc.sessions)
+	}
+	sess.timer.Stop()
+	svc.expire(sess, sess.member) // the grace period ends
+	if svc.idle["r"] == nil || svc.rooms["r"] != nil {
+		t.Fatalf("room r after its last session expired: idle %v, open %v", svc.idle["r"], svc.rooms["r"])
+	}
+}

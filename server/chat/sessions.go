@@ -152,9 +152,16 @@ func (s *Service) restoreSessions() {
 			}
 			s.rooms[rec.Room] = r
 			s.metrics.RoomOpened()
+			// Loaded like any open room, so that closing it later finds
+			// its history and keeps it as an idle room.
+			s.loadLocked(r)
 		}
 		if r.taken(rec.Name) {
-			continue // cannot happen with sessions the server saved
+			// Only a database edited by hand has two sessions with one name.
+			if err := s.store.DeleteSession(rec.ID); err != nil {
+				s.log.Error("cannot delete a member's session", "room", rec.Room, "err", err)
+			}
+			continue
 		}
 		sess := &session{id: rec.ID, room: rec.Room, user: rec.User}
 		m := newMember(0, "", r, s.cfg.QueueSize)

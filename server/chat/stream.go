@@ -149,6 +149,8 @@ func (s *Service) join(stream uint64, addr, ip, roomName, want string, req resum
 		s.mu.Unlock()
 		return nil, errShutdown
 	}
+	// Under s.mu from here to r.mu: a session found cannot expire, nor its
+	// room close, before the member takes it over (expire takes s.mu).
 	sess, why, err := s.findSession(req, roomName)
 	if err != nil {
 		s.mu.Unlock()
@@ -171,9 +173,6 @@ func (s *Service) join(stream uint64, addr, ip, roomName, want string, req resum
 	m.metrics = s.metrics
 	if s.cfg.Rate > 0 {
 		m.limiter = rate.NewLimiter(rate.Limit(s.cfg.Rate), s.cfg.Burst)
-	}
-	if sess != nil && sess.member.room != r {
-		sess, why = nil, "the session has expired" // its room was retired meanwhile
 	}
 	var token string
 	if sess != nil {
