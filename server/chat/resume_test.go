@@ -60,6 +60,33 @@ func (d *dropper) drop() {
 	d.end()
 }
 
+// openStore opens a SQLite history store at path (50 messages per room),
+// closed when the test ends unless the test closed it.
+func openStore(t *testing.T, path string) *history.SQLite {
+	t.Helper()
+	store, err := history.OpenSQLite(path, 50, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	return store
+}
+
+// restart stops ts as a crash would (its streams are cut, no shutdown
+// notice), waits for the given clients' streams to end, closes the store
+// and opens the one at path again.
+func restart(t *testing.T, ts *testServer, store *history.SQLite, path string, clients ...*client) *history.SQLite {
+	t.Helper()
+	ts.srv.Stop()
+	for _, c := range clients {
+		c.end()
+	}
+	if err := store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return openStore(t, path)
+}
+
 // resumeFrom is the chat-resume-from value for seq in epoch.
 func resumeFrom(epoch string, seq uint64) string { return fmt.Sprintf("%s:%d", epoch, seq) }
 
@@ -430,10 +457,7 @@ func TestReceivedTextIsOnDisk(t *testing.T) {
 // with its name, and a newcomer cannot take it during the grace period.
 func TestResumeAfterRestart(t *testing.T) {
 	path := t.TempDir() + "/chat.db"
-	store, err := history.OpenSQLite(path, 50, 0, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	store := openStore(t, path)
 	ts := startServer(t, Config{Store: store, ResumeGrace: grace})
 	alice := ts.joinDroppable(t, "Alice")
 	bob := ts.joinDroppable(t, "Bob")
@@ -443,18 +467,7 @@ func TestResumeAfterRestart(t *testing.T) {
 	alice.say("unseen")
 	bob.expectText("Alice", "unseen")
 	epoch := ts.svc.epoch
-	ts.srv.Stop()
-	bob.end()
-	alice.end()
-	if err := store.Close(); err != nil {
-		t.Fatal(err)
-	}
-
-	store2, err := history.OpenSQLite(path, 50, 0, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store2.Close()
+	store2 := restart(t, ts, store, path, bob.client, alice.client)
 	ts2 := startServer(t, Config{Store: store2, ResumeGrace: grace})
 	if ts2.svc.epoch != epoch {
 		t.Fatalf("epoch %q after restart, %q before", ts2.svc.epoch, epoch)
@@ -473,14 +486,13 @@ func TestResumeAfterRestart(t *testing.T) {
 	back.expectText("Bob(2)", "hi")
 }
 
-// After a restart a member that does not come back is shown as left when
-// its grace period ends, and its room, with history, stays a room.
-func TestRestoredSessionExpires(t *testing.T) {
+// bobDroppedInRoomR runs a server where Bob said "kept" in room r and was
+// connected when the server stopped (Alice, who saw it, left first), and
+// returns its store opened again.
+func bobDroppedInRoomR(t *testing.T) *history.SQLite {
+	t.Helper()
 	path := t.TempDir() + "/chat.db"
-	store, err := history.OpenSQLite(path, 50, 0, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	store := openStore(t, path)
 	ts := startServer(t, Config{Store: store, ResumeGrace: grace})
 	alice := ts.join(t, "Alice", "r")
 	bob := ts.joinDroppable(t, "Bob", chatwire.RoomKey, "r")
@@ -488,17 +500,14 @@ func TestRestoredSessionExpires(t *testing.T) {
 	bob.say("kept")
 	alice.expectText("Bob", "kept")
 	alice.leave() // a leave: her session ends with it
-	ts.srv.Stop()
-	bob.end()
-	if err := store.Close(); err != nil {
-		t.Fatal(err)
-	}
+	store2 := restart(t, ts, store, path, bob.client)
+	return store2
+}
 
-	store2, err := history.OpenSQLite(path, 50, 0, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store2.Close()
+// After a restart a member that does not come back is shown as left when
+// its grace period ends, and its room, with history, stays a room.
+func TestRestoredSessionExpires(t *testing.T) {
+	store2 := bobDroppedInRoomR(t)
 	ts2 := startServer(t, Config{Store: store2, ResumeGrace: 200 * time.Millisecond, MaxRooms: 1})
 	watcher := ts2.joinDroppable(t, "Watcher", chatwire.RoomKey, "r")
 	watcher.expect(kStart, "")
@@ -515,29 +524,7 @@ func TestRestoredSessionExpires(t *testing.T) {
 // A restored session's room that nobody joins stays a room with history
 // (idle, counted against MaxRooms) once the session expires.
 func TestRestoredRoomKeepsItsHistoryWhenTheSessionExpires(t *testing.T) {
-	path := t.TempDir() + "/chat.db"
-	store, err := history.OpenSQLite(path, 50, 0, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := startServer(t, Config{Store: store, ResumeGrace: grace})
-	alice := ts.join(t, "Alice", "r")
-	bob := ts.joinDroppable(t, "Bob", chatwire.RoomKey, "r")
-	alice.expect(kJoin, "Bob joined the room")
-	bob.say("kept")
-	alice.expectText("Bob", "kept")
-	alice.leave()
-	ts.srv.Stop()
-	bob.end()
-	if err := store.Close(); err != nil {
-		t.Fatal(err)
-	}
-
-	store2, err := history.OpenSQLite(path, 50, 0, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store2.Close()
+	store2 := bobDroppedInRoomR(t)
 	svc := New(Config{Store: store2, ResumeGrace: grace, MaxRooms: 1})
 	var sess *session
 	for _, s := range svc.sessions {
