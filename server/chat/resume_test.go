@@ -270,9 +270,11 @@ func TestResumeNeedsTheSameSignedInUser(t *testing.T) {
 func TestResumeFromAnotherEpochOrMalformed(t *testing.T) {
 	ts := startServer(t, Config{ResumeGrace: grace})
 	a := ts.joinDroppable(t, "Alice")
+	witness := ts.joinDroppable(t, "Witness")
 	a.say("kept")
+	witness.expectText("Alice", "kept") // so it is in the history
 	b := ts.openDroppable(t, chatwire.ResumeFromKey, "0123456789abcdef:7")
-	b.expect(kSys, "Welcome, Client(2)! You are in room general.")
+	b.expect(kSys, "Welcome, Client(3)! You are in room general.")
 	b.expect(kSys, "The server's history was reset; showing recent messages")
 	b.expect(kStart, "")
 	b.expectText("Alice", "kept")
@@ -293,12 +295,14 @@ func TestResumeFromAnotherEpochOrMalformed(t *testing.T) {
 func TestResumeFromToldWhatIsNoLongerKept(t *testing.T) {
 	ts := startServer(t, Config{Store: history.NewMemory(3, 0)})
 	a := ts.joinDroppable(t, "Alice")
+	witness := ts.joinDroppable(t, "Witness")
 	for i := 1; i <= 6; i++ {
 		a.say(fmt.Sprint("m", i))
+		witness.expectText("Alice", fmt.Sprint("m", i))
 	}
 	// Kept: m4 m5 m6. A client that saw up to m1 missed m2 and m3.
 	b := ts.openDroppable(t, chatwire.ResumeFromKey, resumeFrom(ts.svc.epoch, 1))
-	b.expect(kSys, "Welcome, Client(2)! You are in room general.")
+	b.expect(kSys, "Welcome, Client(3)! You are in room general.")
 	b.expect(kSys, "You missed 2 messages that are no longer in history")
 	for i := 4; i <= 6; i++ {
 		if m := b.expectText("Alice", fmt.Sprint("m", i)); m.GetSeq() != uint64(i) {
@@ -307,7 +311,7 @@ func TestResumeFromToldWhatIsNoLongerKept(t *testing.T) {
 	}
 	// Up to date: nothing replayed, then live traffic.
 	c := ts.openDroppable(t, chatwire.ResumeFromKey, resumeFrom(ts.svc.epoch, 6))
-	c.expect(kSys, "Welcome, Client(3)! You are in room general.")
+	c.expect(kSys, "Welcome, Client(4)! You are in room general.")
 	a.say("live")
 	c.expectText("Alice", "live")
 	// seq 0 with the epoch: everything kept, one missed notice.
@@ -413,17 +417,24 @@ func TestTextIsDeliveredOnlyOnceCommitted(t *testing.T) {
 	alice.expect(kJoin, "Carol joined the room")
 }
 
+// signalledStore is a SQLite store that tells when a commit is waited for.
+type signalledStore struct {
+	*history.SQLite
+	queued chan struct{}
+}
+
+func (s *signalledStore) AfterCommit(fn func()) bool {
+	s.queued <- struct{}{}
+	return s.SQLite.AfterCommit(fn)
+}
+
 // Every text a member receives is already in chat.db. The test holds the
 // database's write lock on a connection of its own: a text said meanwhile
 // reaches nobody, not even the history a newcomer is shown, until the lock
 // is released and the store has committed it.
 func TestReceivedTextIsOnDisk(t *testing.T) {
 	path := t.TempDir() + "/chat.db"
-	store, err := history.OpenSQLite(path, 500, 0, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := &signalledStore{SQLite: openStore(t, path), queued: make(chan struct{}, 10)}
 	db, err := sql.Open("sqlite", "file:"+path+"?_txlock=immediate")
 	if err != nil {
 		t.Fatal(err)
@@ -439,6 +450,11 @@ func TestReceivedTextIsOnDisk(t *testing.T) {
 		t.Fatal(err)
 	}
 	alice.say("durable")
+	select {
+	case <-store.queued: // the server has it, and waits for the commit
+	case <-time.After(wait):
+		t.Fatal("the text was not held for its commit")
+	}
 	carol := ts.join(t, "Carol", "") // no history block: nothing is committed
 	if err := lock.Rollback(); err != nil {
 		t.Fatal(err)
