@@ -157,6 +157,8 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 		MaxRoomsPerIP:   cfg.MaxRoomsPerIP,
 		RoomRetention:   cfg.RoomRetention,
 		ResumeGrace:     cfg.ResumeGrace,
+		// For benchmarking only (see -deliver-before-commit).
+		DeliverBeforeCommit: cfg.DeliverBeforeCommit,
 	}
 	if chatMetrics != nil {
 		chatCfg.Metrics = chatMetrics

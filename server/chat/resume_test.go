@@ -555,3 +555,32 @@ func TestRestoredRoomKeepsItsHistoryWhenTheSessionExpires(t *testing.T) {
 		t.Fatalf("room r after its last session expired: idle %v, open %v", svc.idle["r"], svc.rooms["r"])
 	}
 }
+
+// With DeliverBeforeCommit (benchmarking only) a text reaches the others
+// while chat.db is still locked, before the store could commit it: the
+// step it skips is the one TestReceivedTextIsOnDisk shows.
+func TestDeliverBeforeCommitSkipsTheWait(t *testing.T) {
+	path := t.TempDir() + "/chat.db"
+	store := openStore(t, path)
+	db, err := sql.Open("sqlite", "file:"+path+"?_txlock=immediate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ts := startServer(t, Config{Store: store, DeliverBeforeCommit: true})
+	alice := ts.join(t, "Alice", "")
+	bob := ts.join(t, "Bob", "")
+	alice.expect(kJoin, "Bob joined the room")
+
+	lock, err := db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Rollback()
+	alice.say("fast")
+	m := bob.expectText("Alice", "fast")
+	var n int
+	if err := lock.QueryRow(`SELECT COUNT(*) FROM messages WHERE id = ?`, m.GetId()).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("message id %d is already on disk (%d rows, %v): the test shows nothing", m.GetId(), n, err)
+	}
+}

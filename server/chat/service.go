@@ -79,6 +79,11 @@ type Config struct {
 	// resuming off: a dropped member leaves at once and welcomes carry no
 	// token.
 	ResumeGrace time.Duration
+	// DeliverBeforeCommit is for benchmarking only: text messages reach
+	// members as soon as they are appended, before the store has committed
+	// them, so a crash can lose a message members saw. It exists to measure
+	// what durable-before-visible costs; never set it in production.
+	DeliverBeforeCommit bool
 }
 
 // Service implements chatpb.ChatServiceServer. Register it on a grpc.Server

@@ -467,7 +467,7 @@ func (s *Service) say(m *member, in *chatpb.ChatMessage, log *slog.Logger) {
 	// Durable before visible: with a store that writes in the background,
 	// the message (and whatever follows it in the room) waits until it is
 	// committed. Commits are grouped, so a busy room waits once per batch.
-	if s.store.AfterCommit(func() { s.committed(r, o) }) {
+	if !s.cfg.DeliverBeforeCommit && s.store.AfterCommit(func() { s.committed(r, o) }) {
 		r.held = append(r.held, &heldMsg{o: o, exclude: m})
 	} else {
 		s.deliverLocked(r, o, m)

@@ -105,6 +105,9 @@ type Config struct {
 	// ResumeGrace is how long a dropped member keeps its name and may
 	// resume (0: resuming off).
 	ResumeGrace time.Duration
+	// DeliverBeforeCommit turns durable-before-visible off: for
+	// benchmarking its cost only.
+	DeliverBeforeCommit bool
 
 	// Warnings are one line each about deprecated flags or environment
 	// variables that were used, for the log once it is set up.
@@ -163,6 +166,7 @@ var env = map[string]cli.Var{
 	"history-bytes":          {Name: "CHAT_HISTORY_BYTES"},
 	"room-retention":         {Name: "CHAT_ROOM_RETENTION"},
 	"resume-grace":           {Name: "CHAT_RESUME_GRACE"},
+	"deliver-before-commit":  {Name: "CHAT_DELIVER_BEFORE_COMMIT"},
 }
 
 // Defaults of the limits, for the documentation and the tests.
@@ -245,6 +249,7 @@ func Parse(prog string, args []string, lookupEnv func(string) (string, bool), us
 	fs.IntVar(&c.HistoryBytes, "history-bytes", DefaultHistoryBytes, "most bytes of text kept and replayed per room, on top of -history")
 	fs.DurationVar(&c.RoomRetention, "room-retention", DefaultRoomRetention, "an empty room's history is deleted this long after its last message (0: kept forever)")
 	fs.DurationVar(&c.ResumeGrace, "resume-grace", DefaultResumeGrace, "how long a client whose connection dropped keeps its name and may resume, before the room is told it left (0: resuming off)")
+	fs.BoolVar(&c.DeliverBeforeCommit, "deliver-before-commit", false, "BENCHMARKING ONLY: deliver text before it is committed to chat.db, so a crash may lose messages members saw (measures what durable-before-visible costs)")
 	warn := func(line string) { c.Warnings = append(c.Warnings, line) }
 	cli.Deprecated(fs, "auth-addr", "auth-server", warn)
 	fs.SetOutput(usage)
