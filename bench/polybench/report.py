@@ -128,6 +128,61 @@ def _memory(res: dict[str, Any]) -> list[str]:
     return lines
 
 
+_FAULT_NAMES = {
+    "restart": "server killed (-9) and started again",
+    "cut": "every connection cut once",
+}
+
+
+def _resilience(res: dict[str, Any]) -> list[str]:
+    rs = res.get("resilience")
+    if not rs:
+        return []
+    lines = [
+        "",
+        f"## Resilience ({rs['clients']:,} clients in one room, {rs['senders']} senders at "
+        f"{rs['rate_per_sender']:g} messages/s each)",
+        "",
+        "Mid-run the fault strikes and every client reconnects by itself, resuming with "
+        "chat-resume-token and chat-resume-from; senders resend what may have been cut off "
+        "with the same client_msg_id. Lost: a message a client never showed; duplicates: "
+        "shown twice. Back: welcomed again, counted from the restarted server's start (or the "
+        "cut); times are medians over the runs, counts add up.",
+        "",
+        "| fault | runs | sent | resent | lost | duplicates | back (resumed / rejoined) "
+        "| p50 ms | p99 ms | max ms | errors |",
+        "|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---|",
+    ]
+    for f in rs["faults"]:
+        errors = "; ".join(f.get("errors") or []).replace("|", "/")
+        back = f"{f['back']:,} ({f['resumed']:,} / {f['rejoined']:,})" if "back" in f else "—"
+        lines.append(
+            f"| {_FAULT_NAMES.get(f['fault'], f['fault'])} | {f['runs']} | "
+            f"{fmt_num(f.get('sent'))} | {fmt_num(f.get('resent'))} | {fmt_num(f.get('lost'))} "
+            f"| {fmt_num(f.get('duplicates'))} | {back} | {fmt_num(f.get('resume_p50_ms'))} | "
+            f"{fmt_num(f.get('resume_p99_ms'))} | {fmt_num(f.get('resume_max_ms'))} | {errors} |"
+        )
+    d = rs.get("durability") or {}
+    if not d:
+        return lines
+    lines += [
+        "",
+        f"Durable before visible against `-deliver-before-commit` (benchmarking only), chat.db "
+        f"on, {d['clients']:,} clients; peak deliveries/s of a fan-out sweep, median of the "
+        "alternated runs:",
+        "",
+        "| server | peak deliveries/s | runs |",
+        "|---|---:|---|",
+    ]
+    for kind in ("deliver-before-commit", "durable"):
+        k = d.get(kind) or {}
+        runs = ", ".join(fmt_num(p) for p in k.get("peak_dps_runs") or [])
+        lines.append(f"| {kind} | {fmt_num(k.get('peak_dps'))} | {runs} |")
+    change = d.get("change")
+    lines += ["", f"Change: {'—' if change is None else f'{change:+.1%}'}."]
+    return lines
+
+
 # Which ratio of the results each (call, server) row shows.
 _PY_RATIOS = {
     ("unary", "pyservices"): "unary_ratio",
@@ -170,7 +225,14 @@ def _python(res: dict[str, Any]) -> list[str]:
 
 def markdown(res: dict[str, Any]) -> str:
     """latest.md from the results (latest.json's contents)."""
-    lines = _header(res) + _fanout(res) + _isolation(res) + _memory(res) + _python(res)
+    lines = (
+        _header(res)
+        + _fanout(res)
+        + _isolation(res)
+        + _memory(res)
+        + _resilience(res)
+        + _python(res)
+    )
     if res.get("notes"):
         lines += ["", "## Notes", ""] + [f"- {n}" for n in res["notes"]]
     return "\n".join(lines) + "\n"

@@ -15,11 +15,13 @@ from .processes import PROCS, wait_port
 
 
 def build(bindir: Path) -> None:
-    """Build the chat server, bench/baseline and bench/loadgen into bindir."""
+    """Build the chat server, bench/baseline, bench/loadgen and bench/resilience into
+    bindir."""
     for name, pkg in (
         ("chat-server", "./server"),
         ("baseline", "./bench/baseline"),
         ("loadgen", "./bench/loadgen"),
+        ("resilience", "./bench/resilience"),
     ):
         subprocess.run(["go", "build", "-o", str(bindir / name), pkg], cwd=ROOT, check=True)
 
@@ -53,13 +55,21 @@ class Chat:
             else:
                 self.notes.append(f"chat-server has no -{flag} flag: not passed")
 
-    def start(self, kind: str, tag: str) -> tuple[subprocess.Popen[bytes], str]:
-        """Start kind ("polychat" or "baseline") on a free port; its log goes to
-        bench/out/<tag>.<kind>.log. Returns the process and its address once it listens."""
+    def server_args(self, addr: str, extra: list[str] | None = None) -> list[str]:
+        """The chat server's command line, listening on addr; extra flags come last, so they
+        win over the bench's (e.g. -data-dir)."""
+        return [str(self.bindir / "chat-server"), "-addr", addr, *self.flags, *(extra or [])]
+
+    def start(
+        self, kind: str, tag: str, extra: list[str] | None = None
+    ) -> tuple[subprocess.Popen[bytes], str]:
+        """Start kind ("polychat" or "baseline", which takes no extra flags) on a free port;
+        its log goes to bench/out/<tag>.<kind>.log. Returns the process and its address once
+        it listens."""
         port = free_port()
         addr = f"127.0.0.1:{port}"
         if kind == "polychat":
-            args = [str(self.bindir / "chat-server"), "-addr", addr, *self.flags]
+            args = self.server_args(addr, extra)
         else:
             args = [str(self.bindir / "baseline"), "-addr", addr, "-max-lifetime", "10m"]
         p = PROCS.start(args, OUT / f"{tag}.{kind}.log")

@@ -12,6 +12,7 @@ TARGET_RATIO = 0.8
 TARGET_ISOLATION = 0.05
 TARGET_RSS_KB = 30.0
 TARGET_PY_UNARY = 0.9
+TARGET_DURABILITY = 0.10
 
 
 def targets(res: dict[str, Any]) -> list[dict[str, Any]]:
@@ -97,4 +98,41 @@ def targets(res: dict[str, Any]) -> list[dict[str, Any]]:
             "met": None if ur is None else ur >= TARGET_PY_UNARY,
         }
     )
+    t += _resilience_targets(res.get("resilience"))
     return t
+
+
+def _resilience_targets(rs: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """No message lost or shown twice through either fault; durability within 10%."""
+    if not rs:
+        return []
+    faults = rs["faults"]
+    measured = [f for f in faults if "lost" in f and not f.get("errors")]
+    value = "; ".join(
+        f"{f['fault']}: lost {f['lost']}, duplicates {f['duplicates']}"
+        if "lost" in f
+        else f"{f['fault']}: {'; '.join(f.get('errors') or ['not run'])}"
+        for f in faults
+    )
+    met = None
+    if measured:
+        met = len(measured) == len(faults) and all(
+            f["lost"] == 0 and f["duplicates"] == 0 for f in measured
+        )
+    out = [
+        {
+            "target": "resilience: no message lost or shown twice through a kill -9 restart "
+            "and a network cut",
+            "value": value,
+            "met": met,
+        }
+    ]
+    change = (rs.get("durability") or {}).get("change")
+    out.append(
+        {
+            "target": "durable before visible costs ≤ 10% of fan-out peak deliveries/s",
+            "value": "—" if change is None else f"{change:+.1%}",
+            "met": None if change is None else change >= -TARGET_DURABILITY,
+        }
+    )
+    return out

@@ -16,8 +16,10 @@ def test_each_target_against_its_threshold() -> None:
         "isolation": True,
         "≤ 30 KB server RSS per idle client": True,
         "Python unary": True,
+        "resilience": False,  # 2 lost, 1 duplicate through the cut
+        "durable before visible costs ≤ 10% of fan-out peak deliveries/s": True,
     }
-    python = targets(res)[-1]
+    python = next(t for t in targets(res) if t["target"].startswith("Python"))
     assert python["value"] == (
         "0.95 (--log-level warning); 0.75 with a request log line per call (info)"
     )
