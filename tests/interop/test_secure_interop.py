@@ -8,6 +8,7 @@ from the repository's own generator (`go run ./tools/devcerts`).
 
 from __future__ import annotations
 
+import asyncio
 import re
 import subprocess
 import sys
@@ -19,6 +20,7 @@ import pytest
 from polychat.auth.v1 import auth_pb2, auth_pb2_grpc
 from polychat.logger.v1 import logger_pb2, logger_pb2_grpc
 
+from pykit.testing.polling import wait_until
 from pykit.testing.ports import free_port
 from tests.interop.conftest import REPO, ChatServer, Processes
 from tests.interop.harness import Proc
@@ -180,7 +182,12 @@ def test_wrong_password_is_one_line(
     client.send("not the password")
     assert client.wait(timeout=30) == 1
     assert client.stderr_lines == ["error: sign-in failed: invalid username or password"]
-    assert auth_stack.events("LOGIN_FAILED")
+    # AuthService hands audit events to LoggerService through its outbox, after answering.
+    asyncio.run(wait_until(lambda: _has_events(auth_stack, "LOGIN_FAILED"), what="LOGIN_FAILED"))
+
+
+async def _has_events(stack: AuthStack, event_type: str) -> bool:
+    return bool(await asyncio.to_thread(stack.events, event_type))
 
 
 @pytest.mark.parametrize("kind", ["go", "py"])
