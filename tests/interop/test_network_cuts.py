@@ -19,15 +19,14 @@ import pytest
 
 from tests.interop.conftest import ChatServer, Processes
 from tests.interop.harness import Proc
-from tests.interop.tcpproxy import TcpProxy
+from tests.interop.tcpproxy import Direction, TcpProxy
 
 OTHER = {"go": "py", "py": "go"}
 BURST = 20
 # A line of a burst takes about 120 bytes on the wire to the server and about 135 from it
 # (HTTP/2 and gRPC framing, a 36-byte client_msg_id, ids and times). A connection held after
 # these many bytes passes one line whole and the next in part, then black-holes the rest.
-HOLD_UP_AFTER = 200
-HOLD_DOWN_AFTER = 240
+HOLD_AFTER = {"up": 200, "down": 240}
 
 
 @pytest.fixture
@@ -110,30 +109,42 @@ def test_cut_while_idle(
     assert not any(line.startswith("--- ") for line in alice.lines[mark:])
 
 
+def cut_mid_burst(room: Room, proxy: TcpProxy, direction: Direction) -> list[str]:
+    """Cut Alice's connection part-way through a burst of lines that crosses it in `direction`.
+
+    The far end gets the start of the burst, the next line cut off part-way; the rest goes
+    into a black hole (the sender took it as written), then the connection is reset. Alice
+    must come back and a last line ("done") must follow the burst. Returns the burst.
+    """
+    sender, receiver, name = (
+        (room.alice, room.bob, "Alice") if direction == "up" else (room.bob, room.alice, "Bob")
+    )
+    mark = len(room.alice.lines)
+    burst = [f"burst {i:02}" for i in range(1, BURST + 1)]
+    assert proxy.hold(direction, after=HOLD_AFTER[direction]) == 1
+    for line in burst:
+        sender.send(line)
+    receiver.expect(rf"^\[{name}\]: burst 01$")
+    proxy.wait_until("some of the burst dropped", lambda c: c.dropped[direction] > 0)
+    assert proxy.cut("rst") == 1
+
+    room.alice_is_back(mark)
+    sender.send("done")
+    receiver.expect(rf"^\[{name}\]: done$")
+    room.finish()
+    return burst
+
+
 @pytest.mark.parametrize("kind", ["go", "py"])
 def test_cut_mid_send(procs: Processes, server: ChatServer, proxy: TcpProxy, kind: str) -> None:
     room = Room(procs, server, proxy, kind)
-    alice, bob = room.alice, room.bob
-    mark = len(alice.lines)
-    burst = [f"burst {i:02}" for i in range(1, BURST + 1)]
     joined = room.server_log(r'msg="client joined".* user=Alice ')
     stream = re.search(r" stream=(\d+) ", joined)
     assert stream is not None, joined
 
-    # The server gets the start of the burst, cut off part-way through a message; the rest
-    # goes into a black hole, so Alice's client took it as written. Then the line is cut.
-    assert proxy.hold("up", after=HOLD_UP_AFTER) == 1
-    for line in burst:
-        alice.send(line)
-    bob.expect(r"^\[Alice\]: burst 01$")
-    proxy.wait_until("some of the burst dropped", lambda c: c.dropped["up"] > 0)
-    assert proxy.cut("rst") == 1
+    burst = cut_mid_burst(room, proxy, "up")
 
-    room.alice_is_back(mark)
-    alice.send("done")
-    bob.expect(r"^\[Alice\]: done$")
-
-    room.finish()
+    assert texts(room.bob, "Alice") == ["hello from Alice", *burst, "done"]
     # The cut came mid-send: on the connection that was cut, the server had relayed some of
     # the burst (and the hello before it), not all of it.
     on_first = [
@@ -142,32 +153,17 @@ def test_cut_mid_send(procs: Processes, server: ChatServer, proxy: TcpProxy, kin
         if "msg=message " in line and f" stream={stream[1]} " in line
     ]
     assert 1 < len(on_first) < 1 + BURST, on_first
-    assert texts(bob, "Alice") == ["hello from Alice", *burst, "done"]
 
 
 @pytest.mark.parametrize("kind", ["go", "py"])
 def test_cut_mid_receive(procs: Processes, server: ChatServer, proxy: TcpProxy, kind: str) -> None:
     room = Room(procs, server, proxy, kind)
-    alice, bob = room.alice, room.bob
-    mark = len(alice.lines)
-    burst = [f"burst {i:02}" for i in range(1, BURST + 1)]
+    alice, mark = room.alice, len(room.alice.lines)
 
-    # Alice gets the start of Bob's burst, cut off part-way through a message.
-    assert proxy.hold("down", after=HOLD_DOWN_AFTER) == 1
-    for line in burst:
-        bob.send(line)
-    alice.expect(r"^\[Bob\]: burst 01$")
-    proxy.wait_until("some of the burst dropped", lambda c: c.dropped["down"] > 0)
-    assert proxy.cut("rst") == 1
+    burst = cut_mid_burst(room, proxy, "down")
 
-    room.alice_is_back(mark)
-    bob.send("done")
-    alice.expect(r"^\[Bob\]: done$")
-
-    room.finish()
-    shown = texts(alice, "Bob")
-    assert shown == ["hello from Bob", *burst, "done"]
-    # The cut came mid-stream: some of the burst was shown before it, some replayed after.
+    assert texts(alice, "Bob") == ["hello from Bob", *burst, "done"]
+    # The cut came mid-stream: some of the burst was shown before it, the rest replayed after.
     lost = next(i for i in range(mark, len(alice.lines)) if "Connection lost" in alice.lines[i])
     assert 0 < len(texts(alice, "Bob", slice(mark, lost))) < BURST
 
