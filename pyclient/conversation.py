@@ -59,6 +59,18 @@ async def _first_done(*tasks: asyncio.Task[None], events: tuple[asyncio.Event, .
         await asyncio.gather(*waiters, return_exceptions=True)
 
 
+def _raise_if_cancelled() -> None:
+    """Re-raise a cancellation of this task that an await turned into another error.
+
+    A grpc.aio call cancelled while it is being read may end with its CANCELLED status (an
+    AioRpcError) rather than CancelledError; without this, a user leaving during a reconnect
+    attempt would wait for the next attempts instead of leaving at once.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
 class Conversation:
     """One member's conversation, over as many streams as it takes.
 
@@ -229,6 +241,7 @@ class Conversation:
             self.backoff.start()
             delay = max(lost.wait, self.backoff.fail())
         while True:
+            _raise_if_cancelled()
             if delay > 0:
                 await self._sleep(delay)
             self.backoff.start()

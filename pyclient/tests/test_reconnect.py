@@ -65,10 +65,14 @@ class Running:
 
 @contextlib.asynccontextmanager
 async def conversing(
-    port: int, policy: BackoffPolicy = TINY, name: str = "Alice", reconnect: bool = True
+    port: int,
+    policy: BackoffPolicy = TINY,
+    name: str = "Alice",
+    reconnect: bool = True,
+    reconnect_with: type[ChatSession] = ChatSession,
 ) -> AsyncIterator[Running]:
     def connect(token: str | None, resume_from: str | None) -> ChatSession:
-        return ChatSession(
+        return reconnect_with(
             f"127.0.0.1:{port}",
             name,
             "general",
@@ -85,7 +89,7 @@ async def conversing(
         sleeping.set()
         await asyncio.sleep(seconds)
 
-    session = connect(None, None)
+    session = ChatSession(f"127.0.0.1:{port}", name, "general", connect_timeout=WAIT)
     await session.open()
     ui, stop = ScriptedUI(), asyncio.Event()
     task = asyncio.create_task(
@@ -459,6 +463,34 @@ async def test_leaving_while_reconnecting_is_at_once(
         assert (await client.shown()).endswith("*** 1 line typed while disconnected was not sent")
         assert client.sleeps == [3600.0]
     assert fake.received.empty()
+
+
+class CancelSwallowingSession(ChatSession):
+    """A session whose open() turns its cancellation into a retryable ChatError, as a
+    grpc.aio call cancelled mid-read can (it ends with its CANCELLED status instead)."""
+
+    opening: asyncio.Event
+
+    async def open(self) -> None:
+        CancelSwallowingSession.opening.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            raise ChatError("disconnected: cancelled", retry=True, reason="cancelled") from None
+
+
+async def test_leaving_during_an_attempt_that_swallows_the_cancel_is_at_once(
+    fake_server: tuple[FakeChat, int, grpc.aio.Server],
+) -> None:
+    fake, port, _ = fake_server
+    CancelSwallowingSession.opening = asyncio.Event()
+    async with conversing(port, policy=HOUR, reconnect_with=CancelSwallowingSession) as client:
+        member = await joined(fake, client)
+        fake.drop(member)
+        await client.lost()
+        await asyncio.wait_for(CancelSwallowingSession.opening.wait(), WAIT)
+        await client.leave()  # without the fix: waits an hour for the next attempt
+        assert client.sleeps == []
 
 
 async def test_without_reconnecting_a_lost_stream_ends_the_chat(
