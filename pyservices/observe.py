@@ -50,6 +50,7 @@ class Call:
         "_peer",
         "client_cert",
         "code",
+        "done",
         "duration",
         "info",
         "kind",
@@ -76,6 +77,7 @@ class Call:
         self.sent = 0
         self.start = time.perf_counter()
         self.duration = 0.0
+        self.done = False
         self._context = context
         self._peer: str | None = None
 
@@ -222,6 +224,9 @@ def _sent(call: Call, observer: Observer) -> None:
 
 
 def _finish(call: Call, observer: Observer, code: grpc.StatusCode) -> None:
+    if call.done:  # an aborted call was seen to finish before its status went out
+        return
+    call.done = True
     call.code = code
     call.duration = time.perf_counter() - call.start
     try:
@@ -247,13 +252,30 @@ class _CountingRequests:
         return message
 
 
-class _CountingContext:
-    """The servicer's context, with read() and write() counted; everything else passes through."""
+class _ObservedContext:
+    """The servicer's context as an observed handler sees it; everything passes through.
+
+    `abort` sends the status to the client before it raises, so the call is seen
+    to finish first: a client that has its status can rely on the log line and
+    the metrics being there, even if the server stops at once.
+    """
 
     def __init__(self, context: grpc.aio.ServicerContext, call: Call, observer: Observer) -> None:
         self._context = context
         self._call = call
         self._observer = observer
+
+    async def abort(self, code: grpc.StatusCode, *args: Any, **kwargs: Any) -> None:
+        if isinstance(code, grpc.StatusCode) and code is not grpc.StatusCode.OK:
+            _finish(self._call, self._observer, code)
+        await self._context.abort(code, *args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._context, name)
+
+
+class _CountingContext(_ObservedContext):
+    """An observed context with read() and write() counted too (streaming calls)."""
 
     async def read(self) -> Any:
         message = await self._context.read()
@@ -264,9 +286,6 @@ class _CountingContext:
     async def write(self, message: Any) -> None:
         await self._context.write(message)
         _sent(self._call, self._observer)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._context, name)
 
 
 def wrap_handler(
@@ -299,7 +318,7 @@ def wrap_handler(
             call = begin(context)
             call.received = 1
             try:
-                response = await behavior(request, context)
+                response = await behavior(request, _ObservedContext(context, call, observer))
             except BaseException as err:
                 _finish(call, observer, _error_code(err, context))
                 raise
