@@ -69,6 +69,15 @@ func (r *recentIDs) add(id string) bool {
 	return true
 }
 
+// last returns up to n of the ids, oldest first.
+func (r *recentIDs) last(n int) []string {
+	ordered := append(append([]string(nil), r.ring[r.next:]...), r.ring[:r.next]...)
+	if len(ordered) > n {
+		ordered = ordered[len(ordered)-n:]
+	}
+	return ordered
+}
+
 // checkClientMsgID validates a client_msg_id: at most 64 bytes of printable
 // ASCII (empty means none).
 func checkClientMsgID(id string) error {

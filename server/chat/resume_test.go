@@ -584,3 +584,79 @@ func TestDeliverBeforeCommitSkipsTheWait(t *testing.T) {
 		t.Fatalf("message id %d is already on disk (%d rows, %v): the test shows nothing", m.GetId(), n, err)
 	}
 }
+
+func TestLinesResentAfterTheGraceEndedAreRelayedOnce(t *testing.T) {
+	ts := startServer(t, Config{ResumeGrace: 50 * time.Millisecond})
+	alice := ts.joinDroppable(t, "Alice")
+	bob := ts.joinDroppable(t, "Bob")
+	alice.expect(kJoin, "Bob joined the room")
+	send := func(c *client, id, text string) {
+		t.Helper()
+		if err := c.stream.Send(&chatpb.ChatMessage{Message: text, ClientMsgId: id}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send(bob.client, "id-1", "arrived")
+	alice.expectText("Bob", "arrived")
+	bob.drop()
+	alice.expect(kLeave, "Bob left the room")
+
+	// Back after the grace, as a new member: the line that arrived is
+	// resent with the one that did not, and relayed once.
+	late := ts.openDroppable(t, chatwire.UserKey, "Bob", chatwire.ResumeTokenKey, bob.welcome.GetResumeToken())
+	late.expect(kSys, "Could not resume: the session has expired or is unknown; joined as a new member")
+	late.expect(kSys, "Welcome, Bob! You are in room general.")
+	alice.expect(kJoin, "Bob joined the room")
+	send(late.client, "id-1", "arrived")
+	send(late.client, "id-2", "cut off")
+	alice.expectText("Bob", "cut off")
+
+	// The ids belong to the expired token's holder only, and are claimed
+	// once: another member, or the same token again, may use them.
+	other := ts.openDroppable(t, chatwire.UserKey, "Carol", chatwire.ResumeTokenKey, bob.welcome.GetResumeToken())
+	other.expect(kSys, "Could not resume: the session has expired or is unknown; joined as a new member")
+	other.expect(kSys, "Welcome, Carol! You are in room general.")
+	alice.expect(kJoin, "Carol joined the room")
+	send(other.client, "id-1", "mine")
+	alice.expectText("Carol", "mine")
+}
+
+func TestExpiredSessionsAreBounded(t *testing.T) {
+	e := newExpiredSessions()
+	now := time.Unix(1000, 0)
+	seen := func(ids ...string) *recentIDs {
+		r := newRecentIDs()
+		for _, id := range ids {
+			r.add(id)
+		}
+		return r
+	}
+	for i := range expiredSessionsKept + 10 {
+		e.add(&session{id: fmt.Sprint("s", i), room: "general", seen: seen("a")}, now)
+	}
+	if n := e.order.Len(); n != expiredSessionsKept {
+		t.Fatalf("%d expired sessions kept, want %d", n, expiredSessionsKept)
+	}
+	if ids := e.take("s0", "general", "", now); ids != nil {
+		t.Fatalf("the oldest session beyond the bound was kept: %v", ids)
+	}
+	if ids := e.take("s20", "other", "", now); ids != nil {
+		t.Fatalf("ids claimed for another room: %v", ids)
+	}
+	if ids := e.take("s20", "general", "mallory", now); ids != nil {
+		t.Fatalf("ids claimed for another user: %v", ids)
+	}
+	if ids := e.take("s20", "general", "", now.Add(expiredSessionTTL)); ids != nil {
+		t.Fatalf("ids kept past their time: %v", ids)
+	}
+
+	many := newRecentIDs()
+	for i := range recentIDsSize + 5 {
+		many.add(fmt.Sprint("id", i))
+	}
+	e.add(&session{id: "busy", room: "general", seen: many}, now)
+	ids := e.take("busy", "general", "", now)
+	if len(ids) != expiredIDsKept || ids[0] != fmt.Sprint("id", recentIDsSize+5-expiredIDsKept) || ids[len(ids)-1] != fmt.Sprint("id", recentIDsSize+4) {
+		t.Fatalf("kept %d ids, %v … %v; want the last %d in order", len(ids), ids[0], ids[len(ids)-1], expiredIDsKept)
+	}
+}

@@ -115,10 +115,11 @@ type Service struct {
 	created map[string]int       // existing rooms by the IP address that created them
 	closing bool
 
-	// sessMu guards sessions. It is taken after any other lock and holds
-	// none while held.
+	// sessMu guards sessions and expired. It is taken after any other
+	// lock and holds none while held.
 	sessMu   sync.Mutex
 	sessions map[string]*session // resumable sessions by id
+	expired  *expiredSessions    // the last ids of sessions whose grace ended
 }
 
 // idleRoom is a room nobody is in whose history is kept.
@@ -169,6 +170,7 @@ func New(cfg Config) *Service {
 		epoch:   cfg.Store.Epoch(),
 
 		sessions:     make(map[string]*session),
+		expired:      newExpiredSessions(),
 		summaryDelay: noticeSummaryDelay,
 	}
 	s.errMaxRooms = status.Errorf(codes.ResourceExhausted,

@@ -76,6 +76,9 @@ func (s *Service) expire(sess *session, m *member) {
 	r.reserved--
 	r.dropName(m)
 	s.forgetSessionLocked(m)
+	s.sessMu.Lock()
+	s.expired.add(sess, time.Now())
+	s.sessMu.Unlock()
 	if !r.closed {
 		s.noticeLocked(r, chatpb.ChatMessage_KIND_LEAVE, m.name+" left the room")
 	}

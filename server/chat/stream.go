@@ -188,6 +188,15 @@ func (s *Service) join(stream uint64, addr, ip, roomName, want string, req resum
 		}
 		m.sess.member = m
 		m.sess.seen = newRecentIDs()
+		if why != "" {
+			// A client whose session expired resends its last lines.
+			s.sessMu.Lock()
+			ids := s.expired.take(tokenID(req.token), r.name, req.user, time.Now())
+			s.sessMu.Unlock()
+			for _, id := range ids {
+				m.sess.seen.add(id)
+			}
+		}
 	}
 
 	if why != "" {
