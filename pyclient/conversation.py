@@ -198,7 +198,7 @@ class Conversation:
                 lost = err
             self.connected = False
             self._lost.set()
-            self.outbox.lost(self.seen.last_seq if self.seen.epoch else None)
+            self.outbox.lost(numbered=bool(self.seen.epoch))
             self._held_history = None
             await self.session.close()
             self.ui.show(status(f"Connection lost ({lost.reason}); reconnecting..."))
@@ -208,7 +208,7 @@ class Conversation:
         """Show and send on the current stream until it ends (ChatError) or we left."""
         if first is not None:  # the welcome of a reconnect
             self._receive_one(first, welcome=True)
-            self.outbox.reconnected(resumed=first.resumed)
+            self.outbox.reconnected()
         self.connected = True
         self._lost.clear()
         if self.outbox.peek() is not None:
@@ -313,7 +313,7 @@ class Conversation:
                 continue
             if line.held or line.resent:
                 await pace.take()
-            self.outbox.sending(line, self.seen.last_seq)
+            self.outbox.sending(line)
             if not await self.session.send(line.text, line.client_msg_id):
                 return
             line.written = True

@@ -2,18 +2,19 @@
 
 Every typed line gets its own client_msg_id and waits here until it is sent. Lines sent on the
 current stream stay "in the air": the server sends no receipt, so when the stream is lost any
-of them may have been cut off on the way. After a reconnect that resumed the membership they
-are all resent with their own ids first (the server relays an id once per member and drops
-the copies). After a reconnect as a new member the server has forgotten those ids, so only
-the lines sent after the last message we had received are resent: any line sent earlier was
-followed by traffic on the same stream and is taken as delivered, which keeps a resend from
-showing a line twice. A server that numbers nothing (no epoch, no seq) gives no such clue:
-then only a line whose write never completed is resent. A line the server replays after the
-reconnect has arrived and is not resent at all.
+of them may have been cut off on the way. After a reconnect, the ones sent in the last minute
+(at most 256) go again first, with their own ids: the server relays an id once per member,
+across a resume and, for the holder of an expired session's token, across a new membership
+too, and drops the copies. Older lines did arrive: a dead connection is noticed well within
+that minute. A server that numbers nothing (no epoch) predates client_msg_id and would relay
+a line twice, so then only a line whose write never completed is resent. A line the server
+replays after the reconnect has arrived and is not resent at all. The Go client follows the
+same rule (client/chatclient/outbox.go).
 """
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections import OrderedDict, deque
 from collections.abc import Callable
@@ -22,8 +23,9 @@ from dataclasses import dataclass
 from pykit.chatwire import MAX_PENDING_LINES
 
 # How many of the lines last sent on a stream may be resent after it is lost (the server
-# remembers more ids per member than this).
-RESEND_WINDOW = 100
+# remembers more ids per member than this), and how recent they must be, in seconds.
+RESEND_WINDOW = 256
+RESEND_AGE = 60.0
 # How many ids of its own recent lines the client remembers, to recognise them when the
 # server replays them.
 OWN_MEMORY = 1024
@@ -39,8 +41,8 @@ class Line:
 
     text: str
     client_msg_id: str
-    # The last text seq shown when the line was sent: it reached the server after that one.
-    after_seq: int = 0
+    # When it was last sent (the outbox's clock).
+    sent_at: float = 0.0
     # Whether it was sent before, on a stream that was lost.
     resent: bool = False
     # Whether its last write completed (gRPC took it; the server may still not have it).
@@ -57,13 +59,16 @@ class Outbox:
         limit: int = MAX_PENDING_LINES,
         *,
         resend_window: int = RESEND_WINDOW,
+        resend_age: float = RESEND_AGE,
         own_memory: int = OWN_MEMORY,
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.limit = limit
         self._queued: deque[Line] = deque()
         self._in_air: deque[Line] = deque(maxlen=resend_window)
-        self._lost_after: int | None = None
+        self._resend_age = resend_age
+        self._clock = clock
         self._numbered = True
         self._own: OrderedDict[str, None] = OrderedDict()
         self._own_memory = own_memory
@@ -90,42 +95,32 @@ class Outbox:
         """The next line to send, if any."""
         return self._queued[0] if self._queued else None
 
-    def sending(self, line: Line, after_seq: int) -> None:
-        """`line` (the one `peek` gave) is being sent now, after text seq `after_seq`."""
+    def sending(self, line: Line) -> None:
+        """`line` (the one `peek` gave) is being sent now."""
         if self._queued and self._queued[0] is line:
             self._queued.popleft()
-        line.after_seq = after_seq
+        line.sent_at = self._clock()
         line.written = False
         self._in_air.append(line)
 
-    def lost(self, last_seq: int | None) -> None:
-        """The stream ended; `last_seq` is the last text seq shown on it.
+    def lost(self, numbered: bool) -> None:
+        """The stream ended. `numbered`: the server named an epoch, so it drops repeated ids."""
+        self._numbered = numbered
 
-        None: the server numbers nothing (an older server), so there is no last seq.
-        """
-        self._numbered = last_seq is not None
-        self._lost_after = last_seq or 0
-
-    def reconnected(self, resumed: bool) -> None:
-        """A new stream is open: put the lines that may not have arrived before the queued ones.
-
-        `resumed`: the server kept our membership and the ids it had from us.
-        """
-        cut_after = self._lost_after
+    def reconnected(self) -> None:
+        """A new stream is open: put the lines that may not have arrived before the queued ones."""
+        since = self._clock() - self._resend_age
 
         def may_be_lost(line: Line) -> bool:
-            if resumed:
-                return True
-            if not self._numbered:
-                return not line.written
-            return cut_after is None or line.after_seq >= cut_after
+            if self._numbered:
+                return line.sent_at >= since
+            return not line.written
 
         again = [line for line in self._in_air if may_be_lost(line)]
         for line in again:
             line.resent = True
         self._queued.extendleft(reversed(again))
         self._in_air.clear()
-        self._lost_after = None
 
     def arrived(self, client_msg_id: str) -> None:
         """The server has our line `client_msg_id` (it replayed it): never send it again."""
