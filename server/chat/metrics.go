@@ -33,7 +33,28 @@ type Metrics interface {
 	// RoomExpired counts an empty room whose history was deleted after the
 	// retention period.
 	RoomExpired()
+	// MemberDropped counts a member whose stream ended without a leave and
+	// whose name is kept for the resume grace period.
+	MemberDropped()
+	// MemberResumed counts a stream that resumed a membership.
+	MemberResumed()
+	// ResumeRefused counts a stream that asked to resume a membership and
+	// joined as a new member instead (or was refused), by reason (the
+	// Resume… constants).
+	ResumeRefused(reason string)
+	// GraceExpired counts a dropped member whose grace period ended
+	// without a resume: the room is told it left.
+	GraceExpired()
 }
+
+// Reasons a resume is refused, as Metrics.ResumeRefused gets them.
+const (
+	ResumeOff        = "resume_off"  // resuming is turned off
+	ResumeStoreReset = "store_reset" // the token is from another store (epoch)
+	ResumeUnknown    = "expired"     // the session expired, or never was
+	ResumeOtherRoom  = "other_room"  // the token is for another room
+	ResumeOtherUser  = "other_user"  // signed in as another user (PERMISSION_DENIED)
+)
 
 // Limits a new room can be refused by, as Metrics.RoomRefused gets them.
 const (
@@ -56,3 +77,7 @@ func (noMetrics) StreamEnded(codes.Code) {}
 func (noMetrics) NoticesHeldBack()       {}
 func (noMetrics) RoomRefused(string)     {}
 func (noMetrics) RoomExpired()           {}
+func (noMetrics) MemberDropped()         {}
+func (noMetrics) MemberResumed()         {}
+func (noMetrics) ResumeRefused(string)   {}
+func (noMetrics) GraceExpired()          {}

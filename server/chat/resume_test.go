@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"strings"
 	"sync"
 	"testing"
@@ -658,5 +659,77 @@ func TestExpiredSessionsAreBounded(t *testing.T) {
 	ids := e.take("busy", "general", "", now)
 	if len(ids) != expiredIDsKept || ids[0] != fmt.Sprint("id", recentIDsSize+5-expiredIDsKept) || ids[len(ids)-1] != fmt.Sprint("id", recentIDsSize+4) {
 		t.Fatalf("kept %d ids, %v … %v; want the last %d in order", len(ids), ids[0], ids[len(ids)-1], expiredIDsKept)
+	}
+}
+
+// resumeCounts is a Metrics that counts the resume events.
+type resumeCounts struct {
+	noMetrics
+	mu                             sync.Mutex
+	dropped, resumed, graceExpired int
+	refused                        map[string]int
+}
+
+func (c *resumeCounts) MemberDropped() { c.mu.Lock(); c.dropped++; c.mu.Unlock() }
+func (c *resumeCounts) MemberResumed() { c.mu.Lock(); c.resumed++; c.mu.Unlock() }
+func (c *resumeCounts) GraceExpired()  { c.mu.Lock(); c.graceExpired++; c.mu.Unlock() }
+func (c *resumeCounts) ResumeRefused(r string) {
+	c.mu.Lock()
+	c.refused[r]++
+	c.mu.Unlock()
+}
+
+func (c *resumeCounts) get() (dropped, resumed, expired int, refused map[string]int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.dropped, c.resumed, c.graceExpired, maps.Clone(c.refused)
+}
+
+// waitFor polls cond until it holds; the test fails after wait.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestResumesAreCounted(t *testing.T) {
+	counts := &resumeCounts{refused: make(map[string]int)}
+	ts := startServer(t, Config{ResumeGrace: grace, Metrics: counts})
+	alice := ts.joinDroppable(t, "Alice")
+	bob := ts.joinDroppable(t, "Bob")
+	alice.expect(kJoin, "Bob joined the room")
+
+	bob.drop()
+	waitFor(t, "the drop to be counted", func() bool { d, _, _, _ := counts.get(); return d == 1 })
+	back := ts.joinDroppable(t, "Bob", chatwire.ResumeTokenKey, bob.welcome.GetResumeToken())
+	if !back.welcome.GetResumed() {
+		t.Fatalf("not resumed: %v", back.welcome)
+	}
+	ts.joinDroppable(t, "Carol", chatwire.ResumeTokenKey, bob.welcome.GetResumeToken()+"x")
+	ts.openDroppable(t, chatwire.UserKey, "Dan", chatwire.RoomKey, "elsewhere",
+		chatwire.ResumeTokenKey, back.welcome.GetResumeToken()).expect(kSys, "Could not resume: the token is for another room; joined as a new member")
+
+	dropped, resumed, expired, refused := counts.get()
+	want := map[string]int{ResumeUnknown: 1, ResumeOtherRoom: 1}
+	if dropped != 1 || resumed != 1 || expired != 0 || !maps.Equal(refused, want) {
+		t.Fatalf("dropped %d resumed %d expired %d refused %v; want 1 1 0 %v", dropped, resumed, expired, refused, want)
+	}
+}
+
+func TestAnEndedGraceIsCounted(t *testing.T) {
+	counts := &resumeCounts{refused: make(map[string]int)}
+	ts := startServer(t, Config{ResumeGrace: 50 * time.Millisecond, Metrics: counts})
+	alice := ts.joinDroppable(t, "Alice")
+	bob := ts.joinDroppable(t, "Bob")
+	alice.expect(kJoin, "Bob joined the room")
+	bob.drop()
+	alice.expect(kLeave, "Bob left the room")
+	if dropped, resumed, expired, _ := counts.get(); dropped != 1 || resumed != 0 || expired != 1 {
+		t.Fatalf("dropped %d resumed %d expired %d; want 1 0 1", dropped, resumed, expired)
 	}
 }

@@ -44,6 +44,7 @@ func (s *Service) dropLocked(r *room, m *member) bool {
 	}
 	m.dropped = true
 	r.reserved++
+	s.metrics.MemberDropped()
 	s.saveSession(m, time.Now())
 	s.expireLater(m, s.cfg.ResumeGrace)
 	return true
@@ -79,6 +80,7 @@ func (s *Service) expire(sess *session, m *member) {
 	s.sessMu.Lock()
 	s.expired.add(sess, time.Now())
 	s.sessMu.Unlock()
+	s.metrics.GraceExpired()
 	if !r.closed {
 		s.noticeLocked(r, chatpb.ChatMessage_KIND_LEAVE, m.name+" left the room")
 	}

@@ -236,19 +236,24 @@ func (s *Service) findSession(req resumeRequest, roomName string) (*session, str
 		return nil, "", nil
 	}
 	if s.cfg.ResumeGrace <= 0 {
+		s.metrics.ResumeRefused(ResumeOff)
 		return nil, "resuming is turned off on this server", nil
 	}
 	if tokenEpoch(req.token) != s.epoch {
+		s.metrics.ResumeRefused(ResumeStoreReset)
 		return nil, "the server's history was reset since the token was issued", nil
 	}
 	sess := s.lookupSession(tokenID(req.token))
 	if sess == nil {
+		s.metrics.ResumeRefused(ResumeUnknown)
 		return nil, "the session has expired or is unknown", nil
 	}
 	if sess.room != roomName {
+		s.metrics.ResumeRefused(ResumeOtherRoom)
 		return nil, "the token is for another room", nil
 	}
 	if s.cfg.Auth != nil && sess.user != req.user {
+		s.metrics.ResumeRefused(ResumeOtherUser)
 		return nil, "", status.Error(codes.PermissionDenied,
 			"this resume token belongs to another user's session; sign in as that user, or join without the token")
 	}
@@ -271,6 +276,7 @@ func (s *Service) takeOverLocked(r *room, sess *session, m *member) {
 		old.end(errReplaced)
 	}
 	m.name, m.named, m.resumed = old.name, old.named, true
+	s.metrics.MemberResumed()
 	m.sess = sess
 	sess.member = m
 	r.dropName(old)

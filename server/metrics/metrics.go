@@ -34,6 +34,11 @@ type Chat struct {
 	roomsRefused *prometheus.CounterVec
 	roomsExpired prometheus.Counter
 
+	dropped       prometheus.Counter
+	resumed       prometheus.Counter
+	resumeRefused *prometheus.CounterVec
+	graceExpired  prometheus.Counter
+
 	connsOpen          prometheus.Gauge
 	connsRejected      prometheus.Counter
 	connsRejectedPerIP prometheus.Counter
@@ -73,7 +78,14 @@ func NewChat() *Chat {
 			Namespace: Namespace, Subsystem: "chat", Name: "rooms_refused_total",
 			Help: "Joins refused because they would create a room over a limit, by limit (max_rooms, max_rooms_per_ip).",
 		}, []string{"limit"}),
-		roomsExpired:       c("chat", "rooms_expired_total", "Empty rooms whose history was deleted after -room-retention."),
+		roomsExpired: c("chat", "rooms_expired_total", "Empty rooms whose history was deleted after -room-retention."),
+		dropped:      c("chat", "members_dropped_total", "Members whose stream ended without a leave; their names are kept for -resume-grace."),
+		resumed:      c("chat", "resumes_total", "Streams that resumed a membership (name kept, no leave/join notices)."),
+		resumeRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: Namespace, Subsystem: "chat", Name: "resumes_refused_total",
+			Help: "Streams that asked to resume and joined as new members (or were refused), by reason (expired, store_reset, other_room, other_user, resume_off).",
+		}, []string{"reason"}),
+		graceExpired:       c("chat", "grace_expired_total", "Dropped members whose -resume-grace ended without a resume (the room is told they left)."),
 		connsOpen:          g("server", "connections_open", "Client connections open."),
 		connsRejected:      c("server", "connections_rejected_total", "Client connections closed at once because -max-connections were open."),
 		connsRejectedPerIP: c("server", "connections_rejected_per_ip_total", "Client connections closed at once because -max-connections-per-ip were open from their address."),
@@ -87,6 +99,9 @@ func NewChat() *Chat {
 	for _, l := range []string{chat.LimitMaxRooms, chat.LimitMaxRoomsPerIP} {
 		m.roomsRefused.WithLabelValues(l)
 	}
+	for _, r := range []string{chat.ResumeUnknown, chat.ResumeStoreReset, chat.ResumeOtherRoom, chat.ResumeOtherUser, chat.ResumeOff} {
+		m.resumeRefused.WithLabelValues(r)
+	}
 	for _, l := range []string{limits.ReasonConnection, limits.ReasonIP} {
 		m.streamsRefused.WithLabelValues(l)
 	}
@@ -98,7 +113,7 @@ func NewChat() *Chat {
 
 func (m *Chat) collectors() []prometheus.Collector {
 	return []prometheus.Collector{m.connected, m.rooms, m.received, m.sent, m.slow, m.rateLimited, m.disconnects,
-		m.noticesHeld, m.roomsRefused, m.roomsExpired,
+		m.noticesHeld, m.roomsRefused, m.roomsExpired, m.dropped, m.resumed, m.resumeRefused, m.graceExpired,
 		m.connsOpen, m.connsRejected, m.connsRejectedPerIP, m.handshakeTimeouts, m.idleClosed, m.streamsRefused}
 }
 
@@ -166,6 +181,18 @@ func (m *Chat) RoomRefused(limit string) { m.roomsRefused.WithLabelValues(limit)
 
 // RoomExpired implements chat.Metrics.
 func (m *Chat) RoomExpired() { m.roomsExpired.Inc() }
+
+// MemberDropped implements chat.Metrics.
+func (m *Chat) MemberDropped() { m.dropped.Inc() }
+
+// MemberResumed implements chat.Metrics.
+func (m *Chat) MemberResumed() { m.resumed.Inc() }
+
+// ResumeRefused implements chat.Metrics.
+func (m *Chat) ResumeRefused(reason string) { m.resumeRefused.WithLabelValues(reason).Inc() }
+
+// GraceExpired implements chat.Metrics.
+func (m *Chat) GraceExpired() { m.graceExpired.Inc() }
 
 // ConnRejectedPerIP implements limits.ConnHooks.
 func (m *Chat) ConnRejectedPerIP() { m.connsRejectedPerIP.Inc() }
