@@ -7,12 +7,10 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import grpc
 import pytest
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from pykit.testing.ports import free_port
-from tests.interop.harness import DEFAULT_TIMEOUT, Proc
+from tests.interop.harness import Proc, wait_serving
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -24,16 +22,6 @@ def go_bin(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for name, pkg in (("chat-server", "./server"), ("chat-client", "./client")):
         subprocess.run(["go", "build", "-o", str(out / name), pkg], cwd=REPO, check=True)
     return out
-
-
-def wait_serving(address: str, timeout: float = DEFAULT_TIMEOUT) -> None:
-    """Block until the server at `address` answers its health check with SERVING."""
-    with grpc.insecure_channel(address) as channel:
-        grpc.channel_ready_future(channel).result(timeout=timeout)
-        reply = health_pb2_grpc.HealthStub(channel).Check(
-            health_pb2.HealthCheckRequest(service="chat.ChatService"), timeout=timeout
-        )
-    assert reply.status == health_pb2.HealthCheckResponse.SERVING
 
 
 class ChatServer:
@@ -66,7 +54,7 @@ class Processes:
             "chat-server",
             [str(self.go_bin / "chat-server"), "-addr", address, "-data-dir", str(data), *args],
         )
-        wait_serving(address)
+        wait_serving(address, [proc], "chat.ChatService")
         return ChatServer(proc, address, data)
 
     def chat_client(

@@ -11,8 +11,14 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
 # Every wait in these tests is bounded by this many seconds.
 DEFAULT_TIMEOUT = 15.0
+# How long a server process may take to start serving: a bound, met in a second or two on a
+# quiet machine, generous for a loaded one (a Python process imports grpc first).
+STARTUP_TIMEOUT = 60.0
 
 
 class Proc:
@@ -68,6 +74,11 @@ class Proc:
     @property
     def pid(self) -> int:
         return self._proc.pid
+
+    @property
+    def returncode(self) -> int | None:
+        """The exit code, or None while the process runs."""
+        return self._proc.poll()
 
     def send(self, line: str) -> None:
         """Type one line into the process's stdin."""
@@ -140,3 +151,31 @@ class Proc:
                     pipe.close()
                 except OSError:
                     pass
+
+
+def wait_serving(
+    address: str, procs: Sequence[Proc], service: str = "", timeout: float = STARTUP_TIMEOUT
+) -> None:
+    """Wait until `service` ("": the server as a whole) at `address` answers its health check
+    as SERVING. Fails at once, with what the processes printed, if one of them exits."""
+    deadline = time.monotonic() + timeout
+    with grpc.insecure_channel(address) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        while True:
+            exited = [p for p in procs if p.returncode is not None]
+            if exited or time.monotonic() > deadline:
+                why = "a process exited" if exited else f"not serving within {timeout:g}s"
+                printed = "\n".join(
+                    f"{p.name} (exit code {p.returncode}): {p.stderr_lines[-20:]!r}" for p in procs
+                )
+                raise AssertionError(f"{service or 'server'} at {address}: {why}\n{printed}")
+            try:
+                reply = stub.Check(
+                    health_pb2.HealthCheckRequest(service=service), timeout=1, wait_for_ready=True
+                )
+            except grpc.RpcError as err:
+                if err.code() != grpc.StatusCode.DEADLINE_EXCEEDED:
+                    raise
+                continue
+            assert reply.status == health_pb2.HealthCheckResponse.SERVING, reply
+            return

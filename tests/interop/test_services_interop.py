@@ -17,11 +17,10 @@ from pathlib import Path
 
 import grpc
 import pytest
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 from polychat.user.v1 import user_pb2, user_pb2_grpc
 
 from pykit.testing.ports import free_port
-from tests.interop.harness import DEFAULT_TIMEOUT, Proc
+from tests.interop.harness import DEFAULT_TIMEOUT, Proc, wait_serving
 
 REPO = Path(__file__).resolve().parents[2]
 USER_SERVICE = "polychat.user.v1.UserService"
@@ -49,22 +48,6 @@ def interop_bin(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("interop-bin") / "interop"
     subprocess.run(["go", "build", "-o", str(out), "./interop"], cwd=REPO, check=True)
     return out
-
-
-def wait_serving(address: str, service: str, proc: Proc, timeout: float = DEFAULT_TIMEOUT) -> None:
-    """Block until `service` at `address` reports SERVING (waiting for the port to open)."""
-    with grpc.insecure_channel(address) as channel:
-        try:
-            reply = health_pb2_grpc.HealthStub(channel).Check(
-                health_pb2.HealthCheckRequest(service=service),
-                timeout=timeout,
-                wait_for_ready=True,
-            )
-        except grpc.RpcError as err:
-            raise AssertionError(
-                f"{service} at {address} not healthy: {err}\nstderr: {proc.stderr_lines!r}"
-            ) from err
-    assert reply.status == health_pb2.HealthCheckResponse.SERVING, reply
 
 
 @dataclass
@@ -100,8 +83,8 @@ def services(tmp_path: Path) -> Iterator[Services]:
         cwd=REPO,
     )
     try:
-        wait_serving(user, USER_SERVICE, proc)
-        wait_serving(streaming, STREAMING_SERVICE, proc)
+        wait_serving(user, [proc], USER_SERVICE)
+        wait_serving(streaming, [proc], STREAMING_SERVICE)
         yield Services(proc, user, streaming, data_dir)
     finally:
         proc.stop()

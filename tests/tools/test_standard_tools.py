@@ -21,7 +21,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from pykit.testing.ports import free_port
-from tests.interop.harness import Proc
+from tests.interop.harness import Proc, wait_serving
 
 REPO = Path(__file__).resolve().parents[2]
 GHZ_VERSION = "v0.93.0"
@@ -155,14 +155,6 @@ class Servers:
     address: dict[str, str]  # full service name -> host:port
 
 
-def wait_serving(address: str, timeout: float = 30) -> None:
-    with grpc.insecure_channel(address) as channel:
-        reply = health_pb2_grpc.HealthStub(channel).Check(
-            health_pb2.HealthCheckRequest(), timeout=timeout, wait_for_ready=True
-        )
-    assert reply.status == health_pb2.HealthCheckResponse.SERVING
-
-
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     """The chat server and all six Python services, on free loopback ports."""
@@ -212,7 +204,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     ]
     try:
         for address in addr.values():
-            wait_serving(address)
+            wait_serving(address, procs)
         yield Servers(
             {
                 "chat.ChatService": addr["chat"],
