@@ -168,18 +168,27 @@ def _resilience(res: dict[str, Any]) -> list[str]:
     lines += [
         "",
         f"Durable before visible against `-deliver-before-commit` (benchmarking only), chat.db "
-        f"on, {d['clients']:,} clients; peak deliveries/s of a fan-out sweep, median of the "
+        f"on, {d['clients']:,} clients; peak deliveries/s of a fine fan-out sweep, and the "
+        "server's CPU time per delivery at its first step (50,000/s), medians of the "
         "alternated runs:",
         "",
-        "| server | peak deliveries/s | runs |",
-        "|---|---:|---|",
+        "| server | peak deliveries/s | runs | CPU µs per delivery | runs |",
+        "|---|---:|---|---:|---|",
     ]
     for kind in ("deliver-before-commit", "durable"):
         k = d.get(kind) or {}
         runs = ", ".join(fmt_num(p) for p in k.get("peak_dps_runs") or [])
-        lines.append(f"| {kind} | {fmt_num(k.get('peak_dps'))} | {runs} |")
-    change = d.get("change")
-    lines += ["", f"Change: {'—' if change is None else f'{change:+.1%}'}."]
+        cpus = ", ".join(fmt_num(c, 2) for c in k.get("cpu_us_per_delivery_runs") or [])
+        lines.append(
+            f"| {kind} | {fmt_num(k.get('peak_dps'))} | {runs} | "
+            f"{fmt_num(k.get('cpu_us_per_delivery'), 2)} | {cpus} |"
+        )
+    change, cpu = d.get("change"), d.get("cpu_change")
+    lines += [
+        "",
+        f"Change in peak throughput: {'—' if change is None else f'{change:+.1%}'}; "
+        f"in CPU per delivery: {'—' if cpu is None else f'{cpu:+.1%}'}.",
+    ]
     return lines
 
 

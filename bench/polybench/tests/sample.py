@@ -130,12 +130,20 @@ def results() -> dict[str, Any]:
             "durability": {
                 "clients": 200,
                 "runs": [],
-                "durable": {"peak_dps_runs": [95_000, 96_000, 90_000], "peak_dps": 95_000},
+                "durable": {
+                    "peak_dps_runs": [95_000, 96_000, 90_000],
+                    "peak_dps": 95_000,
+                    "cpu_us_per_delivery_runs": [4.4, 4.5, 4.3],
+                    "cpu_us_per_delivery": 4.4,
+                },
                 "deliver-before-commit": {
                     "peak_dps_runs": [100_000, 99_000, 101_000],
                     "peak_dps": 100_000,
+                    "cpu_us_per_delivery_runs": [4.0, 4.1, 4.0],
+                    "cpu_us_per_delivery": 4.0,
                 },
                 "change": -0.05,
+                "cpu_change": 0.1,
             },
         },
         "python": {

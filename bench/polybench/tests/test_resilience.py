@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from bench.polybench.report import markdown
-from bench.polybench.resilience import compare_durability, summarize_faults
+from bench.polybench.resilience import compare_durability, cpu_per_delivery, summarize_faults
 from bench.polybench.targets import targets
 from bench.polybench.tests.sample import results
 
@@ -46,22 +46,36 @@ def test_faults_add_up_counts_and_take_medians_of_times() -> None:
 
 
 def test_durability_change_is_the_median_peak_against_delivering_before_commit() -> None:
-    def run(kind: str, peak: float | None) -> dict[str, Any]:
-        return {"kind": kind, "summary": {"peak_dps": peak}}
+    def run(kind: str, peak: float | None, cpu: float | None) -> dict[str, Any]:
+        return {"kind": kind, "summary": {"peak_dps": peak}, "cpu_us_per_delivery": cpu}
 
     runs = [
-        run("durable", 90_000),
-        run("deliver-before-commit", 100_000),
-        run("durable", 97_000),
-        run("deliver-before-commit", 98_000),
-        run("durable", 95_000),
-        run("deliver-before-commit", None),  # a run that failed is left out
+        run("durable", 90_000, 5.0),
+        run("deliver-before-commit", 100_000, 4.0),
+        run("durable", 97_000, 4.4),
+        run("deliver-before-commit", 98_000, 4.2),
+        run("durable", 95_000, 4.6),
+        run("deliver-before-commit", None, None),  # a run that failed is left out
     ]
     out = compare_durability(200, runs)
-    assert out["durable"] == {"peak_dps_runs": [90_000, 97_000, 95_000], "peak_dps": 95_000}
+    assert out["durable"] == {
+        "peak_dps_runs": [90_000, 97_000, 95_000],
+        "peak_dps": 95_000,
+        "cpu_us_per_delivery_runs": [5.0, 4.4, 4.6],
+        "cpu_us_per_delivery": 4.6,
+    }
     assert out["deliver-before-commit"]["peak_dps"] == 99_000
+    assert out["deliver-before-commit"]["cpu_us_per_delivery"] == 4.1
     assert out["change"] == round(95_000 / 99_000 - 1, 4)
+    assert out["cpu_change"] == round(4.6 / 4.1 - 1, 4)
     assert compare_durability(200, runs[:1])["change"] is None
+
+
+def test_cpu_per_delivery_is_the_servers_cpu_time_over_what_it_delivered() -> None:
+    step = {"deliveries_per_s": 50_000, "server": {"cpu_percent": 25.0}}
+    assert cpu_per_delivery(step) == 5.0  # 0.25 CPU-seconds a second over 50,000 deliveries
+    assert cpu_per_delivery({"deliveries_per_s": 50_000, "server": {}}) is None
+    assert cpu_per_delivery({"deliveries_per_s": 0, "server": {"cpu_percent": 3.0}}) is None
 
 
 def _target(res: dict[str, Any], start: str) -> dict[str, Any]:
@@ -95,8 +109,8 @@ def test_report_rows() -> None:
         "| 1,059 | 1,200 | 1,210 |  |"
     ) in md
     assert "| every connection cut once | 3 | 500 | 240 | 2 | 1 | 600 (598 / 2) |" in md
-    assert "| durable | 95,000 | 95,000, 96,000, 90,000 |" in md
-    assert "Change: -5.0%." in md
+    assert "| durable | 95,000 | 95,000, 96,000, 90,000 | 4.40 | 4.40, 4.50, 4.30 |" in md
+    assert "Change in peak throughput: -5.0%; in CPU per delivery: +10.0%." in md
     res = results()
     del res["resilience"]
     assert "## Resilience" not in markdown(res)
