@@ -85,7 +85,10 @@ def ghz(
     args = [
         ghz_bin, "--insecure", "--protoset", str(protoset()), "--call", call,
         "-d", json.dumps(data),
-        "-c", str(CONCURRENCY), "-z", f"{secs}s", "--cpus", str(len(cpus) if cpus else 2),
+        # wait: the calls in flight when the time is up finish and count. ghz's default
+        # (close) cuts them off and counts each as an Unavailable error, ~100 a run.
+        "-c", str(CONCURRENCY), "-z", f"{secs}s", "--duration-stop", "wait",
+        "--cpus", str(len(cpus) if cpus else 2),
         "-O", "json", addr,
     ]  # fmt: skip
     return summarize_ghz(run_json(args, secs + 60, OUT / f"ghz-{tag}.json", cpus))
