@@ -322,34 +322,36 @@ func TestResumeFromToldWhatIsNoLongerKept(t *testing.T) {
 	d.expectText("Alice", "m5")
 }
 
+// sendWithID sends text with the client_msg_id id.
+func sendWithID(t *testing.T, c *client, id, text string) {
+	t.Helper()
+	if err := c.stream.Send(&chatpb.ChatMessage{Message: text, ClientMsgId: id}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestRepeatedClientMsgIDIsRelayedOnce(t *testing.T) {
 	ts := startServer(t, Config{ResumeGrace: grace})
 	alice := ts.joinDroppable(t, "Alice")
 	bob := ts.joinDroppable(t, "Bob")
 	alice.expect(kJoin, "Bob joined the room")
-	send := func(c *client, id, text string) {
-		t.Helper()
-		if err := c.stream.Send(&chatpb.ChatMessage{Message: text, ClientMsgId: id}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	send(alice.client, "id-1", "once")
-	send(alice.client, "id-1", "once")
-	send(alice.client, "id-2", "twice?")
+	sendWithID(t, alice.client, "id-1", "once")
+	sendWithID(t, alice.client, "id-1", "once")
+	sendWithID(t, alice.client, "id-2", "twice?")
 	m := bob.expectText("Alice", "once")
 	if m.GetClientMsgId() != "id-1" {
 		t.Fatalf("client_msg_id relayed as %q", m.GetClientMsgId())
 	}
 	bob.expectText("Alice", "twice?")
 	// Another member may use the same id.
-	send(bob.client, "id-1", "mine")
+	sendWithID(t, bob.client, "id-1", "mine")
 	alice.expectText("Bob", "mine")
 
 	// Kept across a resume: the resend of a message cut off mid-way.
 	alice.drop()
 	back := ts.joinDroppable(t, "Alice", chatwire.ResumeTokenKey, alice.welcome.GetResumeToken())
-	send(back.client, "id-2", "twice?")
-	send(back.client, "id-3", "new")
+	sendWithID(t, back.client, "id-2", "twice?")
+	sendWithID(t, back.client, "id-3", "new")
 	bob.expectText("Alice", "new")
 	if n := len(ts.svc.store.Recent("general")); n != 4 {
 		t.Fatalf("%d messages in history, want 4", n)
@@ -357,7 +359,7 @@ func TestRepeatedClientMsgIDIsRelayedOnce(t *testing.T) {
 
 	for _, id := range []string{strings.Repeat("x", 65), "tab\there", "é"} {
 		c := ts.joinDroppable(t, "Eve")
-		send(c.client, id, "hi")
+		sendWithID(t, c.client, id, "hi")
 		if err := c.end(); code(err) != codes.InvalidArgument || !strings.Contains(status.Convert(err).Message(), "client_msg_id") {
 			t.Errorf("client_msg_id %q: %v, want INVALID_ARGUMENT", id, err)
 		}
@@ -591,13 +593,7 @@ func TestLinesResentAfterTheGraceEndedAreRelayedOnce(t *testing.T) {
 	alice := ts.joinDroppable(t, "Alice")
 	bob := ts.joinDroppable(t, "Bob")
 	alice.expect(kJoin, "Bob joined the room")
-	send := func(c *client, id, text string) {
-		t.Helper()
-		if err := c.stream.Send(&chatpb.ChatMessage{Message: text, ClientMsgId: id}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	send(bob.client, "id-1", "arrived")
+	sendWithID(t, bob.client, "id-1", "arrived")
 	alice.expectText("Bob", "arrived")
 	bob.drop()
 	alice.expect(kLeave, "Bob left the room")
@@ -608,8 +604,8 @@ func TestLinesResentAfterTheGraceEndedAreRelayedOnce(t *testing.T) {
 	late.expect(kSys, "Could not resume: the session has expired or is unknown; joined as a new member")
 	late.expect(kSys, "Welcome, Bob! You are in room general.")
 	alice.expect(kJoin, "Bob joined the room")
-	send(late.client, "id-1", "arrived")
-	send(late.client, "id-2", "cut off")
+	sendWithID(t, late.client, "id-1", "arrived")
+	sendWithID(t, late.client, "id-2", "cut off")
 	alice.expectText("Bob", "cut off")
 
 	// The ids belong to the expired token's holder only, and are claimed
@@ -618,7 +614,7 @@ func TestLinesResentAfterTheGraceEndedAreRelayedOnce(t *testing.T) {
 	other.expect(kSys, "Could not resume: the session has expired or is unknown; joined as a new member")
 	other.expect(kSys, "Welcome, Carol! You are in room general.")
 	alice.expect(kJoin, "Carol joined the room")
-	send(other.client, "id-1", "mine")
+	sendWithID(t, other.client, "id-1", "mine")
 	alice.expectText("Carol", "mine")
 }
 

@@ -21,6 +21,20 @@ DEFAULT_TIMEOUT = 15.0
 STARTUP_TIMEOUT = 60.0
 
 
+def kill_group(proc: subprocess.Popen) -> None:  # type: ignore[type-arg]
+    """Kill a process started in a session of its own, and its children, if it still runs;
+    wait (at most 5 s) for it to be gone."""
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        pass
+
+
 class Proc:
     """A child process whose output lines are collected as they arrive."""
 
@@ -133,15 +147,7 @@ class Proc:
 
     def stop(self) -> None:
         """Kill the process (and its group) if it still runs."""
-        if self._proc.poll() is None:
-            try:
-                os.killpg(self._proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        try:
-            self._proc.wait(5)
-        except subprocess.TimeoutExpired:
-            pass
+        kill_group(self._proc)
         # Let the readers reach end of output before their pipes are closed.
         for reader in self._readers:
             reader.join(5)

@@ -12,7 +12,6 @@ import fcntl
 import os
 import pty
 import re
-import signal
 import struct
 import subprocess
 import termios
@@ -23,7 +22,7 @@ from pathlib import Path
 
 import pyte
 
-from tests.interop.harness import DEFAULT_TIMEOUT
+from tests.interop.harness import DEFAULT_TIMEOUT, kill_group
 
 COLUMNS, ROWS = 80, 24
 
@@ -131,11 +130,6 @@ class PtyProc:
 
     def stop(self) -> None:
         """Kill the process (and its group) if it still runs, and close the terminal."""
-        if self._proc.poll() is None:
-            try:
-                os.killpg(self._proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        self._proc.wait(5)
+        kill_group(self._proc)
         self._reader.join(5)
         os.close(self._fd)
