@@ -48,6 +48,15 @@ const (
 	ChatMessage_KIND_HISTORY_START ChatMessage_Kind = 5
 	// Ends the replay of a room's recent messages; live messages follow.
 	ChatMessage_KIND_HISTORY_END ChatMessage_Kind = 6
+	// A member's action ("/me waves"). A client sends the action alone in
+	// `message` ("waves"); the server relays and keeps it like text, with
+	// `message` readable as a whole: "* Alice waves".
+	ChatMessage_KIND_ACTION ChatMessage_Kind = 7
+	// A private message to one member of the sender's room, named in
+	// `recipient`. The server delivers it to that member only, with
+	// `message` readable as "[private from Alice] text", and echoes it to
+	// the sender as "[private to Bob] text". It is not kept in history.
+	ChatMessage_KIND_PRIVATE ChatMessage_Kind = 8
 )
 
 // Enum value maps for ChatMessage_Kind.
@@ -60,6 +69,8 @@ var (
 		4: "KIND_SYSTEM",
 		5: "KIND_HISTORY_START",
 		6: "KIND_HISTORY_END",
+		7: "KIND_ACTION",
+		8: "KIND_PRIVATE",
 	}
 	ChatMessage_Kind_value = map[string]int32{
 		"KIND_UNSPECIFIED":   0,
@@ -69,6 +80,8 @@ var (
 		"KIND_SYSTEM":        4,
 		"KIND_HISTORY_START": 5,
 		"KIND_HISTORY_END":   6,
+		"KIND_ACTION":        7,
+		"KIND_PRIVATE":       8,
 	}
 )
 
@@ -140,7 +153,11 @@ type ChatMessage struct {
 	ResumeToken string `protobuf:"bytes,12,opt,name=resume_token,json=resumeToken,proto3" json:"resume_token,omitempty"`
 	// Set on the welcome notice when the stream resumed an earlier membership
 	// (same name, no leave/join shown to the room).
-	Resumed       bool `protobuf:"varint,13,opt,name=resumed,proto3" json:"resumed,omitempty"`
+	Resumed bool `protobuf:"varint,13,opt,name=resumed,proto3" json:"resumed,omitempty"`
+	// On KIND_PRIVATE: the member the message is for. A client names it as
+	// the member is shown (names that look alike count as the same); the
+	// server sets it to the member's exact name on what it delivers.
+	Recipient     string `protobuf:"bytes,14,opt,name=recipient,proto3" json:"recipient,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -266,11 +283,367 @@ func (x *ChatMessage) GetResumed() bool {
 	return false
 }
 
+func (x *ChatMessage) GetRecipient() string {
+	if x != nil {
+		return x.Recipient
+	}
+	return ""
+}
+
+// ListMembersRequest asks for a page of a room's members.
+type ListMembersRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The room; empty means "general".
+	Room string `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`
+	// The most members to return: 1 to 1000; 0 means 100.
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The next_page_token of the previous page; empty for the first page.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListMembersRequest) Reset() {
+	*x = ListMembersRequest{}
+	mi := &file_polychat_chat_chat_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListMembersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListMembersRequest) ProtoMessage() {}
+
+func (x *ListMembersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_polychat_chat_chat_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListMembersRequest.ProtoReflect.Descriptor instead.
+func (*ListMembersRequest) Descriptor() ([]byte, []int) {
+	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ListMembersRequest) GetRoom() string {
+	if x != nil {
+		return x.Room
+	}
+	return ""
+}
+
+func (x *ListMembersRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListMembersRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListMembersResponse is one page of a room's members, sorted by name.
+type ListMembersResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The members on this page.
+	Members []*Member `protobuf:"bytes,1,rep,name=members,proto3" json:"members,omitempty"`
+	// How many members the room has, on every page.
+	Total int32 `protobuf:"varint,2,opt,name=total,proto3" json:"total,omitempty"`
+	// Pass as page_token to get the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,3,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListMembersResponse) Reset() {
+	*x = ListMembersResponse{}
+	mi := &file_polychat_chat_chat_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListMembersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListMembersResponse) ProtoMessage() {}
+
+func (x *ListMembersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_polychat_chat_chat_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListMembersResponse.ProtoReflect.Descriptor instead.
+func (*ListMembersResponse) Descriptor() ([]byte, []int) {
+	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ListMembersResponse) GetMembers() []*Member {
+	if x != nil {
+		return x.Members
+	}
+	return nil
+}
+
+func (x *ListMembersResponse) GetTotal() int32 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
+}
+
+func (x *ListMembersResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// Member is one member connected to a room.
+type Member struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The member's name, as the room shows it.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Member) Reset() {
+	*x = Member{}
+	mi := &file_polychat_chat_chat_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Member) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Member) ProtoMessage() {}
+
+func (x *Member) ProtoReflect() protoreflect.Message {
+	mi := &file_polychat_chat_chat_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Member.ProtoReflect.Descriptor instead.
+func (*Member) Descriptor() ([]byte, []int) {
+	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *Member) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// ListRoomsRequest asks for a page of the rooms that have members.
+type ListRoomsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The most rooms to return: 1 to 1000; 0 means 100.
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The next_page_token of the previous page; empty for the first page.
+	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListRoomsRequest) Reset() {
+	*x = ListRoomsRequest{}
+	mi := &file_polychat_chat_chat_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListRoomsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListRoomsRequest) ProtoMessage() {}
+
+func (x *ListRoomsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_polychat_chat_chat_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListRoomsRequest.ProtoReflect.Descriptor instead.
+func (*ListRoomsRequest) Descriptor() ([]byte, []int) {
+	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ListRoomsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListRoomsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListRoomsResponse is one page of the rooms that have members, sorted by
+// name.
+type ListRoomsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The rooms on this page.
+	Rooms []*Room `protobuf:"bytes,1,rep,name=rooms,proto3" json:"rooms,omitempty"`
+	// How many rooms have members, on every page.
+	Total int32 `protobuf:"varint,2,opt,name=total,proto3" json:"total,omitempty"`
+	// Pass as page_token to get the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,3,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListRoomsResponse) Reset() {
+	*x = ListRoomsResponse{}
+	mi := &file_polychat_chat_chat_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListRoomsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListRoomsResponse) ProtoMessage() {}
+
+func (x *ListRoomsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_polychat_chat_chat_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListRoomsResponse.ProtoReflect.Descriptor instead.
+func (*ListRoomsResponse) Descriptor() ([]byte, []int) {
+	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ListRoomsResponse) GetRooms() []*Room {
+	if x != nil {
+		return x.Rooms
+	}
+	return nil
+}
+
+func (x *ListRoomsResponse) GetTotal() int32 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
+}
+
+func (x *ListRoomsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// Room is one room with members connected.
+type Room struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The room's name.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// How many members are connected to it.
+	MemberCount   int32 `protobuf:"varint,2,opt,name=member_count,json=memberCount,proto3" json:"member_count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Room) Reset() {
+	*x = Room{}
+	mi := &file_polychat_chat_chat_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Room) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Room) ProtoMessage() {}
+
+func (x *Room) ProtoReflect() protoreflect.Message {
+	mi := &file_polychat_chat_chat_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Room.ProtoReflect.Descriptor instead.
+func (*Room) Descriptor() ([]byte, []int) {
+	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *Room) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Room) GetMemberCount() int32 {
+	if x != nil {
+		return x.MemberCount
+	}
+	return 0
+}
+
 var File_polychat_chat_chat_proto protoreflect.FileDescriptor
 
 const file_polychat_chat_chat_proto_rawDesc = "" +
 	"\n" +
-	"\x18polychat/chat/chat.proto\x12\x04chat\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb5\x04\n" +
+	"\x18polychat/chat/chat.proto\x12\x04chat\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf6\x04\n" +
 	"\vChatMessage\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\x1c\n" +
@@ -285,7 +658,8 @@ const file_polychat_chat_chat_proto_rawDesc = "" +
 	" \x01(\x04R\x03seq\x12\"\n" +
 	"\rclient_msg_id\x18\v \x01(\tR\vclientMsgId\x12!\n" +
 	"\fresume_token\x18\f \x01(\tR\vresumeToken\x12\x18\n" +
-	"\aresumed\x18\r \x01(\bR\aresumed\"\x89\x01\n" +
+	"\aresumed\x18\r \x01(\bR\aresumed\x12\x1c\n" +
+	"\trecipient\x18\x0e \x01(\tR\trecipient\"\xac\x01\n" +
 	"\x04Kind\x12\x14\n" +
 	"\x10KIND_UNSPECIFIED\x10\x00\x12\r\n" +
 	"\tKIND_TEXT\x10\x01\x12\r\n" +
@@ -294,10 +668,37 @@ const file_polychat_chat_chat_proto_rawDesc = "" +
 	"KIND_LEAVE\x10\x03\x12\x0f\n" +
 	"\vKIND_SYSTEM\x10\x04\x12\x16\n" +
 	"\x12KIND_HISTORY_START\x10\x05\x12\x14\n" +
-	"\x10KIND_HISTORY_END\x10\x062E\n" +
+	"\x10KIND_HISTORY_END\x10\x06\x12\x0f\n" +
+	"\vKIND_ACTION\x10\a\x12\x10\n" +
+	"\fKIND_PRIVATE\x10\b\"d\n" +
+	"\x12ListMembersRequest\x12\x12\n" +
+	"\x04room\x18\x01 \x01(\tR\x04room\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"{\n" +
+	"\x13ListMembersResponse\x12&\n" +
+	"\amembers\x18\x01 \x03(\v2\f.chat.MemberR\amembers\x12\x14\n" +
+	"\x05total\x18\x02 \x01(\x05R\x05total\x12&\n" +
+	"\x0fnext_page_token\x18\x03 \x01(\tR\rnextPageToken\"\x1c\n" +
+	"\x06Member\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"N\n" +
+	"\x10ListRoomsRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"s\n" +
+	"\x11ListRoomsResponse\x12 \n" +
+	"\x05rooms\x18\x01 \x03(\v2\n" +
+	".chat.RoomR\x05rooms\x12\x14\n" +
+	"\x05total\x18\x02 \x01(\x05R\x05total\x12&\n" +
+	"\x0fnext_page_token\x18\x03 \x01(\tR\rnextPageToken\"=\n" +
+	"\x04Room\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12!\n" +
+	"\fmember_count\x18\x02 \x01(\x05R\vmemberCount2\xc7\x01\n" +
 	"\vChatService\x126\n" +
 	"\n" +
-	"ChatStream\x12\x11.chat.ChatMessage\x1a\x11.chat.ChatMessage(\x010\x01B:Z8github.com/polychat/polychat/gen/go/polychat/chat;chatpbb\x06proto3"
+	"ChatStream\x12\x11.chat.ChatMessage\x1a\x11.chat.ChatMessage(\x010\x01\x12B\n" +
+	"\vListMembers\x12\x18.chat.ListMembersRequest\x1a\x19.chat.ListMembersResponse\x12<\n" +
+	"\tListRooms\x12\x16.chat.ListRoomsRequest\x1a\x17.chat.ListRoomsResponseB:Z8github.com/polychat/polychat/gen/go/polychat/chat;chatpbb\x06proto3"
 
 var (
 	file_polychat_chat_chat_proto_rawDescOnce sync.Once
@@ -312,23 +713,35 @@ func file_polychat_chat_chat_proto_rawDescGZIP() []byte {
 }
 
 var file_polychat_chat_chat_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_polychat_chat_chat_proto_msgTypes = make([]protoimpl.MessageInfo, 1)
+var file_polychat_chat_chat_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_polychat_chat_chat_proto_goTypes = []any{
 	(ChatMessage_Kind)(0),         // 0: chat.ChatMessage.Kind
 	(*ChatMessage)(nil),           // 1: chat.ChatMessage
-	(*timestamppb.Timestamp)(nil), // 2: google.protobuf.Timestamp
+	(*ListMembersRequest)(nil),    // 2: chat.ListMembersRequest
+	(*ListMembersResponse)(nil),   // 3: chat.ListMembersResponse
+	(*Member)(nil),                // 4: chat.Member
+	(*ListRoomsRequest)(nil),      // 5: chat.ListRoomsRequest
+	(*ListRoomsResponse)(nil),     // 6: chat.ListRoomsResponse
+	(*Room)(nil),                  // 7: chat.Room
+	(*timestamppb.Timestamp)(nil), // 8: google.protobuf.Timestamp
 }
 var file_polychat_chat_chat_proto_depIdxs = []int32{
 	0, // 0: chat.ChatMessage.kind:type_name -> chat.ChatMessage.Kind
-	2, // 1: chat.ChatMessage.sent_at:type_name -> google.protobuf.Timestamp
-	2, // 2: chat.ChatMessage.client_sent_at:type_name -> google.protobuf.Timestamp
-	1, // 3: chat.ChatService.ChatStream:input_type -> chat.ChatMessage
-	1, // 4: chat.ChatService.ChatStream:output_type -> chat.ChatMessage
-	4, // [4:5] is the sub-list for method output_type
-	3, // [3:4] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	8, // 1: chat.ChatMessage.sent_at:type_name -> google.protobuf.Timestamp
+	8, // 2: chat.ChatMessage.client_sent_at:type_name -> google.protobuf.Timestamp
+	4, // 3: chat.ListMembersResponse.members:type_name -> chat.Member
+	7, // 4: chat.ListRoomsResponse.rooms:type_name -> chat.Room
+	1, // 5: chat.ChatService.ChatStream:input_type -> chat.ChatMessage
+	2, // 6: chat.ChatService.ListMembers:input_type -> chat.ListMembersRequest
+	5, // 7: chat.ChatService.ListRooms:input_type -> chat.ListRoomsRequest
+	1, // 8: chat.ChatService.ChatStream:output_type -> chat.ChatMessage
+	3, // 9: chat.ChatService.ListMembers:output_type -> chat.ListMembersResponse
+	6, // 10: chat.ChatService.ListRooms:output_type -> chat.ListRoomsResponse
+	8, // [8:11] is the sub-list for method output_type
+	5, // [5:8] is the sub-list for method input_type
+	5, // [5:5] is the sub-list for extension type_name
+	5, // [5:5] is the sub-list for extension extendee
+	0, // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_polychat_chat_chat_proto_init() }
@@ -342,7 +755,7 @@ func file_polychat_chat_chat_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_polychat_chat_chat_proto_rawDesc), len(file_polychat_chat_chat_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   1,
+			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -26,7 +26,9 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	ChatService_ChatStream_FullMethodName = "/chat.ChatService/ChatStream"
+	ChatService_ChatStream_FullMethodName  = "/chat.ChatService/ChatStream"
+	ChatService_ListMembers_FullMethodName = "/chat.ChatService/ListMembers"
+	ChatService_ListRooms_FullMethodName   = "/chat.ChatService/ListRooms"
 )
 
 // ChatServiceClient is the client API for ChatService service.
@@ -41,9 +43,18 @@ const (
 // joins room "general" as "Client(N)" and the first message that carries a
 // non-empty `user` names it. Names are made distinct within a room
 // ("Alice", "Alice(2)"). The sender does not receive its own text back.
+//
+// ListMembers and ListRooms answer who is online, a page at a time. With
+// sign-in required they need the same "authorization: Bearer <token>"
+// metadata as ChatStream.
 type ChatServiceClient interface {
 	// ChatStream carries the client's messages up and the room's messages down.
 	ChatStream(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[ChatMessage, ChatMessage], error)
+	// ListMembers lists the members connected to a room, by name.
+	ListMembers(ctx context.Context, in *ListMembersRequest, opts ...grpc.CallOption) (*ListMembersResponse, error)
+	// ListRooms lists the rooms that have members connected, by name, with
+	// how many each has.
+	ListRooms(ctx context.Context, in *ListRoomsRequest, opts ...grpc.CallOption) (*ListRoomsResponse, error)
 }
 
 type chatServiceClient struct {
@@ -67,6 +78,26 @@ func (c *chatServiceClient) ChatStream(ctx context.Context, opts ...grpc.CallOpt
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type ChatService_ChatStreamClient = grpc.BidiStreamingClient[ChatMessage, ChatMessage]
 
+func (c *chatServiceClient) ListMembers(ctx context.Context, in *ListMembersRequest, opts ...grpc.CallOption) (*ListMembersResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListMembersResponse)
+	err := c.cc.Invoke(ctx, ChatService_ListMembers_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *chatServiceClient) ListRooms(ctx context.Context, in *ListRoomsRequest, opts ...grpc.CallOption) (*ListRoomsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListRoomsResponse)
+	err := c.cc.Invoke(ctx, ChatService_ListRooms_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ChatServiceServer is the server API for ChatService service.
 // All implementations must embed UnimplementedChatServiceServer
 // for forward compatibility.
@@ -79,9 +110,18 @@ type ChatService_ChatStreamClient = grpc.BidiStreamingClient[ChatMessage, ChatMe
 // joins room "general" as "Client(N)" and the first message that carries a
 // non-empty `user` names it. Names are made distinct within a room
 // ("Alice", "Alice(2)"). The sender does not receive its own text back.
+//
+// ListMembers and ListRooms answer who is online, a page at a time. With
+// sign-in required they need the same "authorization: Bearer <token>"
+// metadata as ChatStream.
 type ChatServiceServer interface {
 	// ChatStream carries the client's messages up and the room's messages down.
 	ChatStream(grpc.BidiStreamingServer[ChatMessage, ChatMessage]) error
+	// ListMembers lists the members connected to a room, by name.
+	ListMembers(context.Context, *ListMembersRequest) (*ListMembersResponse, error)
+	// ListRooms lists the rooms that have members connected, by name, with
+	// how many each has.
+	ListRooms(context.Context, *ListRoomsRequest) (*ListRoomsResponse, error)
 	mustEmbedUnimplementedChatServiceServer()
 }
 
@@ -94,6 +134,12 @@ type UnimplementedChatServiceServer struct{}
 
 func (UnimplementedChatServiceServer) ChatStream(grpc.BidiStreamingServer[ChatMessage, ChatMessage]) error {
 	return status.Error(codes.Unimplemented, "method ChatStream not implemented")
+}
+func (UnimplementedChatServiceServer) ListMembers(context.Context, *ListMembersRequest) (*ListMembersResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListMembers not implemented")
+}
+func (UnimplementedChatServiceServer) ListRooms(context.Context, *ListRoomsRequest) (*ListRoomsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListRooms not implemented")
 }
 func (UnimplementedChatServiceServer) mustEmbedUnimplementedChatServiceServer() {}
 func (UnimplementedChatServiceServer) testEmbeddedByValue()                     {}
@@ -123,13 +169,58 @@ func _ChatService_ChatStream_Handler(srv interface{}, stream grpc.ServerStream) 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type ChatService_ChatStreamServer = grpc.BidiStreamingServer[ChatMessage, ChatMessage]
 
+func _ChatService_ListMembers_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListMembersRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ChatServiceServer).ListMembers(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ChatService_ListMembers_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ChatServiceServer).ListMembers(ctx, req.(*ListMembersRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ChatService_ListRooms_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListRoomsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ChatServiceServer).ListRooms(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ChatService_ListRooms_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ChatServiceServer).ListRooms(ctx, req.(*ListRoomsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ChatService_ServiceDesc is the grpc.ServiceDesc for ChatService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
 var ChatService_ServiceDesc = grpc.ServiceDesc{
 	ServiceName: "chat.ChatService",
 	HandlerType: (*ChatServiceServer)(nil),
-	Methods:     []grpc.MethodDesc{},
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "ListMembers",
+			Handler:    _ChatService_ListMembers_Handler,
+		},
+		{
+			MethodName: "ListRooms",
+			Handler:    _ChatService_ListRooms_Handler,
+		},
+	},
 	Streams: []grpc.StreamDesc{
 		{
 			StreamName:    "ChatStream",

@@ -34,6 +34,10 @@ class ChatServiceStub:
     joins room "general" as "Client(N)" and the first message that carries a
     non-empty `user` names it. Names are made distinct within a room
     ("Alice", "Alice(2)"). The sender does not receive its own text back.
+
+    ListMembers and ListRooms answer who is online, a page at a time. With
+    sign-in required they need the same "authorization: Bearer <token>"
+    metadata as ChatStream.
     """
 
     def __init__(self, channel):
@@ -47,6 +51,16 @@ class ChatServiceStub:
                 request_serializer=polychat_dot_chat_dot_chat__pb2.ChatMessage.SerializeToString,
                 response_deserializer=polychat_dot_chat_dot_chat__pb2.ChatMessage.FromString,
                 _registered_method=True)
+        self.ListMembers = channel.unary_unary(
+                '/chat.ChatService/ListMembers',
+                request_serializer=polychat_dot_chat_dot_chat__pb2.ListMembersRequest.SerializeToString,
+                response_deserializer=polychat_dot_chat_dot_chat__pb2.ListMembersResponse.FromString,
+                _registered_method=True)
+        self.ListRooms = channel.unary_unary(
+                '/chat.ChatService/ListRooms',
+                request_serializer=polychat_dot_chat_dot_chat__pb2.ListRoomsRequest.SerializeToString,
+                response_deserializer=polychat_dot_chat_dot_chat__pb2.ListRoomsResponse.FromString,
+                _registered_method=True)
 
 
 class ChatServiceServicer:
@@ -58,10 +72,29 @@ class ChatServiceServicer:
     joins room "general" as "Client(N)" and the first message that carries a
     non-empty `user` names it. Names are made distinct within a room
     ("Alice", "Alice(2)"). The sender does not receive its own text back.
+
+    ListMembers and ListRooms answer who is online, a page at a time. With
+    sign-in required they need the same "authorization: Bearer <token>"
+    metadata as ChatStream.
     """
 
     def ChatStream(self, request_iterator, context):
         """ChatStream carries the client's messages up and the room's messages down.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListMembers(self, request, context):
+        """ListMembers lists the members connected to a room, by name.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListRooms(self, request, context):
+        """ListRooms lists the rooms that have members connected, by name, with
+        how many each has.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -74,6 +107,16 @@ def add_ChatServiceServicer_to_server(servicer, server):
                     servicer.ChatStream,
                     request_deserializer=polychat_dot_chat_dot_chat__pb2.ChatMessage.FromString,
                     response_serializer=polychat_dot_chat_dot_chat__pb2.ChatMessage.SerializeToString,
+            ),
+            'ListMembers': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListMembers,
+                    request_deserializer=polychat_dot_chat_dot_chat__pb2.ListMembersRequest.FromString,
+                    response_serializer=polychat_dot_chat_dot_chat__pb2.ListMembersResponse.SerializeToString,
+            ),
+            'ListRooms': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRooms,
+                    request_deserializer=polychat_dot_chat_dot_chat__pb2.ListRoomsRequest.FromString,
+                    response_serializer=polychat_dot_chat_dot_chat__pb2.ListRoomsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -92,6 +135,10 @@ class ChatService:
     joins room "general" as "Client(N)" and the first message that carries a
     non-empty `user` names it. Names are made distinct within a room
     ("Alice", "Alice(2)"). The sender does not receive its own text back.
+
+    ListMembers and ListRooms answer who is online, a page at a time. With
+    sign-in required they need the same "authorization: Bearer <token>"
+    metadata as ChatStream.
     """
 
     @staticmethod
@@ -111,6 +158,60 @@ class ChatService:
             '/chat.ChatService/ChatStream',
             polychat_dot_chat_dot_chat__pb2.ChatMessage.SerializeToString,
             polychat_dot_chat_dot_chat__pb2.ChatMessage.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListMembers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chat.ChatService/ListMembers',
+            polychat_dot_chat_dot_chat__pb2.ListMembersRequest.SerializeToString,
+            polychat_dot_chat_dot_chat__pb2.ListMembersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRooms(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chat.ChatService/ListRooms',
+            polychat_dot_chat_dot_chat__pb2.ListRoomsRequest.SerializeToString,
+            polychat_dot_chat_dot_chat__pb2.ListRoomsResponse.FromString,
             options,
             channel_credentials,
             insecure,
