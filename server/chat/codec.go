@@ -23,6 +23,9 @@ type outgoing struct {
 	wire mem.BufferSlice
 	// final ends the stream once the message is sent (the shutdown notice).
 	final bool
+	// to, when not nil, are the only sessions the message is for (a
+	// private message, a notice to one member); nil means the whole room.
+	to []*session
 }
 
 // newOutgoing wraps msg and its wire encoding data (nil if marshalling

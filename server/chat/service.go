@@ -266,8 +266,13 @@ func (s *Service) deliverLocked(r *room, o *outgoing, exclude *member) {
 }
 
 // deliverNowLocked queues o to every member of r except exclude (and except
-// a later stream of exclude's session). r.mu must be held.
+// a later stream of exclude's session), or only to the members o is for.
+// r.mu must be held.
 func (s *Service) deliverNowLocked(r *room, o *outgoing, exclude *member) {
+	if o.to != nil {
+		s.deliverToLocked(r, o)
+		return
+	}
 	var slow []*member
 	for _, m := range r.members {
 		if m == exclude || (exclude != nil && m.sess == exclude.sess) {
@@ -280,6 +285,12 @@ func (s *Service) deliverNowLocked(r *room, o *outgoing, exclude *member) {
 	if seq := o.GetSeq(); seq > r.visibleSeq {
 		r.visibleSeq = seq
 	}
+	s.disconnectSlowLocked(r, slow)
+}
+
+// disconnectSlowLocked disconnects the members of r whose queue was full.
+// r.mu must be held.
+func (s *Service) disconnectSlowLocked(r *room, slow []*member) {
 	for _, m := range slow {
 		if s.dropOrRemoveLocked(r, m) {
 			s.metrics.SlowClientDropped()

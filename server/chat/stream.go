@@ -392,12 +392,15 @@ var errLeave = errors.New("client asked to leave")
 
 // handle validates one client message and relays it.
 func (s *Service) handle(m *member, in *chatpb.ChatMessage, log *slog.Logger) error {
-	switch k := in.GetKind(); k {
-	case chatpb.ChatMessage_KIND_UNSPECIFIED, chatpb.ChatMessage_KIND_TEXT:
+	kind := in.GetKind()
+	switch kind {
+	case chatpb.ChatMessage_KIND_UNSPECIFIED, chatpb.ChatMessage_KIND_TEXT,
+		chatpb.ChatMessage_KIND_ACTION, chatpb.ChatMessage_KIND_PRIVATE:
 	case chatpb.ChatMessage_KIND_LEAVE:
 		return errLeave
 	default:
-		return status.Errorf(codes.InvalidArgument, "a client may only send KIND_TEXT or KIND_LEAVE messages, not %s", k)
+		return status.Errorf(codes.InvalidArgument,
+			"a client may only send KIND_TEXT, KIND_ACTION, KIND_PRIVATE or KIND_LEAVE messages, not %s", kind)
 	}
 	if m.limiter != nil && !m.limiter.Allow() {
 		s.metrics.RateLimited()
@@ -405,8 +408,16 @@ func (s *Service) handle(m *member, in *chatpb.ChatMessage, log *slog.Logger) er
 			"rate", s.cfg.Rate, "burst", s.cfg.Burst)
 		return s.errTooFast
 	}
+	// One trailing line ending is the sender's way of ending a line, not
+	// part of the text; trimmed before the limits apply.
+	in.Message = trimLineEnding(in.GetMessage())
 	// Every length is checked before any field is echoed in an error.
 	room, text := in.GetRoom(), in.GetMessage()
+	if kind != chatpb.ChatMessage_KIND_PRIVATE && in.GetRecipient() != "" {
+		// Refused rather than ignored: relaying to the whole room what the
+		// sender meant for one member would be the worst way to fail.
+		return status.Error(codes.InvalidArgument, "only a KIND_PRIVATE message may name a recipient")
+	}
 	if len(room) > s.cfg.MaxNameBytes {
 		return status.Errorf(codes.InvalidArgument, "message room is %d bytes; the limit is %d bytes", len(room), s.cfg.MaxNameBytes)
 	}
@@ -429,6 +440,10 @@ func (s *Service) handle(m *member, in *chatpb.ChatMessage, log *slog.Logger) er
 		}
 	}
 	if strings.TrimSpace(text) == "" {
+		return nil
+	}
+	if kind == chatpb.ChatMessage_KIND_PRIVATE {
+		s.whisper(m, in, log)
 		return nil
 	}
 	s.say(m, in, log)
@@ -455,8 +470,8 @@ func (s *Service) rename(m *member, want string, log *slog.Logger) {
 		fmt.Sprintf("%s is now known as %s", old, m.name), nil), nil)
 }
 
-// say relays a text message to everyone in m's room but m, keeps it in the
-// history, and logs it (room, user, size and id; the text itself is never
+// say relays a text message or an action to everyone in m's room but m,
+// keeps it in the history, and logs it (room, user, size and id; the text itself is never
 // logged). The log line is written after the room lock is released, so a
 // slow log destination never holds up the room.
 func (s *Service) say(m *member, in *chatpb.ChatMessage, log *slog.Logger) {
@@ -473,7 +488,11 @@ func (s *Service) say(m *member, in *chatpb.ChatMessage, log *slog.Logger) {
 		return
 	}
 	s.metrics.MessageReceived()
-	msg := s.message(r.name, m.name, chatpb.ChatMessage_KIND_TEXT, in.GetMessage(), in.GetClientSentAt())
+	kind, text := chatpb.ChatMessage_KIND_TEXT, in.GetMessage()
+	if in.GetKind() == chatpb.ChatMessage_KIND_ACTION {
+		kind, text = chatpb.ChatMessage_KIND_ACTION, actionText(m.name, text)
+	}
+	msg := s.message(r.name, m.name, kind, text, in.GetClientSentAt())
 	msg.ClientMsgId = in.GetClientMsgId()
 	if err := s.store.Append(msg); err != nil {
 		log.Error("cannot keep message in history", "room", r.name, "err", err)

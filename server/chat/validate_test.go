@@ -32,6 +32,15 @@ func TestInvalidInputEndsOnlyThatStream(t *testing.T) {
 		{"message room over limit", nil, &chatpb.ChatMessage{Room: "123456789", Message: "hi"}, "message room is 9 bytes; the limit is 8 bytes"},
 		{"server kind", nil, &chatpb.ChatMessage{Kind: chatpb.ChatMessage_KIND_JOIN, Message: "hi"}, "only send KIND_TEXT"},
 		{"unknown kind", nil, &chatpb.ChatMessage{Kind: 99, Message: "hi"}, "only send KIND_TEXT"},
+		// Actions and private messages have the same limit as text.
+		{"action over limit", nil, &chatpb.ChatMessage{Kind: chatpb.ChatMessage_KIND_ACTION, Message: strings.Repeat("x", 11)},
+			"message text is 11 bytes; the limit is 10 bytes"},
+		{"private message over limit", nil, &chatpb.ChatMessage{Kind: chatpb.ChatMessage_KIND_PRIVATE, Recipient: "By", Message: strings.Repeat("x", 11)},
+			"message text is 11 bytes; the limit is 10 bytes"},
+		// Only the one line ending is trimmed before the limit applies.
+		{"text over limit before its line ending", nil, &chatpb.ChatMessage{Message: strings.Repeat("x", 11) + "\n"},
+			"message text is 11 bytes; the limit is 10 bytes"},
+		{"recipient on text", nil, &chatpb.ChatMessage{Message: "hi", Recipient: "By"}, "only a KIND_PRIVATE message may name a recipient"},
 		{"name over limit", []string{chatwire.UserKey, "123456789"}, nil, "name (chat-user) is 9 bytes; the limit is 8 bytes"},
 		{"room over limit", []string{chatwire.RoomKey, "123456789"}, nil, "room (chat-room) is 9 bytes"},
 		// Plain metadata must be printable ASCII, so control characters

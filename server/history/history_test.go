@@ -403,3 +403,65 @@ func TestSessionsAndCommits(t *testing.T) {
 		t.Fatal("the memory store has something to wait for")
 	}
 }
+
+// An action keeps its kind across a restart; everything else kept is text.
+func TestSQLiteKeepsActions(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "chat.db")
+	s, err := OpenSQLite(path, 10, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Load("a")
+	action := text(1, "a", "* u waves")
+	action.Kind = chatpb.ChatMessage_KIND_ACTION
+	unspecified := text(2, "a", "plain")
+	unspecified.Kind = chatpb.ChatMessage_KIND_UNSPECIFIED
+	s.Append(action)
+	s.Append(unspecified)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s2, err := OpenSQLite(path, 10, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	s2.Load("a")
+	got := s2.Recent("a")
+	if len(got) != 2 || got[0].GetKind() != chatpb.ChatMessage_KIND_ACTION || got[1].GetKind() != chatpb.ChatMessage_KIND_TEXT {
+		t.Fatalf("reloaded %v, want an action then a text", got)
+	}
+}
+
+// A chat.db from before actions keeps its messages, as text.
+func TestMigratesTheSchemaWithoutKinds(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "chat.db")
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`
+CREATE TABLE messages (id INTEGER PRIMARY KEY, room TEXT NOT NULL, user TEXT NOT NULL, text TEXT NOT NULL,
+	sent_at INTEGER NOT NULL, client_sent_at INTEGER, seq INTEGER NOT NULL DEFAULT 0, client_msg_id TEXT);
+CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+INSERT INTO meta VALUES ('next_id', 2000);
+INSERT INTO messages VALUES (7, 'a', 'u', 'a1', 1, NULL, 1, NULL), (12, 'a', 'u', 'a2', 3, 4, 2, 'id-2');
+PRAGMA user_version = 1;`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	s, err := OpenSQLite(path, 50, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.Load("a")
+	got := s.Recent("a")
+	if bodies(got) != "a1 a2 " || got[0].GetKind() != chatpb.ChatMessage_KIND_TEXT || got[1].GetClientMsgId() != "id-2" {
+		t.Fatalf("migrated room a: %v", got)
+	}
+	var version int
+	if err := s.db.QueryRow(`PRAGMA user_version`).Scan(&version); err != nil || version != schemaVersion {
+		t.Fatalf("user_version = %d (%v), want %d", version, err, schemaVersion)
+	}
+}

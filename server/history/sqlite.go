@@ -33,7 +33,8 @@ CREATE TABLE IF NOT EXISTS messages (
 	sent_at        INTEGER NOT NULL, -- Unix nanoseconds
 	client_sent_at INTEGER,          -- Unix nanoseconds, NULL when unset
 	seq            INTEGER NOT NULL DEFAULT 0,
-	client_msg_id  TEXT              -- NULL when unset
+	client_msg_id  TEXT,             -- NULL when unset
+	kind           INTEGER NOT NULL DEFAULT 1 -- chat.ChatMessage.Kind: text or action
 );
 CREATE INDEX IF NOT EXISTS messages_room_id ON messages (room, id);
 CREATE TABLE IF NOT EXISTS meta (
@@ -55,8 +56,9 @@ CREATE TABLE IF NOT EXISTS sessions (
 `
 
 // schemaVersion is the PRAGMA user_version of the current schema. Version 0
-// is the first one, whose messages had no seq or client_msg_id.
-const schemaVersion = 1
+// is the first one, whose messages had no seq or client_msg_id; version 1
+// kept only text messages, so had no kind.
+const schemaVersion = 2
 
 // SQLite is a Store that persists history in a SQLite database (WAL mode).
 //
@@ -180,6 +182,16 @@ func prepare(db *sql.DB) (string, error) {
 			if _, err := tx.Exec(stmt); err != nil {
 				return "", fmt.Errorf("migrate messages: %w", err)
 			}
+		}
+	}
+	var hasKind bool
+	if err := tx.QueryRow(`SELECT COUNT(*) > 0 FROM pragma_table_info('messages') WHERE name = 'kind'`).Scan(&hasKind); err != nil {
+		return "", err
+	}
+	if hasMessages && !hasKind {
+		// Everything kept before actions existed is text (the default).
+		if _, err := tx.Exec(`ALTER TABLE messages ADD COLUMN kind INTEGER NOT NULL DEFAULT 1`); err != nil {
+			return "", fmt.Errorf("migrate messages: %w", err)
 		}
 	}
 	if _, err := tx.Exec(schema); err != nil {
@@ -306,7 +318,7 @@ func (s *SQLite) Load(room string) error {
 
 // read returns room's newest messages from the database, newest first.
 func (s *SQLite) read(room string) ([]*chatpb.ChatMessage, error) {
-	rows, err := s.db.Query(`SELECT id, user, text, sent_at, client_sent_at, seq, client_msg_id FROM messages
+	rows, err := s.db.Query(`SELECT id, user, text, sent_at, client_sent_at, seq, client_msg_id, kind FROM messages
 		WHERE room = ? ORDER BY id DESC LIMIT ?`, room, s.limit)
 	if err != nil {
 		return nil, err
@@ -321,8 +333,9 @@ func (s *SQLite) read(room string) ([]*chatpb.ChatMessage, error) {
 			clientSentAt sql.NullInt64
 			seq          int64
 			clientMsgID  sql.NullString
+			kind         int32
 		)
-		if err := rows.Scan(&id, &user, &text, &sentAt, &clientSentAt, &seq, &clientMsgID); err != nil {
+		if err := rows.Scan(&id, &user, &text, &sentAt, &clientSentAt, &seq, &clientMsgID, &kind); err != nil {
 			return nil, err
 		}
 		sent := time.Unix(0, sentAt)
@@ -331,7 +344,7 @@ func (s *SQLite) read(room string) ([]*chatpb.ChatMessage, error) {
 			Message:   text,
 			Timestamp: sent.Unix(),
 			Room:      room,
-			Kind:      chatpb.ChatMessage_KIND_TEXT,
+			Kind:      chatpb.ChatMessage_Kind(kind),
 			Id:        uint64(id),
 			SentAt:    timestamppb.New(sent),
 			Epoch:     s.epoch,
@@ -532,6 +545,15 @@ func (s *SQLite) written(batch []op) {
 	}
 }
 
+// textKind is how a message kept in history is stored: as itself, an
+// action or text (unspecified is text).
+func textKind(k chatpb.ChatMessage_Kind) chatpb.ChatMessage_Kind {
+	if k == chatpb.ChatMessage_KIND_ACTION {
+		return k
+	}
+	return chatpb.ChatMessage_KIND_TEXT
+}
+
 // write stores batch in one transaction and prunes the rooms it touched to
 // the newest limit messages and maxBytes.
 func (s *SQLite) write(batch []op) error {
@@ -540,8 +562,8 @@ func (s *SQLite) write(batch []op) error {
 		return err
 	}
 	defer tx.Rollback()
-	ins, err := tx.Prepare(`INSERT OR REPLACE INTO messages (id, room, user, text, sent_at, client_sent_at, seq, client_msg_id)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+	ins, err := tx.Prepare(`INSERT OR REPLACE INTO messages (id, room, user, text, sent_at, client_sent_at, seq, client_msg_id, kind)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return err
 	}
@@ -583,7 +605,7 @@ func (s *SQLite) write(batch []op) error {
 			clientMsgID = sql.NullString{String: id, Valid: true}
 		}
 		if _, err := ins.Exec(int64(m.GetId()), m.GetRoom(), m.GetUser(), m.GetMessage(), m.GetSentAt().AsTime().UnixNano(),
-			clientSentAt, int64(m.GetSeq()), clientMsgID); err != nil {
+			clientSentAt, int64(m.GetSeq()), clientMsgID, int32(textKind(m.GetKind()))); err != nil {
 			return err
 		}
 		rooms[m.GetRoom()] = struct{}{}

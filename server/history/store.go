@@ -1,7 +1,8 @@
-// Package history keeps the recent text messages of each chat room so that a
-// joining member can be shown what it missed, numbers them per room, hands
-// out message ids that keep increasing across server restarts, and keeps the
-// sessions of members that may resume after a dropped connection.
+// Package history keeps the recent messages (text and actions) of each chat
+// room so that a joining member can be shown what it missed, numbers them
+// per room, hands out message ids that keep increasing across server
+// restarts, and keeps the sessions of members that may resume after a
+// dropped connection.
 package history
 
 import (
@@ -30,10 +31,10 @@ import (
 type Store interface {
 	// Epoch returns the store's epoch.
 	Epoch() string
-	// Append records a text message under msg.GetRoom(), which should be
-	// loaded, and sets msg.Seq to the room's next seq (1, 2, 3 ... never
-	// reused, even after the room's history is deleted). Only the newest
-	// messages of each room are kept.
+	// Append records a text message or an action under msg.GetRoom(),
+	// which should be loaded, and sets msg.Seq to the room's next seq (1,
+	// 2, 3 ... never reused, even after the room's history is deleted).
+	// Only the newest messages of each room are kept.
 	Append(msg *chatpb.ChatMessage) error
 	// AfterCommit arranges for fn to be called, on a goroutine of the
 	// store's (functions of different commits may run concurrently), once everything appended and saved so far is committed to
