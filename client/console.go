@@ -157,7 +157,7 @@ func runTerminal(ctx context.Context, cfg chatclient.Config, signIn *signInner, 
 			return err
 		}
 	}
-	cfg.Banner = "Connected. Type a message and press Enter; /quit to leave."
+	cfg.Banner = "Connected. Type a message and press Enter; /help lists the commands, /quit leaves."
 	err = chatclient.Run(ctx, cfg, t, t)
 	if rerr := t.Restore(); rerr != nil && err == nil {
 		err = rerr

@@ -251,7 +251,7 @@ async def _chat(
 
             ui = TerminalUI()
             with ui.active():
-                print("Connected. Type a message and press Enter; /quit to leave.")
+                print("Connected. Type a message and press Enter; /help lists the commands, /quit leaves.")
                 await converse(session, ui, stop, connect=connect, backoff=backoff)
         else:
             plain = PlainUI()

@@ -36,16 +36,6 @@ func (l *lineReader) ReadLine() (string, error) {
 	return strings.TrimSuffix(line, "\r"), nil
 }
 
-// IsQuitCommand reports whether line asks to leave the chat: /quit, /exit or
-// /q, with surrounding spaces allowed.
-func IsQuitCommand(line string) bool {
-	switch strings.TrimSpace(line) {
-	case "/quit", "/exit", "/q":
-		return true
-	}
-	return false
-}
-
 // readLines sends the lines of in to lines until the end of the input or a
 // quit command, then closes lines. It stops early when done is closed.
 func readLines(in LineReader, lines chan<- string, done <-chan struct{}) {

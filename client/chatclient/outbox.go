@@ -114,6 +114,13 @@ func (o *outbox) lost(dedupe bool) {
 	o.inAir = nil
 }
 
+// settled forgets the lines sent on the current stream: the server has
+// them all, as when it ended the stream after a leave sent behind them.
+func (o *outbox) settled() {
+	clear(o.inAir)
+	o.inAir = nil
+}
+
 // hasQueued reports whether messages wait to be sent.
 func (o *outbox) hasQueued() bool { return len(o.queued) > 0 }
 

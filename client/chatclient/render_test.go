@@ -1,6 +1,10 @@
 package chatclient
 
 import (
+	"encoding/json"
+	"os"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -67,7 +71,7 @@ func TestRender(t *testing.T) {
 		{
 			name: "text with escapes in user and message",
 			msg:  &chatpb.ChatMessage{User: "B\x1bob", Message: "line1\nline2\u202e", Timestamp: ts, Kind: chatpb.ChatMessage_KIND_TEXT},
-			want: `[B\x1bob]: line1\x0aline2\u202e`,
+			want: "[B\\x1bob]: line1\n" + Indent + "line2\\u202e",
 		},
 		{
 			name: "notice with escapes",
@@ -94,6 +98,49 @@ func TestRender(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := Render(tt.msg); got != tt.want {
 				t.Errorf("Render() = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// renderVectors are rendering cases without a time, which both clients
+// are checked against (pyclient/tests/test_render.py reads the same file).
+type renderVectors struct {
+	Indent string `json:"indent"`
+	Cases  []struct {
+		Name    string   `json:"name"`
+		Kind    string   `json:"kind"`
+		User    string   `json:"user"`
+		Message string   `json:"message"`
+		Lines   []string `json:"lines"`
+	} `json:"cases"`
+}
+
+func TestRenderVectors(t *testing.T) {
+	data, err := os.ReadFile("testdata/render.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v renderVectors
+	if err := json.Unmarshal(data, &v); err != nil {
+		t.Fatal(err)
+	}
+	if v.Indent != Indent || len(v.Cases) == 0 {
+		t.Fatalf("indent %q (want %q), %d cases", v.Indent, Indent, len(v.Cases))
+	}
+	for _, tc := range v.Cases {
+		t.Run(tc.Name, func(t *testing.T) {
+			kind, ok := chatpb.ChatMessage_Kind_value[tc.Kind]
+			if !ok {
+				n, err := strconv.Atoi(strings.TrimPrefix(tc.Kind, "KIND_"))
+				if err != nil {
+					t.Fatalf("kind %q", tc.Kind)
+				}
+				kind = int32(n)
+			}
+			msg := &chatpb.ChatMessage{User: tc.User, Message: tc.Message, Kind: chatpb.ChatMessage_Kind(kind)}
+			if got, want := Render(msg), strings.Join(tc.Lines, "\n"); got != want {
+				t.Errorf("Render() = %q, want %q", got, want)
 			}
 		})
 	}

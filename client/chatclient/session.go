@@ -36,12 +36,15 @@ import (
 var keepaliveParams = keepalive.ClientParameters{Time: 20 * time.Second, Timeout: 10 * time.Second}
 
 // Run joins the chat and runs the session until the user leaves or the server
-// ends it. Every message received is written to out as one rendered line
-// (one Write call per line). Lines read from in are sent as text messages,
-// each with its own client_msg_id; empty lines are not sent. /quit, /exit,
-// /q, the end of in and the cancellation of ctx all leave cleanly: the
-// sending side is closed and Run waits, at most cfg.LeaveTimeout, for the
-// server to end the stream.
+// ends it. Every message received is written to out as rendered by Render
+// (one Write call per message, which may be several lines). Lines read from
+// in are sent as text messages, each with its own client_msg_id, unless
+// they are commands (see ParseCommand): /me and /msg send an action or a
+// private message, /join moves to another room, /who, /rooms and /help are
+// answered on out, and an unknown command is answered there and never
+// sent. Empty lines are not sent. /quit, /exit, /q, the end of in and the
+// cancellation of ctx all leave cleanly: the sending side is closed and Run
+// waits, at most cfg.LeaveTimeout, for the server to end the stream.
 //
 // With cfg.Reconnect, a stream that ends after the session has started is
 // reopened (see Config.Reconnect): one status line says the connection was
@@ -63,6 +66,7 @@ func Run(ctx context.Context, cfg Config, in LineReader, out io.Writer) error {
 		cfg:    cfg,
 		out:    out,
 		room:   cfg.Room,
+		want:   cfg.Room,
 		outbox: newOutbox(cfg.maxPending, nil),
 		sched:  schedule{cfg: cfg.Backoff, random: cfg.random},
 	}
@@ -92,6 +96,10 @@ func Run(ctx context.Context, cfg Config, in LineReader, out io.Writer) error {
 		if finished {
 			return result
 		}
+		if s.moved != nil { // the user joined another room
+			c, s.moved = s.moved, nil
+			continue
+		}
 		if c, result = s.reconnect(ctx, lines, cause); c == nil {
 			return result
 		}
@@ -105,8 +113,13 @@ type session struct {
 	outMu sync.Mutex // one line at a time on out
 	sched schedule
 
+	// moved is the stream in another room that the user joined (/join),
+	// which Run goes on with. Used only by Run's goroutine.
+	moved *conn
+
 	mu       sync.Mutex
 	room     string // the room as the server names it, once known
+	want     string // the room to (re)join: the configured one, or the last /join
 	received bool   // whether any message arrived, on any stream
 	outage   bool   // the connection is lost and not back yet
 	failed   int    // attempts to reconnect that failed in this outage
@@ -121,6 +134,9 @@ type conn struct {
 	cc     *grpc.ClientConn
 	stream chatpb.ChatService_ChatStreamClient
 	cancel context.CancelFunc // ends the stream
+	// first is the stream's first message when it was read before the
+	// stream was handed over (a /join waits for the new room's welcome).
+	first *chatpb.ChatMessage
 }
 
 func (c *conn) close() {
@@ -132,6 +148,12 @@ func (c *conn) close() {
 // connection so that gRPC's own reconnection schedule does not stand
 // between the server and the attempts Run makes.
 func (s *session) connect(ctx context.Context) (*conn, error) {
+	return s.dial(ctx, s.joinMetadata())
+}
+
+// dial connects to the server and opens a chat stream with the request
+// metadata md.
+func (s *session) dial(ctx context.Context, md metadata.MD) (*conn, error) {
 	opts := []grpc.DialOption{grpc.WithTransportCredentials(tlsconfig.Credentials(s.cfg.TLS))}
 	if s.cfg.Reconnect {
 		opts = append(opts, grpc.WithKeepaliveParams(keepaliveParams))
@@ -140,7 +162,7 @@ func (s *session) connect(ctx context.Context) (*conn, error) {
 	if err != nil {
 		return nil, &ServerError{Server: s.cfg.Server, Reason: textsafe.Sanitize(err.Error()), Err: err}
 	}
-	stream, cancel, err := s.open(ctx, chatpb.NewChatServiceClient(cc))
+	stream, cancel, err := s.open(ctx, chatpb.NewChatServiceClient(cc), md)
 	if err != nil {
 		_ = cc.Close()
 		return nil, err
@@ -148,10 +170,10 @@ func (s *session) connect(ctx context.Context) (*conn, error) {
 	return &conn{cc: cc, stream: stream, cancel: cancel}, nil
 }
 
-// open opens the chat stream, failing within cfg.ConnectTimeout when the
-// server cannot be reached. The returned cancel func ends the stream.
-func (s *session) open(ctx context.Context, client chatpb.ChatServiceClient) (chatpb.ChatService_ChatStreamClient, context.CancelFunc, error) {
-	md := s.joinMetadata()
+// open opens the chat stream with the request metadata md, failing within
+// cfg.ConnectTimeout when the server cannot be reached. The returned cancel
+// func ends the stream.
+func (s *session) open(ctx context.Context, client chatpb.ChatServiceClient, md metadata.MD) (chatpb.ChatService_ChatStreamClient, context.CancelFunc, error) {
 	// The stream outlives ctx: cancelling ctx means "leave gracefully",
 	// which still needs the stream.
 	streamCtx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
@@ -181,18 +203,9 @@ func (s *session) open(ctx context.Context, client chatpb.ChatServiceClient) (ch
 // name, the session token and, once the server has said where the session
 // stands, what a resume needs.
 func (s *session) joinMetadata() metadata.MD {
-	md := metadata.Pairs(chatwire.RoomKey, s.cfg.Room)
-	if s.cfg.Name != "" && isHeaderSafe(s.cfg.Name) {
-		// A name that gRPC metadata cannot carry (non-ASCII) is sent in
-		// the user field of the first message instead, which the server
-		// also accepts as the name.
-		md.Set(chatwire.UserKey, s.cfg.Name)
-	}
-	if s.cfg.Token != "" {
-		md.Set(chatwire.AuthorizationKey, "Bearer "+s.cfg.Token)
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	md := s.roomMetadata(s.want)
 	if s.token != "" {
 		md.Set(chatwire.ResumeTokenKey, s.token)
 	}
@@ -202,13 +215,34 @@ func (s *session) joinMetadata() metadata.MD {
 	return md
 }
 
+// roomMetadata is the request metadata that joins room afresh: the room,
+// the name and the session token.
+func (s *session) roomMetadata(room string) metadata.MD {
+	md := metadata.Pairs(chatwire.RoomKey, room)
+	if s.cfg.Name != "" && isHeaderSafe(s.cfg.Name) {
+		// A name that gRPC metadata cannot carry (non-ASCII) is sent in
+		// the user field of the first message instead, which the server
+		// also accepts as the name.
+		md.Set(chatwire.UserKey, s.cfg.Name)
+	}
+	s.addToken(md)
+	return md
+}
+
+// addToken adds the session token, if any, to md.
+func (s *session) addToken(md metadata.MD) {
+	if s.cfg.Token != "" {
+		md.Set(chatwire.AuthorizationKey, "Bearer "+s.cfg.Token)
+	}
+}
+
 // converse runs one stream: it sends the queued lines (paced), then the
 // lines the user types, and shows what arrives, until the user leaves or the stream
 // ends. finished says whether Run is over, with result; otherwise cause is
 // what ended the stream, and reconnecting may help.
 func (s *session) converse(ctx context.Context, c *conn, lines <-chan string) (finished bool, result, cause error) {
 	recvDone := make(chan error, 1)
-	go func() { recvDone <- s.receive(c.stream) }()
+	go func() { recvDone <- s.receive(c) }()
 
 	// After ctx is cancelled (Ctrl+C), give the graceful leave at most
 	// LeaveTimeout before the stream is torn down, whatever is blocking.
@@ -244,20 +278,31 @@ func (s *session) converse(ctx context.Context, c *conn, lines <-chan string) (f
 		case err := <-recvDone:
 			return s.streamEnded(ctx, err)
 		case line, ok := <-lines:
-			if !ok || IsQuitCommand(line) {
+			if !ok {
 				return true, s.leave(c, recvDone), nil
 			}
-			if strings.TrimSpace(line) == "" {
+			cmd := ParseCommand(line)
+			switch cmd.Kind {
+			case CommandQuit:
+				return true, s.leave(c, recvDone), nil
+			case CommandJoin:
+				if s.join(ctx, c, recvDone, cmd.Arg) {
+					return false, nil, nil
+				}
+				continue
+			case CommandText, CommandAction, CommandPrivate:
+			default:
+				s.local(ctx, c, cmd)
 				continue
 			}
+			msg := s.outgoing(cmd)
 			s.mu.Lock()
 			behind := s.outbox.hasQueued()
 			s.mu.Unlock()
 			if behind {
-				s.hold(line) // after the lines still waiting, in order
+				s.hold(msg, line) // after the lines still waiting, in order
 				continue
 			}
-			msg := s.textMessage(line)
 			s.mu.Lock()
 			s.outbox.sending(msg)
 			s.mu.Unlock()
@@ -388,10 +433,9 @@ func (s *session) pause(ctx context.Context, lines <-chan string, d time.Duratio
 		case <-ctx.Done():
 			return false
 		case line, ok := <-lines:
-			if !ok || IsQuitCommand(line) {
+			if !ok || s.offline(line) {
 				return false
 			}
-			s.hold(line)
 		case <-timer.C:
 			return true
 		}
@@ -429,22 +473,17 @@ func (s *session) attempt(ctx context.Context, lines <-chan string) (c *conn, le
 			abandon()
 			return nil, true, nil
 		case line, ok := <-lines:
-			if !ok || IsQuitCommand(line) {
+			if !ok || s.offline(line) {
 				abandon()
 				return nil, true, nil
 			}
-			s.hold(line)
 		}
 	}
 }
 
-// hold queues a line typed while disconnected and shows it as pending, or
-// says why it cannot be queued.
-func (s *session) hold(line string) {
-	if strings.TrimSpace(line) == "" {
-		return
-	}
-	msg := s.textMessage(line)
+// hold queues msg, typed as line while disconnected, and shows the line as
+// pending, or says why it cannot be queued.
+func (s *session) hold(msg *chatpb.ChatMessage, line string) {
 	s.mu.Lock()
 	err := s.outbox.hold(msg)
 	s.mu.Unlock()
@@ -452,7 +491,7 @@ func (s *session) hold(line string) {
 		s.status(fmt.Sprintf("Not sent: %d lines are already waiting for the connection", s.cfg.maxPending))
 		return
 	}
-	_ = s.print("(pending) " + textsafe.Sanitize(msg.GetMessage()))
+	_ = s.print("(pending) " + textsafe.Sanitize(line))
 }
 
 // reportUnsent says how many lines typed while disconnected were never
@@ -469,11 +508,16 @@ func (s *session) reportUnsent() {
 	}
 }
 
-// receive shows every new message of the stream until it ends, and returns
+// receive shows every new message of c's stream until it ends, and returns
 // the error Recv ended with (io.EOF when the server ended it with OK).
-func (s *session) receive(stream chatpb.ChatService_ChatStreamClient) error {
+func (s *session) receive(c *conn) error {
+	if c.first != nil {
+		if err := s.print(s.take(c.first)...); err != nil {
+			return err
+		}
+	}
 	for {
-		msg, err := stream.Recv()
+		msg, err := c.stream.Recv()
 		if err != nil {
 			return err
 		}
@@ -504,9 +548,10 @@ func (s *session) take(msg *chatpb.ChatMessage) []string {
 	show := s.seen.admit(msg)
 	if id := msg.GetClientMsgId(); show && s.outbox.isOwn(id) {
 		// The server replays this session's own line (no echo otherwise):
-		// it arrived, and it was shown when it was typed.
+		// it arrived, and it was shown when it was typed. A private
+		// message's echo is the one way it is shown.
 		s.outbox.arrived(id)
-		show = false
+		show = msg.GetKind() == chatpb.ChatMessage_KIND_PRIVATE
 	}
 	switch {
 	case !show:

@@ -539,7 +539,7 @@ func TestLineReader(t *testing.T) {
 func TestIsQuitCommand(t *testing.T) {
 	for line, want := range map[string]bool{
 		"/quit": true, "/exit": true, "/q": true, " /quit ": true,
-		"/QUIT": false, "/quitting": false, "quit": false, "": false, "/q now": false,
+		"/QUIT": true, "/quitting": false, "quit": false, "": false, "/q now": false, "//quit": false,
 	} {
 		if got := IsQuitCommand(line); got != want {
 			t.Errorf("IsQuitCommand(%q) = %v, want %v", line, got, want)

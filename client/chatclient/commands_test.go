@@ -1,0 +1,54 @@
+package chatclient
+
+import (
+	"encoding/json"
+	"os"
+	"slices"
+	"testing"
+)
+
+// commandVectors are the parser cases both clients are checked against
+// (pyclient/tests/test_commands.py reads the same file).
+type commandVectors struct {
+	Help  []string `json:"help"`
+	Cases []struct {
+		Name    string `json:"name"`
+		Input   string `json:"input"`
+		Command string `json:"command"`
+		Arg     string `json:"arg"`
+		Text    string `json:"text"`
+	} `json:"cases"`
+}
+
+func loadCommandVectors(t *testing.T) commandVectors {
+	t.Helper()
+	data, err := os.ReadFile("testdata/commands.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v commandVectors
+	if err := json.Unmarshal(data, &v); err != nil {
+		t.Fatal(err)
+	}
+	if len(v.Cases) == 0 || len(v.Help) == 0 {
+		t.Fatal("no command vectors")
+	}
+	return v
+}
+
+func TestParseCommand(t *testing.T) {
+	for _, tc := range loadCommandVectors(t).Cases {
+		t.Run(tc.Name, func(t *testing.T) {
+			got := ParseCommand(tc.Input)
+			if got.Kind.String() != tc.Command || got.Arg != tc.Arg || got.Text != tc.Text {
+				t.Fatalf("ParseCommand(%q) = %s %q %q, want %s %q %q", tc.Input, got.Kind, got.Arg, got.Text, tc.Command, tc.Arg, tc.Text)
+			}
+		})
+	}
+}
+
+func TestHelpLinesAreShared(t *testing.T) {
+	if want := loadCommandVectors(t).Help; !slices.Equal(HelpLines, want) {
+		t.Fatalf("HelpLines = %q, want %q", HelpLines, want)
+	}
+}
