@@ -216,11 +216,12 @@ async def _chat(
         resume_token: str | None = None,
         resume_from: str | None = None,
         connect_timeout: float = 5.0,
+        room: str = opts.room,
     ) -> ChatSession:
         return ChatSession(
             target,
             name or None,
-            opts.room,
+            room,
             connect_timeout=connect_timeout,
             display_address=sanitize(opts.server),
             tls=tls,
@@ -235,6 +236,9 @@ async def _chat(
 
         def connect(resume_token: str | None, resume_from: str | None) -> ChatSession:
             return make_session(resume_token, resume_from, RECONNECT_TIMEOUT)
+
+    def open_room(room: str) -> ChatSession:
+        return make_session(room=room)
 
     backoff = Backoff(BackoffPolicy(max_delay=opts.reconnect_max_delay))
     # The first connection is not retried: a wrong address or a server that is not running
@@ -251,13 +255,20 @@ async def _chat(
 
             ui = TerminalUI()
             with ui.active():
-                print("Connected. Type a message and press Enter; /help lists the commands, /quit leaves.")
-                await converse(session, ui, stop, connect=connect, backoff=backoff)
+                print(
+                    "Connected. Type a message and press Enter; "
+                    "/help lists the commands, /quit leaves."
+                )
+                await converse(
+                    session, ui, stop, connect=connect, backoff=backoff, open_room=open_room
+                )
         else:
             plain = PlainUI()
             ui = plain
             with plain.active():
-                await converse(session, ui, stop, connect=connect, backoff=backoff)
+                await converse(
+                    session, ui, stop, connect=connect, backoff=backoff, open_room=open_room
+                )
     finally:
         await session.close()
     return EXIT_OK

@@ -13,29 +13,43 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from typing import Protocol
 
 import grpc
 from polychat.chat import chat_pb2
 
 from pyclient.backoff import Backoff
+from pyclient.commands import HELP_LINES, SENT, Command
+from pyclient.commands import Kind as Typed
+from pyclient.commands import parse as parse_command
 from pyclient.outbox import Outbox, OutboxFull
 from pyclient.pace import Pace
-from pyclient.render import render, status
+from pyclient.presence import members_line, rooms_line
+from pyclient.render import INDENT, render, status
 from pyclient.seen import SeenFilter
 from pyclient.session import ChatError, ChatSession, closed_stream
 from pykit.text import sanitize
 
-QUIT_COMMANDS = frozenset({"/quit", "/exit", "/q"})
 LEAVE_TIMEOUT = 2.0
 # How long a reconnect attempt may take to bring the welcome (gRPC's minimum connect timeout).
 RECONNECT_TIMEOUT = 20.0
 
 Kind = chat_pb2.ChatMessage.Kind
-_TEXT_KINDS = (Kind.KIND_TEXT, Kind.KIND_UNSPECIFIED)
+# What the client sends, and so may come back with its own client_msg_id.
+_OWN_KINDS = (Kind.KIND_TEXT, Kind.KIND_UNSPECIFIED, Kind.KIND_ACTION, Kind.KIND_PRIVATE)
 
 # Opens nothing yet: a session for (resume token, resume-from), opened by the caller.
 Connect = Callable[[str | None, str | None], ChatSession]
+# Opens nothing yet: a session that joins the given room afresh (/join).
+OpenRoom = Callable[[str], ChatSession]
+
+# What each sent command travels as.
+_SENT_KINDS = {
+    Typed.TEXT: Kind.KIND_TEXT,
+    Typed.ACTION: Kind.KIND_ACTION,
+    Typed.PRIVATE: Kind.KIND_PRIVATE,
+}
 
 
 class UI(Protocol):
@@ -71,11 +85,21 @@ def _raise_if_cancelled() -> None:
         raise asyncio.CancelledError
 
 
+@dataclass
+class Moving:
+    """A /join's new stream, open and welcomed, that the link goes on with."""
+
+    session: ChatSession
+    messages: AsyncIterator[chat_pb2.ChatMessage]
+    welcome: chat_pb2.ChatMessage
+
+
 class Conversation:
     """One member's conversation, over as many streams as it takes.
 
     `connect` makes the session for a reconnect; without it (`--no-reconnect`) the first lost
     stream ends the conversation with its ChatError, as before reconnecting existed.
+    `open_room` makes the session for a /join; without it, /join is refused.
     """
 
     def __init__(
@@ -90,8 +114,15 @@ class Conversation:
         reconnect_timeout: float = RECONNECT_TIMEOUT,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         pace: Callable[[], Pace] = Pace,
+        open_room: OpenRoom | None = None,
     ) -> None:
         self.session = session
+        self.open_room = open_room
+        # The room to be in: the first session's, then the last /join's.
+        self.room = session.room
+        # A /join whose new stream is open: the link moves to it once the old one has ended.
+        self._moving: Moving | None = None
+        self._moved = asyncio.Event()
         self.ui = ui
         self.connect = connect
         self.backoff = backoff or Backoff()
@@ -135,6 +166,8 @@ class Conversation:
                 task.cancel()
             await asyncio.gather(link, reader, stopper, return_exceptions=True)
             await self.session.close()
+            if self._moving is not None:  # left in the middle of a /join
+                await self._moving.session.close()
 
     async def _leave(self, link: asyncio.Task[None]) -> None:
         self._leaving = True
@@ -158,15 +191,26 @@ class Conversation:
     # ---- input --------------------------------------------------------------------------
 
     async def _read_input(self) -> None:
-        """Queue typed lines until the user leaves."""
+        """Queue typed lines, and carry out typed commands, until the user leaves."""
         while True:
             line = await self.ui.read_line()
-            if line is None or line.strip() in QUIT_COMMANDS:
+            if line is None:
                 return
-            if not line.strip():
+            command = parse_command(line)
+            if command.kind == Typed.QUIT:
+                return
+            if command.kind == Typed.EMPTY:
+                continue
+            if command.kind not in SENT:
+                await self._command(command, line)
                 continue
             try:
-                self.outbox.add(line, held=not self.connected)
+                self.outbox.add(
+                    command.text,
+                    held=not self.connected,
+                    kind=_SENT_KINDS[command.kind],
+                    recipient=command.arg,
+                )
             except OutboxFull:
                 self.ui.show(
                     status(
@@ -183,19 +227,122 @@ class Conversation:
             # Connected: read the next line once this one is out, as a person would see it.
             await _first_done(events=(self._idle, self._lost))
 
+    # ---- commands -----------------------------------------------------------------------
+
+    async def _command(self, command: Command, line: str) -> None:
+        """Carry out a command that sends nothing into the room."""
+        if command.kind == Typed.HELP:
+            self.ui.show(status(("\n" + INDENT).join(HELP_LINES)))
+        elif command.kind == Typed.INVALID:
+            self.ui.show(status(sanitize(command.text)))
+        elif not self.connected:
+            self.ui.show(status(f"Not connected; try {line.split()[0]} again once reconnected"))
+        elif command.kind == Typed.WHO:
+            room = command.arg or self.room
+            try:
+                members = await self.session.list_members(room)
+            except ChatError as err:
+                self.ui.show(status(f"Cannot list the members: {err.reason}"))
+            else:
+                self.ui.show(status(members_line(room, members)))
+        elif command.kind == Typed.ROOMS:
+            try:
+                rooms = await self.session.list_rooms()
+            except ChatError as err:
+                self.ui.show(status(f"Cannot list the rooms: {err.reason}"))
+            else:
+                self.ui.show(status(rooms_line(rooms)))
+        elif command.kind == Typed.JOIN:
+            await self._join(command.arg)
+
+    async def _join(self, room: str) -> None:
+        """Move to `room`: open a stream there first and wait for its welcome, so that a room
+        the server refuses leaves the user where they were; then leave this room (its members
+        see the leave at once) and go on in the new one, afresh.
+        """
+        if room == self.room:
+            self.ui.show(status(f"You are in room {sanitize(room)} already"))
+            return
+        if not all(" " <= ch <= "~" for ch in room):
+            self.ui.show(status(f"Cannot join {sanitize(room)}: room names are printable ASCII"))
+            return
+        if self.outbox.peek() is not None:
+            self.ui.show(
+                status(
+                    f"Cannot join {room} yet: lines typed while disconnected are still being sent"
+                )
+            )
+            return
+        if self.open_room is None:
+            self.ui.show(status("Cannot change rooms in this session"))
+            return
+        session = self.open_room(room)
+        try:
+            await session.open()
+            messages = session.messages()
+            async with asyncio.timeout(self.reconnect_timeout):
+                welcome = await anext(messages)
+        except (ChatError, TimeoutError, StopAsyncIteration) as err:
+            await session.close()
+            reason = err.reason if isinstance(err, ChatError) else "no welcome from the server"
+            self.ui.show(status(f"Cannot join {room}: {reason}"))
+            return
+        except BaseException:
+            await session.close()
+            raise
+        self._moved.clear()
+        self._moving = Moving(session, messages, welcome)
+        await self.session.leave()
+        try:
+            async with asyncio.timeout(self.leave_timeout):
+                await self._moved.wait()
+        except TimeoutError:
+            # The server did not end the old stream in time: end it here.
+            await self.session.close()
+            await self._moved.wait()
+
+    async def _move(self) -> chat_pb2.ChatMessage:
+        """Go on with the stream of the room just joined; return its welcome.
+
+        The resume token, what was shown and the held history start were the old room's:
+        resuming or skipping repeats with them would join the wrong room or hide the new
+        room's history. The lines sent in the old room arrived: the server handled the leave
+        after them.
+        """
+        assert self._moving is not None
+        moving, self._moving = self._moving, None
+        await self.session.close()
+        self.session, self._messages = moving.session, moving.messages
+        self.room = moving.session.room
+        self.seen = SeenFilter()
+        self.resume_token = None
+        self._held_history = None
+        self.outbox.settled()
+        self._moved.set()
+        return moving.welcome
+
     # ---- the streams --------------------------------------------------------------------
 
     async def _link(self) -> None:
         """Carry the conversation across streams until we leave or one cannot be replaced."""
         first: chat_pb2.ChatMessage | None = None
+        moved = False
         while True:
             try:
-                await self._stream(first)
-                return  # we left, or nobody reads our output any more
+                await self._stream(first, moved=moved)
+                if self._moving is None:
+                    return  # we left, or nobody reads our output any more
             except ChatError as err:
-                if self._leaving or self.connect is None or not err.retry:
+                if self._moving is None and (
+                    self._leaving or self.connect is None or not err.retry
+                ):
                     raise
                 lost = err
+            if self._moving is not None:
+                # The user joined another room: how the old stream ended no longer matters.
+                first, moved = await self._move(), True
+                continue
+            moved = False
             self.connected = False
             self._lost.set()
             self.outbox.lost(numbered=bool(self.seen.epoch))
@@ -204,11 +351,15 @@ class Conversation:
             self.ui.show(status(f"Connection lost ({lost.reason}); reconnecting..."))
             first = await self._reconnect(lost)
 
-    async def _stream(self, first: chat_pb2.ChatMessage | None) -> None:
-        """Show and send on the current stream until it ends (ChatError) or we left."""
-        if first is not None:  # the welcome of a reconnect
+    async def _stream(self, first: chat_pb2.ChatMessage | None, *, moved: bool = False) -> None:
+        """Show and send on the current stream until it ends (ChatError) or we left.
+
+        `first` is the welcome of a reconnect, or with `moved` of a room just joined.
+        """
+        if first is not None:
             self._receive_one(first, welcome=True)
-            self.outbox.reconnected()
+            if not moved:
+                self.outbox.reconnected()
         self.connected = True
         self._lost.clear()
         if self.outbox.peek() is not None:
@@ -246,6 +397,7 @@ class Conversation:
                 await self._sleep(delay)
             self.backoff.start()
             session = self.connect(self.resume_token, self.seen.resume_from())
+            session.room = self.room  # the last /join's, if any
             try:
                 await session.open()
                 messages = session.messages()
@@ -275,6 +427,8 @@ class Conversation:
 
     def _receive_one(self, msg: chat_pb2.ChatMessage, *, welcome: bool = False) -> None:
         """Show `msg` unless it was shown before, or it is one of our own lines come back."""
+        if msg.room:
+            self.room = msg.room  # as the server names it
         if welcome:
             # A server that cannot resume sends no credential: do not offer a stale one.
             self.resume_token = msg.resume_token or None
@@ -282,10 +436,12 @@ class Conversation:
             self.resume_token = msg.resume_token
         if not self.seen.admit(msg):
             return
-        if msg.kind in _TEXT_KINDS and self.outbox.is_own(msg.client_msg_id):
-            # Replayed after a reconnect: the user saw it when typing it, and it has arrived.
+        if msg.kind in _OWN_KINDS and self.outbox.is_own(msg.client_msg_id):
+            # It has arrived. Replayed after a reconnect, the user saw it when typing it; the
+            # echo of a private message is the one way it is shown.
             self.outbox.arrived(msg.client_msg_id)
-            return
+            if msg.kind != Kind.KIND_PRIVATE:
+                return
         # A history block whose every message was shown before is not shown at all.
         if msg.kind == Kind.KIND_HISTORY_START:
             self._held_history = msg
@@ -314,7 +470,9 @@ class Conversation:
             if line.held or line.resent:
                 await pace.take()
             self.outbox.sending(line)
-            if not await self.session.send(line.text, line.client_msg_id):
+            if not await self.session.send(
+                line.text, line.client_msg_id, kind=line.kind, recipient=line.recipient
+            ):
                 return
             line.written = True
 
@@ -329,10 +487,12 @@ async def converse(
     backoff: Backoff | None = None,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     pace: Callable[[], Pace] = Pace,
+    open_room: OpenRoom | None = None,
 ) -> None:
     """Chat on the open `session` until the user leaves (returns) or it must end (ChatError).
 
-    With `connect`, a lost stream is replaced (see `Conversation`).
+    With `connect`, a lost stream is replaced; with `open_room`, /join moves to another room
+    (see `Conversation`).
     """
     conversation = Conversation(
         session,
@@ -342,5 +502,6 @@ async def converse(
         leave_timeout=leave_timeout,
         sleep=sleep,
         pace=pace,
+        open_room=open_room,
     )
     await conversation.run(stop)

@@ -20,6 +20,8 @@ from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from polychat.chat import chat_pb2
+
 from pykit.chatwire import MAX_PENDING_LINES
 
 # How many of the lines last sent on a stream may be resent after it is lost (the server
@@ -37,10 +39,12 @@ class OutboxFull(Exception):
 
 @dataclass
 class Line:
-    """One text message on its way."""
+    """One message on its way: text, an action, or a private message to `recipient`."""
 
     text: str
     client_msg_id: str
+    kind: chat_pb2.ChatMessage.Kind.ValueType = chat_pb2.ChatMessage.KIND_TEXT
+    recipient: str = ""
     # When it was last sent (the outbox's clock).
     sent_at: float = 0.0
     # Whether it was sent before, on a stream that was lost.
@@ -79,14 +83,22 @@ class Outbox:
         """How many typed lines were never sent."""
         return sum(1 for line in self._queued if not line.resent)
 
-    def add(self, text: str, held: bool = False) -> Line:
+    def add(
+        self,
+        text: str,
+        held: bool = False,
+        *,
+        kind: chat_pb2.ChatMessage.Kind.ValueType = chat_pb2.ChatMessage.KIND_TEXT,
+        recipient: str = "",
+    ) -> Line:
         """Queue a typed line under a new id; OutboxFull when `limit` lines already wait.
 
-        `held`: typed while disconnected.
+        `held`: typed while disconnected. `kind` and `recipient` make it an action or a private
+        message.
         """
         if self.waiting >= self.limit:
             raise OutboxFull(f"{self.limit} lines are already waiting")
-        line = Line(text, self._new_id(), held=held)
+        line = Line(text, self._new_id(), kind=kind, recipient=recipient, held=held)
         self._remember(line.client_msg_id)
         self._queued.append(line)
         return line
@@ -120,6 +132,10 @@ class Outbox:
         for line in again:
             line.resent = True
         self._queued.extendleft(reversed(again))
+        self._in_air.clear()
+
+    def settled(self) -> None:
+        """The server has every line sent on the stream: it ended it after a leave behind them."""
         self._in_air.clear()
 
     def arrived(self, client_msg_id: str) -> None:

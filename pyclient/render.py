@@ -1,6 +1,7 @@
-"""How a received ChatMessage is shown: one line, with anything a terminal obeys neutralised.
+"""How a received ChatMessage is shown, with anything a terminal obeys neutralised.
 
-The rules are those of docs/chat-protocol.md ("How clients show it").
+The rules are those of docs/chat-protocol.md ("How clients show it"); the Go client renders
+the same way, and client/chatclient/testdata/render.json holds cases both are checked against.
 """
 
 from __future__ import annotations
@@ -13,6 +14,12 @@ from pykit.text import sanitize
 
 Kind = chat_pb2.ChatMessage.Kind
 
+# Starts each continuation line of a message of several lines.
+INDENT = "    "
+
+# The server words these kinds in full ("* Bob waves", "[private from Bob] hi").
+_WORDED = (Kind.KIND_HISTORY_START, Kind.KIND_HISTORY_END, Kind.KIND_ACTION, Kind.KIND_PRIVATE)
+
 
 def clock(timestamp: int) -> str:
     """Local HH:MM:SS of a Unix time in seconds; `--:--:--` if it is not a representable time."""
@@ -22,18 +29,29 @@ def clock(timestamp: int) -> str:
         return "--:--:--"
 
 
+def continued(prefix: str, text: str) -> str:
+    """`prefix` and the first line of `text`, then each later line after INDENT.
+
+    Lines end at "\\n" or "\\r\\n"; every other control character, a lone "\\r" included, is
+    shown escaped, so only the line breaks reach the terminal.
+    """
+    lines = text.split("\n")
+    shown = [sanitize(line.removesuffix("\r")) for line in lines[:-1]]
+    shown.append(sanitize(lines[-1]))
+    return prefix + ("\n" + INDENT).join(shown)
+
+
 def render(msg: chat_pb2.ChatMessage) -> str:
-    """The single line that shows `msg` on screen."""
-    text = sanitize(msg.message)
+    """How `msg` is shown: one line, or more for a text of several lines."""
     kind = msg.kind
     if kind in (Kind.KIND_JOIN, Kind.KIND_LEAVE):
-        return f"[{clock(msg.timestamp)}] >>> {text}"
+        return continued(f"[{clock(msg.timestamp)}] >>> ", msg.message)
     if kind == Kind.KIND_SYSTEM:
-        return f"[{clock(msg.timestamp)}] *** {text}"
-    if kind in (Kind.KIND_HISTORY_START, Kind.KIND_HISTORY_END):
-        return text
+        return continued(f"[{clock(msg.timestamp)}] *** ", msg.message)
+    if kind in _WORDED:
+        return continued("", msg.message)
     # KIND_TEXT, KIND_UNSPECIFIED, and kinds newer than this client: show as text.
-    return f"[{sanitize(msg.user)}]: {text}"
+    return continued(f"[{sanitize(msg.user)}]: ", msg.message)
 
 
 def status(text: str, now: float | None = None) -> str:

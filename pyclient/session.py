@@ -128,6 +128,12 @@ def closed_stream() -> ChatError:
 _EXHAUSTED = grpc.StatusCode.RESOURCE_EXHAUSTED
 
 
+def _call_failed(err: grpc.aio.AioRpcError) -> ChatError:
+    """A unary call the server did not answer: the reason in its words, or the code."""
+    reason = sanitize(err.details() or "") or err.code().name
+    return ChatError(f"error: {reason}", reason=reason, code=err.code())
+
+
 class ChatSession:
     """A member's stream in one room.
 
@@ -267,6 +273,8 @@ class ChatSession:
         assert self._call is not None, "open() first"
         if self._first is not None:
             first, self._first = self._first, None
+            if first.room:
+                self.room = first.room
             yield first
         while True:
             try:
@@ -280,13 +288,23 @@ class ChatSession:
                     return
                 raise closed_stream()
             self._connected = True
+            if msg.room:
+                # As the server names it (spaces collapsed): what our messages must carry.
+                self.room = msg.room
             yield msg
 
-    async def send(self, text: str, client_msg_id: str = "") -> bool:
-        """Send one text message. False if the stream has already ended (messages() says why).
+    async def send(
+        self,
+        text: str,
+        client_msg_id: str = "",
+        *,
+        kind: chat_pb2.ChatMessage.Kind.ValueType = chat_pb2.ChatMessage.KIND_TEXT,
+        recipient: str = "",
+    ) -> bool:
+        """Send one message: text, an action, or a private message to `recipient`.
 
-        `client_msg_id` names the line, so that the server relays it once however often it is
-        sent.
+        False if the stream has already ended (messages() says why). `client_msg_id` names the
+        line, so that the server relays it once however often it is sent.
         """
         assert self._call is not None, "open() first"
         msg = chat_pb2.ChatMessage(
@@ -294,8 +312,9 @@ class ChatSession:
             message=text,
             timestamp=int(time.time()),
             room=self.room,
-            kind=chat_pb2.ChatMessage.KIND_TEXT,
+            kind=kind,
             client_msg_id=client_msg_id,
+            recipient=recipient,
         )
         msg.client_sent_at.GetCurrentTime()
         try:
@@ -316,6 +335,37 @@ class ChatSession:
                 await self._call.done_writing()
         except Exception:
             pass
+
+    async def list_members(self, room: str) -> chat_pb2.ListMembersResponse:
+        """The first page of `room`'s members, asked over this session's channel.
+
+        Raises ChatError (its `reason` says why) when the server cannot answer.
+        """
+        request = chat_pb2.ListMembersRequest(room=room)
+        try:
+            return await self._stub().ListMembers(
+                request, metadata=self._auth(), timeout=self.connect_timeout
+            )
+        except grpc.aio.AioRpcError as err:
+            raise _call_failed(err) from None
+
+    async def list_rooms(self) -> chat_pb2.ListRoomsResponse:
+        """The first page of the rooms with members; ChatError when the server cannot answer."""
+        request = chat_pb2.ListRoomsRequest()
+        try:
+            return await self._stub().ListRooms(
+                request, metadata=self._auth(), timeout=self.connect_timeout
+            )
+        except grpc.aio.AioRpcError as err:
+            raise _call_failed(err) from None
+
+    def _stub(self) -> chat_pb2_grpc.ChatServiceStub:
+        assert self._channel is not None, "open() first"
+        return chat_pb2_grpc.ChatServiceStub(self._channel)
+
+    def _auth(self) -> tuple[tuple[str, str], ...]:
+        """The session token as call metadata, as the stream carries it."""
+        return ((AUTHORIZATION_KEY, f"Bearer {self.token}"),) if self.token else ()
 
     async def close(self) -> None:
         """Cancel the stream if it is still open and close the channel."""

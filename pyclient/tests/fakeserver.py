@@ -8,7 +8,9 @@ messages get a per-room seq and are kept, the welcome carries a resume token tha
 reconnecting member its name back (`resumed`), `chat-resume-from` with the current epoch
 replays the texts after the given seq (another epoch: a reset notice and the history block),
 and a client_msg_id is relayed once per member. Tests can refuse new streams, drop a stream,
-or swallow a text as if the connection broke while it was on its way.
+or swallow a text as if the connection broke while it was on its way. Actions are relayed and
+kept like text, private messages go to their recipient and back to the sender, and
+ListMembers and ListRooms answer from the members connected.
 """
 
 from __future__ import annotations
@@ -67,6 +69,10 @@ class FakeChat(chat_pb2_grpc.ChatServiceServicer):
         self.issue_tokens = True
         self.issued: list[str] = []
         self.history: dict[str, list[chat_pb2.ChatMessage]] = {}
+        # When set, a fresh join gets the room's history block, as from the real server.
+        self.history_on_join = False
+        # The metadata of every ListMembers and ListRooms call.
+        self.presence_calls: list[dict[str, str]] = []
         self._resume: dict[str, Member] = {}  # resume token -> the membership it resumes
         self._count = 0
         self._next_id = 0
@@ -90,7 +96,8 @@ class FakeChat(chat_pb2_grpc.ChatServiceServicer):
         self._next_id += 1
         kept = self.history.setdefault(msg.room or "general", [])
         msg.id, msg.epoch, msg.seq = self._next_id, self.epoch, len(kept) + 1
-        msg.kind = Kind.KIND_TEXT
+        if msg.kind != Kind.KIND_ACTION:
+            msg.kind = Kind.KIND_TEXT
         kept.append(msg)
         return msg
 
@@ -101,6 +108,70 @@ class FakeChat(chat_pb2_grpc.ChatServiceServicer):
         )
         self.broadcast(msg)
         return msg
+
+    def _whisper(self, sender: Member, req: chat_pb2.ChatMessage) -> None:
+        """A private message: to the member of the sender's room named, and its echo."""
+        to = next(
+            (m for m in self.members if m.room == sender.room and m.name == req.recipient), None
+        )
+        if to is None:
+            sender.outbox.put_nowait(
+                self.notice(
+                    Kind.KIND_SYSTEM,
+                    f'Nobody named "{req.recipient}" is in room {sender.room}; '
+                    "the private message was not sent",
+                    sender.room,
+                )
+            )
+            return
+        self._next_id += 1
+        copies = [(sender, f"[private to {to.name}] {req.message}")]
+        if to is not sender:
+            copies.insert(0, (to, f"[private from {sender.name}] {req.message}"))
+        for member, text in copies:
+            member.outbox.put_nowait(
+                chat_pb2.ChatMessage(
+                    user=sender.name,
+                    message=text,
+                    room=sender.room,
+                    kind=Kind.KIND_PRIVATE,
+                    recipient=to.name,
+                    id=self._next_id,
+                    epoch=self.epoch,
+                    client_msg_id=req.client_msg_id,
+                )
+            )
+
+    async def ListMembers(
+        self, request: chat_pb2.ListMembersRequest, context: grpc.aio.ServicerContext
+    ) -> chat_pb2.ListMembersResponse:
+        await self._presence_call(context)
+        room = request.room or "general"
+        names = sorted(m.name for m in self.members if m.room == room)
+        return chat_pb2.ListMembersResponse(
+            members=[chat_pb2.Member(name=n) for n in names], total=len(names)
+        )
+
+    async def ListRooms(
+        self, request: chat_pb2.ListRoomsRequest, context: grpc.aio.ServicerContext
+    ) -> chat_pb2.ListRoomsResponse:
+        await self._presence_call(context)
+        counts: dict[str, int] = {}
+        for m in self.members:
+            counts[m.room] = counts.get(m.room, 0) + 1
+        return chat_pb2.ListRoomsResponse(
+            rooms=[chat_pb2.Room(name=r, member_count=n) for r, n in sorted(counts.items())],
+            total=len(counts),
+        )
+
+    async def _presence_call(self, context: grpc.aio.ServicerContext) -> None:
+        """Record the call's metadata; refuse it without a valid token when tokens are set."""
+        md = {k: v for k, v in context.invocation_metadata() if isinstance(v, str)}
+        self.presence_calls.append(md)
+        if self.tokens is not None:
+            scheme, _, token = md.get("authorization", "").partition(" ")
+            if scheme != "Bearer" or token not in self.tokens:
+                await context.abort(grpc.StatusCode.UNAUTHENTICATED, "sign in first")
 
     def drop(self, member: Member, details: str = "Socket closed") -> None:
         """End a member's stream as a lost connection does (UNAVAILABLE)."""
@@ -125,9 +196,11 @@ class FakeChat(chat_pb2_grpc.ChatServiceServicer):
         history = self.history.get(member.room, [])
         resume_from = md.get("chat-resume-from")
         if resume_from is None:
+            if self.history_on_join:
+                await self._history_block(context, history, member.room)
             return
         if self.ignore_resume_from:
-            await self._history_block(context, history)
+            await self._history_block(context, history, member.room)
             return
         epoch, _, seq = resume_from.partition(":")
         if epoch == self.epoch:
@@ -138,16 +211,21 @@ class FakeChat(chat_pb2_grpc.ChatServiceServicer):
         await context.write(
             self.notice(Kind.KIND_SYSTEM, "The server's history was reset; showing recent messages")
         )
-        await self._history_block(context, history)
+        await self._history_block(context, history, member.room)
 
     async def _history_block(
-        self, context: grpc.aio.ServicerContext, history: list[chat_pb2.ChatMessage]
+        self,
+        context: grpc.aio.ServicerContext,
+        history: list[chat_pb2.ChatMessage],
+        room: str = "general",
     ) -> None:
         if history:
-            await context.write(self.notice(Kind.KIND_HISTORY_START, "--- Recent messages ---"))
+            await context.write(
+                self.notice(Kind.KIND_HISTORY_START, "--- Recent messages ---", room)
+            )
             for msg in history:
                 await context.write(msg)
-            await context.write(self.notice(Kind.KIND_HISTORY_END, "--- End of history ---"))
+            await context.write(self.notice(Kind.KIND_HISTORY_END, "--- End of history ---", room))
 
     def broadcast(self, msg: chat_pb2.ChatMessage, *, exclude: Member | None = None) -> None:
         for m in self.members:
@@ -216,10 +294,14 @@ class FakeChat(chat_pb2_grpc.ChatServiceServicer):
                     continue
                 if req.client_msg_id:
                     seen.add(req.client_msg_id)
-                if req.message.strip():
+                if req.kind == Kind.KIND_PRIVATE:
+                    self._whisper(member, req)
+                elif req.message.strip():
                     out = chat_pb2.ChatMessage()
                     out.CopyFrom(req)
                     out.user, out.room = member.name, room
+                    if out.kind == Kind.KIND_ACTION:
+                        out.message = f"* {member.name} {req.message}"
                     self.keep(out)
                     await self.relayed.put((member.name, out))
                     self.broadcast(out, exclude=member)

@@ -79,7 +79,9 @@ async def test_chat_over_pipes(
         fake.broadcast(chat_pb2.ChatMessage(user="Bob", message="Hi Alice!", kind=Kind.KIND_TEXT))
         assert await line(proc) == "[Bob]: Hi Alice!"
         fake.broadcast(chat_pb2.ChatMessage(user="Eve", message="\x1b[2Jx\ny", kind=1))
-        assert await line(proc) == "[Eve]: \\x1b[2Jx\\x0ay"
+        # A second line is a continuation line; every other control is escaped.
+        assert await line(proc) == "[Eve]: \\x1b[2Jx"
+        assert await line(proc) == "    y"
         join = fake.notice(Kind.KIND_JOIN, "Carol joined the room")
         fake.broadcast(join)
         hms = time.strftime("%H:%M:%S", time.localtime(join.timestamp))
