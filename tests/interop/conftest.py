@@ -73,7 +73,10 @@ class Processes:
             argv = [sys.executable, "pyclient/client.py", name, room, address]
         return self.start(f"{kind}-client {name}", argv, env)
 
-    def legacy_client(self, server: ChatServer, name: str, generated: Path) -> Proc:
+    def legacy_client(
+        self, server: ChatServer, name: str, generated: Path, *, as_read: bool = False
+    ) -> Proc:
+        """The documented three-field client; `as_read` sends lines with their line ending."""
         return self.start(
             f"legacy-client {name}",
             [
@@ -82,6 +85,7 @@ class Processes:
                 str(generated),
                 server.address,
                 name,
+                *(["--as-read"] if as_read else []),
             ],
         )
 

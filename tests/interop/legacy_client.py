@@ -3,8 +3,10 @@
 It knows nothing of Polychat's extensions: no metadata, no rooms, no kinds.
 It sends `ChatMessage{user, message, timestamp}` for every stdin line and
 prints every message it receives as `[user]: message`, one per line.
+With --as-read it sends each line as it was read, line ending included, as
+the documented Go client does (it reads with bufio.Reader.ReadString('\n')).
 
-Usage: python legacy_client.py GENERATED_DIR SERVER NAME
+Usage: python legacy_client.py GENERATED_DIR SERVER NAME [--as-read]
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import time
 
 def main() -> int:
     generated_dir, server, name = sys.argv[1:4]
+    as_read = "--as-read" in sys.argv[4:]
     sys.path.insert(0, generated_dir)
     import chat_pb2
     import chat_pb2_grpc
@@ -26,7 +29,7 @@ def main() -> int:
 
     def read_stdin() -> None:
         for line in sys.stdin:
-            outgoing.put(line.rstrip("\n"))
+            outgoing.put(line if as_read else line.rstrip("\n"))
         outgoing.put(None)
 
     def requests():

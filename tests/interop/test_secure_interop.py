@@ -135,6 +135,10 @@ def test_both_clients_sign_in_and_chat(
     go.expect(r"^\[user1\(2\)\]: signed in from Python$")
     go.send("signed in from Go")
     py.expect(r"^\[user1\]: signed in from Go$")
+    # Presence asks with the same session token as the chat stream.
+    for client in (go, py):
+        client.send("/who")
+        client.expect(r"\*\*\* 2 members in room general: user1, user1\(2\)$")
     # The logins went through AuthService into LoggerService's audit log.
     assert auth_stack.events("SESSION_STARTED").count("User 'user1' logged in") >= 2
 

@@ -21,6 +21,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from pykit.testing.ports import free_port
+from tests.interop import rawchat
 from tests.interop.harness import Proc, wait_serving
 
 REPO = Path(__file__).resolve().parents[2]
@@ -38,6 +39,9 @@ CALLS: dict[str, tuple[list[dict], str]] = {
         [{"user": "curl", "message": "hi from grpcurl"}, {"kind": "KIND_LEAVE"}],
         "is now known as curl",
     ),
+    # An empty room answers "{}": test_grpcurl_lists_members_and_rooms fills one.
+    "chat.ChatService/ListMembers": ([{"room": "nobody-here", "pageSize": 10}], "{"),
+    "chat.ChatService/ListRooms": ([{"pageSize": 10}], "{"),
     "polychat.file.v1.FileService/SayHello": ([{"name": "grpcurl"}], "Hello, grpcurl!"),
     "polychat.file.v1.FileService/GetServerTime": ([{}], '"formatted"'),
     "polychat.file.v1.FileService/WriteFile": (
@@ -92,6 +96,8 @@ CALLS: dict[str, tuple[list[dict], str]] = {
 # Unary RPCs and the ghz request that loads each one (ghz takes the proto's own
 # snake_case field names; its templates make the writes unique). Login hashes a password (argon2) on purpose, so it gets few calls.
 GHZ_LOADS: dict[str, tuple[dict, int]] = {
+    "chat.ChatService/ListMembers": ({"room": "general"}, 200),
+    "chat.ChatService/ListRooms": ({}, 200),
     "polychat.file.v1.FileService/SayHello": ({"name": "ghz"}, 200),
     "polychat.file.v1.FileService/GetServerTime": ({}, 200),
     "polychat.file.v1.FileService/WriteFile": (
@@ -322,6 +328,47 @@ def test_grpcurl_calls_through_reflection(tools: Tools, servers: Servers, method
     result = grpcurl(tools, address, method, data=data)
     assert result.returncode == 0, (result.stdout, result.stderr)
     assert expected in result.stdout, result.stdout
+
+
+def test_grpcurl_lists_members_and_rooms(tools: Tools, servers: Servers) -> None:
+    """Presence is a plain unary RPC: grpcurl pages through it, and a bad token is refused."""
+    address = servers.address["chat.ChatService"]
+    members = [rawchat.join(address, name, room="tools-room") for name in ("zoe", "Adam", "mia")]
+    try:
+        for member in members:
+            member.expect(rawchat.SYSTEM)  # welcomed: a member
+        first = grpcurl(
+            tools,
+            address,
+            "chat.ChatService/ListMembers",
+            data=[{"room": "tools-room", "pageSize": 2}],
+        )
+        assert first.returncode == 0, first.stderr
+        page = json.loads(first.stdout)
+        assert [m["name"] for m in page["members"]] == ["Adam", "mia"]
+        assert page["total"] == 3
+        second = grpcurl(
+            tools,
+            address,
+            "chat.ChatService/ListMembers",
+            data=[{"room": "tools-room", "pageToken": page["nextPageToken"]}],
+        )
+        assert second.returncode == 0, second.stderr
+        assert [m["name"] for m in json.loads(second.stdout)["members"]] == ["zoe"]
+
+        rooms = grpcurl(tools, address, "chat.ChatService/ListRooms", data=[{}])
+        assert rooms.returncode == 0, rooms.stderr
+        assert {"name": "tools-room", "memberCount": 3} in json.loads(rooms.stdout)["rooms"]
+
+        bad = grpcurl(
+            tools, address, "chat.ChatService/ListRooms", data=[{"pageToken": "bogus"}]
+        )
+        assert bad.returncode != 0
+        assert "InvalidArgument" in bad.stderr
+        assert "page_token is not one this server gave for this list" in bad.stderr
+    finally:
+        for member in members:
+            member.close()
 
 
 @pytest.mark.parametrize("method", sorted(GHZ_LOADS))
