@@ -26,7 +26,7 @@ from pyclient.commands import parse as parse_command
 from pyclient.outbox import Outbox, OutboxFull
 from pyclient.pace import Pace
 from pyclient.presence import members_line, rooms_line
-from pyclient.render import INDENT, render, status
+from pyclient.render import INDENT, continued, render, status
 from pyclient.seen import SeenFilter
 from pyclient.session import ChatError, ChatSession, closed_stream
 from pykit.text import sanitize
@@ -222,7 +222,7 @@ class Conversation:
             self._idle.clear()
             self._wake.set()
             if not self.connected:
-                self.ui.show(f"(pending) {sanitize(line)}")
+                self.ui.show(continued("(pending) ", line))
                 continue
             # Connected: read the next line once this one is out, as a person would see it.
             await _first_done(events=(self._idle, self._lost))

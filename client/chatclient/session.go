@@ -491,7 +491,7 @@ func (s *session) hold(msg *chatpb.ChatMessage, line string) {
 		s.status(fmt.Sprintf("Not sent: %d lines are already waiting for the connection", s.cfg.maxPending))
 		return
 	}
-	_ = s.print("(pending) " + textsafe.Sanitize(line))
+	_ = s.print(Continued("(pending) ", line))
 }
 
 // reportUnsent says how many lines typed while disconnected were never

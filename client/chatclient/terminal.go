@@ -1,9 +1,11 @@
 package chatclient
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync"
 
 	"golang.org/x/term"
@@ -42,24 +44,38 @@ func OpenTerminal(in, out *os.File, prompt string) (*Terminal, error) {
 		io.Writer
 	}{in, out}
 	t := &Terminal{t: term.NewTerminal(rw, prompt), out: out, fd: fd, state: state}
+	// A pasted paragraph is one message (see ReadLine), as in the Python
+	// client.
+	t.t.SetBracketedPasteMode(true)
 	t.resize(int(out.Fd()))
 	t.stopResize = watchResize(func() { t.resize(int(out.Fd())) })
 	return t, nil
 }
 
-// ReadLine reads one line typed by the user. Ctrl+C, and Ctrl+D on an empty
-// line, return io.EOF.
+// ReadLine reads one line typed by the user. Lines pasted whole (bracketed
+// paste) are gathered with the line that follows them, up to the next Enter
+// the user presses, into one line with "\n" between them: a pasted paragraph
+// is sent as one message. Ctrl+C, and Ctrl+D on an empty line, return
+// io.EOF.
 func (t *Terminal) ReadLine() (string, error) {
 	t.mu.Lock()
 	t.typing = true
 	t.mu.Unlock()
-	line, err := t.t.ReadLine()
-	if err == nil {
+	var pasted []string
+	for {
+		line, err := t.t.ReadLine()
+		if errors.Is(err, term.ErrPasteIndicator) {
+			pasted = append(pasted, line)
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
 		t.mu.Lock()
 		t.typing = false // Enter moved to a fresh line
 		t.mu.Unlock()
+		return strings.Join(append(pasted, line), "\n"), nil
 	}
-	return line, err
 }
 
 // ReadPassword reads one line typed by the user without echoing it, after
@@ -97,6 +113,7 @@ func (t *Terminal) Restore() error {
 	}
 	t.restored = true
 	t.stopResize()
+	t.t.SetBracketedPasteMode(false)
 	if t.typing {
 		_, _ = io.WriteString(t.out, "\r\n") // best effort: leave the prompt line
 	}
