@@ -153,10 +153,18 @@ func (f *scripted) ChatStream(stream chatStream) error {
 // controls and returns a reconnecting Config that dials it.
 func startScripted(t *testing.T) (Config, *scripted, *network) {
 	t.Helper()
-	n := &network{Listener: bufconn.Listen(1 << 20)}
 	f := &scripted{streams: make(chan *fakeStream, 10)}
+	cfg, n := serveOnNetwork(t, f)
+	return cfg, f, n
+}
+
+// serveOnNetwork serves svc on a network the test controls and returns a
+// reconnecting Config that dials it.
+func serveOnNetwork(t *testing.T, svc chatpb.ChatServiceServer) (Config, *network) {
+	t.Helper()
+	n := &network{Listener: bufconn.Listen(1 << 20)}
 	srv := grpc.NewServer()
-	chatpb.RegisterChatServiceServer(srv, f)
+	chatpb.RegisterChatServiceServer(srv, svc)
 	go func() { _ = srv.Serve(n) }()
 	t.Cleanup(srv.Stop)
 	return Config{
@@ -165,7 +173,7 @@ func startScripted(t *testing.T) (Config, *scripted, *network) {
 		DialOptions: []grpc.DialOption{grpc.WithContextDialer(n.dial)},
 		Reconnect:   true,
 		Backoff:     tinyBackoff,
-	}, f, n
+	}, n
 }
 
 func (f *scripted) stream(t *testing.T) *fakeStream {

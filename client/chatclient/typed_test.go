@@ -7,11 +7,9 @@ import (
 	"sync"
 	"testing"
 
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
-	"google.golang.org/grpc/test/bufconn"
 
 	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
 	"github.com/polychat/polychat/internal/chatwire"
@@ -56,23 +54,13 @@ func (p *presenceFake) record(ctx context.Context) {
 	p.mu.Unlock()
 }
 
-// startPresence serves a presenceFake on a network the test controls, and
-// returns a reconnecting Config that dials it.
-func startPresence(t *testing.T) (Config, *presenceFake, *network) {
+// startPresence serves a presenceFake and returns a reconnecting Config
+// that dials it.
+func startPresence(t *testing.T) (Config, *presenceFake) {
 	t.Helper()
-	n := &network{Listener: bufconn.Listen(1 << 20)}
 	f := &presenceFake{scripted: &scripted{streams: make(chan *fakeStream, 10)}}
-	srv := grpc.NewServer()
-	chatpb.RegisterChatServiceServer(srv, f)
-	go func() { _ = srv.Serve(n) }()
-	t.Cleanup(srv.Stop)
-	return Config{
-		Server:      "passthrough:///bufnet",
-		Name:        "Alice",
-		DialOptions: []grpc.DialOption{grpc.WithContextDialer(n.dial)},
-		Reconnect:   true,
-		Backoff:     tinyBackoff,
-	}, f, n
+	cfg, _ := serveOnNetwork(t, f)
+	return cfg, f
 }
 
 // typer types lines into a running session.
@@ -155,7 +143,7 @@ func TestActionAndPrivateMessage(t *testing.T) {
 // /who and /rooms ask the server over the chat's connection, with the
 // session token, and show the first page and the total.
 func TestWhoAndRooms(t *testing.T) {
-	cfg, f, _ := startPresence(t)
+	cfg, f := startPresence(t)
 	cfg.Token = "tok-alice"
 	f.members = map[string][]string{"general": {"Alice", "Bob", "Carol"}, "red": {"Dave"}}
 	inW, out, _, _ := joined(t, context.Background(), cfg, f.scripted)

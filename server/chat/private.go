@@ -17,19 +17,10 @@ import (
 // and nobody else ever does. A name that is not a member connected to the
 // room gets m a notice instead, not an error: people mistype names.
 func (s *Service) whisper(m *member, in *chatpb.ChatMessage, log *slog.Logger) {
+	if !s.admit(m, in, log) {
+		return
+	}
 	r := m.room
-	r.mu.Lock()
-	if m.left || r.closed {
-		r.mu.Unlock()
-		return
-	}
-	if id := in.GetClientMsgId(); id != "" && !m.sess.seen.add(id) {
-		// Sent before, and its send was cut off mid-way: already handled.
-		r.mu.Unlock()
-		log.Debug("repeated private message dropped", "room", r.name, "user", m.name)
-		return
-	}
-	s.metrics.MessageReceived()
 	to, why := s.recipientLocked(r, in.GetRecipient())
 	if to == nil {
 		o := s.newMessage(r.name, SystemUser, chatpb.ChatMessage_KIND_SYSTEM, why+"; the private message was not sent", nil)

@@ -470,24 +470,36 @@ func (s *Service) rename(m *member, want string, log *slog.Logger) {
 		fmt.Sprintf("%s is now known as %s", old, m.name), nil), nil)
 }
 
-// say relays a text message or an action to everyone in m's room but m,
-// keeps it in the history, and logs it (room, user, size and id; the text itself is never
-// logged). The log line is written after the room lock is released, so a
-// slow log destination never holds up the room.
-func (s *Service) say(m *member, in *chatpb.ChatMessage, log *slog.Logger) {
+// admit locks m's room and reports whether in, from m, is to be relayed:
+// m is still in the room and has not sent in's client_msg_id before. It
+// counts the message. On true the caller holds the room lock and must
+// release it; on false it is released.
+func (s *Service) admit(m *member, in *chatpb.ChatMessage, log *slog.Logger) bool {
 	r := m.room
 	r.mu.Lock()
 	if m.left || r.closed {
 		r.mu.Unlock()
-		return
+		return false
 	}
 	if id := in.GetClientMsgId(); id != "" && !m.sess.seen.add(id) {
 		// Sent before, and its send was cut off mid-way: already relayed.
 		r.mu.Unlock()
 		log.Debug("repeated message dropped", "room", r.name, "user", m.name)
-		return
+		return false
 	}
 	s.metrics.MessageReceived()
+	return true
+}
+
+// say relays a text message or an action to everyone in m's room but m,
+// keeps it in the history, and logs it (room, user, size and id; the text
+// itself is never logged). The log line is written after the room lock is
+// released, so a slow log destination never holds up the room.
+func (s *Service) say(m *member, in *chatpb.ChatMessage, log *slog.Logger) {
+	if !s.admit(m, in, log) {
+		return
+	}
+	r := m.room
 	kind, text := chatpb.ChatMessage_KIND_TEXT, in.GetMessage()
 	if in.GetKind() == chatpb.ChatMessage_KIND_ACTION {
 		kind, text = chatpb.ChatMessage_KIND_ACTION, actionText(m.name, text)
