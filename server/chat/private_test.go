@@ -215,17 +215,23 @@ func TestPrivateMessageWaitsBehindAHeldText(t *testing.T) {
 	case <-time.After(wait):
 		t.Fatal("the text was not held for its commit")
 	}
-	alice.whisper("Bob", "then private")
-	bob.whisper("Nobody", "and a notice")
-	for range 3 {
-		// Counted under the room lock that the release needs: each
-		// message is queued behind the text before it is released.
-		select {
-		case <-got.messages:
-		case <-time.After(wait):
-			t.Fatal("the server did not take the messages")
+	// Counted under the room lock that the release needs: once counted,
+	// a message is queued behind the text. Waiting for each in turn puts
+	// the two streams' messages in a known order.
+	taken := func(n int) {
+		t.Helper()
+		for range n {
+			select {
+			case <-got.messages:
+			case <-time.After(wait):
+				t.Fatal("the server did not take the messages")
+			}
 		}
 	}
+	alice.whisper("Bob", "then private")
+	taken(2) // the text and the private message
+	bob.whisper("Nobody", "and a notice")
+	taken(1)
 	store.release()
 	alice.expectText("Bob", "public first")
 	alice.expect(kPrivate, "[private to Bob] then private")
