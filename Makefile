@@ -8,6 +8,12 @@ VENV    ?= .venv
 PYTHON  ?= $(VENV)/bin/python
 BIN     := .bin
 PROTOS  := $(shell find proto -name '*.proto' | sort)
+# gRPC's own interop test protos (package grpc.testing) get Python code only:
+# grpc-go's reference interop client and server bring their own Go code, and a
+# second Go copy would register the same proto names twice in a binary that
+# linked both.
+INTEROP_PROTOS := $(filter proto/polychat/grpc_testing/%,$(PROTOS))
+GO_PROTOS := $(filter-out $(INTEROP_PROTOS),$(PROTOS))
 GO_GEN  := gen/go
 PY_GEN  := gen/python
 BUF     := go tool -modfile=tools/buf/go.mod buf
@@ -42,6 +48,8 @@ proto: $(VENV)/.installed $(BIN)/protoc-gen-go $(BIN)/protoc-gen-go-grpc ## Rege
 	  --plugin=protoc-gen-go-grpc=$(BIN)/protoc-gen-go-grpc \
 	  --go_out=$(GO_GEN) --go_opt=paths=source_relative \
 	  --go-grpc_out=$(GO_GEN) --go-grpc_opt=paths=source_relative \
+	  $(patsubst proto/%,%,$(GO_PROTOS))
+	$(PYTHON) -m grpc_tools.protoc -I proto \
 	  --python_out=$(PY_GEN) --pyi_out=$(PY_GEN) --grpc_python_out=$(PY_GEN) \
 	  $(patsubst proto/%,%,$(PROTOS))
 	find $(PY_GEN) -mindepth 1 -type d -exec touch {}/__init__.py \;
@@ -59,7 +67,9 @@ lint: lint-proto lint-go lint-py ## Lint protos, Go and Python.
 .PHONY: lint-proto
 lint-proto: ## buf lint and buf format on proto/.
 	$(BUF) lint proto
-	$(BUF) format --diff --exit-code proto
+	@# gRPC's interop protos keep upstream's layout, so a diff against
+	@# grpc/grpc-proto shows only their import lines (proto/buf.yaml says why).
+	$(BUF) format --diff --exit-code --exclude-path proto/polychat/grpc_testing proto
 
 .PHONY: lint-go
 lint-go: ## gofmt and go vet.
