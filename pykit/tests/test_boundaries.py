@@ -1,4 +1,4 @@
-"""The package boundaries: pyclient and pyservices share pykit and never import each other."""
+"""The package boundaries: pyclient, pyservices and pyinterop share pykit, never each other."""
 
 from __future__ import annotations
 
@@ -14,9 +14,10 @@ from pykit.testing.processes import REPO
 
 # package -> top-level packages it must never import (its tests included)
 FORBIDDEN = {
-    "pyclient": {"pyservices"},
-    "pyservices": {"pyclient"},
-    "pykit": {"pyclient", "pyservices"},
+    "pyclient": {"pyservices", "pyinterop"},
+    "pyservices": {"pyclient", "pyinterop"},
+    "pyinterop": {"pyclient", "pyservices"},
+    "pykit": {"pyclient", "pyservices", "pyinterop"},
 }
 
 
