@@ -118,6 +118,22 @@ bench: $(VENV)/.bench-installed $(BIN)/ghz ## Benchmarks (~5 min): bench/results
 bench-quick: $(VENV)/.bench-installed $(BIN)/ghz ## A smaller benchmark sweep, as a sanity check (~2 min).
 	$(PYTHON) bench/run.py --quick --ghz $(BIN)/ghz --command "make bench-quick"
 
+# ---- interop matrix ------------------------------------------------------------
+
+# grpc-go's reference interop client and server, at the grpc-go release go.mod
+# pins (a test checks that the two agree), built from the Go module proxy.
+GRPC_GO_VERSION := v1.85.0
+GRPC_GO_INTEROP := $(BIN)/grpc-go-interop-$(GRPC_GO_VERSION)
+
+$(GRPC_GO_INTEROP)/client $(GRPC_GO_INTEROP)/server &:
+	GOBIN=$(abspath $(GRPC_GO_INTEROP)) go install \
+	  google.golang.org/grpc/interop/client@$(GRPC_GO_VERSION) \
+	  google.golang.org/grpc/interop/server@$(GRPC_GO_VERSION)
+
+.PHONY: interop-matrix
+interop-matrix: $(VENV)/.installed $(GRPC_GO_INTEROP)/client $(GRPC_GO_INTEROP)/server ## gRPC's interop cases, grpc-go's reference peers against ours, and the chat clients (~1 min): interop/results/matrix.md.
+	$(PYTHON) -m tests.interop.matrix --reference $(GRPC_GO_INTEROP) --grpc-go-version $(GRPC_GO_VERSION)
+
 # ---- tests -----------------------------------------------------------------------
 
 .PHONY: test
@@ -126,6 +142,7 @@ test: setup ## Everything a change can break: generated-code drift, lint, Go (-r
 	$(MAKE) lint
 	$(MAKE) test-go
 	$(MAKE) test-py
+	$(MAKE) interop-matrix
 
 .PHONY: test-go
 test-go: ## Go unit tests with the race detector.
