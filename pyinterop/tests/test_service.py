@@ -149,6 +149,12 @@ async def test_server_id_is_the_same_for_every_call(channel: grpc.aio.Channel) -
     assert first.server_id and first.server_id == second.server_id
 
 
+async def test_cacheable_unary_call_is_unimplemented(channel: grpc.aio.Channel) -> None:
+    """It needs a caching proxy in front of the server, which nothing here has."""
+    err = await _status(_stub(channel).CacheableUnaryCall(messages_pb2.SimpleRequest(), timeout=5))
+    assert err.code() == grpc.StatusCode.UNIMPLEMENTED
+
+
 # ---- compression, measured in bytes on the wire ----------------------------------------------
 #
 # A grpcio client cannot see whether a message arrived compressed, so these tests count the
