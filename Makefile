@@ -62,7 +62,7 @@ checkgenerate: proto ## Fail if the committed generated code differs from proto/
 # ---- lint ------------------------------------------------------------------
 
 .PHONY: lint
-lint: lint-proto lint-go lint-py ## Lint protos, Go and Python.
+lint: lint-proto lint-go lint-py lint-js ## Lint protos, Go, Python and JavaScript.
 
 .PHONY: lint-proto
 lint-proto: ## buf lint and buf format on proto/.
@@ -75,6 +75,10 @@ lint-proto: ## buf lint and buf format on proto/.
 lint-go: ## gofmt and go vet.
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '^gen/'))" || { gofmt -l $$(git ls-files '*.go' | grep -v '^gen/'); echo "run gofmt -w"; exit 1; }
 	go vet ./...
+
+.PHONY: lint-js
+lint-js: ## node --check on jsinterop/ (syntax; it has no build step).
+	@for f in jsinterop/*.js; do node --check "$$f" || exit 1; done
 
 .PHONY: lint-py
 lint-py: $(VENV)/.installed ## ruff check and ruff format --check.
@@ -130,23 +134,35 @@ $(GRPC_GO_INTEROP)/client $(GRPC_GO_INTEROP)/server &:
 	  google.golang.org/grpc/interop/client@$(GRPC_GO_VERSION) \
 	  google.golang.org/grpc/interop/server@$(GRPC_GO_VERSION)
 
+# The Node.js peer's packages (@grpc/grpc-js, @grpc/proto-loader), as package-lock.json pins.
+JS_INSTALLED := jsinterop/node_modules/.installed
+
+$(JS_INSTALLED): jsinterop/package.json jsinterop/package-lock.json
+	npm ci --prefix jsinterop --no-audit --no-fund
+	@touch $@
+
 .PHONY: interop-matrix
-interop-matrix: $(VENV)/.installed $(GRPC_GO_INTEROP)/client $(GRPC_GO_INTEROP)/server ## gRPC's interop cases, grpc-go's reference peers against ours, and the chat clients (~1 min): interop/results/matrix.md.
+interop-matrix: $(VENV)/.installed $(JS_INSTALLED) $(GRPC_GO_INTEROP)/client $(GRPC_GO_INTEROP)/server ## gRPC's interop cases, grpc-go's reference peers against ours, and the chat clients (~2 min): interop/results/matrix.md.
 	$(PYTHON) -m tests.interop.matrix --reference $(GRPC_GO_INTEROP) --grpc-go-version $(GRPC_GO_VERSION)
 
 # ---- tests -----------------------------------------------------------------------
 
 .PHONY: test
-test: setup ## Everything a change can break: generated-code drift, lint, Go (-race), Python, interop.
+test: setup ## Everything a change can break: generated-code drift, lint, Go (-race), Python, Node.js, interop matrix.
 	$(MAKE) checkgenerate
 	$(MAKE) lint
 	$(MAKE) test-go
 	$(MAKE) test-py
+	$(MAKE) test-js
 	$(MAKE) interop-matrix
 
 .PHONY: test-go
 test-go: ## Go unit tests with the race detector.
 	go test -race -count=1 ./...
+
+.PHONY: test-js
+test-js: $(JS_INSTALLED) ## Node.js tests of jsinterop/ (node --test).
+	node --test jsinterop/
 
 .PHONY: test-py
 test-py: $(VENV)/.installed ## Python tests, including the cross-language interop tests.

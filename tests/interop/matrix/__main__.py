@@ -1,6 +1,6 @@
 """`python -m tests.interop.matrix`: run the interop matrix and write its report.
 
-    make interop-matrix     # installs grpc-go's reference binaries, then runs this
+    make interop-matrix     # installs grpc-go's reference binaries and the Node.js peer's packages
 
 It makes a development CA with `go run ./tools/devcerts`, builds the chat server and Go
 client, starts each server peer in plaintext and over TLS, runs every client peer's cases
@@ -11,6 +11,7 @@ short version in the README. Exit status 0 when no cell failed, 1 otherwise, 2 f
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 import sys
 import tempfile
@@ -19,11 +20,11 @@ from pathlib import Path
 
 import grpc
 
-from pykit.config import ArgumentParser
+from pykit.config import ArgumentParser, fail
 from tests.interop.matrix import report
 from tests.interop.matrix.cells import REPO, Transport, run_cells
 from tests.interop.matrix.chat import ChatTools, build, run_chat
-from tests.interop.matrix.peers import go_peer, python_peer
+from tests.interop.matrix.peers import go_peer, node_peer, python_peer
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
@@ -48,6 +49,15 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     return args
 
 
+def _grpc_js_version() -> str:
+    """The @grpc/grpc-js version jsinterop/ installed (make interop-matrix runs npm ci)."""
+    package = REPO / "jsinterop" / "node_modules" / "@grpc" / "grpc-js" / "package.json"
+    try:
+        return str(json.loads(package.read_text())["version"])
+    except OSError:
+        fail("jsinterop/node_modules is missing: run make interop-matrix (it runs npm ci)")
+
+
 def _certs(folder: Path) -> tuple[Path, Path, Path]:
     """A fresh development CA and server certificate: (CA, certificate, key)."""
     subprocess.run(
@@ -62,7 +72,11 @@ def _certs(folder: Path) -> tuple[Path, Path, Path]:
 def main(argv: list[str]) -> int:
     args = _parse(argv)
     started = time.monotonic()
-    peers = [go_peer(args.reference, args.grpc_go_version), python_peer(grpc.__version__)]
+    peers = [
+        go_peer(args.reference, args.grpc_go_version),
+        python_peer(grpc.__version__),
+        node_peer(_grpc_js_version()),
+    ]
     with tempfile.TemporaryDirectory(prefix="interop-matrix-") as tmp:
         work = Path(tmp)
         ca, cert, key = _certs(work / "certs")

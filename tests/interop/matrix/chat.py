@@ -1,7 +1,8 @@
 """The chat row of the matrix: every chat client against the Go chat server, as a person uses it.
 
-The Go client, the Python client and a client generated from only the documented
-three-field `chat.proto` (tests/interop/legacy_client.py) join one room of a freshly built
+The Go client, the Python client, the Node.js client (jsinterop/chat.js, on grpc-js) and a
+client generated from only the documented three-field `chat.proto`
+(tests/interop/legacy_client.py) join one room of a freshly built
 chat server, in plaintext and over TLS, and each goes through four steps, each a cell:
 
 - joins: it shows the server's welcome;
@@ -30,6 +31,7 @@ from tests.interop.matrix.outcomes import Note, Outcome, one_line
 
 REPO = Path(__file__).resolve().parents[3]
 LEGACY_CLIENT = REPO / "tests" / "interop" / "legacy_client.py"
+NODE_CHAT = ("node", "jsinterop/chat.js")
 DOCUMENTED_PROTO = REPO / "tests" / "interop" / "documented_chat.proto"
 
 STEPS = ("joins", "is heard", "hears", "leaves")
@@ -55,6 +57,7 @@ class ChatClient:
 CLIENTS = (
     ChatClient("go", "Go client", "Gopher", tls=True),
     ChatClient("py", "Python client", "Pythonista", tls=True),
+    ChatClient("js", "Node client", "Noder", tls=True),
     ChatClient("legacy", "three-field client", "Legacy", tls=False),
 )
 
@@ -129,8 +132,9 @@ class _Room:
             argv = [str(self.tools.client)]
             argv += ["-ca", str(self.tools.ca)] if self.tls else []
             argv += [client.name, ROOM, self.address]
-        elif client.key == "py":
-            argv = [sys.executable, "pyclient/client.py"]
+        elif client.key in {"py", "js"}:
+            command = {"py": [sys.executable, "pyclient/client.py"], "js": [*NODE_CHAT]}
+            argv = command[client.key]
             argv += ["--ca", str(self.tools.ca)] if self.tls else []
             argv += [client.name, ROOM, self.address]
         else:

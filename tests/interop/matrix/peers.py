@@ -1,7 +1,8 @@
 """Who meets whom in the interop matrix, and what each peer cannot do (with the upstream why).
 
 A peer is one implementation of gRPC's interop client and server: grpc-go's reference
-binaries (`go`) or Polychat's Python ones (`py`, `python -m pyinterop`). Every client runs
+binaries (`go`), Polychat's Python ones (`py`, `python -m pyinterop`) or its Node.js ones
+(`js`, `jsinterop/` on @grpc/grpc-js). Every client runs
 every case against every server; a cell is not applicable when the server lacks the feature
 the case needs or the client lacks the case, and a known upstream issue lets a case fail in
 one recognised way without failing the run.
@@ -44,6 +45,7 @@ CLIENT_COMPRESSION = ("client_compressed_unary", "client_compressed_streaming")
 SERVER_COMPRESSION = ("server_compressed_unary", "server_compressed_streaming")
 
 GO_COMPRESSION_ISSUE = "https://github.com/grpc/grpc-go/issues/1357"
+GRPC_JS_SERVER_COMPRESSION_ISSUE = "https://github.com/grpc/grpc-node/issues/1823"
 GRPCIO_SERVER_COMPRESSION_ISSUE = "https://github.com/grpc/grpc/issues/20932"
 GRPCIO_CLIENT_COMPRESSION_NOTE = "https://github.com/grpc/grpc/pull/21809"
 GRPCIO_WRITE_STATUS_ISSUE = "https://github.com/grpc/grpc/issues/36066"
@@ -161,6 +163,28 @@ def python_peer(grpcio_version: str) -> Peer:
         client_lacks=_each(CLIENT_COMPRESSION, client_cannot),
         server_lacks=_each(CLIENT_COMPRESSION, server_cannot_tell),
         client_known={"timeout_on_sleeping_server": timeout_race},
+    )
+
+
+def node_peer(grpc_js_version: str) -> Peer:
+    """Polychat's Node.js interop client and server on @grpc/grpc-js (`jsinterop/`)."""
+    no_server_compression = Note(
+        "a grpc-js server has no per-call response compression and cannot tell whether a "
+        "request arrived compressed",
+        GRPC_JS_SERVER_COMPRESSION_ISSUE,
+    )
+    no_client_compression = Note(
+        "a grpc-js client cannot compress one message of a call and not another, and no "
+        "server here checks that requests arrived compressed",
+        GRPC_JS_SERVER_COMPRESSION_ISSUE,
+    )
+    return Peer(
+        key="js",
+        title=f"Polychat's Node.js interop client and server (@grpc/grpc-js {grpc_js_version})",
+        client_command=("node", "jsinterop/client.js"),
+        server_command=("node", "jsinterop/server.js"),
+        client_lacks=_each(CLIENT_COMPRESSION, no_client_compression),
+        server_lacks=_each(CLIENT_COMPRESSION + SERVER_COMPRESSION, no_server_compression),
     )
 
 

@@ -34,7 +34,8 @@ class Matrix:
     problems: Sequence[str] = ()
 
     def pairings(self) -> list[tuple[str, str]]:
-        """(client, server) pairs: ours and the reference both ways, ours alone, the control.
+        """(client, server) pairs: the reference against each of ours both ways, ours against
+        each other, each of ours against itself, and the reference against itself last.
 
         The first peer is the reference; the reference with itself is the control pairing,
         which says whether a failure is the reference's own.
@@ -43,6 +44,7 @@ class Matrix:
         return [
             *((reference, o) for o in ours),
             *((o, reference) for o in ours),
+            *((a, b) for a in ours for b in ours if a != b),
             *((o, o) for o in ours),
             (reference, reference),
         ]
@@ -159,8 +161,9 @@ def summary(matrix: Matrix, report_path: str) -> str:
     out.append(_row(chat_row))
     out += [
         "",
-        "`go` is grpc-go's reference interop client or server, `py` Polychat's "
-        "(`python -m pyinterop`). Every case, note and upstream issue: "
+        "`go` is grpc-go's reference interop client or server, `py` Polychat's Python one "
+        "(`python -m pyinterop`), `js` its Node.js one on grpc-js (`jsinterop/`). "
+        "Every case, note and upstream issue: "
         f"[{report_path}]({report_path}).",
     ]
     return "\n".join(out)

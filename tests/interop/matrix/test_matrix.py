@@ -18,6 +18,7 @@ from tests.interop.matrix.peers import (
     KnownFailure,
     Peer,
     go_peer,
+    node_peer,
     not_applicable,
     python_peer,
 )
@@ -73,7 +74,7 @@ def test_the_servers_missing_feature_is_named_before_the_clients() -> None:
 
 
 def test_every_limit_has_an_upstream_link() -> None:
-    for peer in (go_peer(Path("/ref"), "v1.85.0"), python_peer("1.85.1")):
+    for peer in (go_peer(Path("/ref"), "v1.85.0"), python_peer("1.85.1"), node_peer("1.14.7")):
         notes = [*peer.client_lacks.values(), *peer.server_lacks.values()]
         notes += [k.note for known in peer.client_known.values() for k in known]
         assert notes
@@ -85,8 +86,9 @@ def test_peers_start_alike() -> None:
     go, py = go_peer(Path("/ref"), "v1.85.0"), python_peer("1.85.1")
     go_args = go.client_argv(1234, "ping_pong", Path("/ca.pem"))
     py_args = py.client_argv(1234, "ping_pong", Path("/ca.pem"))
+    js_args = node_peer("1.14.7").client_argv(1234, "ping_pong", Path("/ca.pem"))
     assert go_args[0] == "/ref/client"
-    assert go_args[1:] == py_args[4:]
+    assert go_args[1:] == py_args[4:] == js_args[2:]
     assert "--server_host_override=localhost" in go_args
     assert (
         go.server_argv(9, Path("c"), Path("k"))[1:] == py.server_argv(9, Path("c"), Path("k"))[4:]
@@ -212,6 +214,22 @@ def test_pairings_put_the_control_last() -> None:
     ]
 
 
+def test_with_two_of_ours_each_meets_the_other_both_ways() -> None:
+    peers = [go_peer(Path("/ref"), "v1.85.0"), python_peer("1.85.1"), node_peer("1.14.7")]
+    matrix = report.Matrix(peers, ["plaintext"], {}, {})
+    assert matrix.pairings() == [
+        ("go", "py"),
+        ("go", "js"),
+        ("py", "go"),
+        ("js", "go"),
+        ("py", "js"),
+        ("js", "py"),
+        ("py", "py"),
+        ("js", "js"),
+        ("go", "go"),
+    ]
+
+
 def test_notes_are_numbered_once_each_and_cells_point_at_them() -> None:
     limit = Note("no such feature", "https://github.com/grpc/grpc/issues/1")
     text = report.render(_matrix(Outcome("n/a", (limit,)), Outcome("fail", (Note("lost|it"),))))
@@ -232,14 +250,14 @@ def test_summary_counts_each_pairing_and_the_chat() -> None:
     text = report.summary(_matrix(Outcome("known", (Note("r", "l"),))), "interop/results/m.md")
     assert "| go → py | 17 pass, 1 known | 17 pass, 1 known |" in text
     assert "| go → go (control) | 17 pass, 1 known | 17 pass, 1 known |" in text
-    assert "| chat clients → Go chat server | 12 pass | 12 pass |" in text
+    assert "| chat clients → Go chat server | 16 pass | 16 pass |" in text
     assert "[interop/results/m.md](interop/results/m.md)" in text
 
 
 def test_closing_line_counts_what_this_run_saw() -> None:
     matrix = _matrix(Outcome("known", detail="failed as upstream describes: x"))
     # 4 known cells hit their issue in each transport: skipped, not passed, not failed.
-    assert report.closing_line(matrix) == "matrix: 160 passed, 0 failed, 8 skipped"
+    assert report.closing_line(matrix) == "matrix: 168 passed, 0 failed, 8 skipped"
     assert not matrix.failed
     assert _matrix(Outcome("fail", (Note("x"),))).failed
 
