@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pykit.testing.ports import free_port
-from tests.interop.harness import Proc
+from tests.interop.harness import STARTUP_TIMEOUT, Proc
 from tests.interop.matrix.outcomes import Note, Outcome, failure_reason
 from tests.interop.matrix.peers import CASES, Peer, known_failure, not_applicable
 
@@ -47,13 +47,13 @@ class Cell:
 class Server:
     """A running interop server peer."""
 
-    def __init__(self, peer: Peer, transport: Transport, timeout: float) -> None:
+    def __init__(self, peer: Peer, transport: Transport) -> None:
         self.peer = peer
         self.transport = transport
         self.port = free_port()
         argv = peer.server_argv(self.port, transport.cert, transport.key)
         self.proc = Proc(f"{peer.key} server ({transport.name})", argv, cwd=REPO)
-        self._wait_listening(timeout)
+        self._wait_listening(STARTUP_TIMEOUT)
 
     def _wait_listening(self, timeout: float) -> None:
         """Poll until the port accepts connections: the reference server prints nothing."""
@@ -158,7 +158,7 @@ def run_cells(
     try:
         for transport in transports:
             for peer in peers:
-                servers.append(Server(peer, transport, timeout))
+                servers.append(Server(peer, transport))
         work = [
             (Cell(server.transport.name, client.key, server.peer.key, case), client, server)
             for server in servers

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pykit.testing.ports import free_port
-from tests.interop.harness import Proc
+from tests.interop.harness import STARTUP_TIMEOUT, Proc
 from tests.interop.matrix.outcomes import Note, Outcome, one_line
 
 REPO = Path(__file__).resolve().parents[3]
@@ -125,7 +125,7 @@ class _Room:
         self.server = Proc("chat-server", argv, cwd=REPO)
 
     def wait_listening(self) -> None:
-        self.server.expect("chat server listening", stream="stderr", timeout=self.timeout)
+        self.server.expect("chat server listening", stream="stderr", timeout=STARTUP_TIMEOUT)
 
     def start(self, client: ChatClient) -> Proc:
         if client.key == "go":
