@@ -112,7 +112,16 @@ func (ts *testServer) join(t *testing.T, user, room string) *client {
 }
 
 func newClient(t *testing.T, st chatpb.ChatService_ChatStreamClient) *client {
-	c := &client{t: t, stream: st, msgs: make(chan *chatpb.ChatMessage, 10000), done: make(chan struct{})}
+	c := receive(t, st)
+	c.stream = st
+	return c
+}
+
+// receive returns a client reading st, which it cannot send on.
+func receive(t *testing.T, st interface {
+	Recv() (*chatpb.ChatMessage, error)
+}) *client {
+	c := &client{t: t, msgs: make(chan *chatpb.ChatMessage, 10000), done: make(chan struct{})}
 	go func() {
 		defer close(c.done)
 		for {

@@ -141,10 +141,8 @@ func parseResumeFrom(v string) (resumePoint, error) {
 	if epoch == "" || len(epoch) > maxEpochBytes {
 		return bad("the epoch must be 1 to 64 characters")
 	}
-	for _, c := range epoch {
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '-' || c == '_') {
-			return bad("the epoch may only hold letters, digits, '-' and '_'")
-		}
+	if !epochChars(epoch) {
+		return bad("the epoch may only hold letters, digits, '-' and '_'")
 	}
 	if seq == "" || seq[0] == '+' || seq[0] == '-' {
 		return bad("the seq must be a number")
@@ -154,6 +152,17 @@ func parseResumeFrom(v string) (resumePoint, error) {
 		return bad("the seq must be a number")
 	}
 	return resumePoint{epoch: epoch, seq: n}, nil
+}
+
+// epochChars reports whether epoch holds only the characters an epoch may
+// have: letters, digits, '-' and '_'.
+func epochChars(epoch string) bool {
+	for _, c := range epoch {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // replayPlan is what a joining member is sent from its room's history.

@@ -120,6 +120,9 @@ type Service struct {
 	sessMu   sync.Mutex
 	sessions map[string]*session // resumable sessions by id
 	expired  *expiredSessions    // the last ids of sessions whose grace ended
+
+	// joined are the members of Join streams, by their member token.
+	joined memberships
 }
 
 // idleRoom is a room nobody is in whose history is kept.

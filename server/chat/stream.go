@@ -27,10 +27,7 @@ func (s *Service) ChatStream(stream grpc.BidiStreamingServer[chatpb.ChatMessage,
 	defer func() { s.metrics.StreamEnded(status.Code(err)) }()
 	ctx := stream.Context()
 	n := s.streams.Add(1)
-	addr, ip := "unknown", "unknown"
-	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
-		addr, ip = p.Addr.String(), limits.IP(p.Addr)
-	}
+	addr, ip := peerOf(ctx)
 	log := s.log.With("peer", addr, "stream", n)
 	log.Info("client connected")
 
@@ -70,7 +67,22 @@ func (s *Service) ChatStream(stream grpc.BidiStreamingServer[chatpb.ChatMessage,
 	// gRPC cancels the stream on return; everything it does after that is
 	// ignored because the member has left.
 	go s.read(stream, m, log)
+	return s.stay(ctx, m, log)
+}
 
+// peerOf returns the address of the call's peer and its IP address (as
+// limits.IP gives it), or "unknown".
+func peerOf(ctx context.Context) (addr, ip string) {
+	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
+		return p.Addr.String(), limits.IP(p.Addr)
+	}
+	return "unknown", "unknown"
+}
+
+// stay keeps m, a member whose stream has ctx, in its room until its stream
+// ends or is cancelled, then takes it out (a leave or a drop) and returns
+// the status the stream ends with.
+func (s *Service) stay(ctx context.Context, m *member, log *slog.Logger) error {
 	select {
 	case <-m.ended:
 	case <-ctx.Done():
@@ -79,7 +91,7 @@ func (s *Service) ChatStream(stream grpc.BidiStreamingServer[chatpb.ChatMessage,
 	final := m.currentName()
 	dropped := s.leave(m)
 	m.stopWriter()
-	log.Info("client left", "user", final, "room", roomName, "code", status.Code(m.err), "reason", status.Convert(m.err).Message(),
+	log.Info("client left", "user", final, "room", m.room.name, "code", status.Code(m.err), "reason", status.Convert(m.err).Message(),
 		"name_reserved", dropped)
 	return m.err
 }
@@ -92,6 +104,9 @@ type resumeRequest struct {
 	from  *resumePoint
 	user  string // signed-in user, "" without sign-in
 	named bool   // the client asked for a name
+	// memberToken, on a Join stream, is the credential Send and Leave
+	// name the membership with: put in the welcome and registered.
+	memberToken string
 }
 
 // resumeFromMetadata reads chat-resume-token and chat-resume-from.
@@ -209,6 +224,12 @@ func (s *Service) join(stream uint64, addr, ip, roomName, want string, req resum
 		welcome.Message = fmt.Sprintf("Welcome back, %s! You are in room %s.", m.name, r.name)
 	}
 	welcome.ResumeToken, welcome.Resumed = token, m.resumed
+	if req.memberToken != "" {
+		// Registered before the writer starts, so that the member is found
+		// by the time its client can know the token.
+		welcome.MemberToken = req.memberToken
+		s.joined.add(req.memberToken, m)
+	}
 	m.preamble = append(m.preamble, encode(welcome))
 	s.replayLocked(r, m, req.from)
 

@@ -157,7 +157,11 @@ type ChatMessage struct {
 	// On KIND_PRIVATE: the member the message is for. A client names it as
 	// the member is shown (names that look alike count as the same); the
 	// server sets it to the member's exact name on what it delivers.
-	Recipient     string `protobuf:"bytes,14,opt,name=recipient,proto3" json:"recipient,omitempty"`
+	Recipient string `protobuf:"bytes,14,opt,name=recipient,proto3" json:"recipient,omitempty"`
+	// Set only on the welcome notice of a Join stream: the credential that
+	// Send and Leave name this membership with, valid while the stream
+	// lasts. Secret: never log or display it.
+	MemberToken   string `protobuf:"bytes,15,opt,name=member_token,json=memberToken,proto3" json:"member_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -290,6 +294,314 @@ func (x *ChatMessage) GetRecipient() string {
 	return ""
 }
 
+func (x *ChatMessage) GetMemberToken() string {
+	if x != nil {
+		return x.MemberToken
+	}
+	return ""
+}
+
+// JoinRequest asks to join a room, as the metadata of a ChatStream does.
+type JoinRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The name asked for (as chat-user); empty joins as "Client(N)". Ignored
+	// with sign-in required: the signed-in user's name is taken.
+	User string `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	// The room (as chat-room); empty means "general".
+	Room string `protobuf:"bytes,2,opt,name=room,proto3" json:"room,omitempty"`
+	// The resume_token of the member's last welcome (as chat-resume-token):
+	// take that membership back after a drop, keeping the name.
+	ResumeToken string `protobuf:"bytes,3,opt,name=resume_token,json=resumeToken,proto3" json:"resume_token,omitempty"`
+	// The epoch of the last message received and the last text seq shown in
+	// this room (as chat-resume-from "<epoch>:<seq>"): the server replays
+	// what came after instead of the history block. An empty epoch means no
+	// resume point.
+	ResumeEpoch string `protobuf:"bytes,4,opt,name=resume_epoch,json=resumeEpoch,proto3" json:"resume_epoch,omitempty"`
+	// See resume_epoch; 0 means no text shown yet.
+	ResumeSeq     uint64 `protobuf:"varint,5,opt,name=resume_seq,json=resumeSeq,proto3" json:"resume_seq,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *JoinRequest) Reset() {
+	*x = JoinRequest{}
+	mi := &file_polychat_chat_chat_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JoinRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JoinRequest) ProtoMessage() {}
+
+func (x *JoinRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_polychat_chat_chat_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JoinRequest.ProtoReflect.Descriptor instead.
+func (*JoinRequest) Descriptor() ([]byte, []int) {
+	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *JoinRequest) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *JoinRequest) GetRoom() string {
+	if x != nil {
+		return x.Room
+	}
+	return ""
+}
+
+func (x *JoinRequest) GetResumeToken() string {
+	if x != nil {
+		return x.ResumeToken
+	}
+	return ""
+}
+
+func (x *JoinRequest) GetResumeEpoch() string {
+	if x != nil {
+		return x.ResumeEpoch
+	}
+	return ""
+}
+
+func (x *JoinRequest) GetResumeSeq() uint64 {
+	if x != nil {
+		return x.ResumeSeq
+	}
+	return 0
+}
+
+// SendRequest is one thing a member says, as a ChatStream client message.
+type SendRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The member_token of the Join stream's welcome.
+	MemberToken string `protobuf:"bytes,1,opt,name=member_token,json=memberToken,proto3" json:"member_token,omitempty"`
+	// The text; for KIND_ACTION the action alone ("waves").
+	Message string `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	// KIND_UNSPECIFIED or KIND_TEXT, KIND_ACTION or KIND_PRIVATE.
+	Kind ChatMessage_Kind `protobuf:"varint,3,opt,name=kind,proto3,enum=chat.ChatMessage_Kind" json:"kind,omitempty"`
+	// On KIND_PRIVATE: the member it is for, as the room shows the name.
+	Recipient string `protobuf:"bytes,4,opt,name=recipient,proto3" json:"recipient,omitempty"`
+	// Chosen by the client for each message (a UUID) and relayed unchanged;
+	// a given id of a given member is relayed at most once, so a Send whose
+	// outcome is unknown may be repeated safely.
+	ClientMsgId string `protobuf:"bytes,5,opt,name=client_msg_id,json=clientMsgId,proto3" json:"client_msg_id,omitempty"`
+	// Set by the sending client and relayed unchanged.
+	ClientSentAt  *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=client_sent_at,json=clientSentAt,proto3" json:"client_sent_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SendRequest) Reset() {
+	*x = SendRequest{}
+	mi := &file_polychat_chat_chat_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SendRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SendRequest) ProtoMessage() {}
+
+func (x *SendRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_polychat_chat_chat_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SendRequest.ProtoReflect.Descriptor instead.
+func (*SendRequest) Descriptor() ([]byte, []int) {
+	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *SendRequest) GetMemberToken() string {
+	if x != nil {
+		return x.MemberToken
+	}
+	return ""
+}
+
+func (x *SendRequest) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *SendRequest) GetKind() ChatMessage_Kind {
+	if x != nil {
+		return x.Kind
+	}
+	return ChatMessage_KIND_UNSPECIFIED
+}
+
+func (x *SendRequest) GetRecipient() string {
+	if x != nil {
+		return x.Recipient
+	}
+	return ""
+}
+
+func (x *SendRequest) GetClientMsgId() string {
+	if x != nil {
+		return x.ClientMsgId
+	}
+	return ""
+}
+
+func (x *SendRequest) GetClientSentAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ClientSentAt
+	}
+	return nil
+}
+
+// SendResponse says the message was taken: it is relayed to the room (or
+// the recipient) in order with the room's other messages.
+type SendResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SendResponse) Reset() {
+	*x = SendResponse{}
+	mi := &file_polychat_chat_chat_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SendResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SendResponse) ProtoMessage() {}
+
+func (x *SendResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_polychat_chat_chat_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SendResponse.ProtoReflect.Descriptor instead.
+func (*SendResponse) Descriptor() ([]byte, []int) {
+	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{3}
+}
+
+// LeaveRequest asks to end a membership.
+type LeaveRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The member_token of the Join stream's welcome.
+	MemberToken   string `protobuf:"bytes,1,opt,name=member_token,json=memberToken,proto3" json:"member_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LeaveRequest) Reset() {
+	*x = LeaveRequest{}
+	mi := &file_polychat_chat_chat_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LeaveRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LeaveRequest) ProtoMessage() {}
+
+func (x *LeaveRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_polychat_chat_chat_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LeaveRequest.ProtoReflect.Descriptor instead.
+func (*LeaveRequest) Descriptor() ([]byte, []int) {
+	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *LeaveRequest) GetMemberToken() string {
+	if x != nil {
+		return x.MemberToken
+	}
+	return ""
+}
+
+// LeaveResponse says the membership is ending.
+type LeaveResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LeaveResponse) Reset() {
+	*x = LeaveResponse{}
+	mi := &file_polychat_chat_chat_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LeaveResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LeaveResponse) ProtoMessage() {}
+
+func (x *LeaveResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_polychat_chat_chat_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LeaveResponse.ProtoReflect.Descriptor instead.
+func (*LeaveResponse) Descriptor() ([]byte, []int) {
+	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{5}
+}
+
 // ListMembersRequest asks for a page of a room's members.
 type ListMembersRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -305,7 +617,7 @@ type ListMembersRequest struct {
 
 func (x *ListMembersRequest) Reset() {
 	*x = ListMembersRequest{}
-	mi := &file_polychat_chat_chat_proto_msgTypes[1]
+	mi := &file_polychat_chat_chat_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -317,7 +629,7 @@ func (x *ListMembersRequest) String() string {
 func (*ListMembersRequest) ProtoMessage() {}
 
 func (x *ListMembersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_polychat_chat_chat_proto_msgTypes[1]
+	mi := &file_polychat_chat_chat_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -330,7 +642,7 @@ func (x *ListMembersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMembersRequest.ProtoReflect.Descriptor instead.
 func (*ListMembersRequest) Descriptor() ([]byte, []int) {
-	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{1}
+	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ListMembersRequest) GetRoom() string {
@@ -369,7 +681,7 @@ type ListMembersResponse struct {
 
 func (x *ListMembersResponse) Reset() {
 	*x = ListMembersResponse{}
-	mi := &file_polychat_chat_chat_proto_msgTypes[2]
+	mi := &file_polychat_chat_chat_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -381,7 +693,7 @@ func (x *ListMembersResponse) String() string {
 func (*ListMembersResponse) ProtoMessage() {}
 
 func (x *ListMembersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_polychat_chat_chat_proto_msgTypes[2]
+	mi := &file_polychat_chat_chat_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -394,7 +706,7 @@ func (x *ListMembersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMembersResponse.ProtoReflect.Descriptor instead.
 func (*ListMembersResponse) Descriptor() ([]byte, []int) {
-	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{2}
+	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ListMembersResponse) GetMembers() []*Member {
@@ -429,7 +741,7 @@ type Member struct {
 
 func (x *Member) Reset() {
 	*x = Member{}
-	mi := &file_polychat_chat_chat_proto_msgTypes[3]
+	mi := &file_polychat_chat_chat_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -441,7 +753,7 @@ func (x *Member) String() string {
 func (*Member) ProtoMessage() {}
 
 func (x *Member) ProtoReflect() protoreflect.Message {
-	mi := &file_polychat_chat_chat_proto_msgTypes[3]
+	mi := &file_polychat_chat_chat_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -454,7 +766,7 @@ func (x *Member) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Member.ProtoReflect.Descriptor instead.
 func (*Member) Descriptor() ([]byte, []int) {
-	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{3}
+	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Member) GetName() string {
@@ -477,7 +789,7 @@ type ListRoomsRequest struct {
 
 func (x *ListRoomsRequest) Reset() {
 	*x = ListRoomsRequest{}
-	mi := &file_polychat_chat_chat_proto_msgTypes[4]
+	mi := &file_polychat_chat_chat_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -489,7 +801,7 @@ func (x *ListRoomsRequest) String() string {
 func (*ListRoomsRequest) ProtoMessage() {}
 
 func (x *ListRoomsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_polychat_chat_chat_proto_msgTypes[4]
+	mi := &file_polychat_chat_chat_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -502,7 +814,7 @@ func (x *ListRoomsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRoomsRequest.ProtoReflect.Descriptor instead.
 func (*ListRoomsRequest) Descriptor() ([]byte, []int) {
-	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{4}
+	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ListRoomsRequest) GetPageSize() int32 {
@@ -535,7 +847,7 @@ type ListRoomsResponse struct {
 
 func (x *ListRoomsResponse) Reset() {
 	*x = ListRoomsResponse{}
-	mi := &file_polychat_chat_chat_proto_msgTypes[5]
+	mi := &file_polychat_chat_chat_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -547,7 +859,7 @@ func (x *ListRoomsResponse) String() string {
 func (*ListRoomsResponse) ProtoMessage() {}
 
 func (x *ListRoomsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_polychat_chat_chat_proto_msgTypes[5]
+	mi := &file_polychat_chat_chat_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -560,7 +872,7 @@ func (x *ListRoomsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRoomsResponse.ProtoReflect.Descriptor instead.
 func (*ListRoomsResponse) Descriptor() ([]byte, []int) {
-	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{5}
+	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ListRoomsResponse) GetRooms() []*Room {
@@ -597,7 +909,7 @@ type Room struct {
 
 func (x *Room) Reset() {
 	*x = Room{}
-	mi := &file_polychat_chat_chat_proto_msgTypes[6]
+	mi := &file_polychat_chat_chat_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -609,7 +921,7 @@ func (x *Room) String() string {
 func (*Room) ProtoMessage() {}
 
 func (x *Room) ProtoReflect() protoreflect.Message {
-	mi := &file_polychat_chat_chat_proto_msgTypes[6]
+	mi := &file_polychat_chat_chat_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -622,7 +934,7 @@ func (x *Room) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Room.ProtoReflect.Descriptor instead.
 func (*Room) Descriptor() ([]byte, []int) {
-	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{6}
+	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Room) GetName() string {
@@ -643,7 +955,7 @@ var File_polychat_chat_chat_proto protoreflect.FileDescriptor
 
 const file_polychat_chat_chat_proto_rawDesc = "" +
 	"\n" +
-	"\x18polychat/chat/chat.proto\x12\x04chat\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf6\x04\n" +
+	"\x18polychat/chat/chat.proto\x12\x04chat\x1a\x1fgoogle/protobuf/timestamp.proto\"\x99\x05\n" +
 	"\vChatMessage\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\x1c\n" +
@@ -659,7 +971,8 @@ const file_polychat_chat_chat_proto_rawDesc = "" +
 	"\rclient_msg_id\x18\v \x01(\tR\vclientMsgId\x12!\n" +
 	"\fresume_token\x18\f \x01(\tR\vresumeToken\x12\x18\n" +
 	"\aresumed\x18\r \x01(\bR\aresumed\x12\x1c\n" +
-	"\trecipient\x18\x0e \x01(\tR\trecipient\"\xac\x01\n" +
+	"\trecipient\x18\x0e \x01(\tR\trecipient\x12!\n" +
+	"\fmember_token\x18\x0f \x01(\tR\vmemberToken\"\xac\x01\n" +
 	"\x04Kind\x12\x14\n" +
 	"\x10KIND_UNSPECIFIED\x10\x00\x12\r\n" +
 	"\tKIND_TEXT\x10\x01\x12\r\n" +
@@ -670,7 +983,25 @@ const file_polychat_chat_chat_proto_rawDesc = "" +
 	"\x12KIND_HISTORY_START\x10\x05\x12\x14\n" +
 	"\x10KIND_HISTORY_END\x10\x06\x12\x0f\n" +
 	"\vKIND_ACTION\x10\a\x12\x10\n" +
-	"\fKIND_PRIVATE\x10\b\"d\n" +
+	"\fKIND_PRIVATE\x10\b\"\x9a\x01\n" +
+	"\vJoinRequest\x12\x12\n" +
+	"\x04user\x18\x01 \x01(\tR\x04user\x12\x12\n" +
+	"\x04room\x18\x02 \x01(\tR\x04room\x12!\n" +
+	"\fresume_token\x18\x03 \x01(\tR\vresumeToken\x12!\n" +
+	"\fresume_epoch\x18\x04 \x01(\tR\vresumeEpoch\x12\x1d\n" +
+	"\n" +
+	"resume_seq\x18\x05 \x01(\x04R\tresumeSeq\"\xfa\x01\n" +
+	"\vSendRequest\x12!\n" +
+	"\fmember_token\x18\x01 \x01(\tR\vmemberToken\x12\x18\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\x12*\n" +
+	"\x04kind\x18\x03 \x01(\x0e2\x16.chat.ChatMessage.KindR\x04kind\x12\x1c\n" +
+	"\trecipient\x18\x04 \x01(\tR\trecipient\x12\"\n" +
+	"\rclient_msg_id\x18\x05 \x01(\tR\vclientMsgId\x12@\n" +
+	"\x0eclient_sent_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\fclientSentAt\"\x0e\n" +
+	"\fSendResponse\"1\n" +
+	"\fLeaveRequest\x12!\n" +
+	"\fmember_token\x18\x01 \x01(\tR\vmemberToken\"\x0f\n" +
+	"\rLeaveResponse\"d\n" +
 	"\x12ListMembersRequest\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
@@ -693,10 +1024,13 @@ const file_polychat_chat_chat_proto_rawDesc = "" +
 	"\x0fnext_page_token\x18\x03 \x01(\tR\rnextPageToken\"=\n" +
 	"\x04Room\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12!\n" +
-	"\fmember_count\x18\x02 \x01(\x05R\vmemberCount2\xc7\x01\n" +
+	"\fmember_count\x18\x02 \x01(\x05R\vmemberCount2\xd8\x02\n" +
 	"\vChatService\x126\n" +
 	"\n" +
-	"ChatStream\x12\x11.chat.ChatMessage\x1a\x11.chat.ChatMessage(\x010\x01\x12B\n" +
+	"ChatStream\x12\x11.chat.ChatMessage\x1a\x11.chat.ChatMessage(\x010\x01\x12.\n" +
+	"\x04Join\x12\x11.chat.JoinRequest\x1a\x11.chat.ChatMessage0\x01\x12-\n" +
+	"\x04Send\x12\x11.chat.SendRequest\x1a\x12.chat.SendResponse\x120\n" +
+	"\x05Leave\x12\x12.chat.LeaveRequest\x1a\x13.chat.LeaveResponse\x12B\n" +
 	"\vListMembers\x12\x18.chat.ListMembersRequest\x1a\x19.chat.ListMembersResponse\x12<\n" +
 	"\tListRooms\x12\x16.chat.ListRoomsRequest\x1a\x17.chat.ListRoomsResponseB:Z8github.com/polychat/polychat/gen/go/polychat/chat;chatpbb\x06proto3"
 
@@ -713,35 +1047,48 @@ func file_polychat_chat_chat_proto_rawDescGZIP() []byte {
 }
 
 var file_polychat_chat_chat_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_polychat_chat_chat_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_polychat_chat_chat_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_polychat_chat_chat_proto_goTypes = []any{
 	(ChatMessage_Kind)(0),         // 0: chat.ChatMessage.Kind
 	(*ChatMessage)(nil),           // 1: chat.ChatMessage
-	(*ListMembersRequest)(nil),    // 2: chat.ListMembersRequest
-	(*ListMembersResponse)(nil),   // 3: chat.ListMembersResponse
-	(*Member)(nil),                // 4: chat.Member
-	(*ListRoomsRequest)(nil),      // 5: chat.ListRoomsRequest
-	(*ListRoomsResponse)(nil),     // 6: chat.ListRoomsResponse
-	(*Room)(nil),                  // 7: chat.Room
-	(*timestamppb.Timestamp)(nil), // 8: google.protobuf.Timestamp
+	(*JoinRequest)(nil),           // 2: chat.JoinRequest
+	(*SendRequest)(nil),           // 3: chat.SendRequest
+	(*SendResponse)(nil),          // 4: chat.SendResponse
+	(*LeaveRequest)(nil),          // 5: chat.LeaveRequest
+	(*LeaveResponse)(nil),         // 6: chat.LeaveResponse
+	(*ListMembersRequest)(nil),    // 7: chat.ListMembersRequest
+	(*ListMembersResponse)(nil),   // 8: chat.ListMembersResponse
+	(*Member)(nil),                // 9: chat.Member
+	(*ListRoomsRequest)(nil),      // 10: chat.ListRoomsRequest
+	(*ListRoomsResponse)(nil),     // 11: chat.ListRoomsResponse
+	(*Room)(nil),                  // 12: chat.Room
+	(*timestamppb.Timestamp)(nil), // 13: google.protobuf.Timestamp
 }
 var file_polychat_chat_chat_proto_depIdxs = []int32{
-	0, // 0: chat.ChatMessage.kind:type_name -> chat.ChatMessage.Kind
-	8, // 1: chat.ChatMessage.sent_at:type_name -> google.protobuf.Timestamp
-	8, // 2: chat.ChatMessage.client_sent_at:type_name -> google.protobuf.Timestamp
-	4, // 3: chat.ListMembersResponse.members:type_name -> chat.Member
-	7, // 4: chat.ListRoomsResponse.rooms:type_name -> chat.Room
-	1, // 5: chat.ChatService.ChatStream:input_type -> chat.ChatMessage
-	2, // 6: chat.ChatService.ListMembers:input_type -> chat.ListMembersRequest
-	5, // 7: chat.ChatService.ListRooms:input_type -> chat.ListRoomsRequest
-	1, // 8: chat.ChatService.ChatStream:output_type -> chat.ChatMessage
-	3, // 9: chat.ChatService.ListMembers:output_type -> chat.ListMembersResponse
-	6, // 10: chat.ChatService.ListRooms:output_type -> chat.ListRoomsResponse
-	8, // [8:11] is the sub-list for method output_type
-	5, // [5:8] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	0,  // 0: chat.ChatMessage.kind:type_name -> chat.ChatMessage.Kind
+	13, // 1: chat.ChatMessage.sent_at:type_name -> google.protobuf.Timestamp
+	13, // 2: chat.ChatMessage.client_sent_at:type_name -> google.protobuf.Timestamp
+	0,  // 3: chat.SendRequest.kind:type_name -> chat.ChatMessage.Kind
+	13, // 4: chat.SendRequest.client_sent_at:type_name -> google.protobuf.Timestamp
+	9,  // 5: chat.ListMembersResponse.members:type_name -> chat.Member
+	12, // 6: chat.ListRoomsResponse.rooms:type_name -> chat.Room
+	1,  // 7: chat.ChatService.ChatStream:input_type -> chat.ChatMessage
+	2,  // 8: chat.ChatService.Join:input_type -> chat.JoinRequest
+	3,  // 9: chat.ChatService.Send:input_type -> chat.SendRequest
+	5,  // 10: chat.ChatService.Leave:input_type -> chat.LeaveRequest
+	7,  // 11: chat.ChatService.ListMembers:input_type -> chat.ListMembersRequest
+	10, // 12: chat.ChatService.ListRooms:input_type -> chat.ListRoomsRequest
+	1,  // 13: chat.ChatService.ChatStream:output_type -> chat.ChatMessage
+	1,  // 14: chat.ChatService.Join:output_type -> chat.ChatMessage
+	4,  // 15: chat.ChatService.Send:output_type -> chat.SendResponse
+	6,  // 16: chat.ChatService.Leave:output_type -> chat.LeaveResponse
+	8,  // 17: chat.ChatService.ListMembers:output_type -> chat.ListMembersResponse
+	11, // 18: chat.ChatService.ListRooms:output_type -> chat.ListRoomsResponse
+	13, // [13:19] is the sub-list for method output_type
+	7,  // [7:13] is the sub-list for method input_type
+	7,  // [7:7] is the sub-list for extension type_name
+	7,  // [7:7] is the sub-list for extension extendee
+	0,  // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_polychat_chat_chat_proto_init() }
@@ -755,7 +1102,7 @@ func file_polychat_chat_chat_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_polychat_chat_chat_proto_rawDesc), len(file_polychat_chat_chat_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   7,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

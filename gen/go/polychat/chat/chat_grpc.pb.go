@@ -27,6 +27,9 @@ const _ = grpc.SupportPackageIsVersion9
 
 const (
 	ChatService_ChatStream_FullMethodName  = "/chat.ChatService/ChatStream"
+	ChatService_Join_FullMethodName        = "/chat.ChatService/Join"
+	ChatService_Send_FullMethodName        = "/chat.ChatService/Send"
+	ChatService_Leave_FullMethodName       = "/chat.ChatService/Leave"
 	ChatService_ListMembers_FullMethodName = "/chat.ChatService/ListMembers"
 	ChatService_ListRooms_FullMethodName   = "/chat.ChatService/ListRooms"
 )
@@ -47,9 +50,27 @@ const (
 // ListMembers and ListRooms answer who is online, a page at a time. With
 // sign-in required they need the same "authorization: Bearer <token>"
 // metadata as ChatStream.
+//
+// Join, Send and Leave are the same chat for clients that cannot stream both
+// ways, such as web browsers: Join opens the membership and streams what a
+// ChatStream receives; Send and Leave name that membership by the
+// member_token of its welcome. The same names, rooms, history, notices,
+// limits, sign-in and resume rules apply.
 type ChatServiceClient interface {
 	// ChatStream carries the client's messages up and the room's messages down.
 	ChatStream(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[ChatMessage, ChatMessage], error)
+	// Join makes the caller a member of a room and streams to it what a
+	// ChatStream member receives: the welcome (with the member_token), the
+	// history or the replay, notices and live traffic. The membership lasts
+	// as long as this stream.
+	Join(ctx context.Context, in *JoinRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ChatMessage], error)
+	// Send says something in the room of the membership member_token names:
+	// a text, an action or a private message.
+	Send(ctx context.Context, in *SendRequest, opts ...grpc.CallOption) (*SendResponse, error)
+	// Leave ends the membership member_token names, as a KIND_LEAVE message
+	// ends a ChatStream: the room is told at once and the Join stream ends
+	// with OK after what was queued for it.
+	Leave(ctx context.Context, in *LeaveRequest, opts ...grpc.CallOption) (*LeaveResponse, error)
 	// ListMembers lists the members connected to a room, by name.
 	ListMembers(ctx context.Context, in *ListMembersRequest, opts ...grpc.CallOption) (*ListMembersResponse, error)
 	// ListRooms lists the rooms that have members connected, by name, with
@@ -77,6 +98,45 @@ func (c *chatServiceClient) ChatStream(ctx context.Context, opts ...grpc.CallOpt
 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type ChatService_ChatStreamClient = grpc.BidiStreamingClient[ChatMessage, ChatMessage]
+
+func (c *chatServiceClient) Join(ctx context.Context, in *JoinRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ChatMessage], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &ChatService_ServiceDesc.Streams[1], ChatService_Join_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[JoinRequest, ChatMessage]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ChatService_JoinClient = grpc.ServerStreamingClient[ChatMessage]
+
+func (c *chatServiceClient) Send(ctx context.Context, in *SendRequest, opts ...grpc.CallOption) (*SendResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SendResponse)
+	err := c.cc.Invoke(ctx, ChatService_Send_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *chatServiceClient) Leave(ctx context.Context, in *LeaveRequest, opts ...grpc.CallOption) (*LeaveResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(LeaveResponse)
+	err := c.cc.Invoke(ctx, ChatService_Leave_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
 
 func (c *chatServiceClient) ListMembers(ctx context.Context, in *ListMembersRequest, opts ...grpc.CallOption) (*ListMembersResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
@@ -114,9 +174,27 @@ func (c *chatServiceClient) ListRooms(ctx context.Context, in *ListRoomsRequest,
 // ListMembers and ListRooms answer who is online, a page at a time. With
 // sign-in required they need the same "authorization: Bearer <token>"
 // metadata as ChatStream.
+//
+// Join, Send and Leave are the same chat for clients that cannot stream both
+// ways, such as web browsers: Join opens the membership and streams what a
+// ChatStream receives; Send and Leave name that membership by the
+// member_token of its welcome. The same names, rooms, history, notices,
+// limits, sign-in and resume rules apply.
 type ChatServiceServer interface {
 	// ChatStream carries the client's messages up and the room's messages down.
 	ChatStream(grpc.BidiStreamingServer[ChatMessage, ChatMessage]) error
+	// Join makes the caller a member of a room and streams to it what a
+	// ChatStream member receives: the welcome (with the member_token), the
+	// history or the replay, notices and live traffic. The membership lasts
+	// as long as this stream.
+	Join(*JoinRequest, grpc.ServerStreamingServer[ChatMessage]) error
+	// Send says something in the room of the membership member_token names:
+	// a text, an action or a private message.
+	Send(context.Context, *SendRequest) (*SendResponse, error)
+	// Leave ends the membership member_token names, as a KIND_LEAVE message
+	// ends a ChatStream: the room is told at once and the Join stream ends
+	// with OK after what was queued for it.
+	Leave(context.Context, *LeaveRequest) (*LeaveResponse, error)
 	// ListMembers lists the members connected to a room, by name.
 	ListMembers(context.Context, *ListMembersRequest) (*ListMembersResponse, error)
 	// ListRooms lists the rooms that have members connected, by name, with
@@ -134,6 +212,15 @@ type UnimplementedChatServiceServer struct{}
 
 func (UnimplementedChatServiceServer) ChatStream(grpc.BidiStreamingServer[ChatMessage, ChatMessage]) error {
 	return status.Error(codes.Unimplemented, "method ChatStream not implemented")
+}
+func (UnimplementedChatServiceServer) Join(*JoinRequest, grpc.ServerStreamingServer[ChatMessage]) error {
+	return status.Error(codes.Unimplemented, "method Join not implemented")
+}
+func (UnimplementedChatServiceServer) Send(context.Context, *SendRequest) (*SendResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Send not implemented")
+}
+func (UnimplementedChatServiceServer) Leave(context.Context, *LeaveRequest) (*LeaveResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Leave not implemented")
 }
 func (UnimplementedChatServiceServer) ListMembers(context.Context, *ListMembersRequest) (*ListMembersResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListMembers not implemented")
@@ -168,6 +255,53 @@ func _ChatService_ChatStream_Handler(srv interface{}, stream grpc.ServerStream) 
 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type ChatService_ChatStreamServer = grpc.BidiStreamingServer[ChatMessage, ChatMessage]
+
+func _ChatService_Join_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(JoinRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(ChatServiceServer).Join(m, &grpc.GenericServerStream[JoinRequest, ChatMessage]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ChatService_JoinServer = grpc.ServerStreamingServer[ChatMessage]
+
+func _ChatService_Send_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SendRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ChatServiceServer).Send(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ChatService_Send_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ChatServiceServer).Send(ctx, req.(*SendRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ChatService_Leave_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(LeaveRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ChatServiceServer).Leave(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ChatService_Leave_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ChatServiceServer).Leave(ctx, req.(*LeaveRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
 
 func _ChatService_ListMembers_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ListMembersRequest)
@@ -213,6 +347,14 @@ var ChatService_ServiceDesc = grpc.ServiceDesc{
 	HandlerType: (*ChatServiceServer)(nil),
 	Methods: []grpc.MethodDesc{
 		{
+			MethodName: "Send",
+			Handler:    _ChatService_Send_Handler,
+		},
+		{
+			MethodName: "Leave",
+			Handler:    _ChatService_Leave_Handler,
+		},
+		{
 			MethodName: "ListMembers",
 			Handler:    _ChatService_ListMembers_Handler,
 		},
@@ -227,6 +369,11 @@ var ChatService_ServiceDesc = grpc.ServiceDesc{
 			Handler:       _ChatService_ChatStream_Handler,
 			ServerStreams: true,
 			ClientStreams: true,
+		},
+		{
+			StreamName:    "Join",
+			Handler:       _ChatService_Join_Handler,
+			ServerStreams: true,
 		},
 	},
 	Metadata: "polychat/chat/chat.proto",

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18polychat/chat/chat.proto\x12\x04\x63hat\x1a\x1fgoogle/protobuf/timestamp.proto\"\xfc\x03\n\x0b\x43hatMessage\x12\x0c\n\x04user\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x11\n\ttimestamp\x18\x03 \x01(\x03\x12\x0c\n\x04room\x18\x04 \x01(\t\x12$\n\x04kind\x18\x05 \x01(\x0e\x32\x16.chat.ChatMessage.Kind\x12\n\n\x02id\x18\x06 \x01(\x04\x12+\n\x07sent_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x0e\x63lient_sent_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x65poch\x18\t \x01(\t\x12\x0b\n\x03seq\x18\n \x01(\x04\x12\x15\n\rclient_msg_id\x18\x0b \x01(\t\x12\x14\n\x0cresume_token\x18\x0c \x01(\t\x12\x0f\n\x07resumed\x18\r \x01(\x08\x12\x11\n\trecipient\x18\x0e \x01(\t\"\xac\x01\n\x04Kind\x12\x14\n\x10KIND_UNSPECIFIED\x10\x00\x12\r\n\tKIND_TEXT\x10\x01\x12\r\n\tKIND_JOIN\x10\x02\x12\x0e\n\nKIND_LEAVE\x10\x03\x12\x0f\n\x0bKIND_SYSTEM\x10\x04\x12\x16\n\x12KIND_HISTORY_START\x10\x05\x12\x14\n\x10KIND_HISTORY_END\x10\x06\x12\x0f\n\x0bKIND_ACTION\x10\x07\x12\x10\n\x0cKIND_PRIVATE\x10\x08\"I\n\x12ListMembersRequest\x12\x0c\n\x04room\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"\\\n\x13ListMembersResponse\x12\x1d\n\x07members\x18\x01 \x03(\x0b\x32\x0c.chat.Member\x12\r\n\x05total\x18\x02 \x01(\x05\x12\x17\n\x0fnext_page_token\x18\x03 \x01(\t\"\x16\n\x06Member\x12\x0c\n\x04name\x18\x01 \x01(\t\"9\n\x10ListRoomsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"V\n\x11ListRoomsResponse\x12\x19\n\x05rooms\x18\x01 \x03(\x0b\x32\n.chat.Room\x12\r\n\x05total\x18\x02 \x01(\x05\x12\x17\n\x0fnext_page_token\x18\x03 \x01(\t\"*\n\x04Room\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x14\n\x0cmember_count\x18\x02 \x01(\x05\x32\xc7\x01\n\x0b\x43hatService\x12\x36\n\nChatStream\x12\x11.chat.ChatMessage\x1a\x11.chat.ChatMessage(\x01\x30\x01\x12\x42\n\x0bListMembers\x12\x18.chat.ListMembersRequest\x1a\x19.chat.ListMembersResponse\x12<\n\tListRooms\x12\x16.chat.ListRoomsRequest\x1a\x17.chat.ListRoomsResponseB:Z8github.com/polychat/polychat/gen/go/polychat/chat;chatpbb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18polychat/chat/chat.proto\x12\x04\x63hat\x1a\x1fgoogle/protobuf/timestamp.proto\"\x92\x04\n\x0b\x43hatMessage\x12\x0c\n\x04user\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x11\n\ttimestamp\x18\x03 \x01(\x03\x12\x0c\n\x04room\x18\x04 \x01(\t\x12$\n\x04kind\x18\x05 \x01(\x0e\x32\x16.chat.ChatMessage.Kind\x12\n\n\x02id\x18\x06 \x01(\x04\x12+\n\x07sent_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x0e\x63lient_sent_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x65poch\x18\t \x01(\t\x12\x0b\n\x03seq\x18\n \x01(\x04\x12\x15\n\rclient_msg_id\x18\x0b \x01(\t\x12\x14\n\x0cresume_token\x18\x0c \x01(\t\x12\x0f\n\x07resumed\x18\r \x01(\x08\x12\x11\n\trecipient\x18\x0e \x01(\t\x12\x14\n\x0cmember_token\x18\x0f \x01(\t\"\xac\x01\n\x04Kind\x12\x14\n\x10KIND_UNSPECIFIED\x10\x00\x12\r\n\tKIND_TEXT\x10\x01\x12\r\n\tKIND_JOIN\x10\x02\x12\x0e\n\nKIND_LEAVE\x10\x03\x12\x0f\n\x0bKIND_SYSTEM\x10\x04\x12\x16\n\x12KIND_HISTORY_START\x10\x05\x12\x14\n\x10KIND_HISTORY_END\x10\x06\x12\x0f\n\x0bKIND_ACTION\x10\x07\x12\x10\n\x0cKIND_PRIVATE\x10\x08\"i\n\x0bJoinRequest\x12\x0c\n\x04user\x18\x01 \x01(\t\x12\x0c\n\x04room\x18\x02 \x01(\t\x12\x14\n\x0cresume_token\x18\x03 \x01(\t\x12\x14\n\x0cresume_epoch\x18\x04 \x01(\t\x12\x12\n\nresume_seq\x18\x05 \x01(\x04\"\xb8\x01\n\x0bSendRequest\x12\x14\n\x0cmember_token\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12$\n\x04kind\x18\x03 \x01(\x0e\x32\x16.chat.ChatMessage.Kind\x12\x11\n\trecipient\x18\x04 \x01(\t\x12\x15\n\rclient_msg_id\x18\x05 \x01(\t\x12\x32\n\x0e\x63lient_sent_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x0e\n\x0cSendResponse\"$\n\x0cLeaveRequest\x12\x14\n\x0cmember_token\x18\x01 \x01(\t\"\x0f\n\rLeaveResponse\"I\n\x12ListMembersRequest\x12\x0c\n\x04room\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"\\\n\x13ListMembersResponse\x12\x1d\n\x07members\x18\x01 \x03(\x0b\x32\x0c.chat.Member\x12\r\n\x05total\x18\x02 \x01(\x05\x12\x17\n\x0fnext_page_token\x18\x03 \x01(\t\"\x16\n\x06Member\x12\x0c\n\x04name\x18\x01 \x01(\t\"9\n\x10ListRoomsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"V\n\x11ListRoomsResponse\x12\x19\n\x05rooms\x18\x01 \x03(\x0b\x32\n.chat.Room\x12\r\n\x05total\x18\x02 \x01(\x05\x12\x17\n\x0fnext_page_token\x18\x03 \x01(\t\"*\n\x04Room\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x14\n\x0cmember_count\x18\x02 \x01(\x05\x32\xd8\x02\n\x0b\x43hatService\x12\x36\n\nChatStream\x12\x11.chat.ChatMessage\x1a\x11.chat.ChatMessage(\x01\x30\x01\x12.\n\x04Join\x12\x11.chat.JoinRequest\x1a\x11.chat.ChatMessage0\x01\x12-\n\x04Send\x12\x11.chat.SendRequest\x1a\x12.chat.SendResponse\x12\x30\n\x05Leave\x12\x12.chat.LeaveRequest\x1a\x13.chat.LeaveResponse\x12\x42\n\x0bListMembers\x12\x18.chat.ListMembersRequest\x1a\x19.chat.ListMembersResponse\x12<\n\tListRooms\x12\x16.chat.ListRoomsRequest\x1a\x17.chat.ListRoomsResponseB:Z8github.com/polychat/polychat/gen/go/polychat/chat;chatpbb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,21 +34,31 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'Z8github.com/polychat/polychat/gen/go/polychat/chat;chatpb'
   _globals['_CHATMESSAGE']._serialized_start=68
-  _globals['_CHATMESSAGE']._serialized_end=576
-  _globals['_CHATMESSAGE_KIND']._serialized_start=404
-  _globals['_CHATMESSAGE_KIND']._serialized_end=576
-  _globals['_LISTMEMBERSREQUEST']._serialized_start=578
-  _globals['_LISTMEMBERSREQUEST']._serialized_end=651
-  _globals['_LISTMEMBERSRESPONSE']._serialized_start=653
-  _globals['_LISTMEMBERSRESPONSE']._serialized_end=745
-  _globals['_MEMBER']._serialized_start=747
-  _globals['_MEMBER']._serialized_end=769
-  _globals['_LISTROOMSREQUEST']._serialized_start=771
-  _globals['_LISTROOMSREQUEST']._serialized_end=828
-  _globals['_LISTROOMSRESPONSE']._serialized_start=830
-  _globals['_LISTROOMSRESPONSE']._serialized_end=916
-  _globals['_ROOM']._serialized_start=918
-  _globals['_ROOM']._serialized_end=960
-  _globals['_CHATSERVICE']._serialized_start=963
-  _globals['_CHATSERVICE']._serialized_end=1162
+  _globals['_CHATMESSAGE']._serialized_end=598
+  _globals['_CHATMESSAGE_KIND']._serialized_start=426
+  _globals['_CHATMESSAGE_KIND']._serialized_end=598
+  _globals['_JOINREQUEST']._serialized_start=600
+  _globals['_JOINREQUEST']._serialized_end=705
+  _globals['_SENDREQUEST']._serialized_start=708
+  _globals['_SENDREQUEST']._serialized_end=892
+  _globals['_SENDRESPONSE']._serialized_start=894
+  _globals['_SENDRESPONSE']._serialized_end=908
+  _globals['_LEAVEREQUEST']._serialized_start=910
+  _globals['_LEAVEREQUEST']._serialized_end=946
+  _globals['_LEAVERESPONSE']._serialized_start=948
+  _globals['_LEAVERESPONSE']._serialized_end=963
+  _globals['_LISTMEMBERSREQUEST']._serialized_start=965
+  _globals['_LISTMEMBERSREQUEST']._serialized_end=1038
+  _globals['_LISTMEMBERSRESPONSE']._serialized_start=1040
+  _globals['_LISTMEMBERSRESPONSE']._serialized_end=1132
+  _globals['_MEMBER']._serialized_start=1134
+  _globals['_MEMBER']._serialized_end=1156
+  _globals['_LISTROOMSREQUEST']._serialized_start=1158
+  _globals['_LISTROOMSREQUEST']._serialized_end=1215
+  _globals['_LISTROOMSRESPONSE']._serialized_start=1217
+  _globals['_LISTROOMSRESPONSE']._serialized_end=1303
+  _globals['_ROOM']._serialized_start=1305
+  _globals['_ROOM']._serialized_end=1347
+  _globals['_CHATSERVICE']._serialized_start=1350
+  _globals['_CHATSERVICE']._serialized_end=1694
 # @@protoc_insertion_point(module_scope)

@@ -11,7 +11,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ChatMessage(_message.Message):
-    __slots__ = ("user", "message", "timestamp", "room", "kind", "id", "sent_at", "client_sent_at", "epoch", "seq", "client_msg_id", "resume_token", "resumed", "recipient")
+    __slots__ = ("user", "message", "timestamp", "room", "kind", "id", "sent_at", "client_sent_at", "epoch", "seq", "client_msg_id", "resume_token", "resumed", "recipient", "member_token")
     class Kind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         KIND_UNSPECIFIED: _ClassVar[ChatMessage.Kind]
@@ -46,6 +46,7 @@ class ChatMessage(_message.Message):
     RESUME_TOKEN_FIELD_NUMBER: _ClassVar[int]
     RESUMED_FIELD_NUMBER: _ClassVar[int]
     RECIPIENT_FIELD_NUMBER: _ClassVar[int]
+    MEMBER_TOKEN_FIELD_NUMBER: _ClassVar[int]
     user: str
     message: str
     timestamp: int
@@ -60,7 +61,52 @@ class ChatMessage(_message.Message):
     resume_token: str
     resumed: bool
     recipient: str
-    def __init__(self, user: _Optional[str] = ..., message: _Optional[str] = ..., timestamp: _Optional[int] = ..., room: _Optional[str] = ..., kind: _Optional[_Union[ChatMessage.Kind, str]] = ..., id: _Optional[int] = ..., sent_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., client_sent_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., epoch: _Optional[str] = ..., seq: _Optional[int] = ..., client_msg_id: _Optional[str] = ..., resume_token: _Optional[str] = ..., resumed: _Optional[bool] = ..., recipient: _Optional[str] = ...) -> None: ...
+    member_token: str
+    def __init__(self, user: _Optional[str] = ..., message: _Optional[str] = ..., timestamp: _Optional[int] = ..., room: _Optional[str] = ..., kind: _Optional[_Union[ChatMessage.Kind, str]] = ..., id: _Optional[int] = ..., sent_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., client_sent_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., epoch: _Optional[str] = ..., seq: _Optional[int] = ..., client_msg_id: _Optional[str] = ..., resume_token: _Optional[str] = ..., resumed: _Optional[bool] = ..., recipient: _Optional[str] = ..., member_token: _Optional[str] = ...) -> None: ...
+
+class JoinRequest(_message.Message):
+    __slots__ = ("user", "room", "resume_token", "resume_epoch", "resume_seq")
+    USER_FIELD_NUMBER: _ClassVar[int]
+    ROOM_FIELD_NUMBER: _ClassVar[int]
+    RESUME_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    RESUME_EPOCH_FIELD_NUMBER: _ClassVar[int]
+    RESUME_SEQ_FIELD_NUMBER: _ClassVar[int]
+    user: str
+    room: str
+    resume_token: str
+    resume_epoch: str
+    resume_seq: int
+    def __init__(self, user: _Optional[str] = ..., room: _Optional[str] = ..., resume_token: _Optional[str] = ..., resume_epoch: _Optional[str] = ..., resume_seq: _Optional[int] = ...) -> None: ...
+
+class SendRequest(_message.Message):
+    __slots__ = ("member_token", "message", "kind", "recipient", "client_msg_id", "client_sent_at")
+    MEMBER_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    RECIPIENT_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_MSG_ID_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_SENT_AT_FIELD_NUMBER: _ClassVar[int]
+    member_token: str
+    message: str
+    kind: ChatMessage.Kind
+    recipient: str
+    client_msg_id: str
+    client_sent_at: _timestamp_pb2.Timestamp
+    def __init__(self, member_token: _Optional[str] = ..., message: _Optional[str] = ..., kind: _Optional[_Union[ChatMessage.Kind, str]] = ..., recipient: _Optional[str] = ..., client_msg_id: _Optional[str] = ..., client_sent_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class SendResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class LeaveRequest(_message.Message):
+    __slots__ = ("member_token",)
+    MEMBER_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    member_token: str
+    def __init__(self, member_token: _Optional[str] = ...) -> None: ...
+
+class LeaveResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
 
 class ListMembersRequest(_message.Message):
     __slots__ = ("room", "page_size", "page_token")

@@ -38,6 +38,12 @@ class ChatServiceStub:
     ListMembers and ListRooms answer who is online, a page at a time. With
     sign-in required they need the same "authorization: Bearer <token>"
     metadata as ChatStream.
+
+    Join, Send and Leave are the same chat for clients that cannot stream both
+    ways, such as web browsers: Join opens the membership and streams what a
+    ChatStream receives; Send and Leave name that membership by the
+    member_token of its welcome. The same names, rooms, history, notices,
+    limits, sign-in and resume rules apply.
     """
 
     def __init__(self, channel):
@@ -50,6 +56,21 @@ class ChatServiceStub:
                 '/chat.ChatService/ChatStream',
                 request_serializer=polychat_dot_chat_dot_chat__pb2.ChatMessage.SerializeToString,
                 response_deserializer=polychat_dot_chat_dot_chat__pb2.ChatMessage.FromString,
+                _registered_method=True)
+        self.Join = channel.unary_stream(
+                '/chat.ChatService/Join',
+                request_serializer=polychat_dot_chat_dot_chat__pb2.JoinRequest.SerializeToString,
+                response_deserializer=polychat_dot_chat_dot_chat__pb2.ChatMessage.FromString,
+                _registered_method=True)
+        self.Send = channel.unary_unary(
+                '/chat.ChatService/Send',
+                request_serializer=polychat_dot_chat_dot_chat__pb2.SendRequest.SerializeToString,
+                response_deserializer=polychat_dot_chat_dot_chat__pb2.SendResponse.FromString,
+                _registered_method=True)
+        self.Leave = channel.unary_unary(
+                '/chat.ChatService/Leave',
+                request_serializer=polychat_dot_chat_dot_chat__pb2.LeaveRequest.SerializeToString,
+                response_deserializer=polychat_dot_chat_dot_chat__pb2.LeaveResponse.FromString,
                 _registered_method=True)
         self.ListMembers = channel.unary_unary(
                 '/chat.ChatService/ListMembers',
@@ -76,10 +97,43 @@ class ChatServiceServicer:
     ListMembers and ListRooms answer who is online, a page at a time. With
     sign-in required they need the same "authorization: Bearer <token>"
     metadata as ChatStream.
+
+    Join, Send and Leave are the same chat for clients that cannot stream both
+    ways, such as web browsers: Join opens the membership and streams what a
+    ChatStream receives; Send and Leave name that membership by the
+    member_token of its welcome. The same names, rooms, history, notices,
+    limits, sign-in and resume rules apply.
     """
 
     def ChatStream(self, request_iterator, context):
         """ChatStream carries the client's messages up and the room's messages down.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Join(self, request, context):
+        """Join makes the caller a member of a room and streams to it what a
+        ChatStream member receives: the welcome (with the member_token), the
+        history or the replay, notices and live traffic. The membership lasts
+        as long as this stream.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Send(self, request, context):
+        """Send says something in the room of the membership member_token names:
+        a text, an action or a private message.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Leave(self, request, context):
+        """Leave ends the membership member_token names, as a KIND_LEAVE message
+        ends a ChatStream: the room is told at once and the Join stream ends
+        with OK after what was queued for it.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -107,6 +161,21 @@ def add_ChatServiceServicer_to_server(servicer, server):
                     servicer.ChatStream,
                     request_deserializer=polychat_dot_chat_dot_chat__pb2.ChatMessage.FromString,
                     response_serializer=polychat_dot_chat_dot_chat__pb2.ChatMessage.SerializeToString,
+            ),
+            'Join': grpc.unary_stream_rpc_method_handler(
+                    servicer.Join,
+                    request_deserializer=polychat_dot_chat_dot_chat__pb2.JoinRequest.FromString,
+                    response_serializer=polychat_dot_chat_dot_chat__pb2.ChatMessage.SerializeToString,
+            ),
+            'Send': grpc.unary_unary_rpc_method_handler(
+                    servicer.Send,
+                    request_deserializer=polychat_dot_chat_dot_chat__pb2.SendRequest.FromString,
+                    response_serializer=polychat_dot_chat_dot_chat__pb2.SendResponse.SerializeToString,
+            ),
+            'Leave': grpc.unary_unary_rpc_method_handler(
+                    servicer.Leave,
+                    request_deserializer=polychat_dot_chat_dot_chat__pb2.LeaveRequest.FromString,
+                    response_serializer=polychat_dot_chat_dot_chat__pb2.LeaveResponse.SerializeToString,
             ),
             'ListMembers': grpc.unary_unary_rpc_method_handler(
                     servicer.ListMembers,
@@ -139,6 +208,12 @@ class ChatService:
     ListMembers and ListRooms answer who is online, a page at a time. With
     sign-in required they need the same "authorization: Bearer <token>"
     metadata as ChatStream.
+
+    Join, Send and Leave are the same chat for clients that cannot stream both
+    ways, such as web browsers: Join opens the membership and streams what a
+    ChatStream receives; Send and Leave name that membership by the
+    member_token of its welcome. The same names, rooms, history, notices,
+    limits, sign-in and resume rules apply.
     """
 
     @staticmethod
@@ -158,6 +233,87 @@ class ChatService:
             '/chat.ChatService/ChatStream',
             polychat_dot_chat_dot_chat__pb2.ChatMessage.SerializeToString,
             polychat_dot_chat_dot_chat__pb2.ChatMessage.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Join(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/chat.ChatService/Join',
+            polychat_dot_chat_dot_chat__pb2.JoinRequest.SerializeToString,
+            polychat_dot_chat_dot_chat__pb2.ChatMessage.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Send(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chat.ChatService/Send',
+            polychat_dot_chat_dot_chat__pb2.SendRequest.SerializeToString,
+            polychat_dot_chat_dot_chat__pb2.SendResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Leave(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chat.ChatService/Leave',
+            polychat_dot_chat_dot_chat__pb2.LeaveRequest.SerializeToString,
+            polychat_dot_chat_dot_chat__pb2.LeaveResponse.FromString,
             options,
             channel_credentials,
             insecure,
