@@ -40,7 +40,7 @@ func serverCmd(args ...string) *exec.Cmd {
 }
 
 func TestServerProcess(t *testing.T) {
-	cmd := serverCmd("-addr", "127.0.0.1:0", "-data-dir", t.TempDir(), "-log-format", "json", "-metrics-addr", "127.0.0.1:0")
+	cmd := serverCmd("-addr", "127.0.0.1:0", "-data-dir", t.TempDir(), "-log-format", "json", "-metrics-addr", "127.0.0.1:0", "-web-addr", "127.0.0.1:0")
 	// A deprecated name still works, and says once what replaces it.
 	cmd.Env = append(cmd.Env, "CHAT_AUTH_ADDR=")
 	stderr, err := cmd.StderrPipe()
@@ -86,7 +86,7 @@ func TestServerProcess(t *testing.T) {
 	}
 
 	// A second server on the same address fails with one clear line.
-	out, err := serverCmd("-addr", addr, "-data-dir", "").CombinedOutput()
+	out, err := serverCmd("-addr", addr, "-data-dir", "", "-web-addr", "").CombinedOutput()
 	var exit *exec.ExitError
 	if !errors.As(err, &exit) || exit.ExitCode() != 1 || string(out) != "cannot listen on "+addr+": address already in use\n" {
 		t.Fatalf("second server: %v, output %q", err, out)

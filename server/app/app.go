@@ -7,6 +7,7 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -35,6 +36,7 @@ import (
 	"github.com/polychat/polychat/server/limits"
 	"github.com/polychat/polychat/server/metrics"
 	"github.com/polychat/polychat/server/signin"
+	"github.com/polychat/polychat/server/web"
 )
 
 // maxRecvBytes bounds one incoming message. It is well above the text limit
@@ -80,11 +82,13 @@ type Server struct {
 	registry *prometheus.Registry
 	metLis   net.Listener
 	metSrv   *http.Server
+	web      *web.Server // nil when the page is off
 }
 
 // New builds the server cfg describes and starts listening on cfg.Addr
-// (a *ListenError when it cannot) and, if it can, on cfg.MetricsAddr; the
-// chat works without metrics. Call Run to serve, and Close afterwards.
+// (a *ListenError when it cannot) and, if it can, on cfg.MetricsAddr and
+// cfg.WebAddr; the chat works without metrics and without the page. Call
+// Run to serve, and Close afterwards.
 func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 	s := &Server{cfg: cfg, log: log}
 	defer func() {
@@ -93,16 +97,21 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 		}
 	}()
 
-	var creds credentials.TransportCredentials
+	var (
+		creds     credentials.TransportCredentials
+		serverTLS *tls.Config
+	)
 	if cfg.TLS() {
-		tc, err := tlsconfig.Server(cfg.TLSCert, cfg.TLSKey, cfg.TLSClientCA)
-		if err != nil {
+		if serverTLS, err = tlsconfig.Server(cfg.TLSCert, cfg.TLSKey, cfg.TLSClientCA); err != nil {
 			return nil, err
 		}
-		creds = credentials.NewTLS(tc)
+		creds = credentials.NewTLS(serverTLS)
 	}
 
-	var authn chat.Authenticator
+	var (
+		authn        chat.Authenticator
+		signInClient authv1.AuthServiceClient // for the page's sign-in
+	)
 	if cfg.AuthServer != "" {
 		tc, err := tlsconfig.Client(tlsconfig.ClientOptions{CAFile: cfg.AuthCA, CertFile: cfg.AuthCert, KeyFile: cfg.AuthKey})
 		if err != nil {
@@ -116,7 +125,8 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 		if ttl == 0 {
 			ttl = -1 // no caching
 		}
-		authn = signin.NewChecker(authv1.NewAuthServiceClient(s.authConn), signin.Options{TTL: ttl, Logger: log})
+		signInClient = authv1.NewAuthServiceClient(s.authConn)
+		authn = signin.NewChecker(signInClient, signin.Options{TTL: ttl, Logger: log})
 	}
 
 	if s.store, err = openStore(cfg, log); err != nil {
@@ -221,6 +231,23 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 		UserTimeout: keepaliveTimeout, Logger: log, Hooks: hooks,
 	})
 
+	if cfg.WebAddr != "" {
+		s.web, err = web.New(web.Options{
+			Addr: cfg.WebAddr, GRPC: s.grpc, SignIn: signInClient, TLS: serverTLS,
+			MaxRequestBytes: max(maxRecvBytes, 2*cfg.MaxMessageBytes), MaxHeaderBytes: cfg.MaxHeaderBytes,
+			MaxConnections: cfg.MaxConnections, MaxConnectionsPerIP: cfg.MaxConnectionsPerIP,
+			HeaderTimeout: cfg.HandshakeTimeout, IdleTimeout: cfg.IdleTimeout, UserTimeout: keepaliveTimeout,
+			Logger: log,
+		})
+		var lerr *web.ListenError
+		switch {
+		case errors.As(err, &lerr):
+			log.Error("cannot serve the chat page; going on without it", "web_addr", cfg.WebAddr, "err", lerr.Err)
+		case err != nil:
+			return nil, err
+		}
+	}
+
 	if cfg.MetricsAddr != "" {
 		if ml, err := net.Listen("tcp", cfg.MetricsAddr); err != nil {
 			log.Error("cannot serve metrics; going on without them", "metrics_addr", cfg.MetricsAddr, "err", err)
@@ -246,6 +273,15 @@ func (s *Server) MetricsAddr() net.Addr {
 	return s.metLis.Addr()
 }
 
+// WebURL returns the chat page's address, or "" when the page is off or
+// its address could not be listened on.
+func (s *Server) WebURL() string {
+	if s.web == nil {
+		return ""
+	}
+	return s.web.URL()
+}
+
 // Registry returns the Prometheus registry of the server's metrics, or nil
 // when metrics are off.
 func (s *Server) Registry() *prometheus.Registry { return s.registry }
@@ -264,6 +300,13 @@ func (s *Server) Run(ctx context.Context) error {
 			}
 		}()
 	}
+	if s.web != nil {
+		go func() {
+			if err := s.web.Serve(); err != nil {
+				s.log.Error("chat page server stopped", "err", err)
+			}
+		}()
+	}
 	tlsMode := "off"
 	switch {
 	case s.cfg.TLSClientCA != "":
@@ -279,8 +322,15 @@ func (s *Server) Run(ctx context.Context) error {
 	if s.cfg.AuthServer != "" {
 		signIn = s.cfg.AuthServer
 	}
+	page := s.WebURL()
+	if page == "" {
+		page = "off"
+	}
 	s.log.Info("chat server listening", "addr", s.Addr().String(), "tls", tlsMode, "sign_in", signIn,
-		"metrics", metricsAddr, "data_dir", s.cfg.DataDir, "history", s.cfg.History)
+		"metrics", metricsAddr, "page", page, "data_dir", s.cfg.DataDir, "history", s.cfg.History)
+	if s.web != nil {
+		s.log.Info("chat in the browser: open " + page)
+	}
 
 	expireCtx, stopExpiring := context.WithCancel(ctx)
 	defer stopExpiring()
@@ -296,8 +346,17 @@ func (s *Server) Run(ctx context.Context) error {
 	case <-ctx.Done():
 	}
 	s.log.Info("shutting down", "timeout", s.cfg.ShutdownTimeout)
+	deadline := time.Now().Add(s.cfg.ShutdownTimeout)
 	s.health.Shutdown()
 	s.chat.Shutdown()
+	if s.web != nil {
+		// First: the browsers' streams end by themselves once their
+		// shutdown notice is sent, and GracefulStop would cut them at once
+		// (it cannot drain calls served over net/http).
+		webCtx, cancel := context.WithDeadline(context.Background(), deadline)
+		s.web.Shutdown(webCtx)
+		cancel()
+	}
 	stopped := make(chan struct{})
 	go func() {
 		s.grpc.GracefulStop()
@@ -305,7 +364,7 @@ func (s *Server) Run(ctx context.Context) error {
 	}()
 	select {
 	case <-stopped:
-	case <-time.After(s.cfg.ShutdownTimeout):
+	case <-time.After(time.Until(deadline)):
 		s.log.Warn("graceful shutdown timed out; closing remaining connections")
 		s.grpc.Stop()
 		<-stopped
@@ -361,6 +420,9 @@ func (s *Server) Close() {
 	}
 	if s.metLis != nil {
 		_ = s.metLis.Close()
+	}
+	if s.web != nil {
+		s.web.Close()
 	}
 	if s.authConn != nil {
 		_ = s.authConn.Close()

@@ -65,6 +65,9 @@ type Config struct {
 
 	// MetricsAddr is where /metrics is served over HTTP; empty turns it off.
 	MetricsAddr string
+	// WebAddr is where the chat page and the browsers' RPCs are served over
+	// HTTP (HTTPS with TLS); empty turns the page off.
+	WebAddr string
 
 	// MaxHeaderBytes limits the header list (metadata) of one request.
 	MaxHeaderBytes int
@@ -150,6 +153,7 @@ var env = map[string]cli.Var{
 	"burst":                {Name: "CHAT_BURST"},
 
 	"metrics-addr": {Name: "CHAT_METRICS_ADDR"},
+	"web-addr":     {Name: "CHAT_WEB_ADDR"},
 
 	"max-header-bytes":       {Name: "CHAT_MAX_HEADER_BYTES"},
 	"handshake-timeout":      {Name: "CHAT_HANDSHAKE_TIMEOUT"},
@@ -177,6 +181,7 @@ const (
 	DefaultBurst             = 40
 	DefaultAuthCacheTTL      = 30 * time.Second
 	DefaultMetricsAddr       = ":9053"
+	DefaultWebAddr           = ":8053"
 
 	DefaultMaxHeaderBytes      = 8 << 10
 	DefaultHandshakeTimeout    = 10 * time.Second
@@ -233,6 +238,7 @@ func Parse(prog string, args []string, lookupEnv func(string) (string, bool), us
 	fs.IntVar(&c.Burst, "burst", DefaultBurst, "messages a client may send at once, above -rate")
 
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", DefaultMetricsAddr, "address to serve Prometheus /metrics on over HTTP; empty turns metrics off")
+	fs.StringVar(&c.WebAddr, "web-addr", DefaultWebAddr, "address to serve the chat page and its RPCs on (HTTPS with -tls-cert); empty turns the page off")
 
 	fs.IntVar(&c.MaxHeaderBytes, "max-header-bytes", DefaultMaxHeaderBytes, "largest header list (metadata) of a request in bytes; larger requests are refused")
 	fs.DurationVar(&c.HandshakeTimeout, "handshake-timeout", DefaultHandshakeTimeout, "time a new connection has to finish its TLS and HTTP/2 handshake")

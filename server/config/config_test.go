@@ -193,3 +193,25 @@ func TestDeprecatedNames(t *testing.T) {
 		t.Errorf("both names: %v %q %q %v", c.LogLevel, c.AuthServer, c.Warnings, err)
 	}
 }
+
+func TestWebAddr(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{nil, nil, ":8053"},
+		{nil, map[string]string{"CHAT_WEB_ADDR": "127.0.0.1:8080"}, "127.0.0.1:8080"},
+		{nil, map[string]string{"CHAT_WEB_ADDR": ""}, ""},
+		{[]string{"-web-addr", ":9000"}, map[string]string{"CHAT_WEB_ADDR": ":1"}, ":9000"},
+		{[]string{"-web-addr="}, nil, ""},
+	} {
+		c, err := Parse("x", tc.args, lookup(tc.env), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.WebAddr != tc.want {
+			t.Errorf("%v %v: web addr %q, want %q", tc.args, tc.env, c.WebAddr, tc.want)
+		}
+	}
+}
