@@ -53,16 +53,17 @@ proto: $(VENV)/.installed $(BIN)/protoc-gen-go $(BIN)/protoc-gen-go-grpc ## Rege
 	  --python_out=$(PY_GEN) --pyi_out=$(PY_GEN) --grpc_python_out=$(PY_GEN) \
 	  $(patsubst proto/%,%,$(PROTOS))
 	find $(PY_GEN) -mindepth 1 -type d -exec touch {}/__init__.py \;
+	$(MAKE) proto-web
 
 .PHONY: checkgenerate
-checkgenerate: proto ## Fail if the committed generated code differs from proto/.
-	@test -z "$$(git status --porcelain -- $(GO_GEN) $(PY_GEN))" || \
-	  { echo "generated code is out of date: run 'make proto' and commit"; git status --short -- $(GO_GEN) $(PY_GEN); exit 1; }
+checkgenerate: proto web ## Fail if the committed generated code or page differs from proto/ and web/.
+	@test -z "$$(git status --porcelain -- $(GO_GEN) $(PY_GEN) $(WEB_GEN) $(WEB_DIST))" || \
+	  { echo "generated code is out of date: run 'make proto web' and commit"; git status --short -- $(GO_GEN) $(PY_GEN) $(WEB_GEN) $(WEB_DIST); exit 1; }
 
 # ---- lint ------------------------------------------------------------------
 
 .PHONY: lint
-lint: lint-proto lint-go lint-py lint-js ## Lint protos, Go, Python and JavaScript.
+lint: lint-proto lint-go lint-py lint-js lint-web ## Lint protos, Go, Python, JavaScript and the page's TypeScript.
 
 .PHONY: lint-proto
 lint-proto: ## buf lint and buf format on proto/.
@@ -148,13 +149,14 @@ interop-matrix: $(VENV)/.installed $(JS_INSTALLED) $(GRPC_GO_INTEROP)/client $(G
 # ---- tests -----------------------------------------------------------------------
 
 .PHONY: test
-test: setup ## Everything a change can break: generated-code drift, lint, Go (-race), Python, Node.js, interop matrix.
+test: setup ## Everything a change can break: generated-code drift, lint, Go (-race), Python, Node.js, interop matrix, the page in a browser.
 	$(MAKE) checkgenerate
 	$(MAKE) lint
 	$(MAKE) test-go
 	$(MAKE) test-py
 	$(MAKE) test-js
 	$(MAKE) interop-matrix
+	$(MAKE) test-web
 
 .PHONY: test-go
 test-go: ## Go unit tests with the race detector.
@@ -175,3 +177,37 @@ tools-check: $(VENV)/.installed ## grpcurl, grpc_health_probe and ghz against ev
 .PHONY: interop
 interop: $(VENV)/.installed ## Only the cross-language tests: real server and clients as processes.
 	$(PYTHON) -m pytest -q tests/interop
+
+# ---- the chat page (web/) -----------------------------------------------------
+# TypeScript generated from proto/ (protoc-gen-es) and bundled by esbuild into
+# server/web/dist, which is committed and embedded in the chat server, so that
+# `go run server/main.go` serves the page without Node.
+
+WEB_DIR  := web
+WEB_GEN  := web/src/gen
+WEB_DIST := server/web/dist
+
+$(WEB_DIR)/node_modules/.installed: $(WEB_DIR)/package.json $(WEB_DIR)/package-lock.json
+	cd $(WEB_DIR) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	@touch $@
+
+.PHONY: web-deps proto-web web lint-web test-web
+web-deps: $(WEB_DIR)/node_modules/.installed ## Install the page's pinned npm packages (web/node_modules).
+
+proto-web: $(VENV)/.installed web-deps ## Regenerate the page's TypeScript from proto/ (web/src/gen).
+	rm -rf $(WEB_GEN)
+	mkdir -p $(WEB_GEN)
+	$(PYTHON) -m grpc_tools.protoc -I proto \
+	  --plugin=protoc-gen-es=$(WEB_DIR)/node_modules/.bin/protoc-gen-es \
+	  --es_out=$(WEB_GEN) --es_opt=target=ts \
+	  polychat/chat/chat.proto polychat/auth/v1/auth.proto
+
+web: web-deps ## Build the page into server/web/dist.
+	cd $(WEB_DIR) && node build.mjs
+
+lint-web: web-deps ## Type-check the page and its tests (tsc).
+	cd $(WEB_DIR) && node_modules/.bin/tsc --noEmit -p .
+
+test-web: web-deps $(VENV)/.installed ## The page's unit tests, and the page in chromium with real servers and clients.
+	scripts/chromium.sh
+	cd $(WEB_DIR) && node build.mjs --tests && node --test --test-reporter=spec .test-build/
