@@ -27,29 +27,21 @@ HISTORY_END = Msg.KIND_HISTORY_END
 _CLOSE = object()
 
 
-class RawMember:
-    """One chat stream, opened with the given request metadata."""
+class _Receiver:
+    """What a stream of chat messages delivers, collected by a thread."""
 
-    def __init__(self, address: str, metadata: list[tuple[str, str]]) -> None:
+    def __init__(self, address: str) -> None:
         self._channel = grpc.insecure_channel(address)
-        self._outbox: queue.Queue[object] = queue.Queue()
+        self._stub = chat_pb2_grpc.ChatServiceStub(self._channel)
         self.received: queue.Queue[Msg] = queue.Queue()
         self.ended = threading.Event()
         self.error: grpc.RpcError | None = None
-        self._call = chat_pb2_grpc.ChatServiceStub(self._channel).ChatStream(
-            self._requests(), metadata=metadata
-        )
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
         self.welcome: Msg | None = None
 
-    def _requests(self) -> Iterator[Msg]:
-        while True:
-            item = self._outbox.get()
-            if item is _CLOSE:
-                return
-            assert isinstance(item, Msg)
-            yield item
+    def _start(self, call: grpc.Call) -> None:
+        self._call = call
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
 
     def _read(self) -> None:
         try:
@@ -59,9 +51,6 @@ class RawMember:
             self.error = err
         finally:
             self.ended.set()
-
-    def send(self, text: str, client_msg_id: str = "") -> None:
-        self._outbox.put(Msg(message=text, client_msg_id=client_msg_id))
 
     def next(self, timeout: float = DEFAULT_TIMEOUT) -> Msg:
         """The next message received; fails if none comes in time or the stream ends first."""
@@ -94,9 +83,62 @@ class RawMember:
     def close(self) -> None:
         """Cancel the call (a dropped connection, as the server sees it)."""
         self._call.cancel()
-        self._outbox.put(_CLOSE)
         self.ended.wait(DEFAULT_TIMEOUT)
         self._channel.close()
+
+
+class RawMember(_Receiver):
+    """One chat stream, opened with the given request metadata."""
+
+    def __init__(self, address: str, metadata: list[tuple[str, str]]) -> None:
+        super().__init__(address)
+        self._outbox: queue.Queue[object] = queue.Queue()
+        self._start(self._stub.ChatStream(self._requests(), metadata=metadata))
+
+    def _requests(self) -> Iterator[Msg]:
+        while True:
+            item = self._outbox.get()
+            if item is _CLOSE:
+                return
+            assert isinstance(item, Msg)
+            yield item
+
+    def send(self, text: str, client_msg_id: str = "") -> None:
+        self._outbox.put(Msg(message=text, client_msg_id=client_msg_id))
+
+    def close(self) -> None:
+        self._outbox.put(_CLOSE)
+        super().close()
+
+
+class JoinedMember(_Receiver):
+    """One membership over Join, Send and Leave (the browsers' RPCs)."""
+
+    def __init__(
+        self, address: str, request: chat_pb2.JoinRequest, metadata: list[tuple[str, str]]
+    ) -> None:
+        super().__init__(address)
+        self._metadata = metadata
+        self._start(self._stub.Join(request, metadata=metadata))
+
+    def welcomed(self) -> Msg:
+        """Read up to the welcome, which carries the member token, and return it."""
+        while self.welcome is None:
+            msg = self.next()
+            if msg.member_token:
+                self.welcome = msg
+        return self.welcome
+
+    def send(self, text: str, **fields: object) -> chat_pb2.SendResponse:
+        """Send text (and any other SendRequest fields) for this membership."""
+        request = chat_pb2.SendRequest(
+            member_token=self.welcomed().member_token, message=text, **fields
+        )
+        return self._stub.Send(request, metadata=self._metadata, timeout=DEFAULT_TIMEOUT)
+
+    def leave(self) -> chat_pb2.LeaveResponse:
+        request = chat_pb2.LeaveRequest(member_token=self.welcomed().member_token)
+        return self._stub.Leave(request, metadata=self._metadata, timeout=DEFAULT_TIMEOUT)
 
 
 def join(
@@ -121,3 +163,13 @@ def join(
     if authorization:
         md.append(("authorization", f"Bearer {authorization}"))
     return RawMember(address, md)
+
+
+def join_rpc(
+    address: str, name: str = "", *, room: str = "", authorization: str = ""
+) -> JoinedMember:
+    """Call Join as name in room and read up to the welcome."""
+    md = [("authorization", f"Bearer {authorization}")] if authorization else []
+    member = JoinedMember(address, chat_pb2.JoinRequest(user=name, room=room), md)
+    member.welcomed()
+    return member

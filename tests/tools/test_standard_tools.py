@@ -42,6 +42,14 @@ CALLS: dict[str, tuple[list[dict], str]] = {
     # An empty room answers "{}": test_grpcurl_lists_members_and_rooms fills one.
     "chat.ChatService/ListMembers": ([{"room": "nobody-here", "pageSize": 10}], "{"),
     "chat.ChatService/ListRooms": ([{"pageSize": 10}], "{"),
+    # Join streams until its membership leaves; Send and Leave name that membership by the
+    # member token of Join's welcome (see membership() below).
+    "chat.ChatService/Join": (
+        [{"user": "curl-web", "room": "tools-web"}],
+        "Welcome, curl-web! You are in room tools-web.",
+    ),
+    "chat.ChatService/Send": ([{"message": "hi from grpcurl Send"}], "{"),
+    "chat.ChatService/Leave": ([{}], "{"),
     "polychat.file.v1.FileService/SayHello": ([{"name": "grpcurl"}], "Hello, grpcurl!"),
     "polychat.file.v1.FileService/GetServerTime": ([{}], '"formatted"'),
     "polychat.file.v1.FileService/WriteFile": (
@@ -98,6 +106,9 @@ CALLS: dict[str, tuple[list[dict], str]] = {
 GHZ_LOADS: dict[str, tuple[dict, int]] = {
     "chat.ChatService/ListMembers": ({"room": "general"}, 200),
     "chat.ChatService/ListRooms": ({}, 200),
+    # One membership: within the server's burst of 40 messages, and one leave.
+    "chat.ChatService/Send": ({"member_token": "MEMBER", "message": "load"}, 30),
+    "chat.ChatService/Leave": ({"member_token": "MEMBER"}, 1),
     "polychat.file.v1.FileService/SayHello": ({"name": "ghz"}, 200),
     "polychat.file.v1.FileService/GetServerTime": ({}, 200),
     "polychat.file.v1.FileService/WriteFile": (
@@ -304,11 +315,42 @@ def login(tools: Tools, servers: Servers) -> str:
     return json.loads(result.stdout)["session_id"]
 
 
+# The methods that need a membership opened with Join.
+MEMBERSHIP = ("chat.ChatService/Join", "chat.ChatService/Send", "chat.ChatService/Leave")
+
+
+def membership(tools: Tools, address: str, method: str) -> None:
+    """Join with grpcurl, call `method` with grpcurl, then Leave: the Join call ends OK."""
+    data, expected = CALLS[method]
+    request = json.dumps(CALLS[MEMBERSHIP[0]][0][0])
+    join = Proc(
+        "grpcurl Join",
+        [str(tools.grpcurl), "-plaintext", "-d", request, address, MEMBERSHIP[0]],
+        cwd=REPO,
+    )
+    try:
+        token = json.loads("{" + join.expect(r'^\s*"memberToken": ').rstrip(",") + "}")
+        if method != MEMBERSHIP[0]:
+            result = grpcurl(tools, address, method, data=[{**data[0], **token}])
+            assert result.returncode == 0, (result.stdout, result.stderr)
+            assert expected in result.stdout, result.stdout
+        if method != MEMBERSHIP[2]:
+            left = grpcurl(tools, address, MEMBERSHIP[2], data=[token])
+            assert left.returncode == 0, left.stderr
+        assert join.wait() == 0, join.stderr_lines
+        assert expected in "\n".join(join.lines) or method != MEMBERSHIP[0], join.lines
+    finally:
+        join.stop()
+
+
 @pytest.mark.parametrize("method", sorted(CALLS))
 def test_grpcurl_calls_through_reflection(tools: Tools, servers: Servers, method: str) -> None:
     service = method.split("/")[0]
     address = servers.address[service]
     data, expected = CALLS[method]
+    if method in MEMBERSHIP:
+        membership(tools, address, method)
+        return
     if method.endswith(("/ValidateSession", "/Logout")):
         data = [{"sessionId": login(tools, servers)}]
     if method.endswith("/ListFiles"):
@@ -377,6 +419,11 @@ def test_ghz_loads_every_unary_rpc(tools: Tools, servers: Servers, method: str) 
     data, total = GHZ_LOADS[method]
     if data.get("session_id") == "TOKEN":
         data = {"session_id": login(tools, servers)}
+    member = None
+    if data.get("member_token") == "MEMBER":
+        # A membership opened over the generated Python stubs.
+        member = rawchat.join_rpc(servers.address[service], "ghz", room="tools-ghz")
+        data = {**data, "member_token": member.welcomed().member_token}
     result = subprocess.run(
         [
             str(tools.ghz),
@@ -400,6 +447,8 @@ def test_ghz_loads_every_unary_rpc(tools: Tools, servers: Servers, method: str) 
         timeout=TOOL_TIMEOUT,
         check=False,
     )
+    if member is not None:
+        member.close()
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["count"] == total
@@ -409,6 +458,7 @@ def test_ghz_loads_every_unary_rpc(tools: Tools, servers: Servers, method: str) 
 def test_every_unary_rpc_is_loaded(tools: Tools, servers: Servers) -> None:
     streaming = {
         "ChatStream",
+        "Join",
         "StreamRandomNumbers",
         "StreamServerTime",
         "UploadFile",
