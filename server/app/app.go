@@ -180,7 +180,7 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 		streamHooks = chatMetrics
 	}
 	guard := limits.NewStreamGuard(limits.StreamOptions{
-		Methods: []string{chatpb.ChatService_ChatStream_FullMethodName},
+		Methods: []string{chatpb.ChatService_ChatStream_FullMethodName, chatpb.ChatService_Join_FullMethodName},
 		Rate:    cfg.StreamRate, Burst: cfg.StreamBurst,
 		RatePerIP: cfg.StreamRatePerIP, BurstPerIP: cfg.StreamBurstPerIP,
 		IdleTimeout: cfg.IdleTimeout, Logger: log, Hooks: streamHooks,
@@ -199,7 +199,8 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 		grpc.StatsHandler(guard),
 		grpc.InTapHandle(guard.Tap),
 		grpc.ChainUnaryInterceptor(unary...),
-		grpc.ChainStreamInterceptor(stream...),
+		// The page's streams come through ServeHTTP, where Tap never runs.
+		grpc.ChainStreamInterceptor(append([]grpc.StreamServerInterceptor{guard.StreamInterceptor()}, stream...)...),
 	}
 	if creds != nil {
 		opts = append(opts, grpc.Creds(creds))

@@ -136,7 +136,7 @@ func (g *StreamGuard) Tap(ctx context.Context, info *tap.Info) (context.Context,
 		g.refused(cs, ReasonIP)
 		return ctx, g.errIP
 	}
-	return ctx, nil
+	return context.WithValue(ctx, tappedKey{}, true), nil
 }
 
 // ipLimiter returns ip's bucket, creating it if needed, and now and then
