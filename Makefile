@@ -174,6 +174,18 @@ test-py: $(VENV)/.installed ## Python tests, including the cross-language intero
 tools-check: $(VENV)/.installed ## grpcurl, grpc_health_probe and ghz against every server (also in test-py).
 	$(PYTHON) -m pytest -q tests/tools
 
+# ---- containers ------------------------------------------------------------------
+
+$(VENV)/.containers-installed: $(VENV)/.installed pyproject.toml
+	$(PYTHON) -m pip install --quiet -e '.[dev,containers]'
+	@touch $@
+
+.PHONY: test-containers
+test-containers: $(VENV)/.containers-installed ## Lint the container files, build both images, run compose.yaml with podman (root).
+	$(VENV)/bin/hadolint deploy/Dockerfile
+	$(VENV)/bin/shellcheck deploy/healthcheck.sh
+	$(PYTHON) -m pytest -q -p no:cacheprovider deploy/tests
+
 .PHONY: interop
 interop: $(VENV)/.installed ## Only the cross-language tests: real server and clients as processes.
 	$(PYTHON) -m pytest -q tests/interop

@@ -1,0 +1,364 @@
+"""The container images and compose.yaml, built and run with podman (`make test-containers`).
+
+The two images are built from deploy/Dockerfile by podman-compose, on base images made
+here from Debian's packages (see baseimages.py), and compose.yaml starts the whole
+system. The machines that run this have no bridge networking to offer, so a compose
+override (written below) puts every container on the host's network, on free loopback
+ports, and maps every service name to 127.0.0.1: the services still call each other
+by name (chat -> auth, auth -> logger), as they do on a compose network.
+
+Then every container must report SERVING through its own health check (grpc_health_probe
+inside the image), two clients on this machine sign in and chat through the chat server's
+container, and what the services stored must outlive their containers. Everything the
+tests started is taken down at the end, also when a step fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from polychat.logger.v1 import logger_pb2, logger_pb2_grpc
+
+from deploy.tests import baseimages
+from deploy.tests.podman import REPO, Podman, cache_dir, missing_tools
+from pykit.testing.ports import free_port
+from pyservices.registry import SPECS
+from tests.interop.harness import Proc
+
+# Building the images from cold caches takes minutes; every test includes the fixture's
+# set-up in its time.
+pytestmark = pytest.mark.timeout(3600)
+
+PROJECT = "polychat-test"
+PROJECT_LABEL = f"io.podman.compose.project={PROJECT}"
+SERVICE_LABEL = "com.docker.compose.service"
+SERVICES = ("chat", "file", "random", "auth", "logger", "streaming", "user")
+SERVICES_IMAGE = "polychat/services"
+CHAT_IMAGE = "polychat/chat-server"
+# A service is up well within this; a container that exits fails at once.
+HEALTHY_WITHIN = 180.0
+CLIENT_TIMEOUT = 30.0
+
+
+@dataclass
+class System:
+    """The compose project as the tests run it."""
+
+    podman: Podman
+    compose_file: Path
+    override_file: Path
+    ports: dict[str, int]
+
+    def address(self, service: str) -> str:
+        return f"127.0.0.1:{self.ports[service]}"
+
+    def compose(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """Run `podman-compose ARGS` on compose.yaml and the host-network override."""
+        argv = [
+            str(Path(sys.executable).with_name("podman-compose")),
+            "--project-name",
+            PROJECT,
+            "--file",
+            str(self.compose_file),
+            "--file",
+            str(self.override_file),
+            *args,
+        ]
+        return self.podman.command(argv)
+
+    def containers(self) -> dict[str, str]:
+        """Container name by compose service, for the containers of this project."""
+        return {
+            found["Labels"][SERVICE_LABEL]: found["Names"][0]
+            for found in self.podman.containers(PROJECT_LABEL)
+        }
+
+    def logs(self) -> str:
+        parts = []
+        for service, name in sorted(self.containers().items()):
+            result = self.podman.run("logs", "--tail", "40", name, check=False)
+            parts.append(f"--- {service} ({name})\n{result.stdout}{result.stderr}")
+        return "\n".join(parts)
+
+    def wait_healthy(self) -> None:
+        """Wait until every service's container passes its image's or compose's health check."""
+        deadline = time.monotonic() + HEALTHY_WITHIN
+        containers = self.containers()
+        assert sorted(containers) == sorted(SERVICES), containers
+        for service, name in containers.items():
+            while True:
+                state = self.podman.run("inspect", "--format", "{{.State.Status}}", name)
+                if state.stdout.strip() != "running":
+                    raise AssertionError(
+                        f"the {service} container is {state.stdout.strip()}\n{self.logs()}"
+                    )
+                check = self.podman.run("healthcheck", "run", name, check=False)
+                if check.returncode == 0:
+                    break
+                if time.monotonic() > deadline:
+                    raise AssertionError(
+                        f"the {service} container is not healthy within {HEALTHY_WITHIN:g}s: "
+                        f"{check.stdout}{check.stderr}\n{self.logs()}"
+                    )
+                # The services are still starting: ask again shortly.
+                time.sleep(0.5)
+
+    def down(self, *, volumes: bool) -> None:
+        """Stop and remove the project's containers (and volumes); fail if any is left."""
+        # podman-compose never removes the anonymous volume the image's VOLUME gives a
+        # service that mounts none (random); a new container would not get it back either.
+        anonymous = [
+            mount["Name"]
+            for found in self.podman.containers(PROJECT_LABEL)
+            for mount in self.podman.inspect_container(found["Id"])["Mounts"]
+            if mount["Type"] == "volume" and not mount["Name"].startswith(f"{PROJECT}_")
+        ]
+        self.compose("down", "--timeout", "10", *(["--volumes"] if volumes else []))
+        left = [found["Names"][0] for found in self.podman.containers(PROJECT_LABEL)]
+        assert not left, f"containers left after down: {left}"
+        if anonymous:
+            self.podman.run("volume", "rm", "--force", *anonymous)
+        if volumes:
+            kept = self.podman.volumes(PROJECT_LABEL)
+            assert not kept, f"volumes left after down --volumes: {kept}"
+
+    def register(self, username: str, password: str) -> None:
+        """Create an account with AuthService's client, run in the services image."""
+        result = self.podman.run(
+            "run",
+            "--rm",
+            "--interactive",
+            "--no-healthcheck",
+            "--network",
+            "host",
+            *host_aliases(),
+            SERVICES_IMAGE,
+            *("python", "-m", "pyservices.auth.client", "register"),
+            *("--server", f"auth:{self.ports['auth']}", username),
+            input=password + "\n",
+        )
+        assert f"({username})" in result.stdout, result.stdout
+
+    def audit_details(self, event_type: str) -> list[str]:
+        with grpc.insecure_channel(self.address("logger")) as channel:
+            reply = logger_pb2_grpc.LoggerServiceStub(channel).QueryLogs(
+                logger_pb2.QueryLogsRequest(event_type=event_type, limit=100), timeout=15
+            )
+        return [entry.details for entry in reply.entries]
+
+
+def host_aliases() -> list[str]:
+    """--add-host for every service name: on the host network they all are 127.0.0.1."""
+    return [arg for name in SERVICES for arg in ("--add-host", f"{name}:127.0.0.1")]
+
+
+def host_network_override(ports: dict[str, int], build_args: dict[str, str]) -> dict:
+    """compose.yaml's services on the host network, each on a free loopback port."""
+    services: dict[str, dict] = {}
+    for name in SERVICES:
+        listen = f"127.0.0.1:{ports[name]}"
+        metrics = f"127.0.0.1:{free_port()}"
+        service: dict = {
+            "network_mode": "host",
+            "extra_hosts": [f"{other}:127.0.0.1" for other in SERVICES],
+            "build": {"args": build_args},
+        }
+        if name == "chat":
+            service["environment"] = {
+                "CHAT_ADDR": listen,
+                "CHAT_METRICS_ADDR": metrics,
+                "CHAT_AUTH_SERVER": f"auth:{ports['auth']}",
+            }
+            # The image's own check dials the default port; scratch has no shell to read
+            # CHAT_ADDR, so the port goes here, as compose.yaml would do for another port.
+            service["healthcheck"] = {
+                "test": ["CMD", "/usr/local/bin/grpc_health_probe", f"-addr={listen}"]
+            }
+        else:
+            service["environment"] = {
+                SPECS[name].env_var: listen,
+                "SERVICES_METRICS_ADDR": metrics,
+            }
+            if name == "auth":
+                service["environment"]["LOGGER_ADDR"] = f"logger:{ports['logger']}"
+        services[name] = service
+    return {"services": services}
+
+
+@contextmanager
+def explained(system: System) -> Iterator[None]:
+    """A failed check shows what the containers logged."""
+    try:
+        yield
+    except AssertionError as err:
+        raise AssertionError(f"{err}\n\ncontainer logs:\n{system.logs()}") from None
+
+
+@pytest.fixture(scope="module")
+def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+    missing = missing_tools()
+    if missing:
+        pytest.fail(
+            f"the container tests need {', '.join(missing)}: "
+            "apt-get install podman runc debootstrap (and Go, see the README)"
+        )
+    if os.geteuid() != 0:
+        pytest.fail("the container tests run podman as root (see docs/containers.md)")
+    podman = Podman(cache_dir())
+    # compose.yaml requires the key LoggerService and AuthService share.
+    podman.env["LOGGER_WRITE_KEY"] = secrets.token_hex(32)
+    base = baseimages.ensure(podman)
+    ports = {name: free_port() for name in SERVICES}
+    override_file = tmp_path_factory.mktemp("compose") / "compose.host-network.json"
+    override_file.write_text(json.dumps(host_network_override(ports, base.build_args())))
+    system = System(
+        podman=podman,
+        compose_file=REPO / "compose.yaml",
+        override_file=override_file,
+        ports=ports,
+    )
+    # What an interrupted earlier run may have left.
+    system.down(volumes=True)
+    try:
+        # One build per image: podman-compose builds an image once for every service
+        # that names it, all at the same time.
+        system.compose("build", "chat")
+        system.compose("build", "file")
+        # The images these builds replaced.
+        podman.run("image", "prune", "--force")
+        system.compose("up", "--detach")
+        system.wait_healthy()
+        yield system
+    finally:
+        system.down(volumes=True)
+
+
+@pytest.fixture(scope="module")
+def go_client(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("bin") / "chat-client"
+    subprocess.run(["go", "build", "-o", str(out), "./client"], cwd=REPO, check=True)
+    return out
+
+
+@pytest.fixture
+def clients() -> Iterator[list[Proc]]:
+    """Client processes started by a test; killed if still running at its end."""
+    started: list[Proc] = []
+    yield started
+    for proc in started:
+        proc.stop()
+
+
+def sign_in(clients: list[Proc], argv: list[str], name: str, password: str) -> Proc:
+    """Start a chat client that signs in as `name`, and wait for its welcome."""
+    proc = Proc(f"client {name}", argv, cwd=REPO)
+    clients.append(proc)
+    proc.send(password)
+    proc.expect(rf"\*\*\* Welcome, {re.escape(name)}! You are in room general\.", timeout=30)
+    return proc
+
+
+def go_client_argv(system: System, go_client: Path, name: str) -> list[str]:
+    return [
+        str(go_client),
+        *("-login", "-auth-server", system.address("auth")),
+        *(name, "general", system.address("chat")),
+    ]
+
+
+def py_client_argv(system: System, name: str) -> list[str]:
+    return [
+        sys.executable,
+        "pyclient/client.py",
+        *("--login", "--auth-server", system.address("auth")),
+        *(name, "general", system.address("chat")),
+    ]
+
+
+def test_images_run_as_a_user_other_than_root(system: System) -> None:
+    for image in (CHAT_IMAGE, SERVICES_IMAGE):
+        config = system.podman.inspect_image(image)["Config"]
+        assert config["User"] == "65532:65532", (image, config["User"])
+        assert "/data" in config["Volumes"], (image, config)
+
+
+def test_every_service_answers_its_health_check_from_the_host(system: System) -> None:
+    # wait_healthy ran grpc_health_probe inside every container; this asks from outside,
+    # for each gRPC service by its full name, through the port compose published.
+    names = {"chat": ("chat.ChatService",)} | {n: SPECS[n].service_names for n in SPECS}
+    with explained(system):
+        for service in SERVICES:
+            with grpc.insecure_channel(system.address(service)) as channel:
+                stub = health_pb2_grpc.HealthStub(channel)
+                for full_name in ("", *names[service]):
+                    reply = stub.Check(health_pb2.HealthCheckRequest(service=full_name), timeout=15)
+                    assert reply.status == health_pb2.HealthCheckResponse.SERVING, (
+                        service,
+                        full_name,
+                    )
+
+
+def test_clients_sign_in_and_chat_through_the_containers(
+    system: System, go_client: Path, clients: list[Proc]
+) -> None:
+    with explained(system):
+        system.register("alice", "alice's long password")
+        alice = sign_in(
+            clients,
+            go_client_argv(system, go_client, "alice"),
+            "alice",
+            "alice's long password",
+        )
+        # The demo account AuthService makes on its first start.
+        bob = sign_in(clients, py_client_argv(system, "user1"), "user1", "password1")
+        alice.expect(r">>> user1 joined the room$", timeout=CLIENT_TIMEOUT)
+        alice.send("hello from the Go client")
+        bob.expect(r"^\[alice\]: hello from the Go client$", timeout=CLIENT_TIMEOUT)
+        bob.send("hello from the Python client")
+        alice.expect(r"^\[user1\]: hello from the Python client$", timeout=CLIENT_TIMEOUT)
+        alice.send("/quit")
+        assert alice.wait(timeout=CLIENT_TIMEOUT) == 0
+        bob.expect(r">>> alice left the room$", timeout=CLIENT_TIMEOUT)
+        # AuthService, in its container, recorded both sign-ins with LoggerService in its
+        # own, reaching it by the name `logger`; it hands events over after answering.
+        deadline = time.monotonic() + CLIENT_TIMEOUT
+        wanted = {"User 'alice' logged in", "User 'user1' logged in"}
+        while not wanted <= set(system.audit_details("SESSION_STARTED")):
+            assert time.monotonic() < deadline, system.audit_details("SESSION_STARTED")
+            time.sleep(0.2)
+
+
+def test_stored_data_outlives_the_containers(
+    system: System, go_client: Path, clients: list[Proc]
+) -> None:
+    with explained(system):
+        system.register("carol", "carol's long password")
+        carol = sign_in(
+            clients,
+            go_client_argv(system, go_client, "carol"),
+            "carol",
+            "carol's long password",
+        )
+        carol.send("kept in a volume")
+        carol.send("/quit")
+        assert carol.wait(timeout=CLIENT_TIMEOUT) == 0
+        # New containers from the same images, on the same volumes.
+        system.down(volumes=False)
+        system.compose("up", "--detach")
+        system.wait_healthy()
+        # carol's account (auth.db) and the room's history (chat.db) are still there.
+        again = sign_in(clients, py_client_argv(system, "carol"), "carol", "carol's long password")
+        again.expect(r"kept in a volume$", timeout=CLIENT_TIMEOUT)
