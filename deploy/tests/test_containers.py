@@ -288,6 +288,18 @@ def py_client_argv(system: System, name: str) -> list[str]:
     ]
 
 
+def password_of(name: str) -> str:
+    return f"{name}'s long password"
+
+
+def new_account_on_go_client(
+    system: System, clients: list[Proc], go_client: Path, name: str
+) -> Proc:
+    """Register `name` with AuthService, then sign in as it with the Go client."""
+    system.register(name, password_of(name))
+    return sign_in(clients, go_client_argv(system, go_client, name), name, password_of(name))
+
+
 def test_images_run_as_a_user_other_than_root(system: System) -> None:
     for image in (CHAT_IMAGE, SERVICES_IMAGE):
         config = system.podman.inspect_image(image)["Config"]
@@ -315,13 +327,7 @@ def test_clients_sign_in_and_chat_through_the_containers(
     system: System, go_client: Path, clients: list[Proc]
 ) -> None:
     with explained(system):
-        system.register("alice", "alice's long password")
-        alice = sign_in(
-            clients,
-            go_client_argv(system, go_client, "alice"),
-            "alice",
-            "alice's long password",
-        )
+        alice = new_account_on_go_client(system, clients, go_client, "alice")
         # The demo account AuthService makes on its first start.
         bob = sign_in(clients, py_client_argv(system, "user1"), "user1", "password1")
         alice.expect(r">>> user1 joined the room$", timeout=CLIENT_TIMEOUT)
@@ -345,13 +351,7 @@ def test_stored_data_outlives_the_containers(
     system: System, go_client: Path, clients: list[Proc]
 ) -> None:
     with explained(system):
-        system.register("carol", "carol's long password")
-        carol = sign_in(
-            clients,
-            go_client_argv(system, go_client, "carol"),
-            "carol",
-            "carol's long password",
-        )
+        carol = new_account_on_go_client(system, clients, go_client, "carol")
         carol.send("kept in a volume")
         carol.send("/quit")
         assert carol.wait(timeout=CLIENT_TIMEOUT) == 0
@@ -360,5 +360,5 @@ def test_stored_data_outlives_the_containers(
         system.compose("up", "--detach")
         system.wait_healthy()
         # carol's account (auth.db) and the room's history (chat.db) are still there.
-        again = sign_in(clients, py_client_argv(system, "carol"), "carol", "carol's long password")
+        again = sign_in(clients, py_client_argv(system, "carol"), "carol", password_of("carol"))
         again.expect(r"kept in a volume$", timeout=CLIENT_TIMEOUT)
