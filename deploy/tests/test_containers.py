@@ -22,6 +22,7 @@ import secrets
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -61,6 +62,7 @@ class System:
     compose_file: Path
     override_file: Path
     ports: dict[str, int]
+    web_port: int
 
     def address(self, service: str) -> str:
         return f"127.0.0.1:{self.ports[service]}"
@@ -165,7 +167,7 @@ def host_aliases() -> list[str]:
     return [arg for name in SERVICES for arg in ("--add-host", f"{name}:127.0.0.1")]
 
 
-def host_network_override(ports: dict[str, int], build_args: dict[str, str]) -> dict:
+def host_network_override(ports: dict[str, int], web_port: int, build_args: dict[str, str]) -> dict:
     """compose.yaml's services on the host network, each on a free loopback port."""
     services: dict[str, dict] = {}
     for name in SERVICES:
@@ -179,6 +181,7 @@ def host_network_override(ports: dict[str, int], build_args: dict[str, str]) -> 
         if name == "chat":
             service["environment"] = {
                 "CHAT_ADDR": listen,
+                "CHAT_WEB_ADDR": f"127.0.0.1:{web_port}",
                 "CHAT_METRICS_ADDR": metrics,
                 "CHAT_AUTH_SERVER": f"auth:{ports['auth']}",
             }
@@ -222,13 +225,16 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
     podman.env["LOGGER_WRITE_KEY"] = secrets.token_hex(32)
     base = baseimages.ensure(podman)
     ports = {name: free_port() for name in SERVICES}
+    web_port = free_port()
     override_file = tmp_path_factory.mktemp("compose") / "compose.host-network.json"
-    override_file.write_text(json.dumps(host_network_override(ports, base.build_args())))
+    override = host_network_override(ports, web_port, base.build_args())
+    override_file.write_text(json.dumps(override))
     system = System(
         podman=podman,
         compose_file=REPO / "compose.yaml",
         override_file=override_file,
         ports=ports,
+        web_port=web_port,
     )
     # What an interrupted earlier run may have left.
     system.down(volumes=True)
@@ -321,6 +327,16 @@ def test_every_service_answers_its_health_check_from_the_host(system: System) ->
                         service,
                         full_name,
                     )
+
+
+def test_the_chat_page_is_served_from_the_chat_server_container(system: System) -> None:
+    # The page is built into the binary: the static image needs no other file for it.
+    with explained(system):
+        url = f"http://127.0.0.1:{system.web_port}/"
+        with urllib.request.urlopen(url, timeout=15) as reply:
+            assert reply.status == 200
+            assert reply.headers.get_content_type() == "text/html"
+            assert "<html" in reply.read().decode("utf-8", "replace").lower()
 
 
 def test_clients_sign_in_and_chat_through_the_containers(
