@@ -1,0 +1,427 @@
+// Package broker is the chat server's link to NATS JetStream, which the
+// chat nodes of a cluster share: each room's messages in one order, its
+// history, the names taken in it, the sessions members resume, the live
+// nodes, and counters. With no NATS servers given it runs an embedded NATS
+// server in-process, so that one chat server alone needs nothing else.
+//
+// What is kept where:
+//
+//   - stream POLYCHAT_ROOMS, subjects polychat.rooms.<room>.t (texts: a
+//     room's history, at most History records per room) and .n (notices,
+//     kept a minute): one record per stream message, holding one message
+//     or a batch of texts (see record.go);
+//   - bucket polychat_members: one key per name taken in a room, <room>.<skeleton>;
+//   - bucket polychat_sessions: resume session id → member key;
+//   - bucket polychat_nodes: one key per live chat node, refreshed while it lives;
+//   - bucket polychat_counters: message ids and Client(N) numbers.
+//
+// Room names and name skeletons are base64url-encoded into subject tokens
+// and keys, so that any name is safe.
+package broker
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Defaults of Options.
+const (
+	// DefaultNodeTTL is how long a node that stopped refreshing its
+	// liveness key counts as alive.
+	DefaultNodeTTL = 10 * time.Second
+	// noticeTTL is how long a notice stays in the stream: long enough for
+	// every node following the room to deliver it.
+	noticeTTL = time.Minute
+	// opTimeout bounds one request to JetStream.
+	opTimeout = 10 * time.Second
+	// epochKey is the room stream's metadata key holding the epoch.
+	epochKey = "polychat_epoch"
+)
+
+// Options configures Open.
+type Options struct {
+	// URLs are the NATS servers to connect to; none starts an embedded
+	// server in-process (unless Server is set).
+	URLs []string
+	// Server, when set, is a NATS server already running in this process
+	// to connect to in-process (several nodes in one test, say); it is
+	// not shut down by Close.
+	Server *server.Server
+	// DataDir is where the embedded server keeps JetStream's files; empty
+	// keeps everything in memory (lost when the process exits). With
+	// URLs, it is not used.
+	DataDir string
+	// Listen, for the embedded server, is a host:port to also accept NATS
+	// clients on (e.g. the nats CLI); empty accepts none.
+	Listen string
+	// CAFile, CertFile and KeyFile configure TLS to the NATS servers (a CA
+	// to trust; a client certificate and key for mutual TLS).
+	CAFile, CertFile, KeyFile string
+	// CredsFile is a NATS credentials file (JWT and NKey seed).
+	CredsFile string
+	// Replicas is how many copies JetStream keeps of the stream and
+	// buckets (1 without a cluster; 3 in a 3-node cluster).
+	Replicas int
+	// History is how many records of texts each room keeps (at least 1,
+	// which keeps the room's last seq).
+	History int
+	// NodeTTL is how long this node counts as alive without refreshing its
+	// liveness key; it bounds how long the members of a node that died
+	// keep their names before the grace period starts.
+	NodeTTL time.Duration
+	// Name names this node in logs and in NATS's connection list.
+	Name string
+	// Logger receives the broker's and the embedded server's events.
+	Logger *slog.Logger
+}
+
+// ErrUnavailable is returned (wrapped) when NATS cannot be reached.
+var ErrUnavailable = errors.New("the message broker (NATS) is unreachable")
+
+// Broker is an open connection to JetStream.
+type Broker struct {
+	opts  Options
+	log   *slog.Logger
+	ns    *server.Server // the embedded server, if any
+	tmp   string         // the embedded server's store directory when in memory
+	nc    *nats.Conn
+	js    jetstream.JetStream
+	rooms jetstream.Stream
+
+	members, sessions, nodes, counters jetstream.KeyValue
+
+	node  string // this node's id
+	epoch string
+
+	connected atomic.Bool
+	statusMu  sync.Mutex
+	onStatus  []func(connected bool)
+
+	stopBeat chan struct{}
+	beatDone chan struct{}
+	closeMu  sync.Mutex
+	closed   bool
+}
+
+// Open connects to NATS (starting the embedded server when opts.URLs is
+// empty), creates the stream and buckets if they do not exist, and starts
+// refreshing this node's liveness key.
+func Open(ctx context.Context, opts Options) (_ *Broker, err error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Replicas < 1 {
+		opts.Replicas = 1
+	}
+	if opts.NodeTTL <= 0 {
+		opts.NodeTTL = DefaultNodeTTL
+	}
+	b := &Broker{opts: opts, log: opts.Logger, node: newID()}
+	defer func() {
+		if err != nil {
+			b.shutdown()
+		}
+	}()
+	if err := b.connect(); err != nil {
+		return nil, err
+	}
+	if b.js, err = jetstream.New(b.nc); err != nil {
+		return nil, fmt.Errorf("broker: %w", err)
+	}
+	if err := b.setup(ctx); err != nil {
+		return nil, err
+	}
+	if err := b.beat(ctx); err != nil {
+		return nil, err
+	}
+	b.stopBeat, b.beatDone = make(chan struct{}), make(chan struct{})
+	go b.heartbeat()
+	return b, nil
+}
+
+// connect starts the embedded server or dials the configured ones.
+func (b *Broker) connect() error {
+	name := b.opts.Name
+	if name == "" {
+		name = "polychat-chat"
+	}
+	nopts := []nats.Option{
+		nats.Name(name),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(time.Second),
+		nats.ReconnectJitter(200*time.Millisecond, time.Second),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			b.log.Warn("lost the connection to NATS; reconnecting", "err", err)
+			b.setConnected(false)
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			b.log.Info("reconnected to NATS", "server", nc.ConnectedUrlRedacted())
+			b.setConnected(true)
+		}),
+		nats.ClosedHandler(func(*nats.Conn) { b.setConnected(false) }),
+	}
+	url := strings.Join(b.opts.URLs, ",")
+	switch {
+	case b.opts.Server != nil:
+		nopts = append(nopts, nats.InProcessServer(b.opts.Server))
+		url = b.opts.Server.ClientURL()
+	case len(b.opts.URLs) == 0:
+		ns, tmp, err := startEmbedded(b.opts)
+		if err != nil {
+			return err
+		}
+		b.ns, b.tmp = ns, tmp
+		nopts = append(nopts, nats.InProcessServer(ns))
+		url = ns.ClientURL()
+	default:
+		if b.opts.CAFile != "" {
+			nopts = append(nopts, nats.RootCAs(b.opts.CAFile))
+		}
+		if b.opts.CertFile != "" || b.opts.KeyFile != "" {
+			nopts = append(nopts, nats.ClientCert(b.opts.CertFile, b.opts.KeyFile))
+		}
+		if b.opts.CredsFile != "" {
+			nopts = append(nopts, nats.UserCredentials(b.opts.CredsFile))
+		}
+		// Keep trying at start too: a node may come up before NATS.
+		nopts = append(nopts, nats.RetryOnFailedConnect(true))
+	}
+	nc, err := nats.Connect(url, nopts...)
+	if err != nil {
+		return fmt.Errorf("broker: connect to NATS at %s: %w", url, err)
+	}
+	b.nc = nc
+	b.setConnected(nc.IsConnected())
+	return nil
+}
+
+// setConnected records whether NATS is reachable and tells the watchers
+// when that changes.
+func (b *Broker) setConnected(up bool) {
+	if b.connected.Swap(up) == up {
+		return
+	}
+	b.statusMu.Lock()
+	fns := slices.Clone(b.onStatus)
+	b.statusMu.Unlock()
+	for _, fn := range fns {
+		fn(up)
+	}
+}
+
+// OnStatus arranges for fn to be called whenever the connection to NATS is
+// lost or back; it is called at once with the current state.
+func (b *Broker) OnStatus(fn func(connected bool)) {
+	b.statusMu.Lock()
+	b.onStatus = append(b.onStatus, fn)
+	b.statusMu.Unlock()
+	fn(b.Connected())
+}
+
+// Connected reports whether NATS is reachable now.
+func (b *Broker) Connected() bool { return b.connected.Load() }
+
+// Embedded reports whether the broker runs its own NATS server.
+func (b *Broker) Embedded() bool { return b.ns != nil }
+
+// Node returns this node's id, unique to this process.
+func (b *Broker) Node() string { return b.node }
+
+// Epoch returns the epoch of the room stream: a name of its incarnation,
+// made when the stream is created and kept in its metadata, so that it
+// changes when the stream is replaced.
+func (b *Broker) Epoch() string { return b.epoch }
+
+// Conn returns the NATS connection (for tests and metrics).
+func (b *Broker) Conn() *nats.Conn { return b.nc }
+
+// storage is the storage of the stream and buckets: memory for an
+// in-process server without a data directory, files otherwise.
+func (b *Broker) storage() jetstream.StorageType {
+	if len(b.opts.URLs) == 0 && b.opts.DataDir == "" {
+		return jetstream.MemoryStorage
+	}
+	return jetstream.FileStorage
+}
+
+// historyRecords is the per-subject limit of the room stream.
+func (b *Broker) historyRecords() int64 { return int64(max(b.opts.History, 1)) }
+
+// setup creates (or updates the limits of) the room stream and the buckets,
+// and reads the epoch.
+func (b *Broker) setup(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 4*opTimeout)
+	defer cancel()
+	cfg := jetstream.StreamConfig{
+		Name:              roomStream,
+		Description:       "Polychat rooms: texts (history) and notices",
+		Subjects:          []string{roomPrefix + "*.*"},
+		Retention:         jetstream.LimitsPolicy,
+		Discard:           jetstream.DiscardOld,
+		MaxMsgsPerSubject: b.historyRecords(),
+		MaxMsgSize:        maxRecordSize + 4096,
+		Storage:           b.storage(),
+		Replicas:          b.opts.Replicas,
+		AllowDirect:       true,
+		AllowMsgTTL:       true,
+		Duplicates:        2 * time.Minute,
+	}
+	s, err := b.js.Stream(ctx, roomStream)
+	switch {
+	case errors.Is(err, jetstream.ErrStreamNotFound):
+		cfg.Metadata = map[string]string{epochKey: newEpoch()}
+		s, err = b.js.CreateStream(ctx, cfg)
+		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+			s, err = b.js.Stream(ctx, roomStream) // another node was first
+		}
+		if err != nil {
+			return fmt.Errorf("broker: create stream %s: %w", roomStream, err)
+		}
+	case err != nil:
+		return fmt.Errorf("broker: stream %s: %w", roomStream, err)
+	default:
+		old := s.CachedInfo().Config
+		if old.MaxMsgsPerSubject != cfg.MaxMsgsPerSubject || old.Replicas != cfg.Replicas {
+			// Updated in place: the metadata, and so the epoch, stay.
+			old.MaxMsgsPerSubject, old.Replicas = cfg.MaxMsgsPerSubject, cfg.Replicas
+			if s, err = b.js.UpdateStream(ctx, old); err != nil {
+				return fmt.Errorf("broker: update stream %s: %w", roomStream, err)
+			}
+		}
+	}
+	b.rooms = s
+	info := s.CachedInfo()
+	b.epoch = info.Config.Metadata[epochKey]
+	if b.epoch == "" {
+		// A stream made by hand: its creation time names it.
+		sum := sha256.Sum256([]byte(info.Created.UTC().Format(time.RFC3339Nano)))
+		b.epoch = hex.EncodeToString(sum[:8])
+	}
+
+	buckets := []struct {
+		kv  *jetstream.KeyValue
+		cfg jetstream.KeyValueConfig
+	}{
+		{&b.members, jetstream.KeyValueConfig{Bucket: membersBucket, Description: "Polychat: names taken in each room"}},
+		{&b.sessions, jetstream.KeyValueConfig{Bucket: sessionsBucket, Description: "Polychat: resumable sessions"}},
+		{&b.nodes, jetstream.KeyValueConfig{Bucket: nodesBucket, Description: "Polychat: live chat nodes",
+			TTL: b.opts.NodeTTL, LimitMarkerTTL: time.Minute}},
+		{&b.counters, jetstream.KeyValueConfig{Bucket: countersBucket, Description: "Polychat: message ids and client numbers"}},
+	}
+	for _, bk := range buckets {
+		// A bucket that exists is taken as it is: the first node made it.
+		kv, err := b.js.KeyValue(ctx, bk.cfg.Bucket)
+		if errors.Is(err, jetstream.ErrBucketNotFound) {
+			bk.cfg.Storage, bk.cfg.Replicas = b.storage(), b.opts.Replicas
+			kv, err = b.js.CreateKeyValue(ctx, bk.cfg)
+			if errors.Is(err, jetstream.ErrBucketExists) {
+				kv, err = b.js.KeyValue(ctx, bk.cfg.Bucket)
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("broker: bucket %s: %w", bk.cfg.Bucket, err)
+		}
+		*bk.kv = kv
+	}
+	return nil
+}
+
+// heartbeat refreshes this node's liveness key until Close.
+func (b *Broker) heartbeat() {
+	defer close(b.beatDone)
+	t := time.NewTicker(b.opts.NodeTTL / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-b.stopBeat:
+			return
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(context.Background(), b.opts.NodeTTL/3)
+			if err := b.beat(ctx); err != nil && b.Connected() {
+				b.log.Warn("cannot refresh this node's liveness in NATS", "err", err)
+			}
+			cancel()
+		}
+	}
+}
+
+// beat writes this node's liveness key.
+func (b *Broker) beat(ctx context.Context) error {
+	_, err := b.nodes.PutString(ctx, b.node, time.Now().UTC().Format(time.RFC3339Nano))
+	return err
+}
+
+// Close stops this node's heartbeat, deletes its liveness key (so that
+// other nodes take over its members at once), and closes the connection
+// and the embedded server.
+func (b *Broker) Close() error {
+	b.closeMu.Lock()
+	defer b.closeMu.Unlock()
+	if b.closed {
+		return nil
+	}
+	b.closed = true
+	if b.stopBeat != nil {
+		close(b.stopBeat)
+		<-b.beatDone
+	}
+	var err error
+	if b.nodes != nil && b.Connected() {
+		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+		err = b.nodes.Delete(ctx, b.node)
+		cancel()
+	}
+	b.shutdown()
+	return err
+}
+
+// shutdown closes the connection and the embedded server.
+func (b *Broker) shutdown() {
+	if b.nc != nil {
+		_ = b.nc.Drain()
+		b.nc.Close()
+	}
+	if b.ns != nil {
+		b.ns.Shutdown()
+		b.ns.WaitForShutdown()
+	}
+	if b.tmp != "" {
+		_ = os.RemoveAll(b.tmp)
+	}
+}
+
+// unavailable wraps err as ErrUnavailable when it is a connection failure.
+func unavailable(err error) error {
+	if errors.Is(err, nats.ErrConnectionClosed) || errors.Is(err, nats.ErrNoResponders) ||
+		errors.Is(err, nats.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrConnectionReconnecting) ||
+		errors.Is(err, nats.ErrConnectionDraining) {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return err
+}
+
+// newID returns 16 random hex digits.
+func newID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	return hex.EncodeToString(b[:])
+}
+
+// newEpoch returns a new epoch: 16 hex digits, as the chat's epochs are.
+func newEpoch() string { return newID() }

@@ -1,0 +1,379 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/proto"
+
+	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
+)
+
+// seqHeader, on a text record, is the seq of its last text: the room's
+// last seq once it is stored. A record with the header and no entries
+// marks where a deleted history ended, so that seqs are never reused.
+const seqHeader = "Polychat-Seq"
+
+// maxBatch is the most texts one record holds.
+const maxBatch = 256
+
+// Room is a room this node follows: it receives the room's messages in the
+// stream's order and publishes to it.
+type Room struct {
+	b       *Broker
+	name    string
+	texts   string // subject of the room's texts
+	notices string // subject of its notices
+
+	cons jetstream.ConsumeContext
+
+	mu      sync.Mutex
+	queue   []*outbound
+	running bool // a publisher goroutine drains queue
+	// lastSeq and lastStream are the seq of the room's last text and the
+	// stream sequence of its record, as this node last knew them; known is
+	// false until they are read.
+	lastSeq, lastStream uint64
+	known               bool
+}
+
+// outbound is a message waiting to be published.
+type outbound struct {
+	msg    *chatpb.ChatMessage
+	origin string
+	done   func(error)
+}
+
+// Follow starts following room: hist is called once with the room's kept
+// texts (oldest first), then deliver with every message stored after them,
+// in the stream's order, on one goroutine of the Room's. Follow returns
+// once hist has been called. Close the Room to stop.
+func (b *Broker) Follow(ctx context.Context, room string, hist func([]Delivery), deliver func(Delivery)) (*Room, error) {
+	r := &Room{b: b, name: room, texts: roomSubject(room, textKind), notices: roomSubject(room, noticeKind)}
+	ctx, cancel := context.WithTimeout(ctx, opTimeout)
+	defer cancel()
+	// Everything stored up to boundary is history (texts) or old news
+	// (notices); everything after it is delivered.
+	info, err := b.rooms.Info(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("broker: follow room: %w", unavailable(err))
+	}
+	boundary := info.State.LastSeq
+	var lastText uint64
+	last, err := b.rooms.GetLastMsgForSubject(ctx, r.texts)
+	switch {
+	case errors.Is(err, jetstream.ErrMsgNotFound):
+	case err != nil:
+		return nil, fmt.Errorf("broker: follow room: %w", unavailable(err))
+	default:
+		lastText = last.Sequence
+		r.setLast(last.Header, last.Sequence)
+	}
+	cons, err := b.js.OrderedConsumer(ctx, roomStream, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{r.texts, r.notices},
+		DeliverPolicy:  jetstream.DeliverAllPolicy,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("broker: follow room: %w", unavailable(err))
+	}
+	var (
+		history []Delivery
+		ready   = make(chan struct{})
+		caught  = lastText == 0
+	)
+	finish := func() {
+		caught = true
+		hist(history)
+		history = nil
+		close(ready)
+	}
+	if caught {
+		finish()
+	}
+	r.cons, err = cons.Consume(func(m jetstream.Msg) {
+		meta, err := m.Metadata()
+		if err != nil {
+			b.log.Error("room message without metadata", "room", room, "err", err)
+			return
+		}
+		seq := meta.Sequence.Stream
+		if seq <= boundary && !caught {
+			if m.Subject() == r.texts {
+				ds, err := decodeRecord(m.Data())
+				if err != nil {
+					b.log.Error("skipping a malformed room record", "room", room, "seq", seq, "err", err)
+				}
+				history = append(history, ds...)
+			}
+			if seq >= lastText || meta.NumPending == 0 {
+				finish()
+			}
+			return
+		}
+		if !caught {
+			finish()
+		}
+		if seq <= boundary {
+			return
+		}
+		if m.Subject() == r.texts {
+			r.setLast(m.Headers(), seq)
+		}
+		ds, err := decodeRecord(m.Data())
+		if err != nil {
+			b.log.Error("skipping a malformed room record", "room", room, "seq", seq, "err", err)
+			return
+		}
+		for _, d := range ds {
+			deliver(d)
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("broker: follow room: %w", unavailable(err))
+	}
+	select {
+	case <-ready:
+		return r, nil
+	case <-ctx.Done():
+		r.cons.Stop()
+		return nil, fmt.Errorf("broker: follow room %q: reading its history: %w", room, unavailable(ctx.Err()))
+	}
+}
+
+// Name returns the room's name.
+func (r *Room) Name() string { return r.name }
+
+// Close stops following the room. Messages queued for publishing are
+// still published.
+func (r *Room) Close() {
+	r.cons.Stop()
+}
+
+// setLast records the room's last text record, from its seq header and
+// stream sequence.
+func (r *Room) setLast(h nats.Header, stream uint64) {
+	seq, err := strconv.ParseUint(h.Get(seqHeader), 10, 64)
+	if err != nil {
+		return // not ours; the publisher reads the last record again
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if stream > r.lastStream {
+		r.lastSeq, r.lastStream, r.known = seq, stream, true
+	}
+}
+
+// Publish stores msg in the room (a text gets the room's next seq, set on
+// msg) and calls done once it is stored, or with the error why not (wrapping
+// ErrUnavailable when NATS cannot be reached). Members see it when it comes
+// back through Follow, on every node, in one order. origin is the sender's
+// membership, "" for a notice of the server's. Messages of one Room are
+// published in the order Publish is called; msg must not be changed after.
+func (r *Room) Publish(msg *chatpb.ChatMessage, origin string, done func(error)) {
+	r.mu.Lock()
+	r.queue = append(r.queue, &outbound{msg: msg, origin: origin, done: done})
+	start := !r.running
+	r.running = true
+	r.mu.Unlock()
+	if start {
+		go r.publish()
+	}
+}
+
+// publish drains the queue: consecutive texts go out as one record, and
+// each notice as a record of its own.
+func (r *Room) publish() {
+	for {
+		r.mu.Lock()
+		if len(r.queue) == 0 {
+			r.running = false
+			r.mu.Unlock()
+			return
+		}
+		n, size := 0, 0
+		text := r.queue[0].msg.GetKind() == chatpb.ChatMessage_KIND_TEXT
+		for n < len(r.queue) && n < maxBatch && text && r.queue[n].msg.GetKind() == chatpb.ChatMessage_KIND_TEXT {
+			size += len(r.queue[n].msg.GetMessage()) + 256
+			if n > 0 && size > maxRecordSize/2 {
+				break
+			}
+			n++
+		}
+		if !text {
+			n = 1
+		}
+		batch := r.queue[:n:n]
+		r.queue = r.queue[n:]
+		r.mu.Unlock()
+
+		var err error
+		if text {
+			err = r.publishTexts(batch)
+		} else {
+			err = r.publishNotice(batch[0])
+		}
+		for _, o := range batch {
+			if o.done != nil {
+				o.done(err)
+			}
+		}
+	}
+}
+
+// publishNotice stores one notice, kept only for noticeTTL.
+func (r *Room) publishNotice(o *outbound) error {
+	data, err := proto.Marshal(o.msg)
+	if err != nil {
+		return fmt.Errorf("broker: encode notice: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	_, err = r.b.js.PublishMsg(ctx, &nats.Msg{Subject: r.notices, Data: appendEntry(nil, data, o.origin)},
+		jetstream.WithMsgTTL(noticeTTL), jetstream.WithExpectStream(roomStream))
+	if err != nil {
+		return fmt.Errorf("broker: publish notice: %w", unavailable(err))
+	}
+	return nil
+}
+
+// publishTexts stores batch as one record, numbering its texts after the
+// room's last seq. Another node may have stored a text since this node
+// last knew the room's last record: the expected-last-subject-sequence
+// check refuses the record then, and it is numbered again and retried.
+func (r *Room) publishTexts(batch []*outbound) error {
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	for {
+		r.mu.Lock()
+		known, seq, stream := r.known, r.lastSeq, r.lastStream
+		r.mu.Unlock()
+		if !known {
+			var err error
+			if seq, stream, err = r.readLast(ctx); err != nil {
+				return err
+			}
+		}
+		var rec []byte
+		for i, o := range batch {
+			o.msg.Seq = seq + uint64(i) + 1
+			data, err := proto.Marshal(o.msg)
+			if err != nil {
+				return fmt.Errorf("broker: encode text: %w", err)
+			}
+			rec = appendEntry(rec, data, o.origin)
+		}
+		last := seq + uint64(len(batch))
+		m := &nats.Msg{Subject: r.texts, Header: nats.Header{seqHeader: []string{strconv.FormatUint(last, 10)}}, Data: rec}
+		ack, err := r.b.js.PublishMsg(ctx, m, jetstream.WithExpectLastSequencePerSubject(stream), jetstream.WithExpectStream(roomStream))
+		if isWrongLast(err) {
+			r.mu.Lock()
+			r.known = false
+			r.mu.Unlock()
+			continue
+		}
+		if err != nil {
+			r.mu.Lock()
+			r.known = false // the record may be stored after all
+			r.mu.Unlock()
+			return fmt.Errorf("broker: publish texts: %w", unavailable(err))
+		}
+		r.mu.Lock()
+		if ack.Sequence > r.lastStream {
+			r.lastSeq, r.lastStream, r.known = last, ack.Sequence, true
+		}
+		r.mu.Unlock()
+		return nil
+	}
+}
+
+// readLast reads the room's last seq and the stream sequence of its record
+// (0, 0 for a room that never had a text).
+func (r *Room) readLast(ctx context.Context) (seq, stream uint64, err error) {
+	last, err := r.b.rooms.GetLastMsgForSubject(ctx, r.texts)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return 0, 0, nil
+	}
+	if err != nil {
+		return 0, 0, fmt.Errorf("broker: read room's last text: %w", unavailable(err))
+	}
+	seq, err = strconv.ParseUint(last.Header.Get(seqHeader), 10, 64)
+	if err != nil {
+		return 0, 0, fmt.Errorf("broker: room's last text record has no %s header", seqHeader)
+	}
+	return seq, last.Sequence, nil
+}
+
+// isWrongLast reports whether err is JetStream refusing a publish whose
+// expected last subject sequence is not the last.
+func isWrongLast(err error) bool {
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
+			apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant
+	}
+	return false
+}
+
+// LastSeq returns the seq of room's last text (0 if it never had one).
+func (b *Broker) LastSeq(ctx context.Context, room string) (uint64, error) {
+	r := &Room{b: b, texts: roomSubject(room, textKind)}
+	seq, _, err := r.readLast(ctx)
+	return seq, err
+}
+
+// Rooms returns every room with kept history and the time of its newest
+// record.
+func (b *Broker) Rooms(ctx context.Context) (map[string]time.Time, error) {
+	info, err := b.rooms.Info(ctx, jetstream.WithSubjectFilter(roomPrefix+"*."+textKind))
+	if err != nil {
+		return nil, fmt.Errorf("broker: list rooms: %w", unavailable(err))
+	}
+	out := make(map[string]time.Time, len(info.State.Subjects))
+	for subject := range info.State.Subjects {
+		room, err := roomOfSubject(subject)
+		if err != nil {
+			continue // not a subject of ours
+		}
+		last, err := b.rooms.GetLastMsgForSubject(ctx, subject)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("broker: list rooms: %w", unavailable(err))
+		}
+		if len(last.Data) == 0 {
+			continue // only the marker of a deleted history
+		}
+		out[room] = last.Time
+	}
+	return out, nil
+}
+
+// DeleteHistory deletes room's texts, keeping (in a record of no texts)
+// its last seq, so that the room's seqs are never reused.
+func (b *Broker) DeleteHistory(ctx context.Context, room string) error {
+	r := &Room{b: b, texts: roomSubject(room, textKind)}
+	seq, _, err := r.readLast(ctx)
+	if err != nil {
+		return err
+	}
+	if seq == 0 {
+		return nil
+	}
+	m := &nats.Msg{Subject: r.texts, Header: nats.Header{seqHeader: []string{strconv.FormatUint(seq, 10)}}}
+	ack, err := b.js.PublishMsg(ctx, m, jetstream.WithExpectStream(roomStream))
+	if err != nil {
+		return fmt.Errorf("broker: delete history: %w", unavailable(err))
+	}
+	// Everything of the room's texts before the marker goes.
+	if err := b.rooms.Purge(ctx, jetstream.WithPurgeSubject(r.texts), jetstream.WithPurgeSequence(ack.Sequence)); err != nil {
+		return fmt.Errorf("broker: delete history: %w", unavailable(err))
+	}
+	return nil
+}
