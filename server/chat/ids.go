@@ -3,8 +3,6 @@ package chat
 import (
 	"log/slog"
 	"sync"
-
-	"github.com/polychat/polychat/server/history"
 )
 
 // idBlock is how many ids are reserved from the store at a time, so the store
@@ -14,11 +12,16 @@ const idBlock = 1024
 // idSource hands out increasing message ids, reserving them from the store in
 // blocks so that ids keep increasing across restarts.
 type idSource struct {
-	store history.Store
+	store idReserver
 	log   *slog.Logger
 
 	mu          sync.Mutex
 	next, limit uint64
+}
+
+// idReserver reserves blocks of ids: a history.Store, or the broker.
+type idReserver interface {
+	ReserveIDs(n uint64) (first uint64, err error)
 }
 
 // nextID returns a new id. Callers that need ids in delivery order within a

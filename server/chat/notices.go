@@ -27,10 +27,11 @@ type noticeLimit struct {
 // KIND_JOIN or KIND_LEAVE). Over NoticeRate, the notice is held back and
 // counted instead, and one system notice a moment later sums up the held
 // back ones: members of a busy room learn how many came and went without
-// anyone being able to flood them with names. r.mu must be held.
-func (s *Service) noticeLocked(r *room, kind chatpb.ChatMessage_Kind, text string) {
-	if len(r.members) == 0 {
-		return // nobody to tell
+// anyone being able to flood them with names. about is the member the
+// notice is about, who is not told (nil: none). r.mu must be held.
+func (s *Service) noticeLocked(r *room, kind chatpb.ChatMessage_Kind, text string, about *member) {
+	if len(r.members) == 0 && s.cluster == nil {
+		return // nobody to tell (with a cluster, other nodes may have members)
 	}
 	if s.cfg.NoticeRate > 0 {
 		n := &r.notices
@@ -50,7 +51,7 @@ func (s *Service) noticeLocked(r *room, kind chatpb.ChatMessage_Kind, text strin
 			return
 		}
 	}
-	s.deliverLocked(r, s.newMessage(r.name, SystemUser, kind, text, nil), nil)
+	s.announceLocked(r, kind, text, about)
 }
 
 // summarise sends r's members the summary of the notices held back.
@@ -60,10 +61,10 @@ func (s *Service) summarise(r *room) {
 	n := &r.notices
 	joins, leaves := n.joins, n.leaves
 	n.joins, n.leaves, n.summary = 0, 0, nil
-	if r.closed || len(r.members) == 0 || joins+leaves == 0 {
+	if r.closed || (len(r.members) == 0 && s.cluster == nil) || joins+leaves == 0 {
 		return
 	}
-	s.deliverLocked(r, s.newMessage(r.name, SystemUser, chatpb.ChatMessage_KIND_SYSTEM, summaryText(joins, leaves), nil), nil)
+	s.announceLocked(r, chatpb.ChatMessage_KIND_SYSTEM, summaryText(joins, leaves), nil)
 }
 
 // summaryText is the readable summary of held-back notices, e.g. "12

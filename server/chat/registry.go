@@ -1,6 +1,9 @@
 package chat
 
-import "time"
+import (
+	"errors"
+	"time"
+)
 
 // openRoomLocked creates room name for a member joining from ip (as
 // limits.IP gives it), either from an idle room with kept history or, within
@@ -30,9 +33,12 @@ func (s *Service) openRoomLocked(name, ip string) (*room, error) {
 // loadLocked has the store load r's history, once per room. r.mu must be
 // held; the first member of a room that was idle waits for its history to be
 // read from disk here, the others for the room lock.
-func (s *Service) loadLocked(r *room) {
+func (s *Service) loadLocked(r *room) error {
+	if s.cluster != nil {
+		return s.followLocked(r)
+	}
 	if r.loaded {
-		return
+		return nil
 	}
 	// Marked loaded even on failure: the store counts the Load, and the
 	// room goes on without history.
@@ -43,6 +49,7 @@ func (s *Service) loadLocked(r *room) {
 	// What the store has from before the room opened was committed then,
 	// or is about to be (an earlier opening's last messages).
 	r.visibleSeq = max(r.visibleSeq, s.store.LastSeq(r.name))
+	return nil
 }
 
 // closeRoomLocked retires r, whose last member left: it stays known as an
@@ -51,7 +58,7 @@ func (s *Service) loadLocked(r *room) {
 func (s *Service) closeRoomLocked(r *room) {
 	delete(s.rooms, r.name)
 	s.metrics.RoomClosed()
-	if len(s.store.Recent(r.name)) > 0 {
+	if len(s.recent(r)) > 0 {
 		s.idle[r.name] = &idleRoom{creator: r.creator, since: time.Now()}
 		return
 	}
@@ -85,7 +92,7 @@ func (s *Service) ExpireIdleRooms(now time.Time) int {
 		}
 		// Under s.mu, so that a join cannot reopen the room and read its
 		// history before it is deleted.
-		if err := s.store.Delete(name); err != nil {
+		if err := s.deleteHistory(name); err != nil {
 			s.log.Error("cannot delete an expired room's history", "room", name, "err", err)
 			continue
 		}
@@ -99,4 +106,22 @@ func (s *Service) ExpireIdleRooms(now time.Time) int {
 		s.log.Info("expired idle rooms", "count", n, "retention", s.cfg.RoomRetention)
 	}
 	return n
+}
+
+// deleteHistory deletes the history of room, which has no member here.
+// With a cluster it is kept while any node has a member in the room.
+func (s *Service) deleteHistory(room string) error {
+	if s.cluster == nil {
+		return s.store.Delete(room)
+	}
+	ctx, cancel := brokerCtx()
+	defer cancel()
+	ms, err := s.cluster.RoomMembers(ctx, room)
+	if err != nil {
+		return err
+	}
+	if len(ms) > 0 {
+		return errors.New("the room has members on another node")
+	}
+	return s.cluster.DeleteHistory(ctx, room)
 }

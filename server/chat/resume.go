@@ -14,6 +14,7 @@ import (
 
 	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
 	"github.com/polychat/polychat/internal/chatwire"
+	"github.com/polychat/polychat/server/broker"
 )
 
 // recentIDsSize is how many client message ids are remembered per member.
@@ -40,6 +41,9 @@ type session struct {
 	// seen holds the recent client message ids relayed for the member;
 	// nil after a restart until the member resumes.
 	seen *recentIDs
+	// rec is the membership in the broker, with a cluster; nil once it
+	// is freed or another node holds it.
+	rec *broker.Member
 }
 
 // recentIDs is a bounded set of the last ids added.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/polychat/polychat/server/broker"
 	"github.com/polychat/polychat/server/names"
 )
 
@@ -35,6 +36,11 @@ type room struct {
 	// from before the room opened, committed): a joining member is shown
 	// history up to it, and anything later live.
 	visibleSeq uint64
+	// link is the room in the broker, with a cluster, while the room is
+	// open here; hist is its history as the broker delivered it.
+	link *broker.Room
+	hist recentTexts
+
 	// reserved counts dropped members whose names stay reserved for their
 	// grace period; the room stays open while any is.
 	reserved int

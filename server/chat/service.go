@@ -6,6 +6,7 @@
 package chat
 
 import (
+	"context"
 	"log/slog"
 	"strconv"
 	"sync"
@@ -19,6 +20,7 @@ import (
 
 	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
 	"github.com/polychat/polychat/internal/chatwire"
+	"github.com/polychat/polychat/server/broker"
 	"github.com/polychat/polychat/server/history"
 )
 
@@ -79,6 +81,15 @@ type Config struct {
 	// resuming off: a dropped member leaves at once and welcomes carry no
 	// token.
 	ResumeGrace time.Duration
+	// Cluster, when set, is the broker the chat's rooms, names, sessions
+	// and message ids live in, shared with the other chat nodes on it;
+	// Store is then not used. History and HistoryBytes bound the texts each
+	// room keeps in memory for joining members, as the broker's history
+	// does (History 0 keeps none).
+	Cluster      *broker.Broker
+	History      int
+	HistoryBytes int
+
 	// DeliverBeforeCommit is for benchmarking only: text messages reach
 	// members as soon as they are appended, before the store has committed
 	// them, so a crash can lose a message members saw. It exists to measure
@@ -94,6 +105,7 @@ type Service struct {
 	cfg     Config
 	log     *slog.Logger
 	store   history.Store
+	cluster *broker.Broker
 	epoch   string // the store's, set on every message sent
 	ids     idSource
 	metrics Metrics
@@ -106,8 +118,10 @@ type Service struct {
 	// room over the limits.
 	errMaxRooms, errMaxRoomsPerIP error
 
-	// streams counts streams since start; it numbers Client(N).
+	// streams counts streams since start; it numbers Client(N) without a
+	// cluster, and nums with one.
 	streams atomic.Uint64
+	nums    numbers
 
 	mu      sync.Mutex           // guards the fields below; taken before any room.mu
 	rooms   map[string]*room     // rooms with members
@@ -166,6 +180,7 @@ func New(cfg Config) *Service {
 		cfg:     cfg,
 		log:     cfg.Logger,
 		store:   cfg.Store,
+		cluster: cfg.Cluster,
 		metrics: cfg.Metrics,
 		rooms:   make(map[string]*room),
 		idle:    make(map[string]*idleRoom),
@@ -180,7 +195,19 @@ func New(cfg Config) *Service {
 		"the server has as many rooms as it allows (%d); join an existing room or try again later", cfg.MaxRooms)
 	s.errMaxRoomsPerIP = status.Errorf(codes.ResourceExhausted,
 		"your address has created as many rooms as it may (%d); join an existing room", cfg.MaxRoomsPerIP)
-	if stored, err := cfg.Store.Rooms(); err != nil {
+	var (
+		stored map[string]time.Time
+		err    error
+	)
+	if s.cluster != nil {
+		s.epoch = s.cluster.Epoch()
+		ctx, cancel := brokerCtx()
+		stored, err = s.cluster.Rooms(ctx)
+		cancel()
+	} else {
+		stored, err = cfg.Store.Rooms()
+	}
+	if err != nil {
 		s.log.Error("cannot list the rooms with history; they count against no limit", "err", err)
 	} else {
 		for name, newest := range stored {
@@ -196,6 +223,13 @@ func New(cfg Config) *Service {
 			strconv.FormatFloat(cfg.Rate, 'f', -1, 64), unit)
 	}
 	s.ids = idSource{store: cfg.Store, log: cfg.Logger}
+	if s.cluster != nil {
+		s.ids.store = clusterIDs{s.cluster}
+		if err := s.cluster.Watch(context.Background(), s.takenOver, s.orphaned); err != nil {
+			s.log.Error("cannot watch the other chat nodes; members of a node that dies keep their names", "err", err)
+		}
+		return s
+	}
 	s.restoreSessions()
 	return s
 }
@@ -265,20 +299,23 @@ func (s *Service) deliverLocked(r *room, o *outgoing, exclude *member) {
 		r.held = append(r.held, &heldMsg{o: o, exclude: exclude, ready: true})
 		return
 	}
-	s.deliverNowLocked(r, o, exclude)
+	s.deliverNowLocked(r, o, exclude, "")
 }
 
 // deliverNowLocked queues o to every member of r except exclude (and except
-// a later stream of exclude's session), or only to the members o is for.
+// a later stream of exclude's session) and except the member of membership
+// origin (with a cluster; "" for none), or only to the members o is for.
 // r.mu must be held.
-func (s *Service) deliverNowLocked(r *room, o *outgoing, exclude *member) {
+func (s *Service) deliverNowLocked(r *room, o *outgoing, exclude *member, origin string) {
 	if o.to != nil {
 		s.deliverToLocked(r, o)
 		return
 	}
 	var slow []*member
+	seq := o.GetSeq()
 	for _, m := range r.members {
-		if m == exclude || (exclude != nil && m.sess == exclude.sess) {
+		if m == exclude || (exclude != nil && m.sess == exclude.sess) ||
+			(origin != "" && m.sess.rec != nil && m.sess.rec.ID == origin) || (seq != 0 && seq <= m.after) {
 			continue
 		}
 		if !m.push(o) {
@@ -318,7 +355,7 @@ func (s *Service) committed(r *room, o *outgoing) {
 		h := r.held[0]
 		r.held[0] = nil
 		r.held = r.held[1:]
-		s.deliverNowLocked(r, h.o, h.exclude)
+		s.deliverNowLocked(r, h.o, h.exclude, "")
 	}
 	if len(r.held) == 0 {
 		r.held = nil // let the backing array go
@@ -365,7 +402,7 @@ func (s *Service) removeLocked(r *room, m *member) bool {
 	r.dropName(m)
 	s.forgetSessionLocked(m)
 	if !r.closed {
-		s.noticeLocked(r, chatpb.ChatMessage_KIND_LEAVE, m.name+" left the room")
+		s.noticeLocked(r, chatpb.ChatMessage_KIND_LEAVE, m.name+" left the room", nil)
 	}
 	return true
 }

@@ -26,6 +26,10 @@ func sessionRecord(m *member, dropped time.Time) history.Session {
 // saveSession has the store keep m's session, so that m can resume after
 // a restart too.
 func (s *Service) saveSession(m *member, dropped time.Time) {
+	if s.cluster != nil && m.sess != nil {
+		s.saveMember(m, dropped)
+		return
+	}
 	if m.sess == nil || m.sess.id == "" {
 		return
 	}
@@ -82,13 +86,13 @@ func (s *Service) expire(sess *session, m *member) {
 	s.sessMu.Unlock()
 	s.metrics.GraceExpired()
 	if !r.closed {
-		s.noticeLocked(r, chatpb.ChatMessage_KIND_LEAVE, m.name+" left the room")
+		s.noticeLocked(r, chatpb.ChatMessage_KIND_LEAVE, m.name+" left the room", nil)
 	}
 	unload := s.retireIfEmptyLocked(r)
 	r.mu.Unlock()
 	s.mu.Unlock()
 	if unload {
-		s.store.Unload(r.name)
+		s.unload(r)
 	}
 }
 
@@ -96,6 +100,9 @@ func (s *Service) expire(sess *session, m *member) {
 // if m still holds it. m's room's mu must be held.
 func (s *Service) forgetSessionLocked(m *member) {
 	sess := m.sess
+	if s.cluster != nil && sess != nil && sess.member == m {
+		s.releaseMember(m)
+	}
 	if sess == nil || sess.id == "" || sess.member != m {
 		return
 	}
@@ -106,6 +113,9 @@ func (s *Service) forgetSessionLocked(m *member) {
 	s.sessMu.Lock()
 	delete(s.sessions, sess.id)
 	s.sessMu.Unlock()
+	if s.cluster != nil {
+		return
+	}
 	if err := s.store.DeleteSession(sess.id); err != nil {
 		s.log.Error("cannot delete a member's session", "room", sess.room, "err", err)
 	}

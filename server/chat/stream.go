@@ -53,7 +53,12 @@ func (s *Service) ChatStream(stream grpc.BidiStreamingServer[chatpb.ChatMessage,
 	}
 	named := name != ""
 	if !named {
-		name = fmt.Sprintf("Client(%d)", n)
+		num, err := s.clientNumber(n)
+		if err != nil {
+			log.Info("client rejected", "code", status.Code(err), "reason", status.Convert(err).Message())
+			return err
+		}
+		name = fmt.Sprintf("Client(%d)", num)
 	}
 	req.user, req.named = signedIn, named
 	m, err := s.join(n, addr, ip, roomName, name, req, stream)
@@ -159,6 +164,10 @@ func (s *Service) fromMetadata(ctx context.Context, withName bool) (name, room s
 // snapshot and registering means the member sees every message exactly
 // once: either in the history (or the replay) or live.
 func (s *Service) join(stream uint64, addr, ip, roomName, want string, req resumeRequest, out grpc.ServerStream) (*member, error) {
+	// A session another node holds (or held) becomes this node's first.
+	if err := s.lookupRemote(req, roomName); err != nil {
+		return nil, err
+	}
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()
@@ -181,7 +190,9 @@ func (s *Service) join(stream uint64, addr, ip, roomName, want string, req resum
 	r.mu.Lock() // before releasing s.mu, so leave cannot delete r meanwhile
 	s.mu.Unlock()
 	defer r.mu.Unlock()
-	s.loadLocked(r)
+	if err := s.loadLocked(r); err != nil {
+		return nil, err
+	}
 
 	m := newMember(stream, addr, r, s.cfg.QueueSize)
 	m.out = out
@@ -199,6 +210,13 @@ func (s *Service) join(stream uint64, addr, ip, roomName, want string, req resum
 		m.sess = &session{room: r.name, user: req.user}
 		if s.cfg.ResumeGrace > 0 {
 			token, m.sess.id = newToken(s.epoch)
+		}
+		if s.cluster != nil {
+			if err := s.claimLocked(r, m, want, m.sess.id); err != nil {
+				return nil, err
+			}
+		}
+		if m.sess.id != "" {
 			s.addSession(m.sess)
 		}
 		m.sess.member = m
@@ -234,7 +252,7 @@ func (s *Service) join(stream uint64, addr, ip, roomName, want string, req resum
 	s.replayLocked(r, m, req.from)
 
 	if !m.resumed {
-		s.noticeLocked(r, chatpb.ChatMessage_KIND_JOIN, m.name+" joined the room")
+		s.noticeLocked(r, chatpb.ChatMessage_KIND_JOIN, m.name+" joined the room", m)
 		r.addName(m)
 	}
 	r.members = append(r.members, m)
@@ -275,8 +293,7 @@ func (s *Service) findSession(req resumeRequest, roomName string) (*session, str
 	}
 	if s.cfg.Auth != nil && sess.user != req.user {
 		s.metrics.ResumeRefused(ResumeOtherUser)
-		return nil, "", status.Error(codes.PermissionDenied,
-			"this resume token belongs to another user's session; sign in as that user, or join without the token")
+		return nil, "", errOtherUsersSession
 	}
 	return sess, "", nil
 }
@@ -306,7 +323,7 @@ func (s *Service) takeOverLocked(r *room, sess *session, m *member) {
 		// Restored after a restart: the ids of the member's messages still
 		// in the history stand in for the ones remembered before.
 		sess.seen = newRecentIDs()
-		for _, h := range s.store.Recent(r.name) {
+		for _, h := range s.recent(r) {
 			if h.GetUser() == m.name && h.GetClientMsgId() != "" {
 				sess.seen.add(h.GetClientMsgId())
 			}
@@ -318,11 +335,18 @@ func (s *Service) takeOverLocked(r *room, sess *session, m *member) {
 // history: the history block, or with a resume point of this epoch exactly
 // the messages after it. r.mu must be held.
 func (s *Service) replayLocked(r *room, m *member, from *resumePoint) {
-	hist := s.store.Recent(r.name)
+	hist := s.recent(r)
 	for len(hist) > 0 && hist[len(hist)-1].GetSeq() > r.visibleSeq {
 		hist = hist[:len(hist)-1] // not yet committed: it comes live
 	}
-	p := planReplay(s.epoch, r.visibleSeq, hist, from)
+	last := r.visibleSeq
+	if s.cluster != nil && from != nil && from.epoch == s.epoch && from.seq > last {
+		// The client saw, on another node, texts this node has not
+		// relayed yet: they are on their way, not a reset.
+		last = s.lastSeqInBroker(r, from.seq)
+		m.after = from.seq
+	}
+	p := planReplay(s.epoch, last, hist, from)
 	if p.reset {
 		m.preamble = append(m.preamble, s.newMessage(r.name, SystemUser, chatpb.ChatMessage_KIND_SYSTEM,
 			"The server's history was reset; showing recent messages", nil))
@@ -364,7 +388,7 @@ func (s *Service) leave(m *member) (dropped bool) {
 	r.mu.Unlock()
 	s.mu.Unlock()
 	if unload {
-		s.store.Unload(r.name)
+		s.unload(r)
 	}
 	return dropped
 }
@@ -483,12 +507,18 @@ func (s *Service) rename(m *member, want string, log *slog.Logger) {
 	}
 	old := m.name
 	r.dropName(m)
-	m.name = r.distinct(want)
+	if s.cluster != nil {
+		if !s.renameLocked(r, m, want) {
+			r.addName(m)
+			return
+		}
+	} else {
+		m.name = r.distinct(want)
+		s.saveSession(m, time.Time{})
+	}
 	r.addName(m)
-	s.saveSession(m, time.Time{})
 	log.Info("client renamed", "room", r.name, "from", old, "to", m.name)
-	s.deliverLocked(r, s.newMessage(r.name, SystemUser, chatpb.ChatMessage_KIND_SYSTEM,
-		fmt.Sprintf("%s is now known as %s", old, m.name), nil), nil)
+	s.announceLocked(r, chatpb.ChatMessage_KIND_SYSTEM, fmt.Sprintf("%s is now known as %s", old, m.name), nil)
 }
 
 // admit locks m's room and reports whether in, from m, is to be relayed:
@@ -527,6 +557,11 @@ func (s *Service) say(m *member, in *chatpb.ChatMessage, log *slog.Logger) {
 	}
 	msg := s.message(r.name, m.name, kind, text, in.GetClientSentAt())
 	msg.ClientMsgId = in.GetClientMsgId()
+	if s.cluster != nil {
+		s.publishLocked(r, m, msg, log)
+		r.mu.Unlock()
+		return
+	}
 	if err := s.store.Append(msg); err != nil {
 		log.Error("cannot keep message in history", "room", r.name, "err", err)
 	}

@@ -1,0 +1,472 @@
+package chat
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
+	"github.com/polychat/polychat/server/broker"
+	"github.com/polychat/polychat/server/names"
+)
+
+// This file is the chat on a broker (Config.Cluster): several chat nodes
+// share rooms through NATS JetStream. A room's texts and notices go to the
+// broker and come back, to every node following the room, in the stream's
+// one order; members get them from there, so a text is stored before
+// anyone sees it. Names are claimed in the broker, so they are distinct
+// across nodes; sessions live there, so a member resumes on any node.
+
+// brokerTimeout bounds one request to the broker made for a client.
+const brokerTimeout = 5 * time.Second
+
+// errBroker is what a client gets when the broker cannot be reached.
+var errBroker = status.Error(codes.Unavailable, "the chat's message broker is unreachable; try again shortly")
+
+// brokerCtx returns a context bounded by brokerTimeout.
+func brokerCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), brokerTimeout)
+}
+
+// Counter names in the broker.
+const (
+	messageIDs    = "message_ids"
+	clientNumbers = "client_numbers"
+)
+
+// clusterIDs reserves message ids from the broker.
+type clusterIDs struct{ b *broker.Broker }
+
+func (c clusterIDs) ReserveIDs(n uint64) (uint64, error) {
+	ctx, cancel := brokerCtx()
+	defer cancel()
+	return c.b.Reserve(ctx, messageIDs, n)
+}
+
+// clientNumberBlock is how many Client(N) numbers a node reserves at once.
+const clientNumberBlock = 64
+
+// numbers hands out Client(N) numbers, unique across the cluster.
+type numbers struct {
+	mu          sync.Mutex
+	next, limit uint64
+}
+
+// clientNumber returns the number for the next unnamed member: from the
+// broker's counter with a cluster, the stream number n without.
+func (s *Service) clientNumber(n uint64) (uint64, error) {
+	if s.cluster == nil {
+		return n, nil
+	}
+	s.nums.mu.Lock()
+	defer s.nums.mu.Unlock()
+	if s.nums.next >= s.nums.limit {
+		ctx, cancel := brokerCtx()
+		defer cancel()
+		first, err := s.cluster.Reserve(ctx, clientNumbers, clientNumberBlock)
+		if err != nil {
+			s.log.Error("cannot reserve client numbers", "err", err)
+			return 0, errBroker
+		}
+		s.nums.next, s.nums.limit = first, first+clientNumberBlock
+	}
+	n = s.nums.next
+	s.nums.next++
+	return n, nil
+}
+
+// recentTexts is a room's kept history on a node with a cluster: the
+// texts the broker delivered, bounded like the broker's history.
+type recentTexts struct {
+	msgs  []*chatpb.ChatMessage
+	bytes int
+}
+
+// add keeps msg and drops the oldest texts over limit messages or
+// maxBytes (no byte limit when 0).
+func (h *recentTexts) add(msg *chatpb.ChatMessage, limit, maxBytes int) {
+	if limit <= 0 {
+		return
+	}
+	h.msgs = append(h.msgs, msg)
+	h.bytes += len(msg.GetMessage()) + len(msg.GetUser())
+	for len(h.msgs) > 0 && (len(h.msgs) > limit || (maxBytes > 0 && h.bytes > maxBytes)) {
+		h.bytes -= len(h.msgs[0].GetMessage()) + len(h.msgs[0].GetUser())
+		h.msgs[0] = nil
+		h.msgs = h.msgs[1:]
+	}
+}
+
+// recent returns r's kept texts, oldest first. r.mu must be held.
+func (s *Service) recent(r *room) []*chatpb.ChatMessage {
+	if s.cluster == nil {
+		return s.store.Recent(r.name)
+	}
+	return r.hist.msgs
+}
+
+// followLocked has r follow its room in the broker, once: its history is
+// read, and from then on every message of the room comes through relay.
+// r.mu must be held.
+func (s *Service) followLocked(r *room) error {
+	if r.link != nil {
+		return nil
+	}
+	ctx, cancel := brokerCtx()
+	defer cancel()
+	// hist runs while Follow waits, with r.mu held by this goroutine: it
+	// must not lock. Every later delivery locks r.mu in relay.
+	link, err := s.cluster.Follow(ctx, r.name, func(h []broker.Delivery) {
+		r.hist = recentTexts{}
+		for _, d := range h {
+			r.hist.add(d.Msg, s.cfg.History, s.cfg.HistoryBytes)
+			r.visibleSeq = max(r.visibleSeq, d.Msg.GetSeq())
+		}
+	}, func(d broker.Delivery) { s.relay(r, d) })
+	if err != nil {
+		s.log.Error("cannot follow a room in the broker", "room", r.name, "err", err)
+		return errBroker
+	}
+	r.link = link
+	return nil
+}
+
+// relay delivers d, a message of r that came back from the broker, to r's
+// members on this node: a text to all but its sender, a notice to all but
+// the member it is about.
+func (s *Service) relay(r *room, d broker.Delivery) {
+	o := newOutgoing(d.Msg, d.Data)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return
+	}
+	if d.Msg.GetKind() == chatpb.ChatMessage_KIND_TEXT {
+		r.hist.add(d.Msg, s.cfg.History, s.cfg.HistoryBytes)
+	}
+	s.deliverNowLocked(r, o, nil, d.Origin)
+}
+
+// announceLocked tells r's members, on every node, a notice of kind with
+// text; about is the member the notice is about, who does not get it (nil:
+// everyone does). r.mu must be held.
+func (s *Service) announceLocked(r *room, kind chatpb.ChatMessage_Kind, text string, about *member) {
+	if s.cluster == nil {
+		s.deliverLocked(r, s.newMessage(r.name, SystemUser, kind, text, nil), about)
+		return
+	}
+	if r.link == nil {
+		s.log.Warn("notice not sent: the room is not linked to the broker", "room", r.name, "kind", kind)
+		return
+	}
+	origin := ""
+	if about != nil && about.sess != nil && about.sess.rec != nil {
+		origin = about.sess.rec.ID
+	}
+	msg := s.message(r.name, SystemUser, kind, text, nil)
+	r.link.Publish(msg, origin, func(err error) {
+		if err != nil {
+			s.log.Error("notice not sent", "room", r.name, "kind", kind, "err", err)
+		}
+	})
+}
+
+// claimLocked gives m, joining r, a distinct form of want that it claims in
+// the broker, with a new membership (for session sess, "" when m cannot
+// resume). r.mu must be held.
+func (s *Service) claimLocked(r *room, m *member, want, sess string) error {
+	ctx, cancel := brokerCtx()
+	defer cancel()
+	for i := 1; ; i++ {
+		name := want
+		if i > 1 {
+			name = fmt.Sprintf("%s(%d)", want, i)
+		}
+		if r.taken(name) {
+			continue
+		}
+		rec := &broker.Member{
+			ID: newMembershipID(), Session: sess, Room: r.name, Name: name, Skeleton: names.Skeleton(name),
+			Named: m.named, User: m.sess.user,
+		}
+		switch err := s.cluster.Claim(ctx, rec); {
+		case errors.Is(err, broker.ErrTaken):
+			continue
+		case err != nil:
+			s.log.Error("cannot claim a name in the broker", "room", r.name, "err", err)
+			return errBroker
+		}
+		m.name, m.sess.rec = name, rec
+		return nil
+	}
+}
+
+// renameLocked moves m to a distinct form of want, claimed in the broker,
+// and reports whether it did. r.mu must be held.
+func (s *Service) renameLocked(r *room, m *member, want string) bool {
+	ctx, cancel := brokerCtx()
+	defer cancel()
+	for i := 1; ; i++ {
+		name := want
+		if i > 1 {
+			name = fmt.Sprintf("%s(%d)", want, i)
+		}
+		if r.taken(name) {
+			continue
+		}
+		switch err := s.cluster.Rename(ctx, m.sess.rec, name, names.Skeleton(name)); {
+		case errors.Is(err, broker.ErrTaken):
+			continue
+		case err != nil:
+			s.log.Error("cannot rename a member in the broker", "room", r.name, "err", err)
+			return false
+		}
+		m.name = name
+		return true
+	}
+}
+
+// newMembershipID returns a random membership id.
+func newMembershipID() string {
+	_, id := newToken("m")
+	return id[:16]
+}
+
+// saveMember has the broker keep m's membership as it is (dropped since
+// dropped, or connected when dropped is zero).
+func (s *Service) saveMember(m *member, dropped time.Time) {
+	rec := m.sess.rec
+	if rec == nil {
+		return
+	}
+	rec.Name, rec.Named, rec.DroppedAt = m.name, m.named, dropped
+	ctx, cancel := brokerCtx()
+	defer cancel()
+	if err := s.cluster.Update(ctx, rec); err != nil {
+		s.log.Error("cannot save a member in the broker", "room", rec.Room, "err", err)
+	}
+}
+
+// releaseMember frees m's name in the broker and forgets its session.
+func (s *Service) releaseMember(m *member) {
+	rec := m.sess.rec
+	if rec == nil {
+		return
+	}
+	m.sess.rec = nil
+	ctx, cancel := brokerCtx()
+	defer cancel()
+	if err := s.cluster.Release(ctx, rec); err != nil && !errors.Is(err, broker.ErrChanged) {
+		s.log.Error("cannot free a name in the broker", "room", rec.Room, "err", err)
+	}
+}
+
+// lookupRemote finds, for a stream resuming with req into roomName, a
+// session held by another node (or left by one that is gone), takes it
+// over, and adopts it here as a dropped member, so that the join resumes
+// it like a local one. It does nothing when the session is this node's
+// or cannot be resumed (join then says why).
+func (s *Service) lookupRemote(req resumeRequest, roomName string) error {
+	if s.cluster == nil || req.token == "" || s.cfg.ResumeGrace <= 0 || tokenEpoch(req.token) != s.epoch {
+		return nil
+	}
+	id := tokenID(req.token)
+	if s.lookupSession(id) != nil {
+		return nil
+	}
+	ctx, cancel := brokerCtx()
+	defer cancel()
+	rec, err := s.cluster.Lookup(ctx, id)
+	if err != nil {
+		s.log.Error("cannot look up a session in the broker", "err", err)
+		return errBroker
+	}
+	if rec == nil || rec.Room != roomName {
+		return nil
+	}
+	if s.cfg.Auth != nil && rec.User != req.user {
+		return errOtherUsersSession
+	}
+	if err := s.cluster.TakeOver(ctx, rec); err != nil {
+		if errors.Is(err, broker.ErrChanged) {
+			return nil // resumed elsewhere meanwhile: unknown here
+		}
+		s.log.Error("cannot take over a session in the broker", "err", err)
+		return errBroker
+	}
+	s.adopt(rec, time.Now())
+	return nil
+}
+
+// adopt makes rec, a membership this node now holds, a dropped member of
+// its room here, keeping its name until its grace period (from dropped)
+// ends unless it resumes.
+func (s *Service) adopt(rec *broker.Member, dropped time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.rooms[rec.Room]
+	if r == nil {
+		r = newRoom(rec.Room)
+		if idle := s.idle[rec.Room]; idle != nil {
+			delete(s.idle, rec.Room)
+			r.creator = idle.creator
+		}
+		s.rooms[rec.Room] = r
+		s.metrics.RoomOpened()
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s.loadLocked(r)
+	sess := &session{id: rec.Session, room: rec.Room, user: rec.User, rec: rec}
+	m := newMember(0, "", r, s.cfg.QueueSize)
+	m.sess, m.name, m.named = sess, rec.Name, rec.Named
+	m.left, m.dropped = true, true
+	sess.member = m
+	if old := r.names[names.Skeleton(rec.Name)]; old != nil {
+		// This node's own earlier copy of the member (it left here and
+		// was resumed elsewhere meanwhile): the adopted one replaces it.
+		s.forgetLocalLocked(r, old)
+	}
+	r.addName(m)
+	r.reserved++
+	if sess.id != "" {
+		s.addSession(sess)
+	}
+	wait := max(time.Until(dropped.Add(s.cfg.ResumeGrace)), 0)
+	s.expireLater(m, wait)
+}
+
+// orphaned adopts the members of chat nodes that are gone: each counts as
+// dropped when its node was found gone (or when it dropped, if earlier),
+// and leaves when its grace period ends unless it resumes, here or on any
+// node.
+func (s *Service) orphaned(recs []*broker.Member) {
+	for _, rec := range recs {
+		ctx, cancel := brokerCtx()
+		err := s.cluster.Adopt(ctx, rec)
+		cancel()
+		if errors.Is(err, broker.ErrChanged) {
+			continue // another node was first
+		}
+		if err != nil {
+			s.log.Error("cannot take over a member of a gone node", "room", rec.Room, "err", err)
+			continue
+		}
+		s.adopt(rec, rec.DroppedAt)
+	}
+}
+
+// takenOver lets go of the member of room with name skeleton skel, which
+// another node resumed: its stream here, if any, ends without a word to
+// the room, and its name and session here are forgotten (they live on
+// there).
+func (s *Service) takenOver(room, skel string) {
+	s.mu.Lock()
+	r := s.rooms[room]
+	if r == nil {
+		s.mu.Unlock()
+		return
+	}
+	r.mu.Lock()
+	if m := r.names[skel]; m != nil {
+		s.forgetLocalLocked(r, m)
+		if !m.dropped && s.detachLocked(r, m) {
+			m.end(errReplaced)
+		}
+	}
+	unload := s.retireIfEmptyLocked(r)
+	r.mu.Unlock()
+	s.mu.Unlock()
+	if unload {
+		s.unload(r)
+	}
+}
+
+// forgetLocalLocked forgets m's name and session on this node only: the
+// membership is another node's now. r.mu must be held.
+func (s *Service) forgetLocalLocked(r *room, m *member) {
+	r.dropName(m)
+	if m.dropped {
+		m.dropped = false
+		r.reserved--
+	}
+	sess := m.sess
+	if sess == nil || sess.member != m {
+		return
+	}
+	sess.rec = nil // not ours to release
+	if sess.timer != nil {
+		sess.timer.Stop()
+		sess.timer = nil
+	}
+	if sess.id != "" {
+		s.sessMu.Lock()
+		delete(s.sessions, sess.id)
+		s.sessMu.Unlock()
+	}
+}
+
+// unload lets go of r's history once it is retired: the store may drop it
+// from memory, or the node stops following the room in the broker.
+func (s *Service) unload(r *room) {
+	if s.cluster == nil {
+		s.store.Unload(r.name)
+		return
+	}
+	r.mu.Lock()
+	link := r.link
+	r.link = nil
+	r.mu.Unlock()
+	if link != nil {
+		link.Close()
+	}
+}
+
+// errOtherUsersSession refuses a resume token of another signed-in user's session.
+var errOtherUsersSession = status.Error(codes.PermissionDenied,
+	"this resume token belongs to another user's session; sign in as that user, or join without the token")
+
+// publishLocked sends msg, a text of m's, to the broker; it comes back to
+// the room's members (m's own node included) through relay, once stored.
+// A text the broker cannot take ends m's stream with UNAVAILABLE: the
+// client resends it, with the same client_msg_id, once back. r.mu must be
+// held, so that texts go out in the order of their ids.
+func (s *Service) publishLocked(r *room, m *member, msg *chatpb.ChatMessage, log *slog.Logger) {
+	if r.link == nil || m.sess.rec == nil {
+		m.end(errBroker)
+		return
+	}
+	r.link.Publish(msg, m.sess.rec.ID, func(err error) {
+		if err != nil {
+			log.Error("cannot send a text to the broker", "room", r.name, "err", err)
+			m.end(errBroker)
+			return
+		}
+		if log.Enabled(context.Background(), slog.LevelInfo) {
+			log.Info("message", "room", r.name, "user", msg.GetUser(), "bytes", len(msg.GetMessage()), "id", msg.GetId(), "seq", msg.GetSeq())
+		}
+	})
+}
+
+// lastSeqInBroker returns the seq of r's last text in the broker, at least
+// seen (a seq a resuming client showed) when the broker has it, or r's
+// last relayed seq when it cannot be read. r.mu must be held.
+func (s *Service) lastSeqInBroker(r *room, seen uint64) uint64 {
+	ctx, cancel := brokerCtx()
+	defer cancel()
+	last, err := s.cluster.LastSeq(ctx, r.name)
+	if err != nil {
+		s.log.Error("cannot read a room's last seq from the broker", "room", r.name, "err", err)
+		return r.visibleSeq
+	}
+	if last >= seen {
+		return seen
+	}
+	return max(last, r.visibleSeq)
+}
