@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"time"
 
 	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
@@ -30,6 +31,7 @@ import (
 	authv1 "github.com/polychat/polychat/gen/go/polychat/auth/v1"
 	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
 	"github.com/polychat/polychat/internal/tlsconfig"
+	"github.com/polychat/polychat/server/broker"
 	"github.com/polychat/polychat/server/chat"
 	"github.com/polychat/polychat/server/config"
 	"github.com/polychat/polychat/server/history"
@@ -73,6 +75,7 @@ type Server struct {
 	cfg    config.Config
 	log    *slog.Logger
 	store  history.Store
+	broker *broker.Broker
 	grpc   *grpc.Server
 	health *health.Server
 	chat   *chat.Service
@@ -129,7 +132,11 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 		authn = signin.NewChecker(signInClient, signin.Options{TTL: ttl, Logger: log})
 	}
 
-	if s.store, err = openStore(cfg, log); err != nil {
+	if cfg.Cluster() {
+		if s.broker, err = openBroker(cfg, log); err != nil {
+			return nil, err
+		}
+	} else if s.store, err = openStore(cfg, log); err != nil {
 		return nil, err
 	}
 
@@ -169,6 +176,9 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 		ResumeGrace:     cfg.ResumeGrace,
 		// For benchmarking only (see -deliver-before-commit).
 		DeliverBeforeCommit: cfg.DeliverBeforeCommit,
+	}
+	if s.broker != nil {
+		chatCfg.Cluster, chatCfg.History, chatCfg.HistoryBytes = s.broker, cfg.History, cfg.HistoryBytes
 	}
 	if chatMetrics != nil {
 		chatCfg.Metrics = chatMetrics
@@ -213,6 +223,18 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 	s.health = health.NewServer()
 	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 	s.health.SetServingStatus(chatpb.ChatService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
+	if s.broker != nil {
+		// Without the broker the node can neither relay nor store: it
+		// says so, and serves again once NATS is back.
+		s.broker.OnStatus(func(up bool) {
+			st := healthpb.HealthCheckResponse_SERVING
+			if !up {
+				st = healthpb.HealthCheckResponse_NOT_SERVING
+			}
+			s.health.SetServingStatus("", st)
+			s.health.SetServingStatus(chatpb.ChatService_ServiceDesc.ServiceName, st)
+		})
+	}
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	reflection.Register(s.grpc)
 	if srvMetrics != nil {
@@ -434,6 +456,34 @@ func (s *Server) Close() {
 		}
 		s.store = nil
 	}
+	if s.broker != nil {
+		if err := s.broker.Close(); err != nil {
+			s.log.Error("closing the connection to NATS", "err", err)
+		}
+		s.broker = nil
+	}
+}
+
+// openBroker connects to the NATS cluster of -nats-url, or starts the
+// embedded NATS server (keeping its store under -data-dir).
+func openBroker(cfg config.Config, log *slog.Logger) (*broker.Broker, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	b, err := broker.Open(ctx, broker.Options{
+		URLs: cfg.NATSURLs(), DataDir: cfg.DataDir, Listen: cfg.NATSAddr,
+		CAFile: cfg.NATSCA, CertFile: cfg.NATSCert, KeyFile: cfg.NATSKey, CredsFile: cfg.NATSCreds,
+		Replicas: cfg.NATSReplicas, History: cfg.History, NodeTTL: cfg.NodeTTL,
+		Name: "polychat-chat " + cfg.Addr, Logger: log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	where := "embedded"
+	if cfg.NATSURL != "" {
+		where = strings.Join(cfg.NATSURLs(), ",")
+	}
+	log.Info("chat node of a cluster", "nats", where, "node", b.Node(), "epoch", b.Epoch(), "replicas", cfg.NATSReplicas)
+	return b, nil
 }
 
 // openStore opens <data-dir>/chat.db, or a memory store when data-dir is "".
@@ -467,4 +517,13 @@ func requestLogger(log *slog.Logger) logging.Logger {
 		}
 		log.Log(ctx, level, "rpc "+msg, fields...)
 	})
+}
+
+// NATSAddr is the address the embedded NATS server accepts other chat
+// nodes and NATS clients on (-nats-addr), or nil when it accepts none.
+func (s *Server) NATSAddr() net.Addr {
+	if s.broker == nil {
+		return nil
+	}
+	return s.broker.ListenAddr()
 }

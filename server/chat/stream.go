@@ -164,6 +164,9 @@ func (s *Service) fromMetadata(ctx context.Context, withName bool) (name, room s
 // snapshot and registering means the member sees every message exactly
 // once: either in the history (or the replay) or live.
 func (s *Service) join(stream uint64, addr, ip, roomName, want string, req resumeRequest, out grpc.ServerStream) (*member, error) {
+	if s.cluster != nil && !s.cluster.Connected() {
+		return nil, errBroker
+	}
 	// A session another node holds (or held) becomes this node's first.
 	if err := s.lookupRemote(req, roomName); err != nil {
 		return nil, err

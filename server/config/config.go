@@ -112,6 +112,22 @@ type Config struct {
 	// benchmarking its cost only.
 	DeliverBeforeCommit bool
 
+	// NATSURL lists the NATS servers (comma-separated URLs) of the
+	// cluster this chat node joins; empty runs alone.
+	NATSURL string
+	// NATSAddr, without NATSURL, has the chat server run its own NATS
+	// server, accepting other chat nodes and NATS clients on this address.
+	NATSAddr string
+	// NATSCA, NATSCert and NATSKey configure TLS to the NATS servers;
+	// NATSCreds is a NATS credentials file.
+	NATSCA, NATSCert, NATSKey, NATSCreds string
+	// NATSReplicas is how many copies JetStream keeps of the chat's stream
+	// and buckets.
+	NATSReplicas int
+	// NodeTTL is how long a chat node that stopped answering counts as
+	// alive: its members then keep their names for -resume-grace more.
+	NodeTTL time.Duration
+
 	// Warnings are one line each about deprecated flags or environment
 	// variables that were used, for the log once it is set up.
 	Warnings []string
@@ -171,6 +187,30 @@ var env = map[string]cli.Var{
 	"room-retention":         {Name: "CHAT_ROOM_RETENTION"},
 	"resume-grace":           {Name: "CHAT_RESUME_GRACE"},
 	"deliver-before-commit":  {Name: "CHAT_DELIVER_BEFORE_COMMIT"},
+
+	"nats-url":      {Name: "CHAT_NATS_URL"},
+	"nats-addr":     {Name: "CHAT_NATS_ADDR"},
+	"nats-ca":       {Name: "CHAT_NATS_CA"},
+	"nats-cert":     {Name: "CHAT_NATS_CERT"},
+	"nats-key":      {Name: "CHAT_NATS_KEY"},
+	"nats-creds":    {Name: "CHAT_NATS_CREDS"},
+	"nats-replicas": {Name: "CHAT_NATS_REPLICAS"},
+	"node-ttl":      {Name: "CHAT_NODE_TTL"},
+}
+
+// Cluster reports whether the chat server is a node of a cluster, sharing
+// its rooms through NATS.
+func (c Config) Cluster() bool { return c.NATSURL != "" || c.NATSAddr != "" }
+
+// NATSURLs returns the URLs of -nats-url.
+func (c Config) NATSURLs() []string {
+	var out []string
+	for _, u := range strings.Split(c.NATSURL, ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			out = append(out, u)
+		}
+	}
+	return out
 }
 
 // Defaults of the limits, for the documentation and the tests.
@@ -198,6 +238,7 @@ const (
 	DefaultHistoryBytes        = 64 << 10
 	DefaultRoomRetention       = 30 * 24 * time.Hour
 	DefaultResumeGrace         = 30 * time.Second
+	DefaultNodeTTL             = 10 * time.Second
 
 	// minHeaderBytes leaves room for gRPC's own headers and the chat
 	// metadata at their limits.
@@ -256,6 +297,14 @@ func Parse(prog string, args []string, lookupEnv func(string) (string, bool), us
 	fs.DurationVar(&c.RoomRetention, "room-retention", DefaultRoomRetention, "an empty room's history is deleted this long after its last message (0: kept forever)")
 	fs.DurationVar(&c.ResumeGrace, "resume-grace", DefaultResumeGrace, "how long a client whose connection dropped keeps its name and may resume, before the room is told it left (0: resuming off)")
 	fs.BoolVar(&c.DeliverBeforeCommit, "deliver-before-commit", false, "BENCHMARKING ONLY: deliver text before it is committed to chat.db, so a crash may lose messages members saw (measures what durable-before-visible costs)")
+	fs.StringVar(&c.NATSURL, "nats-url", "", "NATS servers of the cluster to join, comma-separated (e.g. nats://10.0.0.1:4222,nats://10.0.0.2:4222); empty runs alone")
+	fs.StringVar(&c.NATSAddr, "nats-addr", "", "without -nats-url: run an embedded NATS server that other chat nodes (and NATS tools) reach on this address")
+	fs.StringVar(&c.NATSCA, "nats-ca", "", "PEM CA to verify the NATS servers with (turns TLS to them on)")
+	fs.StringVar(&c.NATSCert, "nats-cert", "", "PEM client certificate for mutual TLS to NATS (needs -nats-key)")
+	fs.StringVar(&c.NATSKey, "nats-key", "", "PEM private key of -nats-cert")
+	fs.StringVar(&c.NATSCreds, "nats-creds", "", "NATS credentials file (user JWT and NKey seed)")
+	fs.IntVar(&c.NATSReplicas, "nats-replicas", 1, "copies JetStream keeps of the chat's stream and buckets (3 on a 3-node NATS cluster)")
+	fs.DurationVar(&c.NodeTTL, "node-ttl", DefaultNodeTTL, "how long a chat node that stopped answering counts as alive; its members then keep their names for -resume-grace")
 	warn := func(line string) { c.Warnings = append(c.Warnings, line) }
 	cli.Deprecated(fs, "auth-addr", "auth-server", warn)
 	fs.SetOutput(usage)
@@ -359,6 +408,18 @@ func (c Config) validate() error {
 		return fmt.Errorf("-room-retention must be 0 or more, not %s", c.RoomRetention)
 	case c.ResumeGrace < 0:
 		return fmt.Errorf("-resume-grace must be 0 or more, not %s", c.ResumeGrace)
+	case c.NATSURL != "" && len(c.NATSURLs()) == 0:
+		return fmt.Errorf("-nats-url must list NATS server URLs, not %q", c.NATSURL)
+	case c.NATSURL != "" && c.NATSAddr != "":
+		return errors.New("-nats-addr is for the embedded NATS server; it cannot be used with -nats-url")
+	case (c.NATSCert == "") != (c.NATSKey == ""):
+		return errors.New("-nats-cert and -nats-key must be given together")
+	case c.NATSURL == "" && (c.NATSCA != "" || c.NATSCert != "" || c.NATSCreds != ""):
+		return errors.New("-nats-ca, -nats-cert, -nats-key and -nats-creds need -nats-url")
+	case c.NATSReplicas < 1 || c.NATSReplicas > 5:
+		return fmt.Errorf("-nats-replicas must be 1 to 5, not %d", c.NATSReplicas)
+	case c.NodeTTL < time.Second:
+		return fmt.Errorf("-node-ttl must be 1s or more, not %s", c.NodeTTL)
 	}
 	return nil
 }

@@ -125,6 +125,12 @@ func TestBadValues(t *testing.T) {
 		{[]string{"-history-bytes", "0"}, nil, "-history-bytes must be more than 0"},
 		{nil, map[string]string{"CHAT_ROOM_RETENTION": "-1h"}, "-room-retention must be 0 or more"},
 		{nil, map[string]string{"CHAT_RESUME_GRACE": "-1s"}, "-resume-grace must be 0 or more"},
+		{[]string{"-nats-url", " , "}, nil, "-nats-url must list NATS server URLs"},
+		{[]string{"-nats-url", "nats://a:4222", "-nats-addr", ":4222"}, nil, "cannot be used with -nats-url"},
+		{nil, map[string]string{"CHAT_NATS_CERT": "c.pem", "CHAT_NATS_URL": "nats://a"}, "-nats-cert and -nats-key"},
+		{nil, map[string]string{"CHAT_NATS_CREDS": "x.creds"}, "need -nats-url"},
+		{[]string{"-nats-replicas", "0"}, nil, "-nats-replicas must be 1 to 5"},
+		{nil, map[string]string{"CHAT_NODE_TTL": "10ms"}, "-node-ttl must be 1s or more"},
 	} {
 		_, err := Parse("x", tc.args, lookup(tc.env), nil)
 		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
@@ -213,5 +219,28 @@ func TestWebAddr(t *testing.T) {
 		if c.WebAddr != tc.want {
 			t.Errorf("%v %v: web addr %q, want %q", tc.args, tc.env, c.WebAddr, tc.want)
 		}
+	}
+}
+
+func TestClusterSettings(t *testing.T) {
+	c, err := Parse("x", nil, lookup(nil), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Cluster() || c.NATSReplicas != 1 || c.NodeTTL != DefaultNodeTTL {
+		t.Fatalf("cluster defaults = %+v", c)
+	}
+	c, err = Parse("x", []string{"-nats-replicas", "3"}, lookup(map[string]string{
+		"CHAT_NATS_URL": "nats://a:4222, nats://b:4222,", "CHAT_NATS_CA": "ca.pem", "CHAT_NATS_CREDS": "u.creds",
+	}), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Cluster() || !slices.Equal(c.NATSURLs(), []string{"nats://a:4222", "nats://b:4222"}) ||
+		c.NATSCA != "ca.pem" || c.NATSCreds != "u.creds" || c.NATSReplicas != 3 {
+		t.Fatalf("cluster settings = %+v", c)
+	}
+	if c, err := Parse("x", []string{"-nats-addr", "127.0.0.1:4222"}, lookup(nil), nil); err != nil || !c.Cluster() {
+		t.Fatalf("-nats-addr alone: %v, cluster %v", err, c.Cluster())
 	}
 }

@@ -1,0 +1,105 @@
+package app
+
+import (
+	"context"
+	"net"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"google.golang.org/grpc/codes"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
+	"github.com/polychat/polychat/internal/chatwire"
+)
+
+func TestTwoNodesShareARoom(t *testing.T) {
+	first := start(t, testConfig(t, "-nats-addr", "127.0.0.1:0"))
+	if first.NATSAddr() == nil {
+		t.Fatal("the embedded NATS server accepts no nodes")
+	}
+	second := start(t, testConfig(t, "-nats-url", "nats://"+first.NATSAddr().String()))
+	alice, _ := join(t, dial(t, first.Addr().String(), nil), chatwire.UserKey, "Alice")
+	bob, w := join(t, dial(t, second.Addr().String(), nil), chatwire.UserKey, "alice")
+	if w.GetMessage() != "Welcome, alice(2)! You are in room general." {
+		t.Fatalf("welcome on the second node: %q", w.GetMessage())
+	}
+	if m := recv(t, alice); m.GetMessage() != "alice(2) joined the room" {
+		t.Fatalf("first node got %q", m.GetMessage())
+	}
+	if err := bob.Send(&chatpb.ChatMessage{Message: "across"}); err != nil {
+		t.Fatal(err)
+	}
+	if m := recv(t, alice); m.GetMessage() != "across" || m.GetUser() != "alice(2)" || m.GetSeq() != 1 {
+		t.Fatalf("first node got %v", m)
+	}
+}
+
+// natsOn starts a NATS server with JetStream on port (0: any), storing
+// under dir.
+func natsOn(t *testing.T, port int, dir string) *server.Server {
+	t.Helper()
+	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: port, JetStream: true, StoreDir: dir, NoSigs: true, NoLog: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go ns.Start()
+	if !ns.ReadyForConnections(wait) {
+		t.Fatal("NATS did not start")
+	}
+	t.Cleanup(ns.Shutdown)
+	return ns
+}
+
+// healthIs waits until the chat service's health is want.
+func healthIs(t *testing.T, w healthpb.Health_WatchClient, want healthpb.HealthCheckResponse_ServingStatus) {
+	t.Helper()
+	for {
+		resp, err := w.Recv()
+		if err != nil {
+			t.Fatalf("health watch: %v", err)
+		}
+		if resp.GetStatus() == want {
+			return
+		}
+	}
+}
+
+func TestBrokerLossIsNotServingAndRecovers(t *testing.T) {
+	dir := t.TempDir()
+	ns := natsOn(t, 0, dir)
+	port := ns.Addr().(*net.TCPAddr).Port
+	node := start(t, testConfig(t, "-nats-url", "nats://127.0.0.1:"+strconv.Itoa(port)))
+	cc := dial(t, node.Addr().String(), nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*wait)
+	defer cancel()
+	w, err := healthpb.NewHealthClient(cc).Watch(ctx, &healthpb.HealthCheckRequest{Service: "chat.ChatService"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	healthIs(t, w, healthpb.HealthCheckResponse_SERVING)
+
+	ns.Shutdown()
+	ns.WaitForShutdown()
+	healthIs(t, w, healthpb.HealthCheckResponse_NOT_SERVING)
+	st, err := chatpb.NewChatServiceClient(cc).ChatStream(metadata.AppendToOutgoingContext(ctx, chatwire.UserKey, "Ann"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = st.Recv()
+	if status.Code(err) != codes.Unavailable || !strings.Contains(status.Convert(err).Message(), "broker is unreachable") {
+		t.Fatalf("a stream without NATS: %v, want UNAVAILABLE saying the broker is unreachable", err)
+	}
+
+	// NATS comes back on the same port with its store: the node serves
+	// again by itself.
+	natsOn(t, port, dir)
+	healthIs(t, w, healthpb.HealthCheckResponse_SERVING)
+	if _, welcome := join(t, cc, chatwire.UserKey, "Ann"); welcome.GetMessage() != "Welcome, Ann! You are in room general." {
+		t.Fatalf("after NATS came back: %q", welcome.GetMessage())
+	}
+}
