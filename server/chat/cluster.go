@@ -147,30 +147,66 @@ func (s *Service) relay(r *room, d broker.Delivery) {
 	if r.closed {
 		return
 	}
-	if d.Msg.GetKind() == chatpb.ChatMessage_KIND_TEXT {
-		r.hist.add(d.Msg, s.cfg.History, s.cfg.HistoryBytes)
+	if d.Msg.GetKind() != chatpb.ChatMessage_KIND_TEXT {
+		if d.Origin == s.noticeOrigin() {
+			return // this node's own notice: its members had it at once
+		}
+		s.deliverLocked(r, o, nil)
+		return
 	}
+	r.hist.add(d.Msg, s.cfg.History, s.cfg.HistoryBytes)
+	for _, h := range r.held {
+		if h.id == d.Msg.GetId() && h.o == nil && !h.ready {
+			// A text of this node's, back from the broker: it goes out,
+			// and what this node held back behind it.
+			h.o, h.origin, h.ready = o, d.Origin, true
+			s.releaseHeldLocked(r)
+			return
+		}
+	}
+	// Another node's text: the stream has it before this node's texts
+	// still on their way, so it goes out at once.
 	s.deliverNowLocked(r, o, nil, d.Origin)
 }
 
-// announceLocked tells r's members, on every node, a notice of kind with
-// text; about is the member the notice is about, who does not get it (nil:
-// everyone does). r.mu must be held.
+// releaseHeldLocked delivers the messages at the head of r.held that are
+// ready. r.mu must be held.
+func (s *Service) releaseHeldLocked(r *room) {
+	for len(r.held) > 0 && r.held[0].ready {
+		h := r.held[0]
+		r.held[0] = nil
+		r.held = r.held[1:]
+		if h.o != nil {
+			s.deliverNowLocked(r, h.o, h.exclude, h.origin)
+		}
+	}
+	if len(r.held) == 0 {
+		r.held = nil // let the backing array go
+	}
+}
+
+// noticeOrigin is the origin of the notices this node publishes.
+func (s *Service) noticeOrigin() string { return "node:" + s.cluster.Node() }
+
+// announceLocked tells r's members a notice of kind with text: those of
+// this node at once (all but about, the member the notice is about; nil:
+// all), and, with a cluster, those of the other nodes through the broker.
+// Notices are not history: a member joining on another node meanwhile may
+// miss one, and one may overtake a text of this node's still on its way
+// through the broker. r.mu must be held.
 func (s *Service) announceLocked(r *room, kind chatpb.ChatMessage_Kind, text string, about *member) {
+	msg := s.message(r.name, SystemUser, kind, text, nil)
+	if len(r.members) > 0 {
+		s.deliverLocked(r, encode(msg), about)
+	}
 	if s.cluster == nil {
-		s.deliverLocked(r, s.newMessage(r.name, SystemUser, kind, text, nil), about)
 		return
 	}
 	if r.link == nil {
-		s.log.Warn("notice not sent: the room is not linked to the broker", "room", r.name, "kind", kind)
+		s.log.Warn("notice not sent to the other nodes: the room is not linked to the broker", "room", r.name, "kind", kind)
 		return
 	}
-	origin := ""
-	if about != nil && about.sess != nil && about.sess.rec != nil {
-		origin = about.sess.rec.ID
-	}
-	msg := s.message(r.name, SystemUser, kind, text, nil)
-	r.link.Publish(msg, origin, func(err error) {
+	r.link.Publish(msg, s.noticeOrigin(), func(err error) {
 		if err != nil {
 			s.log.Error("notice not sent", "room", r.name, "kind", kind, "err", err)
 		}
@@ -434,17 +470,25 @@ var errOtherUsersSession = status.Error(codes.PermissionDenied,
 
 // publishLocked sends msg, a text of m's, to the broker; it comes back to
 // the room's members (m's own node included) through relay, once stored.
-// A text the broker cannot take ends m's stream with UNAVAILABLE: the
-// client resends it, with the same client_msg_id, once back. r.mu must be
-// held, so that texts go out in the order of their ids.
+// Until then, what this node tells the room after it (a notice that m
+// left, say) is held back behind it. A text the broker cannot take ends
+// m's stream with UNAVAILABLE: the client resends it, with the same
+// client_msg_id, once back. r.mu must be held, so that texts go out in the
+// order of their ids.
 func (s *Service) publishLocked(r *room, m *member, msg *chatpb.ChatMessage, log *slog.Logger) {
 	if r.link == nil || m.sess.rec == nil {
 		m.end(errBroker)
 		return
 	}
+	h := &heldMsg{id: msg.GetId()}
+	r.held = append(r.held, h)
 	r.link.Publish(msg, m.sess.rec.ID, func(err error) {
 		if err != nil {
 			log.Error("cannot send a text to the broker", "room", r.name, "err", err)
+			r.mu.Lock()
+			h.ready = true // never to come back: let what waits behind it go
+			s.releaseHeldLocked(r)
+			r.mu.Unlock()
 			m.end(errBroker)
 			return
 		}

@@ -199,3 +199,27 @@ func TestClusterMembersOfACrashedNodeLeaveWithinTheBound(t *testing.T) {
 	c := newClient(t, b.open(t, nil, chatwire.UserKey, "Ann"))
 	c.expect(kSys, "Welcome, Ann! You are in room general.")
 }
+
+func TestClusterNoticesWaitForTheTextsBeforeThem(t *testing.T) {
+	nodes := cluster(t, 2, Config{})
+	here := nodes[0].join(t, "Here", "")
+	there := nodes[1].join(t, "There", "")
+	here.expect(kJoin, "There joined the room")
+	bye := nodes[0].join(t, "Bye", "")
+	here.expect(kJoin, "Bye joined the room")
+	there.expect(kJoin, "Bye joined the room")
+	for i := range 5 {
+		bye.say(fmt.Sprint("last words ", i))
+	}
+	if err := bye.stream.Send(&chatpb.ChatMessage{Kind: kLeave}); err != nil {
+		t.Fatal(err)
+	}
+	// On its own node too, the leave notice (sent at once) waits for the
+	// texts still on their way through the broker.
+	for _, c := range []*client{here, there} {
+		for i := range 5 {
+			c.expectText("Bye", fmt.Sprint("last words ", i))
+		}
+		c.expect(kLeave, "Bye left the room")
+	}
+}

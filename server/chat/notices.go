@@ -30,8 +30,13 @@ type noticeLimit struct {
 // anyone being able to flood them with names. about is the member the
 // notice is about, who is not told (nil: none). r.mu must be held.
 func (s *Service) noticeLocked(r *room, kind chatpb.ChatMessage_Kind, text string, about *member) {
-	if len(r.members) == 0 && s.cluster == nil {
-		return // nobody to tell (with a cluster, other nodes may have members)
+	if len(r.members) == 0 {
+		if s.cluster != nil {
+			// Nobody here to tell, but other nodes may have members; the
+			// notice costs this node's limit nothing.
+			s.announceLocked(r, kind, text, about)
+		}
+		return
 	}
 	if s.cfg.NoticeRate > 0 {
 		n := &r.notices

@@ -52,12 +52,14 @@ func (s *Service) ChatStream(stream grpc.BidiStreamingServer[chatpb.ChatMessage,
 		name = signedIn
 	}
 	named := name != ""
+	// Every stream takes a number, named or not, so that Client(N) counts
+	// streams as it does without a cluster.
+	num, err := s.clientNumber(n)
+	if err != nil {
+		log.Info("client rejected", "code", status.Code(err), "reason", status.Convert(err).Message())
+		return err
+	}
 	if !named {
-		num, err := s.clientNumber(n)
-		if err != nil {
-			log.Info("client rejected", "code", status.Code(err), "reason", status.Convert(err).Message())
-			return err
-		}
 		name = fmt.Sprintf("Client(%d)", num)
 	}
 	req.user, req.named = signedIn, named
