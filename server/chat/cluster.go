@@ -327,6 +327,7 @@ func (s *Service) lookupRemote(req resumeRequest, roomName string) error {
 		return nil
 	}
 	if s.cfg.Auth != nil && rec.User != req.user {
+		s.metrics.ResumeRefused(ResumeOtherUser)
 		return errOtherUsersSession
 	}
 	if err := s.cluster.TakeOver(ctx, rec); err != nil {
