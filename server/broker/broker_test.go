@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 
 	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
+	"github.com/polychat/polychat/server/broker/brokertest"
 )
 
 // wait bounds every wait for an event; tests never sleep.
@@ -19,26 +20,8 @@ const wait = 10 * time.Second
 // quiet is a logger that writes nothing.
 var quiet = slog.New(slog.DiscardHandler)
 
-// natsServer starts a NATS server with JetStream in memory, in-process and
-// without a port, for several brokers to share.
-func natsServer(t *testing.T) *server.Server {
-	t.Helper()
-	ns, err := server.NewServer(&server.Options{
-		JetStream: true, StoreDir: t.TempDir(), DontListen: true, NoSigs: true, NoLog: true,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go ns.Start()
-	if !ns.ReadyForConnections(wait) {
-		t.Fatal("NATS server did not start")
-	}
-	t.Cleanup(func() {
-		ns.Shutdown()
-		ns.WaitForShutdown()
-	})
-	return ns
-}
+// natsServer starts a NATS server for the nodes of a test to share.
+func natsServer(t *testing.T) *server.Server { return brokertest.Server(t) }
 
 // open opens a broker on ns (nil: an embedded server of its own).
 func open(t *testing.T, ns *server.Server, mod ...func(*Options)) *Broker {

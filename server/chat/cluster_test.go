@@ -13,28 +13,11 @@ import (
 	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
 	"github.com/polychat/polychat/internal/chatwire"
 	"github.com/polychat/polychat/server/broker"
+	"github.com/polychat/polychat/server/broker/brokertest"
 )
 
-// natsServer starts a NATS server with JetStream in memory, in-process
-// and without a port, for the chat nodes of a test to share.
-func natsServer(t *testing.T) *server.Server {
-	t.Helper()
-	ns, err := server.NewServer(&server.Options{
-		JetStream: true, StoreDir: t.TempDir(), DontListen: true, NoSigs: true, NoLog: true,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go ns.Start()
-	if !ns.ReadyForConnections(wait) {
-		t.Fatal("NATS server did not start")
-	}
-	t.Cleanup(func() {
-		ns.Shutdown()
-		ns.WaitForShutdown()
-	})
-	return ns
-}
+// natsServer starts a NATS server for the nodes of a test to share.
+func natsServer(t *testing.T) *server.Server { return brokertest.Server(t) }
 
 // node is a chat node of a test cluster.
 type node struct {
