@@ -151,6 +151,12 @@ func (b *Broker) Lookup(ctx context.Context, session string) (*Member, error) {
 	return m, nil
 }
 
+// Find returns the member of room whose name has skeleton skel, on any
+// node, or nil if the name is not taken.
+func (b *Broker) Find(ctx context.Context, room, skel string) (*Member, error) {
+	return b.member(ctx, memberKey(room, skel))
+}
+
 // member reads the member under key, or nil.
 func (b *Broker) member(ctx context.Context, key string) (*Member, error) {
 	e, err := b.members.Get(ctx, key)
@@ -196,6 +202,24 @@ func (b *Broker) TakeOver(ctx context.Context, m *Member) error {
 // RoomMembers returns the names taken in room, on every node.
 func (b *Broker) RoomMembers(ctx context.Context, room string) ([]*Member, error) {
 	return b.scan(ctx, roomKeys(room), func(*Member) bool { return true })
+}
+
+// Connected reports whether m is connected to its node (not dropped and
+// waiting out its grace period).
+func (m *Member) Connected() bool { return m.DroppedAt.IsZero() }
+
+// RoomCounts returns how many connected members each room has, on every
+// node; rooms without any are left out. It reads every member entry.
+func (b *Broker) RoomCounts(ctx context.Context) (map[string]int, error) {
+	ms, err := b.scan(ctx, ">", (*Member).Connected)
+	if err != nil {
+		return nil, err
+	}
+	counts := make(map[string]int)
+	for _, m := range ms {
+		counts[m.Room]++
+	}
+	return counts, nil
 }
 
 // scan returns the members whose keys match filter and for which keep

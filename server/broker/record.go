@@ -18,13 +18,15 @@ import (
 // changing a byte):
 //
 //	message Record { repeated Entry entries = 1; }
-//	message Entry  { bytes message = 1; string origin = 2; }
+//	message Entry  { bytes message = 1; string origin = 2; string to = 3; }
 //
-// where message is a marshalled chat.ChatMessage.
+// where message is a marshalled chat.ChatMessage, and to, when set, the one
+// membership it is for (a private message and its echo).
 const (
 	recordEntry   protowire.Number = 1
 	entryMessage  protowire.Number = 1
 	entryOrigin   protowire.Number = 2
+	entryTo       protowire.Number = 3
 	maxRecordSize                  = 512 << 10
 )
 
@@ -37,14 +39,20 @@ type Delivery struct {
 	// Origin is the membership that sent it (Member.ID), or "" for a
 	// notice of the server's.
 	Origin string
+	// To, when set, is the one membership the message is for: deliver it
+	// to that member only, if it is on this node.
+	To string
 }
 
-// appendEntry appends one entry holding data (a marshalled message) and
-// origin to rec.
-func appendEntry(rec, data []byte, origin string) []byte {
+// appendEntry appends one entry holding data (a marshalled message),
+// origin and to ("" for the whole room) to rec.
+func appendEntry(rec, data []byte, origin, to string) []byte {
 	size := protowire.SizeTag(entryMessage) + protowire.SizeBytes(len(data))
 	if origin != "" {
 		size += protowire.SizeTag(entryOrigin) + protowire.SizeBytes(len(origin))
+	}
+	if to != "" {
+		size += protowire.SizeTag(entryTo) + protowire.SizeBytes(len(to))
 	}
 	rec = protowire.AppendTag(rec, recordEntry, protowire.BytesType)
 	rec = protowire.AppendVarint(rec, uint64(size))
@@ -53,6 +61,10 @@ func appendEntry(rec, data []byte, origin string) []byte {
 	if origin != "" {
 		rec = protowire.AppendTag(rec, entryOrigin, protowire.BytesType)
 		rec = protowire.AppendString(rec, origin)
+	}
+	if to != "" {
+		rec = protowire.AppendTag(rec, entryTo, protowire.BytesType)
+		rec = protowire.AppendString(rec, to)
 	}
 	return rec
 }
@@ -114,6 +126,12 @@ func decodeEntry(entry []byte) (Delivery, error) {
 				return d, errRecord
 			}
 			d.Origin, entry = string(v), entry[n:]
+		case num == entryTo && typ == protowire.BytesType:
+			v, n := protowire.ConsumeBytes(entry)
+			if n < 0 {
+				return d, errRecord
+			}
+			d.To, entry = string(v), entry[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, entry)
 			if n < 0 {

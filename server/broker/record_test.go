@@ -11,17 +11,22 @@ import (
 func TestRecordRoundTrip(t *testing.T) {
 	var rec []byte
 	for i, origin := range []string{"m1", "", "m2"} {
+		to := ""
+		if i == 2 {
+			to = "m9"
+		}
 		data, err := proto.Marshal(&chatpb.ChatMessage{User: "u", Message: string(rune('a' + i)), Seq: uint64(i + 1)})
 		if err != nil {
 			t.Fatal(err)
 		}
-		rec = appendEntry(rec, data, origin)
+		rec = appendEntry(rec, data, origin, to)
 	}
 	ds, err := decodeRecord(rec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ds) != 3 || ds[0].Origin != "m1" || ds[1].Origin != "" || ds[2].Msg.GetMessage() != "c" || ds[2].Msg.GetSeq() != 3 {
+	if len(ds) != 3 || ds[0].Origin != "m1" || ds[1].Origin != "" || ds[2].Msg.GetMessage() != "c" || ds[2].Msg.GetSeq() != 3 ||
+		ds[0].To != "" || ds[2].To != "m9" {
 		t.Fatalf("decoded %+v", ds)
 	}
 	if ds, err := decodeRecord(nil); err != nil || len(ds) != 0 {

@@ -43,11 +43,30 @@ type Room struct {
 	known               bool
 }
 
-// outbound is a message waiting to be published.
+// outbound is a message waiting to be published, or with direct set, the
+// messages for single members published together.
 type outbound struct {
 	msg    *chatpb.ChatMessage
+	direct []Direct
 	origin string
 	done   func(error)
+}
+
+// kept reports whether o is kept as the room's history.
+func (o *outbound) kept() bool { return o.direct == nil && Kept(o.msg.GetKind()) }
+
+// Kept reports whether a message of kind is kept as a room's history, with
+// a seq (texts and actions), rather than delivered and forgotten (notices,
+// private messages).
+func Kept(kind chatpb.ChatMessage_Kind) bool {
+	return kind == chatpb.ChatMessage_KIND_TEXT || kind == chatpb.ChatMessage_KIND_ACTION
+}
+
+// Direct is a message for one member only.
+type Direct struct {
+	Msg *chatpb.ChatMessage
+	// To is the membership (Member.ID) it is for.
+	To string
 }
 
 // Follow starts following room: hist is called once with the room's kept
@@ -169,15 +188,28 @@ func (r *Room) setLast(h nats.Header, stream uint64) {
 	}
 }
 
-// Publish stores msg in the room (a text gets the room's next seq, set on
-// msg) and calls done once it is stored, or with the error why not (wrapping
+// Publish stores msg in the room (a text or an action gets the room's next
+// seq, set on msg) and calls done once it is stored, or with the error why not (wrapping
 // ErrUnavailable when NATS cannot be reached). Members see it when it comes
 // back through Follow, on every node, in one order. origin is the sender's
 // membership, "" for a notice of the server's. Messages of one Room are
 // published in the order Publish is called; msg must not be changed after.
 func (r *Room) Publish(msg *chatpb.ChatMessage, origin string, done func(error)) {
+	r.enqueue(&outbound{msg: msg, origin: origin, done: done})
+}
+
+// PublishDirect is Publish for messages each for one member only (a
+// private message and its echo): they are stored together, in the room's
+// order but not as its history, kept only as long as notices, and each is
+// delivered by the node holding its member.
+func (r *Room) PublishDirect(msgs []Direct, origin string, done func(error)) {
+	r.enqueue(&outbound{direct: msgs, origin: origin, done: done})
+}
+
+// enqueue queues o for publishing, starting the publisher if it is idle.
+func (r *Room) enqueue(o *outbound) {
 	r.mu.Lock()
-	r.queue = append(r.queue, &outbound{msg: msg, origin: origin, done: done})
+	r.queue = append(r.queue, o)
 	start := !r.running
 	r.running = true
 	r.mu.Unlock()
@@ -186,8 +218,9 @@ func (r *Room) Publish(msg *chatpb.ChatMessage, origin string, done func(error))
 	}
 }
 
-// publish drains the queue: consecutive texts go out as one record, and
-// each notice as a record of its own.
+// publish drains the queue: consecutive texts (and actions) go out as one
+// record, and each notice (or set of direct messages) as a record of its
+// own.
 func (r *Room) publish() {
 	for {
 		r.mu.Lock()
@@ -197,8 +230,8 @@ func (r *Room) publish() {
 			return
 		}
 		n, size := 0, 0
-		text := r.queue[0].msg.GetKind() == chatpb.ChatMessage_KIND_TEXT
-		for n < len(r.queue) && n < maxBatch && text && r.queue[n].msg.GetKind() == chatpb.ChatMessage_KIND_TEXT {
+		text := r.queue[0].kept()
+		for n < len(r.queue) && n < maxBatch && text && r.queue[n].kept() {
 			size += len(r.queue[n].msg.GetMessage()) + 256
 			if n > 0 && size > maxRecordSize/2 {
 				break
@@ -226,15 +259,24 @@ func (r *Room) publish() {
 	}
 }
 
-// publishNotice stores one notice, kept only for noticeTTL.
+// publishNotice stores one notice (or o's direct messages), kept only for
+// noticeTTL.
 func (r *Room) publishNotice(o *outbound) error {
-	data, err := proto.Marshal(o.msg)
-	if err != nil {
-		return fmt.Errorf("broker: encode notice: %w", err)
+	direct := o.direct
+	if direct == nil {
+		direct = []Direct{{Msg: o.msg}}
+	}
+	var rec []byte
+	for _, d := range direct {
+		data, err := proto.Marshal(d.Msg)
+		if err != nil {
+			return fmt.Errorf("broker: encode notice: %w", err)
+		}
+		rec = appendEntry(rec, data, o.origin, d.To)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
-	_, err = r.b.js.PublishMsg(ctx, &nats.Msg{Subject: r.notices, Data: appendEntry(nil, data, o.origin)},
+	_, err := r.b.js.PublishMsg(ctx, &nats.Msg{Subject: r.notices, Data: rec},
 		jetstream.WithMsgTTL(noticeTTL), jetstream.WithExpectStream(roomStream))
 	if err != nil {
 		return fmt.Errorf("broker: publish notice: %w", unavailable(err))
@@ -266,7 +308,7 @@ func (r *Room) publishTexts(batch []*outbound) error {
 			if err != nil {
 				return fmt.Errorf("broker: encode text: %w", err)
 			}
-			rec = appendEntry(rec, data, o.origin)
+			rec = appendEntry(rec, data, o.origin, "")
 		}
 		last := seq + uint64(len(batch))
 		m := &nats.Msg{Subject: r.texts, Header: nats.Header{seqHeader: []string{strconv.FormatUint(last, 10)}}, Data: rec}

@@ -138,8 +138,9 @@ func (s *Service) followLocked(r *room) error {
 }
 
 // relay delivers d, a message of r that came back from the broker, to r's
-// members on this node: a text to all but its sender, a notice to all but
-// the member it is about.
+// members on this node: a text or an action to all but its sender, a
+// notice to all but the member it is about, a message for one member to
+// that member if it is here.
 func (s *Service) relay(r *room, d broker.Delivery) {
 	o := newOutgoing(d.Msg, d.Data)
 	r.mu.Lock()
@@ -147,7 +148,14 @@ func (s *Service) relay(r *room, d broker.Delivery) {
 	if r.closed {
 		return
 	}
-	if d.Msg.GetKind() != chatpb.ChatMessage_KIND_TEXT {
+	if d.To != "" {
+		if m := r.memberOf(d.To); m != nil {
+			o.to = []*session{m.sess}
+			s.deliverLocked(r, o, nil)
+		}
+		return
+	}
+	if !broker.Kept(d.Msg.GetKind()) {
 		if d.Origin == s.noticeOrigin() {
 			return // this node's own notice: its members had it at once
 		}
@@ -167,6 +175,36 @@ func (s *Service) relay(r *room, d broker.Delivery) {
 	// Another node's text: the stream has it before this node's texts
 	// still on their way, so it goes out at once.
 	s.deliverNowLocked(r, o, nil, d.Origin)
+}
+
+// publishPrivateLocked sends msg, m's private message, and echo, its echo
+// to m, to the broker for the member of membership to on another node:
+// each node delivers what is for its member when the record comes back, in
+// the room's order. r.mu must be held.
+func (s *Service) publishPrivateLocked(r *room, m *member, msg, echo *chatpb.ChatMessage, to string, log *slog.Logger) {
+	if r.link == nil || m.sess.rec == nil {
+		m.end(errBroker)
+		return
+	}
+	from := m.sess.rec.ID
+	r.link.PublishDirect([]broker.Direct{{Msg: msg, To: to}, {Msg: echo, To: from}}, from, func(err error) {
+		if err != nil {
+			log.Error("cannot send a private message to the broker", "room", r.name, "err", err)
+			s.refused(r, m, msg.GetClientMsgId())
+		}
+	})
+}
+
+// refused ends m's stream with UNAVAILABLE because the broker did not take
+// its message with client_msg_id id: the client sends it again, with the
+// same id, once back, and that resend is to go out.
+func (s *Service) refused(r *room, m *member, id string) {
+	r.mu.Lock()
+	if m.sess.seen != nil {
+		m.sess.seen.forget(id)
+	}
+	r.mu.Unlock()
+	m.end(errBroker)
 }
 
 // releaseHeldLocked delivers the messages at the head of r.held that are

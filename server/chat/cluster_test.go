@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"google.golang.org/grpc/codes"
 
 	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
 	"github.com/polychat/polychat/internal/chatwire"
@@ -210,5 +212,126 @@ func TestClusterNoticesWaitForTheTextsBeforeThem(t *testing.T) {
 			c.expectText("Bye", fmt.Sprint("last words ", i))
 		}
 		c.expect(kLeave, "Bye left the room")
+	}
+}
+
+// An action travels like a text: to the other nodes, kept in the shared
+// history with a seq, no echo to its sender.
+func TestClusterActionsTravelLikeTexts(t *testing.T) {
+	nodes := cluster(t, 3, Config{})
+	alice := nodes[0].join(t, "Alice", "")
+	bob := nodes[1].join(t, "Bob", "")
+	alice.expect(kJoin, "Bob joined the room")
+	if err := alice.stream.Send(&chatpb.ChatMessage{Kind: kAction, Message: "waves\n"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := bob.expect(kAction, "* Alice waves"); got.GetUser() != "Alice" || got.GetSeq() != 1 {
+		t.Fatalf("Bob got %v", got)
+	}
+	bob.say("hi")
+	alice.expectText("Bob", "hi")
+	carol := newClient(t, nodes[2].open(t, nil, chatwire.UserKey, "Carol"))
+	carol.expect(kSys, "Welcome, Carol! You are in room general.")
+	carol.expect(kStart, "")
+	carol.expect(kAction, "* Alice waves")
+	carol.expectText("Bob", "hi")
+	carol.expect(kEnd, "")
+	// No echo: Alice's next message is Carol's join.
+	alice.expect(kJoin, "Carol joined the room")
+}
+
+// A private message reaches its recipient on another node, and the
+// sender's echo, in order with the room's texts; nobody else gets it, and
+// it is not history.
+func TestClusterPrivateMessageReachesAnotherNode(t *testing.T) {
+	nodes := cluster(t, 2, Config{})
+	alice := nodes[0].join(t, "Alice", "")
+	bob := nodes[1].join(t, "Bob", "")
+	carol := nodes[1].join(t, "Carol", "")
+	alice.expect(kJoin, "Bob joined the room")
+	alice.expect(kJoin, "Carol joined the room")
+	bob.expect(kJoin, "Carol joined the room")
+
+	alice.say("before")
+	alice.whisper("bob", "psst") // a look-alike name
+	alice.say("after")
+	bob.expectText("Alice", "before")
+	got := bob.expect(kPrivate, "[private from Alice] psst")
+	if got.GetUser() != "Alice" || got.GetRecipient() != "Bob" || got.GetSeq() != 0 || got.GetId() == 0 {
+		t.Fatalf("Bob got %v", got)
+	}
+	bob.expectText("Alice", "after")
+	echo := alice.expect(kPrivate, "[private to Bob] psst")
+	if echo.GetRecipient() != "Bob" || echo.GetId() != got.GetId() {
+		t.Fatalf("Alice's echo is %v", echo)
+	}
+	carol.expectText("Alice", "before")
+	carol.expectText("Alice", "after")
+
+	// Bob answers across the nodes; a member joining later sees only the
+	// public texts.
+	bob.whisper("Alice", "hi back")
+	alice.expect(kPrivate, "[private from Bob] hi back")
+	bob.expect(kPrivate, "[private to Alice] hi back")
+	dave := nodes[0].join(t, "Dave", "")
+	dave.expect(kStart, "")
+	dave.expectText("Alice", "before")
+	dave.expectText("Alice", "after")
+	dave.expect(kEnd, "")
+}
+
+// A name nobody has on any node, or a member of another node whose
+// connection dropped, gets the sender a notice.
+func TestClusterPrivateMessageToNobodyOrADroppedMember(t *testing.T) {
+	ns := natsServer(t)
+	ended := streamEnds{noMetrics{}, make(chan codes.Code, 1)}
+	a := startNode(t, ns, Config{ResumeGrace: grace}, 0)
+	b := startNode(t, ns, Config{ResumeGrace: grace, Metrics: ended}, 0)
+	alice := a.join(t, "Alice", "")
+	bob := b.joinDroppable(t, "Bob")
+	alice.expect(kJoin, "Bob joined the room")
+	alice.whisper("Zed", "hello?")
+	alice.expect(kSys, `Nobody named "Zed" is in room general; the private message was not sent`)
+	bob.drop()
+	if c := <-ended.codes; c != codes.Canceled {
+		t.Fatalf("Bob's stream ended with %v, want CANCELLED", c)
+	}
+	alice.whisper("Bob", "are you there?")
+	alice.expect(kSys, "Bob is not connected right now; the private message was not sent")
+}
+
+// ListMembers and ListRooms on any node list the members of every node,
+// connected ones only.
+func TestClusterPresenceListsEveryNode(t *testing.T) {
+	ns := natsServer(t)
+	ended := streamEnds{noMetrics{}, make(chan codes.Code, 1)}
+	a := startNode(t, ns, Config{ResumeGrace: grace, Metrics: ended}, 0)
+	b := startNode(t, ns, Config{ResumeGrace: grace}, 0)
+	a.join(t, "Alice", "")
+	b.join(t, "bob", "")
+	b.join(t, "Dave", "red")
+	zed := a.joinDroppable(t, "Zed")
+	zed.drop()
+	if c := <-ended.codes; c != codes.Canceled {
+		t.Fatalf("Zed's stream ended with %v, want CANCELLED", c)
+	}
+	ctx := context.Background()
+	for _, n := range []*node{a, b} {
+		cli := chatpb.NewChatServiceClient(n.conn(t))
+		resp, err := cli.ListMembers(ctx, &chatpb.ListMembersRequest{Room: "general"})
+		if err != nil || !slices.Equal(memberNames(resp), []string{"Alice", "bob"}) || resp.GetTotal() != 2 {
+			t.Fatalf("members of general: %v, %v", resp, err)
+		}
+		rooms, err := cli.ListRooms(ctx, &chatpb.ListRoomsRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, r := range rooms.GetRooms() {
+			got = append(got, fmt.Sprintf("%s=%d", r.GetName(), r.GetMemberCount()))
+		}
+		if !slices.Equal(got, []string{"general=2", "red=1"}) || rooms.GetTotal() != 2 {
+			t.Fatalf("rooms %v (total %d)", got, rooms.GetTotal())
+		}
 	}
 }

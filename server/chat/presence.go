@@ -34,9 +34,9 @@ const (
 )
 
 // ListMembers implements chatpb.ChatServiceServer: the members connected
-// to a room, sorted by name, a page at a time. A room nobody is in has no
-// members; it is not an error. With sign-in required, the call must carry
-// a valid session token, as a stream must.
+// to a room (on any node of a cluster), sorted by name, a page at a time.
+// A room nobody is in has no members; it is not an error. With sign-in
+// required, the call must carry a valid session token, as a stream must.
 func (s *Service) ListMembers(ctx context.Context, req *chatpb.ListMembersRequest) (*chatpb.ListMembersResponse, error) {
 	if _, err := s.signedInUser(ctx); err != nil {
 		return nil, err
@@ -57,21 +57,10 @@ func (s *Service) ListMembers(ctx context.Context, req *chatpb.ListMembersReques
 		return nil, err
 	}
 
-	var all []string
-	s.mu.Lock()
-	r := s.rooms[roomName]
-	if r != nil {
-		r.mu.Lock() // s.mu before r.mu, as everywhere
+	all, err := s.memberNames(ctx, roomName)
+	if err != nil {
+		return nil, err
 	}
-	s.mu.Unlock()
-	if r != nil {
-		all = make([]string, len(r.members))
-		for i, m := range r.members {
-			all[i] = m.name
-		}
-		r.mu.Unlock()
-	}
-
 	page, next := pageOf(all, after, size, func(name string) string { return name })
 	resp := &chatpb.ListMembersResponse{Total: int32(len(all)), Members: make([]*chatpb.Member, len(page))}
 	for i, name := range page {
@@ -84,10 +73,10 @@ func (s *Service) ListMembers(ctx context.Context, req *chatpb.ListMembersReques
 }
 
 // ListRooms implements chatpb.ChatServiceServer: the rooms with members
-// connected, sorted by name, with how many each has, a page at a time.
-// Rooms with only history, or only members within their grace period, are
-// not listed. With sign-in required, the call must carry a valid session
-// token.
+// connected (on any node of a cluster), sorted by name, with how many each
+// has, a page at a time. Rooms with only history, or only members within
+// their grace period, are not listed. With sign-in required, the call must
+// carry a valid session token.
 func (s *Service) ListRooms(ctx context.Context, req *chatpb.ListRoomsRequest) (*chatpb.ListRoomsResponse, error) {
 	if _, err := s.signedInUser(ctx); err != nil {
 		return nil, err
@@ -101,6 +90,70 @@ func (s *Service) ListRooms(ctx context.Context, req *chatpb.ListRoomsRequest) (
 		return nil, err
 	}
 
+	all, err := s.roomCounts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	page, next := pageOf(all, after, size, (*chatpb.Room).GetName)
+	resp := &chatpb.ListRoomsResponse{Rooms: page, Total: int32(len(all))}
+	if next != "" {
+		resp.NextPageToken = pageToken(roomsToken, next)
+	}
+	return resp, nil
+}
+
+// memberNames returns the names of the members connected to room: on this
+// node, or with a cluster on every node.
+func (s *Service) memberNames(ctx context.Context, roomName string) ([]string, error) {
+	if s.cluster != nil {
+		ctx, cancel := context.WithTimeout(ctx, brokerTimeout)
+		defer cancel()
+		ms, err := s.cluster.RoomMembers(ctx, roomName)
+		if err != nil {
+			s.log.Error("cannot list a room's members in the broker", "room", roomName, "err", err)
+			return nil, errBroker
+		}
+		all := make([]string, 0, len(ms))
+		for _, m := range ms {
+			if m.Connected() {
+				all = append(all, m.Name)
+			}
+		}
+		return all, nil
+	}
+	s.mu.Lock()
+	r := s.rooms[roomName]
+	if r == nil {
+		s.mu.Unlock()
+		return nil, nil
+	}
+	r.mu.Lock() // s.mu before r.mu, as everywhere
+	s.mu.Unlock()
+	defer r.mu.Unlock()
+	all := make([]string, len(r.members))
+	for i, m := range r.members {
+		all[i] = m.name
+	}
+	return all, nil
+}
+
+// roomCounts returns the rooms with members connected and how many each
+// has: on this node, or with a cluster on every node.
+func (s *Service) roomCounts(ctx context.Context) ([]*chatpb.Room, error) {
+	if s.cluster != nil {
+		ctx, cancel := context.WithTimeout(ctx, brokerTimeout)
+		defer cancel()
+		counts, err := s.cluster.RoomCounts(ctx)
+		if err != nil {
+			s.log.Error("cannot count the rooms' members in the broker", "err", err)
+			return nil, errBroker
+		}
+		all := make([]*chatpb.Room, 0, len(counts))
+		for name, n := range counts {
+			all = append(all, &chatpb.Room{Name: name, MemberCount: int32(n)})
+		}
+		return all, nil
+	}
 	s.mu.Lock()
 	open := make([]*room, 0, len(s.rooms))
 	for _, r := range s.rooms {
@@ -118,13 +171,7 @@ func (s *Service) ListRooms(ctx context.Context, req *chatpb.ListRoomsRequest) (
 			all = append(all, &chatpb.Room{Name: r.name, MemberCount: int32(n)})
 		}
 	}
-
-	page, next := pageOf(all, after, size, (*chatpb.Room).GetName)
-	resp := &chatpb.ListRoomsResponse{Rooms: page, Total: int32(len(all))}
-	if next != "" {
-		resp.NextPageToken = pageToken(roomsToken, next)
-	}
-	return resp, nil
+	return all, nil
 }
 
 // pageSize checks a requested page size.

@@ -73,9 +73,29 @@ func (r *recentIDs) add(id string) bool {
 	return true
 }
 
+// forget removes id, so that it is new again (a message that was refused
+// and will be sent again).
+func (r *recentIDs) forget(id string) {
+	if _, ok := r.set[id]; !ok {
+		return
+	}
+	delete(r.set, id)
+	for i, x := range r.ring {
+		if x == id {
+			r.ring[i] = "" // a slot that frees nothing when reused
+			return
+		}
+	}
+}
+
 // last returns up to n of the ids, oldest first.
 func (r *recentIDs) last(n int) []string {
-	ordered := append(append([]string(nil), r.ring[r.next:]...), r.ring[:r.next]...)
+	ordered := make([]string, 0, len(r.ring))
+	for _, id := range append(r.ring[r.next:len(r.ring):len(r.ring)], r.ring[:r.next]...) {
+		if id != "" { // forgotten
+			ordered = append(ordered, id)
+		}
+	}
 	if len(ordered) > n {
 		ordered = ordered[len(ordered)-n:]
 	}

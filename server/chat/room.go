@@ -100,3 +100,14 @@ func (r *room) distinct(want string) string {
 		}
 	}
 }
+
+// memberOf returns the member of r connected here whose membership in the
+// broker is id, or nil. r.mu must be held.
+func (r *room) memberOf(id string) *member {
+	for _, m := range r.members {
+		if m.sess != nil && m.sess.rec != nil && m.sess.rec.ID == id {
+			return m
+		}
+	}
+	return nil
+}
