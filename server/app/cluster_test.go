@@ -103,3 +103,55 @@ func TestBrokerLossIsNotServingAndRecovers(t *testing.T) {
 		t.Fatalf("after NATS came back: %q", welcome.GetMessage())
 	}
 }
+
+// A text NATS could not take ends its sender's stream with UNAVAILABLE;
+// sent again with the same client_msg_id once NATS is back, it goes out,
+// once.
+func TestTextRefusedWithoutNATSGoesOutWhenSentAgain(t *testing.T) {
+	dir := t.TempDir()
+	ns := natsOn(t, 0, dir)
+	port := ns.Addr().(*net.TCPAddr).Port
+	node := start(t, testConfig(t, "-nats-url", "nats://127.0.0.1:"+strconv.Itoa(port)))
+	cc := dial(t, node.Addr().String(), nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*wait)
+	defer cancel()
+	w, err := healthpb.NewHealthClient(cc).Watch(ctx, &healthpb.HealthCheckRequest{Service: "chat.ChatService"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	healthIs(t, w, healthpb.HealthCheckResponse_SERVING)
+	bob, _ := join(t, cc, chatwire.UserKey, "Bob")
+	alice, welcome := join(t, cc, chatwire.UserKey, "Alice")
+	if m := recv(t, bob); m.GetMessage() != "Alice joined the room" {
+		t.Fatalf("Bob got %q", m.GetMessage())
+	}
+
+	ns.Shutdown()
+	ns.WaitForShutdown()
+	healthIs(t, w, healthpb.HealthCheckResponse_NOT_SERVING)
+	line := &chatpb.ChatMessage{Message: "said while NATS was down", ClientMsgId: "line-1"}
+	if err := alice.Send(line); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := alice.Recv(); status.Code(err) != codes.Unavailable {
+		t.Fatalf("Alice's stream ended with %v, want UNAVAILABLE", err)
+	}
+
+	natsOn(t, port, dir)
+	healthIs(t, w, healthpb.HealthCheckResponse_SERVING)
+	back, w2 := join(t, cc, chatwire.UserKey, "Alice", chatwire.ResumeTokenKey, welcome.GetResumeToken())
+	if !w2.GetResumed() {
+		t.Fatalf("Alice did not resume: %v", w2)
+	}
+	for _, m := range []*chatpb.ChatMessage{line, {Message: "after", ClientMsgId: "line-2"}} {
+		if err := back.Send(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if m := recv(t, bob); m.GetMessage() != line.GetMessage() || m.GetClientMsgId() != "line-1" {
+		t.Fatalf("Bob got %v, want the line sent again", m)
+	}
+	if m := recv(t, bob); m.GetMessage() != "after" {
+		t.Fatalf("Bob got %v, want the next line", m)
+	}
+}

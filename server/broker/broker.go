@@ -137,7 +137,7 @@ func Open(ctx context.Context, opts Options) (_ *Broker, err error) {
 			b.shutdown()
 		}
 	}()
-	if err := b.connect(); err != nil {
+	if err := b.connect(ctx); err != nil {
 		return nil, err
 	}
 	if b.js, err = jetstream.New(b.nc); err != nil {
@@ -154,15 +154,27 @@ func Open(ctx context.Context, opts Options) (_ *Broker, err error) {
 	return b, nil
 }
 
-// connect starts the embedded server or dials the configured ones.
-func (b *Broker) connect() error {
+// connect starts the embedded server or dials the configured ones, and
+// waits (within ctx) until connected.
+func (b *Broker) connect(ctx context.Context) error {
 	name := b.opts.Name
 	if name == "" {
 		name = "polychat-chat"
 	}
+	up := make(chan struct{})
+	var once sync.Once
 	nopts := []nats.Option{
 		nats.Name(name),
 		nats.MaxReconnects(-1),
+		// Nothing is kept to send once reconnected: a publish while NATS
+		// is unreachable fails at once and is never stored later, so a
+		// text refused to its sender (who sends it again) is not stored
+		// twice.
+		nats.ReconnectBufSize(-1),
+		nats.ConnectHandler(func(*nats.Conn) {
+			once.Do(func() { close(up) })
+			b.setConnected(true)
+		}),
 		nats.ReconnectWait(time.Second),
 		nats.ReconnectJitter(200*time.Millisecond, time.Second),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
@@ -206,8 +218,18 @@ func (b *Broker) connect() error {
 		return fmt.Errorf("broker: connect to NATS at %s: %w", url, err)
 	}
 	b.nc = nc
-	b.setConnected(nc.IsConnected())
-	return nil
+	if nc.IsConnected() {
+		b.setConnected(true)
+		return nil
+	}
+	// Still trying (RetryOnFailedConnect): nothing can be set up before
+	// the first connection.
+	select {
+	case <-up:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("broker: connect to NATS at %s: %w", url, ctx.Err())
+	}
 }
 
 // setConnected records whether NATS is reachable and tells the watchers

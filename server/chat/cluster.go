@@ -528,7 +528,7 @@ func (s *Service) publishLocked(r *room, m *member, msg *chatpb.ChatMessage, log
 			h.ready = true // never to come back: let what waits behind it go
 			s.releaseHeldLocked(r)
 			r.mu.Unlock()
-			m.end(errBroker)
+			s.refused(r, m, msg.GetClientMsgId())
 			return
 		}
 		if log.Enabled(context.Background(), slog.LevelInfo) {
