@@ -53,11 +53,9 @@ type heldMsg struct {
 	o       *outgoing
 	exclude *member
 	ready   bool
-	// With a cluster: id is the id of a text of this node's on its way
-	// through the broker (o is nil until it comes back), and origin its
-	// sender's membership.
-	id     uint64
-	origin string
+	// With a cluster, id is the id of a text of this node's on its way
+	// through the broker (o is nil until it comes back).
+	id uint64
 }
 
 func newRoom(name string) *room {

@@ -322,7 +322,7 @@ func (s *Service) deliverNowLocked(r *room, o *outgoing, exclude *member, origin
 			slow = append(slow, m)
 		}
 	}
-	if seq := o.GetSeq(); seq > r.visibleSeq {
+	if seq > r.visibleSeq {
 		r.visibleSeq = seq
 	}
 	s.disconnectSlowLocked(r, slow)
