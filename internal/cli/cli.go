@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 )
 
@@ -114,12 +115,45 @@ func Deprecated(fs *flag.FlagSet, old, current string, warn func(string)) {
 	}}, old, "deprecated: use -"+current)
 }
 
-// IsDeprecated reports whether f was registered by Deprecated, so that a
-// usage listing can leave it out.
-func IsDeprecated(f *flag.Flag) bool {
-	_, ok := f.Value.(*alias)
-	return ok
+// Retired registers name as a boolean flag that no longer does anything:
+// setting it (by flag or variable) only calls warn once with a line saying
+// so and why, so that scripts that still pass it keep working for a
+// release. IsDeprecated recognises it.
+func Retired(fs *flag.FlagSet, name, why string, warn func(string)) {
+	fs.Var(&retired{warn: func() { warn(fmt.Sprintf("flag -%s has no effect any more: %s", name, why)) }},
+		name, "retired, no effect: "+why)
 }
+
+// IsDeprecated reports whether f was registered by Deprecated or Retired,
+// so that a usage listing can leave it out.
+func IsDeprecated(f *flag.Flag) bool {
+	switch f.Value.(type) {
+	case *alias, *retired:
+		return true
+	}
+	return false
+}
+
+// retired is a flag that does nothing but warn, once, when set.
+type retired struct {
+	warn   func()
+	warned bool
+}
+
+func (r *retired) String() string { return "false" }
+
+func (r *retired) Set(v string) error {
+	if _, err := strconv.ParseBool(v); err != nil {
+		return errors.New("want true or false")
+	}
+	if !r.warned {
+		r.warned = true
+		r.warn()
+	}
+	return nil
+}
+
+func (r *retired) IsBoolFlag() bool { return true }
 
 // alias forwards to the flag it stands for, warning on first use.
 type alias struct {

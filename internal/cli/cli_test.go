@@ -114,6 +114,26 @@ func TestDeprecatedFlagAndEnv(t *testing.T) {
 	}
 }
 
+func TestRetiredFlag(t *testing.T) {
+	fs, _ := newFlags()
+	var warnings []string
+	warn := func(s string) { warnings = append(warnings, s) }
+	Retired(fs, "fast", "it is always fast now", warn)
+	if _, err := Parse(fs, []string{"-fast", "-fast=false"}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"flag -fast has no effect any more: it is always fast now"}
+	if !reflect.DeepEqual(warnings, want) {
+		t.Errorf("warnings = %q, want %q", warnings, want)
+	}
+	if !IsDeprecated(fs.Lookup("fast")) {
+		t.Error("a retired flag is listed in the usage")
+	}
+	if _, err := Parse(fs, []string{"-fast=maybe"}); err == nil {
+		t.Error("-fast=maybe accepted")
+	}
+}
+
 func TestSetFromEnvBadValue(t *testing.T) {
 	fs, _ := newFlags()
 	if _, err := Parse(fs, nil); err != nil {

@@ -88,6 +88,14 @@ type Options struct {
 	Name string
 	// Logger receives the broker's and the embedded server's events.
 	Logger *slog.Logger
+	// Epoch, when this node creates the room stream, is its epoch (an
+	// older store's, imported); empty makes a new one. A stream that
+	// exists keeps its own.
+	Epoch string
+	// BeforePublish, for tests, is called before each record is sent to
+	// JetStream, on the room's publishing goroutine: blocking in it holds
+	// the room's messages back, as a slow broker would.
+	BeforePublish func(room string)
 }
 
 // ErrUnavailable is returned (wrapped) when NATS cannot be reached.
@@ -105,10 +113,12 @@ type Broker struct {
 
 	members, sessions, nodes, counters jetstream.KeyValue
 
-	node  string // this node's id
-	epoch string
+	node    string // this node's id
+	epoch   string
+	created bool // this node created the room stream
 
 	connected atomic.Bool
+	closing   atomic.Bool // Close (or a failed Open) is shutting down
 	statusMu  sync.Mutex
 	onStatus  []func(connected bool)
 
@@ -116,6 +126,13 @@ type Broker struct {
 	beatDone chan struct{}
 	closeMu  sync.Mutex
 	closed   bool
+
+	// pubMu guards the count of rooms publishing, so that Close waits
+	// until what was handed to the broker before it is stored.
+	pubMu      sync.Mutex
+	publishers int
+	pubsDone   chan struct{} // closed when publishers drops to 0 after Close began
+	pubClosed  bool
 }
 
 // Open connects to NATS (starting the embedded server when opts.URLs is
@@ -178,7 +195,9 @@ func (b *Broker) connect(ctx context.Context) error {
 		nats.ReconnectWait(time.Second),
 		nats.ReconnectJitter(200*time.Millisecond, time.Second),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
-			b.log.Warn("lost the connection to NATS; reconnecting", "err", err)
+			if !b.closing.Load() {
+				b.log.Warn("lost the connection to NATS; reconnecting", "err", err)
+			}
 			b.setConnected(false)
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
@@ -269,13 +288,17 @@ func (b *Broker) Node() string { return b.node }
 // changes when the stream is replaced.
 func (b *Broker) Epoch() string { return b.epoch }
 
+// Created reports whether this node created the room stream (none existed
+// in NATS before it started).
+func (b *Broker) Created() bool { return b.created }
+
 // Conn returns the NATS connection (for tests and metrics).
 func (b *Broker) Conn() *nats.Conn { return b.nc }
 
-// storage is the storage of the stream and buckets: memory for an
-// in-process server without a data directory, files otherwise.
+// storage is the storage of the stream and buckets: memory for the
+// embedded server without a data directory, files otherwise.
 func (b *Broker) storage() jetstream.StorageType {
-	if len(b.opts.URLs) == 0 && b.opts.DataDir == "" {
+	if b.ns != nil && b.opts.DataDir == "" {
 		return jetstream.MemoryStorage
 	}
 	return jetstream.FileStorage
@@ -306,8 +329,13 @@ func (b *Broker) setup(ctx context.Context) error {
 	s, err := b.js.Stream(ctx, roomStream)
 	switch {
 	case errors.Is(err, jetstream.ErrStreamNotFound):
-		cfg.Metadata = map[string]string{epochKey: newEpoch()}
+		epoch := b.opts.Epoch
+		if epoch == "" {
+			epoch = newEpoch()
+		}
+		cfg.Metadata = map[string]string{epochKey: epoch}
 		s, err = b.js.CreateStream(ctx, cfg)
+		b.created = err == nil
 		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
 			s, err = b.js.Stream(ctx, roomStream) // another node was first
 		}
@@ -398,6 +426,7 @@ func (b *Broker) Close() error {
 		return nil
 	}
 	b.closed = true
+	b.drainPublishers()
 	if b.stopBeat != nil {
 		close(b.stopBeat)
 		<-b.beatDone
@@ -412,8 +441,44 @@ func (b *Broker) Close() error {
 	return err
 }
 
+// publishing counts a room publisher starting (+1) or done (-1); a start
+// is refused (false) once Close has begun.
+func (b *Broker) publishing(delta int) bool {
+	b.pubMu.Lock()
+	defer b.pubMu.Unlock()
+	if delta > 0 && b.pubClosed {
+		return false
+	}
+	b.publishers += delta
+	if b.publishers == 0 && b.pubsDone != nil {
+		close(b.pubsDone)
+		b.pubsDone = nil
+	}
+	return true
+}
+
+// drainPublishers refuses new publishing and waits (at most opTimeout)
+// until the rooms' queues are stored.
+func (b *Broker) drainPublishers() {
+	b.pubMu.Lock()
+	b.pubClosed = true
+	if b.publishers == 0 {
+		b.pubMu.Unlock()
+		return
+	}
+	done := make(chan struct{})
+	b.pubsDone = done
+	b.pubMu.Unlock()
+	select {
+	case <-done:
+	case <-time.After(opTimeout):
+		b.log.Warn("closing with messages not yet stored in NATS")
+	}
+}
+
 // shutdown closes the connection and the embedded server.
 func (b *Broker) shutdown() {
+	b.closing.Store(true)
 	if b.nc != nil {
 		_ = b.nc.Drain()
 		b.nc.Close()

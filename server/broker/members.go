@@ -412,3 +412,72 @@ func decodeUint(b []byte) (uint64, error) {
 	}
 	return v, nil
 }
+
+// MemberChange is a change of the names taken: Member claimed, updated
+// (dropped, resumed, adopted) or, when nil, freed. A change without a Room
+// only says that the watcher has every name as of Revision.
+type MemberChange struct {
+	Room, Skeleton string
+	// Member is the member now, or nil once the name is free.
+	Member *Member
+	// Revision orders changes; MembersRevision says how far they go.
+	Revision uint64
+}
+
+// WatchMembers calls fn with every name taken (on every node), then with
+// every change, in order, on a goroutine of its own, until ctx is done.
+func (b *Broker) WatchMembers(ctx context.Context, fn func(MemberChange)) error {
+	start, err := b.MembersRevision(ctx)
+	if err != nil {
+		return err
+	}
+	w, err := b.members.WatchAll(ctx)
+	if err != nil {
+		return fmt.Errorf("broker: watch members: %w", unavailable(err))
+	}
+	go func() {
+		defer w.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case e, ok := <-w.Updates():
+				if !ok {
+					return
+				}
+				if e == nil { // the current names are all read
+					fn(MemberChange{Revision: start})
+					continue
+				}
+				room, skel, err := splitMemberKey(e.Key())
+				if err != nil {
+					b.log.Error("skipping a malformed member key", "key", e.Key(), "err", err)
+					continue
+				}
+				c := MemberChange{Room: room, Skeleton: skel, Revision: e.Revision()}
+				if e.Operation() == jetstream.KeyValuePut {
+					if c.Member, err = decodeMember(e); err != nil {
+						b.log.Error("skipping a malformed member entry", "key", e.Key(), "err", err)
+						continue
+					}
+				}
+				fn(c)
+			}
+		}
+	}()
+	return nil
+}
+
+// MembersRevision returns the revision of the latest change of the names
+// taken, for WatchMembers' watchers to wait for.
+func (b *Broker) MembersRevision(ctx context.Context) (uint64, error) {
+	st, err := b.members.Status(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("broker: members revision: %w", unavailable(err))
+	}
+	kst, ok := st.(*jetstream.KeyValueBucketStatus)
+	if !ok {
+		return 0, errors.New("broker: members revision: not a JetStream bucket")
+	}
+	return kst.StreamInfo().State.LastSeq, nil
+}

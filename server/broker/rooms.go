@@ -213,8 +213,29 @@ func (r *Room) enqueue(o *outbound) {
 	start := !r.running
 	r.running = true
 	r.mu.Unlock()
-	if start {
-		go r.publish()
+	if !start {
+		return
+	}
+	if !r.b.publishing(1) {
+		r.fail(errClosed)
+		return
+	}
+	go r.publish()
+}
+
+// errClosed refuses what is published after Close.
+var errClosed = fmt.Errorf("broker: %w: closed", ErrUnavailable)
+
+// fail ends the queue with err: every message in it is refused.
+func (r *Room) fail(err error) {
+	r.mu.Lock()
+	queue := r.queue
+	r.queue, r.running = nil, false
+	r.mu.Unlock()
+	for _, o := range queue {
+		if o.done != nil {
+			o.done(err)
+		}
 	}
 }
 
@@ -222,6 +243,7 @@ func (r *Room) enqueue(o *outbound) {
 // record, and each notice (or set of direct messages) as a record of its
 // own.
 func (r *Room) publish() {
+	defer r.b.publishing(-1)
 	for {
 		r.mu.Lock()
 		if len(r.queue) == 0 {
@@ -245,6 +267,9 @@ func (r *Room) publish() {
 		r.queue = r.queue[n:]
 		r.mu.Unlock()
 
+		if hook := r.b.opts.BeforePublish; hook != nil {
+			hook(r.name)
+		}
 		var err error
 		if text {
 			err = r.publishTexts(batch)

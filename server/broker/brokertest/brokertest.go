@@ -14,8 +14,15 @@ import (
 // it is shut down when the test ends.
 func Server(t testing.TB) *server.Server {
 	t.Helper()
+	return ServerAt(t, t.TempDir())
+}
+
+// ServerAt is Server storing under dir: a server started again on the same
+// dir has what the previous one stored (shut that one down first).
+func ServerAt(t testing.TB, dir string) *server.Server {
+	t.Helper()
 	ns, err := server.NewServer(&server.Options{
-		JetStream: true, StoreDir: t.TempDir(), DontListen: true, NoSigs: true, NoLog: true,
+		JetStream: true, StoreDir: dir, DontListen: true, NoSigs: true, NoLog: true,
 	})
 	if err != nil {
 		t.Fatal(err)
