@@ -4,8 +4,8 @@
 - processes: starting, waiting for and stopping the processes a run needs
 - servers:   building the Go binaries and starting the chat server or its baseline
 - scenarios: the chat benches (fan-out sweeps, isolation, memory) run with bench/loadgen
-- resilience: clients through a kill -9 restart and a network cut, and what durable before
-  visible costs fan-out throughput (bench/resilience, bench/loadgen)
+- resilience: clients through a kill -9 restart and a network cut, and what history on disk
+  costs fan-out throughput (bench/resilience, bench/loadgen)
 - ghz:       the Python services bench, ghz against pyservices and bench/pybaseline.py
 - targets:   the targets a run is judged against
 - machine:   what the run ran on

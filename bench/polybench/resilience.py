@@ -1,7 +1,7 @@
 """The resilience bench: resilient clients through a kill -9 restart of the chat server and
-through a cut of every connection (bench/resilience), and what durable-before-visible costs
-fan-out throughput (bench/loadgen against the chat server with chat.db, with and without
--deliver-before-commit)."""
+through a cut of every connection (bench/resilience), and what keeping the history on disk
+costs fan-out throughput (bench/loadgen against the chat server with its embedded NATS
+storing on disk, and in memory)."""
 
 from __future__ import annotations
 
@@ -27,9 +27,10 @@ FAULTS = ("restart", "cut")
 # The durability cost is measured at this room size, where each message reaches fewer
 # members than in the 1,000-client sweep, so a per-message cost weighs more.
 DURABILITY_CLIENTS = 200
-# The two servers of the durability comparison: durable before visible (as shipped), and
-# the benchmark-only flag that delivers before the commit.
-DURABILITY_KINDS = {"durable": [], "deliver-before-commit": ["-deliver-before-commit"]}
+# The two servers of the durability comparison: the embedded NATS storing on disk (under
+# -data-dir, as shipped), and in memory (-data-dir "", the later flag winning). Either way a
+# text reaches members once JetStream has stored it.
+DURABILITY_KINDS = {"durable": [], "memory": ["-data-dir", ""]}
 # The offered deliveries/s of the durability sweep: 12% apart around where 200 clients
 # saturate these 2 cores, so that one step more or less before saturation moves the peak by
 # 12%, not by the fan-out ladder's 50%. The first step is well below saturation: the server's
@@ -42,7 +43,7 @@ QUICK = (100, 1, 2)
 
 
 def fault_run(chat: Chat, fault: str, clients: int, tag: str) -> dict[str, Any]:
-    """One bench/resilience run: its own server (fresh chat.db), which it kills or whose
+    """One bench/resilience run: its own server (a fresh data directory), which it kills or whose
     connections it cuts mid-run."""
     data = tempfile.mkdtemp(prefix=f"{tag}-", dir=OUT)
     addr = f"127.0.0.1:{free_port()}"
@@ -102,8 +103,8 @@ def faults(chat: Chat, clients: int, repeats: int) -> list[dict[str, Any]]:
 
 
 def durability_run(chat: Chat, kind: str, n: int, tag: str) -> dict[str, Any]:
-    """One fan-out sweep at n clients against the chat server with chat.db, kind saying
-    whether it waits for the commit before delivering."""
+    """One fan-out sweep at n clients against the chat server with a data directory, kind
+    saying whether its embedded NATS stores on disk or in memory."""
     data = tempfile.mkdtemp(prefix=f"{tag}-", dir=OUT)
     try:
         proc, addr = chat.start("polychat", tag, ["-data-dir", data, *DURABILITY_KINDS[kind]])
@@ -142,9 +143,9 @@ def cpu_per_delivery(step: dict[str, Any]) -> float | None:
 
 
 def compare_durability(n: int, runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """Durable against deliver-before-commit: the median peak deliveries/s and CPU time per
-    delivery of each kind's runs, and the change durability makes to each (a negative
-    throughput change, or a positive CPU change, is its cost)."""
+    """On disk against in memory: the median peak deliveries/s and CPU time per delivery of
+    each kind's runs, and the change durability makes to each (a negative throughput change,
+    or a positive CPU change, is its cost)."""
     out: dict[str, Any] = {"clients": n, "runs": runs}
     for kind in DURABILITY_KINDS:
         peaks = [r["summary"]["peak_dps"] for r in runs if r["kind"] == kind]
@@ -156,7 +157,7 @@ def compare_durability(n: int, runs: list[dict[str, Any]]) -> dict[str, Any]:
             "cpu_us_per_delivery_runs": cpus,
             "cpu_us_per_delivery": statistics.median(good_cpu) if good_cpu else None,
         }
-    durable, fast = out["durable"], out["deliver-before-commit"]
+    durable, fast = out["durable"], out["memory"]
 
     def change(key: str) -> float | None:
         with_, without = durable[key], fast[key]

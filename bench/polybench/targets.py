@@ -130,7 +130,7 @@ def _resilience_targets(rs: dict[str, Any] | None) -> list[dict[str, Any]]:
     change = (rs.get("durability") or {}).get("change")
     out.append(
         {
-            "target": "durable before visible costs ≤ 10% of fan-out peak deliveries/s",
+            "target": "history on disk costs ≤ 10% of fan-out peak deliveries/s",
             "value": "—" if change is None else f"{change:+.1%}",
             "met": None if change is None else change >= -TARGET_DURABILITY,
         }

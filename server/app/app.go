@@ -34,10 +34,10 @@ import (
 	"github.com/polychat/polychat/server/broker"
 	"github.com/polychat/polychat/server/chat"
 	"github.com/polychat/polychat/server/config"
-	"github.com/polychat/polychat/server/history"
 	"github.com/polychat/polychat/server/limits"
 	"github.com/polychat/polychat/server/metrics"
 	"github.com/polychat/polychat/server/signin"
+	"github.com/polychat/polychat/server/upgrade"
 	"github.com/polychat/polychat/server/web"
 )
 
@@ -74,7 +74,6 @@ func (e *ListenError) Unwrap() error { return e.Err }
 type Server struct {
 	cfg    config.Config
 	log    *slog.Logger
-	store  history.Store
 	broker *broker.Broker
 	grpc   *grpc.Server
 	health *health.Server
@@ -132,12 +131,37 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 		authn = signin.NewChecker(signInClient, signin.Options{TTL: ttl, Logger: log})
 	}
 
-	if cfg.Cluster() {
-		if s.broker, err = openBroker(cfg, log); err != nil {
-			return nil, err
-		}
-	} else if s.store, err = openStore(cfg, log); err != nil {
+	// Listening first: a server whose address is taken stops before it
+	// starts NATS.
+	if s.lis, err = net.Listen("tcp", cfg.Addr); err != nil {
+		return nil, &ListenError{Addr: cfg.Addr, Err: err}
+	}
+
+	// A chat.db of an older version is imported once; the broker's stream
+	// is created with its epoch, so that what clients hold stays good.
+	old, err := upgrade.Find(cfg.DataDir, cfg.History, log)
+	if err != nil {
 		return nil, err
+	}
+	epoch := ""
+	if old != nil {
+		epoch = old.Epoch()
+	}
+	if s.broker, err = openBroker(cfg, epoch, log); err != nil {
+		if old != nil {
+			old.Close()
+		}
+		return nil, err
+	}
+	if old != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), importTimeout)
+		err := old.Into(ctx, s.broker)
+		cancel()
+		if err != nil {
+			// The server goes on with what NATS has; the file stays, and
+			// the next start tries again.
+			log.Error("cannot import the history of an older version", "err", err)
+		}
 	}
 
 	var (
@@ -163,7 +187,9 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 		MaxMessageBytes: cfg.MaxMessageBytes,
 		MaxNameBytes:    cfg.MaxNameBytes,
 		QueueSize:       cfg.QueueSize,
-		Store:           s.store,
+		Broker:          s.broker,
+		History:         cfg.History,
+		HistoryBytes:    cfg.HistoryBytes,
 		Logger:          log,
 		Auth:            authn,
 		Rate:            cfg.Rate,
@@ -174,11 +200,6 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 		MaxRoomsPerIP:   cfg.MaxRoomsPerIP,
 		RoomRetention:   cfg.RoomRetention,
 		ResumeGrace:     cfg.ResumeGrace,
-		// For benchmarking only (see -deliver-before-commit).
-		DeliverBeforeCommit: cfg.DeliverBeforeCommit,
-	}
-	if s.broker != nil {
-		chatCfg.Cluster, chatCfg.History, chatCfg.HistoryBytes = s.broker, cfg.History, cfg.HistoryBytes
 	}
 	if chatMetrics != nil {
 		chatCfg.Metrics = chatMetrics
@@ -223,33 +244,27 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 	s.health = health.NewServer()
 	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 	s.health.SetServingStatus(chatpb.ChatService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
-	if s.broker != nil {
-		// Without the broker the node can neither relay nor store: it
-		// says so, and serves again once NATS is back.
-		s.broker.OnStatus(func(up bool) {
-			st := healthpb.HealthCheckResponse_SERVING
-			if !up {
-				st = healthpb.HealthCheckResponse_NOT_SERVING
-			}
-			s.health.SetServingStatus("", st)
-			s.health.SetServingStatus(chatpb.ChatService_ServiceDesc.ServiceName, st)
-		})
-	}
+	// Without the broker the server can neither relay nor store: it says
+	// so, and serves again once NATS is back.
+	s.broker.OnStatus(func(up bool) {
+		st := healthpb.HealthCheckResponse_SERVING
+		if !up {
+			st = healthpb.HealthCheckResponse_NOT_SERVING
+		}
+		s.health.SetServingStatus("", st)
+		s.health.SetServingStatus(chatpb.ChatService_ServiceDesc.ServiceName, st)
+	})
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	reflection.Register(s.grpc)
 	if srvMetrics != nil {
 		srvMetrics.InitializeMetrics(s.grpc)
 	}
 
-	lis, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return nil, &ListenError{Addr: cfg.Addr, Err: err}
-	}
 	var hooks limits.ConnHooks
 	if chatMetrics != nil {
 		hooks = chatMetrics
 	}
-	s.lis = limits.Listener(lis, limits.ListenerOptions{
+	s.lis = limits.Listener(s.lis, limits.ListenerOptions{
 		Max: cfg.MaxConnections, MaxPerIP: cfg.MaxConnectionsPerIP, HandshakeTimeout: cfg.HandshakeTimeout,
 		UserTimeout: keepaliveTimeout, Logger: log, Hooks: hooks,
 	})
@@ -430,7 +445,8 @@ func (s *Server) stopMetrics() {
 }
 
 // Close releases what New opened: the listeners (when Run was not called),
-// the history store and the connection to the AuthService.
+// the broker (and the embedded NATS server) and the connection to the
+// AuthService.
 func (s *Server) Close() {
 	if s.grpc != nil {
 		s.grpc.Stop()
@@ -450,12 +466,6 @@ func (s *Server) Close() {
 	if s.authConn != nil {
 		_ = s.authConn.Close()
 	}
-	if s.store != nil {
-		if err := s.store.Close(); err != nil {
-			s.log.Error("closing history", "err", err)
-		}
-		s.store = nil
-	}
 	if s.broker != nil {
 		if err := s.broker.Close(); err != nil {
 			s.log.Error("closing the connection to NATS", "err", err)
@@ -464,40 +474,46 @@ func (s *Server) Close() {
 	}
 }
 
+// memoryBound is how many bytes the embedded NATS server may keep of the
+// rooms when it keeps them in memory (no data directory): as many rooms as
+// may exist, each with its history's bytes; 0 (no bound) on disk or on a
+// cluster.
+func memoryBound(cfg config.Config) int64 {
+	if cfg.DataDir != "" || cfg.NATSURL != "" || cfg.MaxRooms == 0 {
+		return 0
+	}
+	return int64(cfg.MaxRooms) * int64(cfg.HistoryBytes)
+}
+
+// importTimeout bounds the import of an older version's chat.db.
+const importTimeout = 10 * time.Minute
+
 // openBroker connects to the NATS cluster of -nats-url, or starts the
-// embedded NATS server (keeping its store under -data-dir).
-func openBroker(cfg config.Config, log *slog.Logger) (*broker.Broker, error) {
+// embedded NATS server (keeping its store under -data-dir/nats). A room
+// stream it creates takes epoch (none: a new one).
+func openBroker(cfg config.Config, epoch string, log *slog.Logger) (*broker.Broker, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	b, err := broker.Open(ctx, broker.Options{
-		URLs: cfg.NATSURLs(), DataDir: cfg.DataDir, Listen: cfg.NATSAddr,
+		URLs: cfg.NATSURLs(), DataDir: cfg.DataDir, Listen: cfg.NATSAddr, Epoch: epoch,
 		CAFile: cfg.NATSCA, CertFile: cfg.NATSCert, KeyFile: cfg.NATSKey, CredsFile: cfg.NATSCreds,
-		Replicas: cfg.NATSReplicas, History: cfg.History, NodeTTL: cfg.NodeTTL,
+		Replicas: cfg.NATSReplicas, History: cfg.History, NodeTTL: cfg.NodeTTL, MaxBytes: memoryBound(cfg),
 		Name: "polychat-chat " + cfg.Addr, Logger: log,
 	})
 	if err != nil {
 		return nil, err
 	}
-	where := "embedded"
-	if cfg.NATSURL != "" {
-		where = strings.Join(cfg.NATSURLs(), ",")
+	if cfg.NATSURL == "" {
+		store := "memory"
+		if cfg.DataDir != "" {
+			store = filepath.Join(cfg.DataDir, "nats")
+		}
+		log.Info("embedded NATS", "store", store, "node", b.Node(), "epoch", b.Epoch())
+	} else {
+		log.Info("chat node of a cluster", "nats", strings.Join(cfg.NATSURLs(), ","), "node", b.Node(), "epoch", b.Epoch(),
+			"replicas", cfg.NATSReplicas)
 	}
-	log.Info("chat node of a cluster", "nats", where, "node", b.Node(), "epoch", b.Epoch(), "replicas", cfg.NATSReplicas)
 	return b, nil
-}
-
-// openStore opens <data-dir>/chat.db, or a memory store when data-dir is "".
-func openStore(cfg config.Config, log *slog.Logger) (history.Store, error) {
-	if cfg.DataDir == "" {
-		return history.NewMemory(cfg.History, cfg.HistoryBytes), nil
-	}
-	path := filepath.Join(cfg.DataDir, "chat.db")
-	s, err := history.OpenSQLite(path, cfg.History, cfg.HistoryBytes, log)
-	if err != nil {
-		return nil, err
-	}
-	log.Info("history stored", "path", path, "per_room", cfg.History)
-	return s, nil
 }
 
 // requestLogger adapts log for the request logging interceptors, which log
@@ -522,8 +538,5 @@ func requestLogger(log *slog.Logger) logging.Logger {
 // NATSAddr is the address the embedded NATS server accepts other chat
 // nodes and NATS clients on (-nats-addr), or nil when it accepts none.
 func (s *Server) NATSAddr() net.Addr {
-	if s.broker == nil {
-		return nil
-	}
 	return s.broker.ListenAddr()
 }

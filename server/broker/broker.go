@@ -80,6 +80,9 @@ type Options struct {
 	// History is how many records of texts each room keeps (at least 1,
 	// which keeps the room's last seq).
 	History int
+	// MaxBytes bounds the room stream (0: no bound): past it, the oldest
+	// records go first, whatever their room.
+	MaxBytes int64
 	// NodeTTL is how long this node counts as alive without refreshing its
 	// liveness key; it bounds how long the members of a node that died
 	// keep their names before the grace period starts.
@@ -307,6 +310,15 @@ func (b *Broker) storage() jetstream.StorageType {
 // historyRecords is the per-subject limit of the room stream.
 func (b *Broker) historyRecords() int64 { return int64(max(b.opts.History, 1)) }
 
+// maxBytes is the room stream's byte limit as JetStream spells it: -1 for
+// none.
+func (b *Broker) maxBytes() int64 {
+	if b.opts.MaxBytes <= 0 {
+		return -1
+	}
+	return b.opts.MaxBytes
+}
+
 // setup creates (or updates the limits of) the room stream and the buckets,
 // and reads the epoch.
 func (b *Broker) setup(ctx context.Context) error {
@@ -319,6 +331,7 @@ func (b *Broker) setup(ctx context.Context) error {
 		Retention:         jetstream.LimitsPolicy,
 		Discard:           jetstream.DiscardOld,
 		MaxMsgsPerSubject: b.historyRecords(),
+		MaxBytes:          b.maxBytes(),
 		MaxMsgSize:        maxRecordSize + 4096,
 		Storage:           b.storage(),
 		Replicas:          b.opts.Replicas,
@@ -346,9 +359,9 @@ func (b *Broker) setup(ctx context.Context) error {
 		return fmt.Errorf("broker: stream %s: %w", roomStream, err)
 	default:
 		old := s.CachedInfo().Config
-		if old.MaxMsgsPerSubject != cfg.MaxMsgsPerSubject || old.Replicas != cfg.Replicas {
+		if old.MaxMsgsPerSubject != cfg.MaxMsgsPerSubject || old.Replicas != cfg.Replicas || old.MaxBytes != cfg.MaxBytes {
 			// Updated in place: the metadata, and so the epoch, stay.
-			old.MaxMsgsPerSubject, old.Replicas = cfg.MaxMsgsPerSubject, cfg.Replicas
+			old.MaxMsgsPerSubject, old.Replicas, old.MaxBytes = cfg.MaxMsgsPerSubject, cfg.Replicas, cfg.MaxBytes
 			if s, err = b.js.UpdateStream(ctx, old); err != nil {
 				return fmt.Errorf("broker: update stream %s: %w", roomStream, err)
 			}

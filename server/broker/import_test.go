@@ -80,3 +80,20 @@ func TestImportedMemberIsAdopted(t *testing.T) {
 		t.Fatalf("session s1: %+v, %v", got, err)
 	}
 }
+
+// With MaxBytes, the room stream keeps at most that many bytes: the
+// oldest records go first.
+func TestMaxBytesBoundsTheRooms(t *testing.T) {
+	b := open(t, nil, func(o *Options) { o.MaxBytes = 64 << 10 })
+	for i := range 100 {
+		r := follow(t, b, fmt.Sprint("room", i)).room
+		publish(t, r, text(r.Name(), "u", string(make([]byte, 2048))), "m")
+	}
+	info, err := b.rooms.Info(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State.Bytes > 64<<10 || info.State.Msgs >= 100 {
+		t.Fatalf("the stream keeps %d records, %d bytes; the bound is %d", info.State.Msgs, info.State.Bytes, 64<<10)
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"fmt"
 	"log/slog"
 	"sync"
 
@@ -93,8 +92,9 @@ func (s *Service) Join(req *chatpb.JoinRequest, stream grpc.ServerStreamingServe
 		log.Info("client rejected", "code", status.Code(err), "reason", status.Convert(err).Message())
 		return err
 	}
-	if !rr.named {
-		name = fmt.Sprintf("Client(%d)", n)
+	if name, err = s.streamName(name); err != nil {
+		log.Info("client rejected", "code", status.Code(err), "reason", status.Convert(err).Message())
+		return err
 	}
 	rr.memberToken = newMemberToken()
 	m, err := s.join(n, addr, ip, roomName, name, rr, stream)

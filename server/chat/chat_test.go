@@ -10,7 +10,6 @@ import (
 
 	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
 	"github.com/polychat/polychat/internal/chatwire"
-	"github.com/polychat/polychat/server/history"
 )
 
 const (
@@ -167,7 +166,7 @@ func TestBlankTextIsIgnored(t *testing.T) {
 }
 
 func TestHistoryReplay(t *testing.T) {
-	ts := startServer(t, Config{Store: history.NewMemory(3, 0)})
+	ts := startServer(t, Config{History: 3})
 	alice := newClient(t, ts.open(t, nil, chatwire.UserKey, "Alice"))
 	alice.expect(kSys, "Welcome, Alice! You are in room general.")
 	bob := ts.join(t, "Bob", "")
@@ -198,12 +197,7 @@ func TestHistoryReplay(t *testing.T) {
 }
 
 func TestHistorySurvivesRestart(t *testing.T) {
-	path := t.TempDir() + "/chat.db"
-	store, err := history.OpenSQLite(path, 50, 0, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := startServer(t, Config{Store: store})
+	ts := startRestartable(t, t.TempDir(), Config{})
 	a := ts.join(t, "Alice", "")
 	b := ts.join(t, "Bob", "")
 	a.expect(kJoin, "Bob joined the room")
@@ -211,17 +205,7 @@ func TestHistorySurvivesRestart(t *testing.T) {
 	b.expectText("Alice", "before restart 1")
 	a.say("before restart 2")
 	last := b.expectText("Alice", "before restart 2")
-	ts.srv.Stop()
-	if err := store.Close(); err != nil {
-		t.Fatal(err)
-	}
-
-	store2, err := history.OpenSQLite(path, 50, 0, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store2.Close()
-	ts2 := startServer(t, Config{Store: store2})
+	ts2 := ts.restart(t, Config{}, a, b)
 	c := newClient(t, ts2.open(t, nil, chatwire.UserKey, "Carol"))
 	welcome := c.expect(kSys, "Welcome, Carol! You are in room general.")
 	if welcome.GetId() <= last.GetId() {

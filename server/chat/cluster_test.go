@@ -27,18 +27,11 @@ type node struct {
 	broker *broker.Broker
 }
 
-// startNode starts a chat node on ns with cfg (Cluster and History set
-// here).
+// startNode starts a chat node on ns with cfg (its broker set here).
 func startNode(t *testing.T, ns *server.Server, cfg Config, ttl time.Duration) *node {
 	t.Helper()
-	b, err := broker.Open(context.Background(), broker.Options{
-		Server: ns, History: 50, NodeTTL: ttl, Logger: slog.New(slog.DiscardHandler),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
-	cfg.Cluster, cfg.History = b, 50
+	b := openBroker(t, broker.Options{Server: ns, History: 50, NodeTTL: ttl})
+	cfg.Broker, cfg.History = b, 50
 	return &node{testServer: startServer(t, cfg), broker: b}
 }
 
@@ -334,4 +327,48 @@ func TestClusterPresenceListsEveryNode(t *testing.T) {
 			t.Fatalf("rooms %v (total %d)", got, rooms.GetTotal())
 		}
 	}
+}
+
+// errorLog is a slog handler that counts the records at error level.
+type errorLog struct{ errors chan string }
+
+func (h errorLog) Enabled(context.Context, slog.Level) bool { return true }
+func (h errorLog) Handle(_ context.Context, r slog.Record) error {
+	if r.Level >= slog.LevelError {
+		h.errors <- r.Message
+	}
+	return nil
+}
+func (h errorLog) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h errorLog) WithGroup(string) slog.Handler      { return h }
+
+// A room idle on one node but with members on another keeps its history,
+// and its idle time starts again; that is no error.
+func TestClusterRoomInUseElsewhereDoesNotExpire(t *testing.T) {
+	ns := natsServer(t)
+	errs := errorLog{make(chan string, 10)}
+	a := startNode(t, ns, Config{RoomRetention: time.Hour, Logger: slog.New(errs)}, 0)
+	b := startNode(t, ns, Config{}, 0)
+	ann := a.join(t, "Ann", "r")
+	bob := b.join(t, "Bob", "r")
+	ann.expect(kJoin, "Bob joined the room")
+	ann.say("kept")
+	bob.expectText("Ann", "kept")
+	ann.leave()
+	bob.expect(kLeave, "Ann left the room")
+	now := time.Now()
+	if n := a.svc.ExpireIdleRooms(now.Add(2 * time.Hour)); n != 0 {
+		t.Fatalf("expired %d rooms in use on another node", n)
+	}
+	if n := a.svc.ExpireIdleRooms(now.Add(2*time.Hour + 30*time.Minute)); n != 0 {
+		t.Fatalf("expired %d rooms half a retention after they were found in use", n)
+	}
+	select {
+	case msg := <-errs.errors:
+		t.Fatalf("logged an error: %s", msg)
+	default:
+	}
+	carol := b.join(t, "Carol", "r")
+	carol.expect(kStart, "")
+	carol.expectText("Ann", "kept")
 }

@@ -17,6 +17,8 @@ import (
 
 	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
 	"github.com/polychat/polychat/internal/chatwire"
+	"github.com/polychat/polychat/server/broker"
+	"github.com/polychat/polychat/server/broker/brokertest"
 )
 
 // wait bounds every wait for an event; tests never sleep.
@@ -35,11 +37,37 @@ func startServer(t *testing.T, cfg Config, opts ...grpc.ServerOption) *testServe
 	return startServerCodec(t, cfg, true, opts...)
 }
 
-// startServerCodec is startServer, with or without CodecOption.
+// openBroker opens a broker with opts (a NATS server of its own unless
+// opts.Server is set), closed when the test ends.
+func openBroker(t testing.TB, opts broker.Options) *broker.Broker {
+	t.Helper()
+	if opts.Server == nil {
+		opts.Server = brokertest.Server(t)
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	b, err := broker.Open(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return b
+}
+
+// startServerCodec is startServer, with or without CodecOption. Without
+// cfg.Broker, the Service gets a broker on a NATS server of its own,
+// keeping cfg.History texts per room (chatwire.HistorySize when 0).
 func startServerCodec(t *testing.T, cfg Config, withCodec bool, opts ...grpc.ServerOption) *testServer {
 	t.Helper()
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.History == 0 {
+		cfg.History = chatwire.HistorySize
+	}
+	if cfg.Broker == nil {
+		cfg.Broker = openBroker(t, broker.Options{History: cfg.History})
 	}
 	ts := &testServer{svc: New(cfg), lis: bufconn.Listen(1 << 20)}
 	opts = append([]grpc.ServerOption{grpc.MaxRecvMsgSize(64 << 10)}, opts...)

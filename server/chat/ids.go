@@ -3,25 +3,23 @@ package chat
 import (
 	"log/slog"
 	"sync"
+
+	"github.com/polychat/polychat/server/broker"
 )
 
-// idBlock is how many ids are reserved from the store at a time, so the store
-// is written once per idBlock messages rather than once per message.
+// idBlock is how many ids are reserved from the broker at a time, so its
+// counter is written once per idBlock messages rather than once per message.
 const idBlock = 1024
 
-// idSource hands out increasing message ids, reserving them from the store in
-// blocks so that ids keep increasing across restarts.
+// idSource hands out increasing message ids, reserving them from the broker
+// in blocks so that ids keep increasing across restarts and never collide
+// between chat nodes.
 type idSource struct {
-	store idReserver
-	log   *slog.Logger
+	broker *broker.Broker
+	log    *slog.Logger
 
 	mu          sync.Mutex
 	next, limit uint64
-}
-
-// idReserver reserves blocks of ids: a history.Store, or the broker.
-type idReserver interface {
-	ReserveIDs(n uint64) (first uint64, err error)
 }
 
 // nextID returns a new id. Callers that need ids in delivery order within a
@@ -30,10 +28,12 @@ func (s *idSource) nextID() uint64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.next >= s.limit {
-		first, err := s.store.ReserveIDs(idBlock)
+		ctx, cancel := brokerCtx()
+		first, err := s.broker.Reserve(ctx, broker.MessageIDs, idBlock)
+		cancel()
 		if err != nil {
-			// Ids stay unique within this run; only the guarantee across a
-			// restart is weakened.
+			// Ids go on increasing on this node; only their uniqueness
+			// across nodes and restarts is weakened.
 			s.log.Error("cannot reserve message ids", "err", err)
 		} else if first > s.next {
 			s.next = first

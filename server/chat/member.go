@@ -44,8 +44,8 @@ type member struct {
 	dropped bool
 	// resumed: the member took over a session at join.
 	resumed bool
-	// after, with a cluster, is the seq of the last text the member had
-	// when it resumed on this node before the node relayed that far: the
+	// after is the seq of the last text the member had when it resumed
+	// on this node (from another) before this node relayed that far: the
 	// texts up to it that come later are not sent again.
 	after uint64
 	// sess is the member's session: set at join, shared with the member's

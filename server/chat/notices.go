@@ -31,11 +31,9 @@ type noticeLimit struct {
 // notice is about, who is not told (nil: none). r.mu must be held.
 func (s *Service) noticeLocked(r *room, kind chatpb.ChatMessage_Kind, text string, about *member) {
 	if len(r.members) == 0 {
-		if s.cluster != nil {
-			// Nobody here to tell, but other nodes may have members; the
-			// notice costs this node's limit nothing.
-			s.announceLocked(r, kind, text, about)
-		}
+		// Nobody here to tell, but other nodes may have members; the
+		// notice costs this node's limit nothing.
+		s.announceLocked(r, kind, text, about)
 		return
 	}
 	if s.cfg.NoticeRate > 0 {
@@ -66,7 +64,7 @@ func (s *Service) summarise(r *room) {
 	n := &r.notices
 	joins, leaves := n.joins, n.leaves
 	n.joins, n.leaves, n.summary = 0, 0, nil
-	if r.closed || (len(r.members) == 0 && s.cluster == nil) || joins+leaves == 0 {
+	if r.closed || joins+leaves == 0 {
 		return
 	}
 	s.announceLocked(r, chatpb.ChatMessage_KIND_SYSTEM, summaryText(joins, leaves), nil)

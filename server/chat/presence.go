@@ -34,7 +34,7 @@ const (
 )
 
 // ListMembers implements chatpb.ChatServiceServer: the members connected
-// to a room (on any node of a cluster), sorted by name, a page at a time.
+// to a room (on any node), sorted by name, a page at a time.
 // A room nobody is in has no members; it is not an error. With sign-in
 // required, the call must carry a valid session token, as a stream must.
 func (s *Service) ListMembers(ctx context.Context, req *chatpb.ListMembersRequest) (*chatpb.ListMembersResponse, error) {
@@ -73,7 +73,7 @@ func (s *Service) ListMembers(ctx context.Context, req *chatpb.ListMembersReques
 }
 
 // ListRooms implements chatpb.ChatServiceServer: the rooms with members
-// connected (on any node of a cluster), sorted by name, with how many each
+// connected (on any node), sorted by name, with how many each
 // has, a page at a time. Rooms with only history, or only members within
 // their grace period, are not listed. With sign-in required, the call must
 // carry a valid session token.
@@ -102,76 +102,38 @@ func (s *Service) ListRooms(ctx context.Context, req *chatpb.ListRoomsRequest) (
 	return resp, nil
 }
 
-// memberNames returns the names of the members connected to room: on this
-// node, or with a cluster on every node.
-func (s *Service) memberNames(ctx context.Context, roomName string) ([]string, error) {
-	if s.cluster != nil {
-		ctx, cancel := context.WithTimeout(ctx, brokerTimeout)
-		defer cancel()
-		ms, err := s.cluster.RoomMembers(ctx, roomName)
-		if err != nil {
-			s.log.Error("cannot list a room's members in the broker", "room", roomName, "err", err)
-			return nil, errBroker
-		}
-		all := make([]string, 0, len(ms))
-		for _, m := range ms {
-			if m.Connected() {
-				all = append(all, m.Name)
-			}
-		}
-		return all, nil
+// current waits until the directory has every change of the names taken
+// made before the call, so that a member who has its welcome is listed.
+func (s *Service) current(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, brokerTimeout)
+	defer cancel()
+	rev, err := s.broker.MembersRevision(ctx)
+	if err == nil {
+		err = s.dir.upTo(ctx, rev)
 	}
-	s.mu.Lock()
-	r := s.rooms[roomName]
-	if r == nil {
-		s.mu.Unlock()
-		return nil, nil
+	if err != nil {
+		s.log.Error("cannot bring the members directory up to date", "err", err)
+		return errBroker
 	}
-	r.mu.Lock() // s.mu before r.mu, as everywhere
-	s.mu.Unlock()
-	defer r.mu.Unlock()
-	all := make([]string, len(r.members))
-	for i, m := range r.members {
-		all[i] = m.name
-	}
-	return all, nil
+	return nil
 }
 
-// roomCounts returns the rooms with members connected and how many each
-// has: on this node, or with a cluster on every node.
+// memberNames returns the names of the members connected to room, on
+// every node.
+func (s *Service) memberNames(ctx context.Context, roomName string) ([]string, error) {
+	if err := s.current(ctx); err != nil {
+		return nil, err
+	}
+	return s.dir.names(roomName), nil
+}
+
+// roomCounts returns the rooms with members connected, on every node, and
+// how many each has.
 func (s *Service) roomCounts(ctx context.Context) ([]*chatpb.Room, error) {
-	if s.cluster != nil {
-		ctx, cancel := context.WithTimeout(ctx, brokerTimeout)
-		defer cancel()
-		counts, err := s.cluster.RoomCounts(ctx)
-		if err != nil {
-			s.log.Error("cannot count the rooms' members in the broker", "err", err)
-			return nil, errBroker
-		}
-		all := make([]*chatpb.Room, 0, len(counts))
-		for name, n := range counts {
-			all = append(all, &chatpb.Room{Name: name, MemberCount: int32(n)})
-		}
-		return all, nil
+	if err := s.current(ctx); err != nil {
+		return nil, err
 	}
-	s.mu.Lock()
-	open := make([]*room, 0, len(s.rooms))
-	for _, r := range s.rooms {
-		open = append(open, r)
-	}
-	s.mu.Unlock()
-	// Counted one room at a time, never holding s.mu: a busy room keeps
-	// only this call waiting, not every join.
-	all := make([]*chatpb.Room, 0, len(open))
-	for _, r := range open {
-		r.mu.Lock()
-		n := len(r.members)
-		r.mu.Unlock()
-		if n > 0 {
-			all = append(all, &chatpb.Room{Name: r.name, MemberCount: int32(n)})
-		}
-	}
-	return all, nil
+	return s.dir.counts(), nil
 }
 
 // pageSize checks a requested page size.

@@ -3,6 +3,7 @@ package chat
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
 	"github.com/polychat/polychat/internal/chatwire"
+	"github.com/polychat/polychat/server/broker"
 )
 
 // memberNames returns the names on a ListMembers page.
@@ -144,14 +146,28 @@ func TestPresenceNeedsSignInWhenTheChatDoes(t *testing.T) {
 	}
 }
 
+// connected is the change of a member named name connecting to room.
+func connected(room, name string) broker.MemberChange {
+	return broker.MemberChange{Room: room, Skeleton: name, Member: &broker.Member{Room: room, Name: name, Skeleton: name}}
+}
+
+// roomInDirectory returns a service whose directory has a room of n
+// members (m0, m1, ...) on other nodes, and the room's name.
+func roomInDirectory(tb testing.TB, n int) (*Service, string) {
+	s := New(Config{Broker: openBroker(tb, broker.Options{}), Logger: slog.New(slog.DiscardHandler)})
+	for i := range n {
+		s.dir.apply(connected("big", fmt.Sprint("m", i)))
+	}
+	return s, "big"
+}
+
 // A room of 10,000 members is listed a bounded page at a time, each with
 // the total; paging visits every member once, in order, even as members
 // come and go between pages.
 func TestListMembersPagesThroughALargeRoom(t *testing.T) {
-	s, r := roomOf(10000)
-	s.rooms[r.name] = r
+	s, r := roomInDirectory(t, 10000)
 	ctx := context.Background()
-	first, err := s.ListMembers(ctx, &chatpb.ListMembersRequest{Room: r.name})
+	first, err := s.ListMembers(ctx, &chatpb.ListMembersRequest{Room: r})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +181,7 @@ func TestListMembersPagesThroughALargeRoom(t *testing.T) {
 		if pages > 10 {
 			t.Fatal("paging does not end")
 		}
-		resp, err := s.ListMembers(ctx, &chatpb.ListMembersRequest{Room: r.name, PageSize: MaxPageSize, PageToken: token})
+		resp, err := s.ListMembers(ctx, &chatpb.ListMembersRequest{Room: r, PageSize: MaxPageSize, PageToken: token})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -173,12 +189,8 @@ func TestListMembersPagesThroughALargeRoom(t *testing.T) {
 		if pages == 0 {
 			// Between pages the first member on the page leaves and one
 			// sorting after everyone joins: neither shifts the paging.
-			r.mu.Lock()
-			r.members = slices.DeleteFunc(r.members, func(m *member) bool { return m.name == "m0" })
-			late := newMember(10001, "", r, 1)
-			late.name = "zz-late"
-			r.members = append(r.members, late)
-			r.mu.Unlock()
+			s.dir.apply(broker.MemberChange{Room: r, Skeleton: "m0"})
+			s.dir.apply(connected(r, "zz-late"))
 		}
 		if token = resp.GetNextPageToken(); token == "" {
 			break
@@ -194,9 +206,8 @@ func TestListMembersPagesThroughALargeRoom(t *testing.T) {
 
 // BenchmarkListMembers measures one page of a 10,000-member room.
 func BenchmarkListMembers(b *testing.B) {
-	s, r := roomOf(10000)
-	s.rooms[r.name] = r
-	req := &chatpb.ListMembersRequest{Room: r.name}
+	s, r := roomInDirectory(b, 10000)
+	req := &chatpb.ListMembersRequest{Room: r}
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := s.ListMembers(context.Background(), req); err != nil {

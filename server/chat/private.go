@@ -16,8 +16,8 @@ import (
 // in.Recipient names, and echoes it to m, both in order with the room's
 // other messages. It is not kept in history: a member shown it once has it,
 // and nobody else ever does. A name that is not a member connected to the
-// room gets m a notice instead, not an error: people mistype names. With a
-// cluster, a recipient on another node gets it through the broker.
+// room gets m a notice instead, not an error: people mistype names. A
+// recipient on another node gets it through the broker.
 func (s *Service) whisper(m *member, in *chatpb.ChatMessage, log *slog.Logger) {
 	if !s.admit(m, in, log) {
 		return
@@ -25,7 +25,7 @@ func (s *Service) whisper(m *member, in *chatpb.ChatMessage, log *slog.Logger) {
 	r := m.room
 	to, skel, why := s.recipientLocked(r, in.GetRecipient())
 	var remote *broker.Member
-	if to == nil && skel != "" && s.cluster != nil {
+	if to == nil && skel != "" {
 		var ok bool
 		if remote, why, ok = s.remoteRecipient(r, m, in, skel); !ok {
 			return
@@ -81,7 +81,7 @@ func (s *Service) tellLocked(r *room, m *member, text string) {
 // names (names that look alike count as the same, as everywhere in a
 // room), or nil and why there is none, for the sender. When the name could
 // be a member's but nobody here has it, skel is its skeleton, to look for
-// on the other nodes of a cluster. r.mu must be held.
+// on the other nodes. r.mu must be held.
 func (s *Service) recipientLocked(r *room, name string) (to *member, skel, why string) {
 	nobody := fmt.Sprintf("Nobody named %q is in room %s", clip(name), r.name)
 	if len(name) > s.cfg.MaxNameBytes {
@@ -111,7 +111,7 @@ func (s *Service) recipientLocked(r *room, name string) (to *member, skel, why s
 func (s *Service) remoteRecipient(r *room, m *member, in *chatpb.ChatMessage, skel string) (rec *broker.Member, why string, ok bool) {
 	r.mu.Unlock()
 	ctx, cancel := brokerCtx()
-	rec, err := s.cluster.Find(ctx, r.name, skel)
+	rec, err := s.broker.Find(ctx, r.name, skel)
 	cancel()
 	r.mu.Lock()
 	switch {

@@ -8,7 +8,6 @@ import (
 	"google.golang.org/grpc/codes"
 
 	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
-	"github.com/polychat/polychat/server/history"
 )
 
 const (
@@ -200,21 +199,18 @@ func TestTrimLineEnding(t *testing.T) {
 	}
 }
 
-// A private message keeps its place after a text still waiting for its
-// commit, for the recipient and the sender alike.
+// A private message keeps its place after a text still on its way to the
+// broker, for the recipient and the sender alike.
 func TestPrivateMessageWaitsBehindAHeldText(t *testing.T) {
-	store := &heldStore{Memory: history.NewMemory(50, 0), queued: make(chan struct{}, 10)}
+	h := newHolder()
 	got := received{noMetrics{}, make(chan struct{}, 10)}
-	ts := startServer(t, Config{Store: store, Metrics: got})
+	ts := startHeld(t, Config{Metrics: got}, h)
 	alice := ts.join(t, "Alice", "")
 	bob := ts.join(t, "Bob", "")
 	alice.expect(kJoin, "Bob joined the room")
+	h.hold()
 	bob.say("public first")
-	select {
-	case <-store.queued:
-	case <-time.After(wait):
-		t.Fatal("the text was not held for its commit")
-	}
+	h.held(t)
 	// Counted under the room lock that the release needs: once counted,
 	// a message is queued behind the text. Waiting for each in turn puts
 	// the two streams' messages in a known order.
@@ -232,7 +228,7 @@ func TestPrivateMessageWaitsBehindAHeldText(t *testing.T) {
 	taken(2) // the text and the private message
 	bob.whisper("Nobody", "and a notice")
 	taken(1)
-	store.release()
+	h.release()
 	alice.expectText("Bob", "public first")
 	alice.expect(kPrivate, "[private to Bob] then private")
 	bob.expect(kPrivate, "[private from Alice] then private")

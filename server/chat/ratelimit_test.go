@@ -48,12 +48,12 @@ func TestRateLimitMessage(t *testing.T) {
 		{1, "sending too fast: at most 1 message per second"},
 		{2.5, "sending too fast: at most 2.5 messages per second"},
 	} {
-		s := New(Config{Rate: tc.rate})
+		s := startServer(t, Config{Rate: tc.rate}).svc
 		if got := status.Convert(s.errTooFast).Message(); got != tc.want {
 			t.Errorf("rate %v: %q, want %q", tc.rate, got, tc.want)
 		}
 	}
-	if s := New(Config{}); s.errTooFast != nil {
+	if s := startServer(t, Config{}).svc; s.errTooFast != nil {
 		t.Error("no rate, yet an error")
 	}
 }

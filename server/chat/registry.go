@@ -1,9 +1,6 @@
 package chat
 
-import (
-	"errors"
-	"time"
-)
+import "time"
 
 // openRoomLocked creates room name for a member joining from ip (as
 // limits.IP gives it), either from an idle room with kept history or, within
@@ -30,35 +27,13 @@ func (s *Service) openRoomLocked(name, ip string) (*room, error) {
 	return r, nil
 }
 
-// loadLocked has the store load r's history, once per room. r.mu must be
-// held; the first member of a room that was idle waits for its history to be
-// read from disk here, the others for the room lock.
-func (s *Service) loadLocked(r *room) error {
-	if s.cluster != nil {
-		return s.followLocked(r)
-	}
-	if r.loaded {
-		return nil
-	}
-	// Marked loaded even on failure: the store counts the Load, and the
-	// room goes on without history.
-	r.loaded = true
-	if err := s.store.Load(r.name); err != nil {
-		s.log.Error("cannot read room history", "room", r.name, "err", err)
-	}
-	// What the store has from before the room opened was committed then,
-	// or is about to be (an earlier opening's last messages).
-	r.visibleSeq = max(r.visibleSeq, s.store.LastSeq(r.name))
-	return nil
-}
-
 // closeRoomLocked retires r, whose last member left: it stays known as an
 // idle room while it has kept history, and is forgotten otherwise. s.mu and
 // r.mu must be held.
 func (s *Service) closeRoomLocked(r *room) {
 	delete(s.rooms, r.name)
 	s.metrics.RoomClosed()
-	if len(s.recent(r)) > 0 {
+	if r.hasHistory() {
 		s.idle[r.name] = &idleRoom{creator: r.creator, since: time.Now()}
 		return
 	}
@@ -92,8 +67,15 @@ func (s *Service) ExpireIdleRooms(now time.Time) int {
 		}
 		// Under s.mu, so that a join cannot reopen the room and read its
 		// history before it is deleted.
-		if err := s.deleteHistory(name); err != nil {
+		deleted, err := s.deleteHistory(name)
+		if err != nil {
 			s.log.Error("cannot delete an expired room's history", "room", name, "err", err)
+			continue
+		}
+		if !deleted {
+			// In use on another node: idle here, but not unused.
+			ir.since = now
+			s.log.Debug("room idle here has members on another node; its history is kept", "room", name)
 			continue
 		}
 		delete(s.idle, name)
@@ -108,20 +90,15 @@ func (s *Service) ExpireIdleRooms(now time.Time) int {
 	return n
 }
 
-// deleteHistory deletes the history of room, which has no member here.
-// With a cluster it is kept while any node has a member in the room.
-func (s *Service) deleteHistory(room string) error {
-	if s.cluster == nil {
-		return s.store.Delete(room)
-	}
+// deleteHistory deletes the history of room, which has no member here,
+// and reports whether it did: it is kept while another node has a member
+// in the room (connected or in its grace period).
+func (s *Service) deleteHistory(room string) (bool, error) {
 	ctx, cancel := brokerCtx()
 	defer cancel()
-	ms, err := s.cluster.RoomMembers(ctx, room)
-	if err != nil {
-		return err
+	ms, err := s.broker.RoomMembers(ctx, room)
+	if err != nil || len(ms) > 0 {
+		return false, err
 	}
-	if len(ms) > 0 {
-		return errors.New("the room has members on another node")
-	}
-	return s.cluster.DeleteHistory(ctx, room)
+	return true, s.broker.DeleteHistory(ctx, room)
 }

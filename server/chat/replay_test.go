@@ -8,7 +8,6 @@ import (
 
 	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
 	"github.com/polychat/polychat/internal/chatwire"
-	"github.com/polychat/polychat/server/history"
 )
 
 // FuzzPlanReplay checks the replay rule on any history: the client's resume
@@ -95,7 +94,7 @@ func TestResumeNeverLosesOrRepeats(t *testing.T) {
 	for round := range 20 {
 		t.Run(fmt.Sprint(round), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(uint64(round), 7))
-			ts := startServer(t, Config{Store: history.NewMemory(1+rng.IntN(8), 0), ResumeGrace: grace})
+			ts := startServer(t, Config{History: 1 + rng.IntN(8), ResumeGrace: grace})
 			sender := ts.joinDroppable(t, "Sender")
 			recv := ts.joinDroppable(t, "Receiver")
 			sender.expect(kJoin, "Receiver joined the room")

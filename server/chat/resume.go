@@ -41,8 +41,8 @@ type session struct {
 	// seen holds the recent client message ids relayed for the member;
 	// nil after a restart until the member resumes.
 	seen *recentIDs
-	// rec is the membership in the broker, with a cluster; nil once it
-	// is freed or another node holds it.
+	// rec is the membership in the broker; nil once it is freed or
+	// another node holds it.
 	rec *broker.Member
 }
 
@@ -205,7 +205,7 @@ type replayPlan struct {
 }
 
 // planReplay decides what a member joining with resume point from (nil:
-// none) is sent, given the store's epoch, the seq of the room's newest
+// none) is sent, given the broker's epoch, the seq of the room's newest
 // visible message last, and its visible history hist (oldest first, seqs
 // increasing, none above last).
 func planReplay(epoch string, last uint64, hist []*chatpb.ChatMessage, from *resumePoint) replayPlan {

@@ -2,7 +2,6 @@ package chat
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -12,13 +11,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
 	"github.com/polychat/polychat/internal/chatwire"
-	"github.com/polychat/polychat/server/history"
+	"github.com/polychat/polychat/server/broker"
+	"github.com/polychat/polychat/server/broker/brokertest"
 )
 
 // grace is a grace period no test waits out.
@@ -61,31 +62,38 @@ func (d *dropper) drop() {
 	d.end()
 }
 
-// openStore opens a SQLite history store at path (50 messages per room),
-// closed when the test ends unless the test closed it.
-func openStore(t *testing.T, path string) *history.SQLite {
-	t.Helper()
-	store, err := history.OpenSQLite(path, 50, 0, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	return store
+// restartable is a chat server whose broker's NATS server stores under a
+// directory: a server started again on it has what this one kept.
+type restartable struct {
+	*testServer
+	dir string
+	ns  *server.Server
+	b   *broker.Broker
 }
 
-// restart stops ts as a crash would (its streams are cut, no shutdown
-// notice), waits for the given clients' streams to end, closes the store
-// and opens the one at path again.
-func restart(t *testing.T, ts *testServer, store *history.SQLite, path string, clients ...*client) *history.SQLite {
+// startRestartable starts a chat server with cfg on a NATS server storing
+// under dir.
+func startRestartable(t *testing.T, dir string, cfg Config) *restartable {
 	t.Helper()
-	ts.srv.Stop()
+	ns := brokertest.ServerAt(t, dir)
+	cfg.Broker = openBroker(t, broker.Options{Server: ns, History: max(cfg.History, chatwire.HistorySize)})
+	return &restartable{testServer: startServer(t, cfg), dir: dir, ns: ns, b: cfg.Broker}
+}
+
+// restart stops rs as a crash of the chat server would (its streams are
+// cut, no shutdown notice), waits for the given clients' streams to end,
+// stops its broker and NATS server, and starts a new chat server with cfg
+// on what they stored.
+func (rs *restartable) restart(t *testing.T, cfg Config, clients ...*client) *restartable {
+	t.Helper()
+	rs.srv.Stop()
 	for _, c := range clients {
 		c.end()
 	}
-	if err := store.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return openStore(t, path)
+	rs.b.Close()
+	rs.ns.Shutdown()
+	rs.ns.WaitForShutdown()
+	return startRestartable(t, rs.dir, cfg)
 }
 
 // resumeFrom is the chat-resume-from value for seq in epoch.
@@ -294,7 +302,7 @@ func TestResumeFromAnotherEpochOrMalformed(t *testing.T) {
 }
 
 func TestResumeFromToldWhatIsNoLongerKept(t *testing.T) {
-	ts := startServer(t, Config{Store: history.NewMemory(3, 0)})
+	ts := startServer(t, Config{History: 3})
 	a := ts.joinDroppable(t, "Alice")
 	witness := ts.joinDroppable(t, "Witness")
 	for i := 1; i <= 6; i++ {
@@ -353,9 +361,13 @@ func TestRepeatedClientMsgIDIsRelayedOnce(t *testing.T) {
 	sendWithID(t, back.client, "id-2", "twice?")
 	sendWithID(t, back.client, "id-3", "new")
 	bob.expectText("Alice", "new")
-	if n := len(ts.svc.store.Recent("general")); n != 4 {
-		t.Fatalf("%d messages in history, want 4", n)
+	// Kept once: a newcomer's history has the four texts.
+	carol := ts.joinDroppable(t, "Carol")
+	carol.expect(kStart, "")
+	for _, want := range []string{"once", "twice?", "mine", "new"} {
+		carol.expect(kText, want)
 	}
+	carol.expect(kEnd, "")
 
 	for _, id := range []string{strings.Repeat("x", 65), "tab\there", "é"} {
 		c := ts.joinDroppable(t, "Eve")
@@ -366,53 +378,79 @@ func TestRepeatedClientMsgIDIsRelayedOnce(t *testing.T) {
 	}
 }
 
-// heldStore is a memory store whose commits the test releases by hand.
-type heldStore struct {
-	*history.Memory
-	mu      sync.Mutex
-	waiting []func()
-	queued  chan struct{}
+// holder holds back, while on, the records a broker sends to JetStream, as
+// a slow broker would, until the test releases them.
+type holder struct {
+	mu     sync.Mutex
+	gate   chan struct{} // nil: records go at once
+	queued chan struct{} // a record is held
 }
 
-func (h *heldStore) AfterCommit(fn func()) bool {
+func newHolder() *holder { return &holder{queued: make(chan struct{}, 100)} }
+
+// beforePublish is the broker's BeforePublish hook.
+func (h *holder) beforePublish(string) {
 	h.mu.Lock()
-	h.waiting = append(h.waiting, fn)
+	g := h.gate
 	h.mu.Unlock()
+	if g == nil {
+		return
+	}
 	h.queued <- struct{}{}
-	return true
+	<-g
 }
 
-func (h *heldStore) release() {
+// hold holds back the records sent from now on.
+func (h *holder) hold() {
 	h.mu.Lock()
-	fns := h.waiting
-	h.waiting = nil
+	h.gate = make(chan struct{})
 	h.mu.Unlock()
-	for _, fn := range fns {
-		fn()
+}
+
+// release lets the held records go, and the later ones.
+func (h *holder) release() {
+	h.mu.Lock()
+	close(h.gate)
+	h.gate = nil
+	h.mu.Unlock()
+}
+
+// held waits until a record is held.
+func (h *holder) held(t *testing.T) {
+	t.Helper()
+	select {
+	case <-h.queued:
+	case <-time.After(wait):
+		t.Fatal("no record was held on its way to the broker")
 	}
 }
 
-func TestTextIsDeliveredOnlyOnceCommitted(t *testing.T) {
-	store := &heldStore{Memory: history.NewMemory(50, 0), queued: make(chan struct{}, 10)}
-	ts := startServer(t, Config{Store: store})
+// startHeld starts a chat server with cfg whose broker's records h holds.
+func startHeld(t *testing.T, cfg Config, h *holder) *testServer {
+	t.Helper()
+	cfg.Broker = openBroker(t, broker.Options{History: chatwire.HistorySize, BeforePublish: h.beforePublish})
+	return startServer(t, cfg)
+}
+
+func TestTextIsDeliveredOnlyOnceStored(t *testing.T) {
+	h := newHolder()
+	ts := startHeld(t, Config{}, h)
 	alice := ts.join(t, "Alice", "")
 	bob := ts.join(t, "Bob", "")
 	alice.expect(kJoin, "Bob joined the room")
+	h.hold()
 	alice.say("pending")
-	select {
-	case <-store.queued:
-	case <-time.After(wait):
-		t.Fatal("the text was not held for its commit")
-	}
-	// Carol joins while the text waits for its commit: it is not in her
-	// history (nobody has seen it), and she gets it live with the others.
+	h.held(t)
+	// Carol joins while the text is on its way to the broker: it is not
+	// in her history (nobody has seen it), and she gets it live with the
+	// others.
 	carol := ts.join(t, "Carol", "")
 	select {
 	case m := <-carol.msgs:
-		t.Fatalf("before the commit Carol got %s %q", m.GetKind(), m.GetMessage())
+		t.Fatalf("before the text was stored Carol got %s %q", m.GetKind(), m.GetMessage())
 	default:
 	}
-	store.release()
+	h.release()
 	// Everything after the text (Carol's join) waited behind it.
 	bob.expectText("Alice", "pending")
 	bob.expect(kJoin, "Carol joined the room")
@@ -420,64 +458,37 @@ func TestTextIsDeliveredOnlyOnceCommitted(t *testing.T) {
 	alice.expect(kJoin, "Carol joined the room")
 }
 
-// signalledStore is a SQLite store that tells when a commit is waited for.
-type signalledStore struct {
-	*history.SQLite
-	queued chan struct{}
-}
-
-func (s *signalledStore) AfterCommit(fn func()) bool {
-	s.queued <- struct{}{}
-	return s.SQLite.AfterCommit(fn)
-}
-
-// Every text a member receives is already in chat.db. The test holds the
-// database's write lock on a connection of its own: a text said meanwhile
-// reaches nobody, not even the history a newcomer is shown, until the lock
-// is released and the store has committed it.
-func TestReceivedTextIsOnDisk(t *testing.T) {
-	path := t.TempDir() + "/chat.db"
-	store := &signalledStore{SQLite: openStore(t, path), queued: make(chan struct{}, 10)}
-	db, err := sql.Open("sqlite", "file:"+path+"?_txlock=immediate")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	ts := startServer(t, Config{Store: store})
+// Every text a member receives is already stored in JetStream: a text said
+// while the broker is held back reaches nobody, not even the history a
+// newcomer is shown, until the broker has stored it.
+func TestReceivedTextIsStored(t *testing.T) {
+	h := newHolder()
+	ts := startHeld(t, Config{}, h)
 	alice := ts.join(t, "Alice", "")
 	bob := ts.join(t, "Bob", "")
 	alice.expect(kJoin, "Bob joined the room")
 
-	lock, err := db.Begin()
-	if err != nil {
-		t.Fatal(err)
-	}
+	h.hold()
 	alice.say("durable")
-	select {
-	case <-store.queued: // the server has it, and waits for the commit
-	case <-time.After(wait):
-		t.Fatal("the text was not held for its commit")
-	}
-	carol := ts.join(t, "Carol", "") // no history block: nothing is committed
-	if err := lock.Rollback(); err != nil {
-		t.Fatal(err)
-	}
+	h.held(t)
+	carol := ts.join(t, "Carol", "") // no history block: nothing is stored
+	h.release()
 	for _, c := range []*client{bob, carol} {
 		m := c.expectText("Alice", "durable")
-		var n int
-		if err := db.QueryRow(`SELECT COUNT(*) FROM messages WHERE id = ? AND seq = ?`, m.GetId(), m.GetSeq()).Scan(&n); err != nil || n != 1 {
-			t.Fatalf("message id %d received but not on disk: %d rows, %v", m.GetId(), n, err)
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		last, err := ts.svc.broker.LastSeq(ctx, "general")
+		cancel()
+		if err != nil || last < m.GetSeq() {
+			t.Fatalf("seq %d received but the broker's last is %d (%v)", m.GetSeq(), last, err)
 		}
 	}
 	bob.expect(kJoin, "Carol joined the room")
 }
 
-// Sessions survive a restart with the SQLite store: a member comes back
+// Sessions survive a restart on the broker's store: a member comes back
 // with its name, and a newcomer cannot take it during the grace period.
 func TestResumeAfterRestart(t *testing.T) {
-	path := t.TempDir() + "/chat.db"
-	store := openStore(t, path)
-	ts := startServer(t, Config{Store: store, ResumeGrace: grace})
+	ts := startRestartable(t, t.TempDir(), Config{ResumeGrace: grace})
 	alice := ts.joinDroppable(t, "Alice")
 	bob := ts.joinDroppable(t, "Bob")
 	alice.expect(kJoin, "Bob joined the room")
@@ -486,8 +497,7 @@ func TestResumeAfterRestart(t *testing.T) {
 	alice.say("unseen")
 	bob.expectText("Alice", "unseen")
 	epoch := ts.svc.epoch
-	store2 := restart(t, ts, store, path, bob.client, alice.client)
-	ts2 := startServer(t, Config{Store: store2, ResumeGrace: grace})
+	ts2 := ts.restart(t, Config{ResumeGrace: grace}, bob.client, alice.client)
 	if ts2.svc.epoch != epoch {
 		t.Fatalf("epoch %q after restart, %q before", ts2.svc.epoch, epoch)
 	}
@@ -507,27 +517,23 @@ func TestResumeAfterRestart(t *testing.T) {
 
 // bobDroppedInRoomR runs a server where Bob said "kept" in room r and was
 // connected when the server stopped (Alice, who saw it, left first), and
-// returns its store opened again.
-func bobDroppedInRoomR(t *testing.T) *history.SQLite {
+// starts a server with cfg on what it kept.
+func bobDroppedInRoomR(t *testing.T, cfg Config) *restartable {
 	t.Helper()
-	path := t.TempDir() + "/chat.db"
-	store := openStore(t, path)
-	ts := startServer(t, Config{Store: store, ResumeGrace: grace})
+	ts := startRestartable(t, t.TempDir(), Config{ResumeGrace: grace})
 	alice := ts.join(t, "Alice", "r")
 	bob := ts.joinDroppable(t, "Bob", chatwire.RoomKey, "r")
 	alice.expect(kJoin, "Bob joined the room")
 	bob.say("kept")
 	alice.expectText("Bob", "kept")
 	alice.leave() // a leave: her session ends with it
-	store2 := restart(t, ts, store, path, bob.client)
-	return store2
+	return ts.restart(t, cfg, bob.client)
 }
 
 // After a restart a member that does not come back is shown as left when
 // its grace period ends, and its room, with history, stays a room.
 func TestRestoredSessionExpires(t *testing.T) {
-	store2 := bobDroppedInRoomR(t)
-	ts2 := startServer(t, Config{Store: store2, ResumeGrace: 200 * time.Millisecond, MaxRooms: 1})
+	ts2 := bobDroppedInRoomR(t, Config{ResumeGrace: 200 * time.Millisecond, MaxRooms: 1})
 	watcher := ts2.joinDroppable(t, "Watcher", chatwire.RoomKey, "r")
 	watcher.expect(kStart, "")
 	watcher.expectText("Bob", "kept")
@@ -535,7 +541,7 @@ func TestRestoredSessionExpires(t *testing.T) {
 	watcher.expect(kLeave, "Bob left the room")
 	watcher.client.leave()
 	// Room r is idle with its history: it still counts against MaxRooms.
-	if err := refusal(t, ts2, "Eve", "other"); code(err) != codes.ResourceExhausted {
+	if err := refusal(t, ts2.testServer, "Eve", "other"); code(err) != codes.ResourceExhausted {
 		t.Fatalf("a second room with MaxRooms 1: %v", err)
 	}
 }
@@ -543,48 +549,31 @@ func TestRestoredSessionExpires(t *testing.T) {
 // A restored session's room that nobody joins stays a room with history
 // (idle, counted against MaxRooms) once the session expires.
 func TestRestoredRoomKeepsItsHistoryWhenTheSessionExpires(t *testing.T) {
-	store2 := bobDroppedInRoomR(t)
-	svc := New(Config{Store: store2, ResumeGrace: grace, MaxRooms: 1})
+	ts := bobDroppedInRoomR(t, Config{ResumeGrace: grace, MaxRooms: 1})
+	svc := ts.svc
 	var sess *session
-	for _, s := range svc.sessions {
-		sess = s
-	}
-	if len(svc.sessions) != 1 || sess.member.name != "Bob" {
-		t.Fatalf("restored sessions: %v", svc.sessions)
-	}
+	waitFor(t, "Bob's session to be taken over", func() bool {
+		svc.sessMu.Lock()
+		defer svc.sessMu.Unlock()
+		for _, s := range svc.sessions {
+			sess = s
+		}
+		return len(svc.sessions) == 1
+	})
+	svc.mu.Lock()
+	sess.member.room.mu.Lock()
+	name := sess.member.name
 	sess.timer.Stop()
+	sess.member.room.mu.Unlock()
+	svc.mu.Unlock()
+	if name != "Bob" {
+		t.Fatalf("restored session of %q", name)
+	}
 	svc.expire(sess, sess.member) // the grace period ends
+	svc.mu.Lock()
+	defer svc.mu.Unlock()
 	if svc.idle["r"] == nil || svc.rooms["r"] != nil {
 		t.Fatalf("room r after its last session expired: idle %v, open %v", svc.idle["r"], svc.rooms["r"])
-	}
-}
-
-// With DeliverBeforeCommit (benchmarking only) a text reaches the others
-// while chat.db is still locked, before the store could commit it: the
-// step it skips is the one TestReceivedTextIsOnDisk shows.
-func TestDeliverBeforeCommitSkipsTheWait(t *testing.T) {
-	path := t.TempDir() + "/chat.db"
-	store := openStore(t, path)
-	db, err := sql.Open("sqlite", "file:"+path+"?_txlock=immediate")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	ts := startServer(t, Config{Store: store, DeliverBeforeCommit: true})
-	alice := ts.join(t, "Alice", "")
-	bob := ts.join(t, "Bob", "")
-	alice.expect(kJoin, "Bob joined the room")
-
-	lock, err := db.Begin()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lock.Rollback()
-	alice.say("fast")
-	m := bob.expectText("Alice", "fast")
-	var n int
-	if err := lock.QueryRow(`SELECT COUNT(*) FROM messages WHERE id = ?`, m.GetId()).Scan(&n); err != nil || n != 0 {
-		t.Fatalf("message id %d is already on disk (%d rows, %v): the test shows nothing", m.GetId(), n, err)
 	}
 }
 

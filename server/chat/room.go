@@ -12,32 +12,33 @@ import (
 type room struct {
 	name string
 
-	// mu is held while a message is given an id, stored and queued to every
-	// member, and while a member joins, so that history and live traffic
-	// neither overlap nor leave a gap. Queuing never blocks and sends
-	// happen on each member's writer, but work under mu can still wait:
-	// the store's Append (the SQLite store blocks while its write queue is
-	// full), taking an id (the store is written once per block of ids),
-	// reading the history on join, and logging a slow client's disconnect.
+	// mu is held while a message is given an id and handed to the broker,
+	// while one that came back is queued to every member, and while a
+	// member joins, so that history and live traffic neither overlap nor
+	// leave a gap. Queuing never blocks and sends happen on each member's
+	// writer, but work under mu can still wait on the broker: taking an id
+	// (its counter is written once per block of ids), claiming or renaming
+	// a name, reading the history when the room opens here, and logging a
+	// slow client's disconnect.
 	mu      sync.Mutex
 	members []*member
 	names   map[string]*member // by the skeleton of the name, members and dropped ones
 	closed  bool               // the shutdown notice was sent
 
 	creator string // IP address that created the room ("" if unknown)
-	loaded  bool   // the store has loaded the room's history for it
 	notices noticeLimit
 
-	// held are the messages not yet delivered because a text message at
-	// their head is not yet committed to disk: nobody sees a message the
-	// store could still lose. Oldest first.
+	// held are the messages not yet delivered because a text of this
+	// node's at their head has not come back from the broker, stored:
+	// nobody sees a message the broker could still lose, and everyone sees
+	// the room's texts in the broker's one order. Oldest first.
 	held []*heldMsg
 	// visibleSeq is the seq of the newest text delivered (or, for history
-	// from before the room opened, committed): a joining member is shown
+	// from before the room opened here, stored): a joining member is shown
 	// history up to it, and anything later live.
 	visibleSeq uint64
-	// link is the room in the broker, with a cluster, while the room is
-	// open here; hist is its history as the broker delivered it.
+	// link is the room in the broker while the room is open here; hist is
+	// its history as the broker delivered it.
 	link *broker.Room
 	hist recentTexts
 
@@ -47,14 +48,14 @@ type room struct {
 }
 
 // heldMsg is a message waiting in room.held: ready once it may be sent (a
-// text, once committed; anything else, at once), to every member but
-// exclude.
+// text, once back from the broker; anything else, at once), to every
+// member but exclude.
 type heldMsg struct {
 	o       *outgoing
 	exclude *member
 	ready   bool
-	// With a cluster, id is the id of a text of this node's on its way
-	// through the broker (o is nil until it comes back).
+	// id is the id of a text of this node's on its way through the broker
+	// (o is nil until it comes back).
 	id uint64
 }
 
@@ -97,6 +98,21 @@ func (r *room) distinct(want string) string {
 			return c
 		}
 	}
+}
+
+// hasHistory reports whether r keeps texts: some came back from the
+// broker, or some of this node's are on their way there. r.mu must be
+// held.
+func (r *room) hasHistory() bool {
+	if len(r.hist.msgs) > 0 {
+		return true
+	}
+	for _, h := range r.held {
+		if h.id != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // memberOf returns the member of r connected here whose membership in the

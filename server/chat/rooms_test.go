@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"context"
 	"regexp"
 	"strings"
 	"testing"
@@ -11,7 +12,6 @@ import (
 
 	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
 	"github.com/polychat/polychat/internal/chatwire"
-	"github.com/polychat/polychat/server/history"
 )
 
 // flushNotices sends room's pending notice summary now.
@@ -106,10 +106,10 @@ func TestMaxRoomsAndExpiry(t *testing.T) {
 	}
 	ts.join(t, "Dan", "d")
 	// c's history went with it.
-	c2 := ts.join(t, "Carol", "a")
-	c2.leave()
-	if got := ts.svc.store.Recent("c"); len(got) != 0 {
-		t.Fatalf("expired room's history: %v", got)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if rooms, err := ts.svc.broker.Rooms(ctx); err != nil || len(rooms) != 0 {
+		t.Fatalf("rooms with history after c expired: %v, %v", rooms, err)
 	}
 }
 
@@ -130,32 +130,19 @@ func TestMaxRoomsPerIP(t *testing.T) {
 	ts.join(t, "Alice", "b")
 }
 
-// An idle room's history is on disk only, read back when someone joins;
-// after a restart the rooms with history count against MaxRooms.
+// An idle room's history is in the broker only, read back when someone
+// joins; after a restart the rooms with history count against MaxRooms.
 func TestIdleRoomHistoryIsReadOnJoin(t *testing.T) {
-	path := t.TempDir() + "/chat.db"
-	store, err := history.OpenSQLite(path, 50, 0, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := startServer(t, Config{Store: store})
+	ts := startRestartable(t, t.TempDir(), Config{})
+	var left []*client
 	for _, room := range []string{"a", "b"} {
 		c := ts.join(t, "Alice", room)
 		c.say("hello " + room)
 		c.leave()
+		left = append(left, c)
 	}
-	ts.srv.Stop()
-	if err := store.Close(); err != nil {
-		t.Fatal(err)
-	}
-
-	store2, err := history.OpenSQLite(path, 50, 0, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store2.Close()
-	ts2 := startServer(t, Config{Store: store2, MaxRooms: 2})
-	if err := refusal(t, ts2, "Bob", "c"); code(err) != codes.ResourceExhausted {
+	ts2 := ts.restart(t, Config{MaxRooms: 2}, left...)
+	if err := refusal(t, ts2.testServer, "Bob", "c"); code(err) != codes.ResourceExhausted {
 		t.Fatalf("new room with two stored: %v", err)
 	}
 	bob := newClient(t, ts2.open(t, nil, chatwire.UserKey, "Bob", chatwire.RoomKey, "b"))

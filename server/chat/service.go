@@ -21,7 +21,6 @@ import (
 	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
 	"github.com/polychat/polychat/internal/chatwire"
 	"github.com/polychat/polychat/server/broker"
-	"github.com/polychat/polychat/server/history"
 )
 
 // SystemUser is the author of every notice; members cannot take the name.
@@ -37,10 +36,16 @@ type Config struct {
 	// QueueSize is how many messages may wait for one member before it is
 	// disconnected as too slow.
 	QueueSize int
-	// Store keeps room history and hands out message ids. Nil means an
-	// in-memory store keeping chatwire.HistorySize messages per room. The
+	// Broker, required, is where the chat's rooms, history, names,
+	// sessions and message ids live: NATS JetStream, embedded in this
+	// process or shared with the other chat nodes of a cluster. The
 	// Service does not close it.
-	Store history.Store
+	Broker *broker.Broker
+	// History and HistoryBytes bound the texts each room keeps in memory
+	// for joining members, as the broker's history does (History 0 keeps
+	// none; HistoryBytes 0 sets no byte limit).
+	History      int
+	HistoryBytes int
 	// Logger receives connection and message events. Nil means slog.Default().
 	Logger *slog.Logger
 
@@ -81,20 +86,6 @@ type Config struct {
 	// resuming off: a dropped member leaves at once and welcomes carry no
 	// token.
 	ResumeGrace time.Duration
-	// Cluster, when set, is the broker the chat's rooms, names, sessions
-	// and message ids live in, shared with the other chat nodes on it;
-	// Store is then not used. History and HistoryBytes bound the texts each
-	// room keeps in memory for joining members, as the broker's history
-	// does (History 0 keeps none).
-	Cluster      *broker.Broker
-	History      int
-	HistoryBytes int
-
-	// DeliverBeforeCommit is for benchmarking only: text messages reach
-	// members as soon as they are appended, before the store has committed
-	// them, so a crash can lose a message members saw. It exists to measure
-	// what durable-before-visible costs; never set it in production.
-	DeliverBeforeCommit bool
 }
 
 // Service implements chatpb.ChatServiceServer. Register it on a grpc.Server
@@ -104,9 +95,8 @@ type Service struct {
 
 	cfg     Config
 	log     *slog.Logger
-	store   history.Store
-	cluster *broker.Broker
-	epoch   string // the store's, set on every message sent
+	broker  *broker.Broker
+	epoch   string // the broker's, set on every message sent
 	ids     idSource
 	metrics Metrics
 
@@ -118,8 +108,8 @@ type Service struct {
 	// room over the limits.
 	errMaxRooms, errMaxRoomsPerIP error
 
-	// streams counts streams since start; it numbers Client(N) without a
-	// cluster, and nums with one.
+	// streams counts streams since start, for the logs; nums numbers
+	// Client(N).
 	streams atomic.Uint64
 	nums    numbers
 
@@ -128,6 +118,9 @@ type Service struct {
 	idle    map[string]*idleRoom // rooms without members, with kept history
 	created map[string]int       // existing rooms by the IP address that created them
 	closing bool
+
+	// dir is who is connected where, on every node.
+	dir *directory
 
 	// sessMu guards sessions and expired. It is taken after any other
 	// lock and holds none while held.
@@ -147,8 +140,11 @@ type idleRoom struct {
 
 var _ chatpb.ChatServiceServer = (*Service)(nil)
 
-// New returns a Service configured by cfg.
+// New returns a Service configured by cfg. It panics without cfg.Broker.
 func New(cfg Config) *Service {
+	if cfg.Broker == nil {
+		panic("chat: Config.Broker is required")
+	}
 	if cfg.MaxMessageBytes <= 0 {
 		cfg.MaxMessageBytes = chatwire.MaxMessageBytes
 	}
@@ -157,9 +153,6 @@ func New(cfg Config) *Service {
 	}
 	if cfg.QueueSize <= 0 {
 		cfg.QueueSize = chatwire.QueueSize
-	}
-	if cfg.Store == nil {
-		cfg.Store = history.NewMemory(chatwire.HistorySize, 0)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -179,14 +172,14 @@ func New(cfg Config) *Service {
 	s := &Service{
 		cfg:     cfg,
 		log:     cfg.Logger,
-		store:   cfg.Store,
-		cluster: cfg.Cluster,
+		broker:  cfg.Broker,
 		metrics: cfg.Metrics,
 		rooms:   make(map[string]*room),
 		idle:    make(map[string]*idleRoom),
 		created: make(map[string]int),
-		epoch:   cfg.Store.Epoch(),
+		epoch:   cfg.Broker.Epoch(),
 
+		dir:          newDirectory(),
 		sessions:     make(map[string]*session),
 		expired:      newExpiredSessions(),
 		summaryDelay: noticeSummaryDelay,
@@ -195,18 +188,9 @@ func New(cfg Config) *Service {
 		"the server has as many rooms as it allows (%d); join an existing room or try again later", cfg.MaxRooms)
 	s.errMaxRoomsPerIP = status.Errorf(codes.ResourceExhausted,
 		"your address has created as many rooms as it may (%d); join an existing room", cfg.MaxRoomsPerIP)
-	var (
-		stored map[string]time.Time
-		err    error
-	)
-	if s.cluster != nil {
-		s.epoch = s.cluster.Epoch()
-		ctx, cancel := brokerCtx()
-		stored, err = s.cluster.Rooms(ctx)
-		cancel()
-	} else {
-		stored, err = cfg.Store.Rooms()
-	}
+	ctx, cancel := brokerCtx()
+	stored, err := s.broker.Rooms(ctx)
+	cancel()
 	if err != nil {
 		s.log.Error("cannot list the rooms with history; they count against no limit", "err", err)
 	} else {
@@ -222,15 +206,15 @@ func New(cfg Config) *Service {
 		s.errTooFast = status.Errorf(codes.ResourceExhausted, "sending too fast: at most %s %s per second",
 			strconv.FormatFloat(cfg.Rate, 'f', -1, 64), unit)
 	}
-	s.ids = idSource{store: cfg.Store, log: cfg.Logger}
-	if s.cluster != nil {
-		s.ids.store = clusterIDs{s.cluster}
-		if err := s.cluster.Watch(context.Background(), s.takenOver, s.orphaned); err != nil {
-			s.log.Error("cannot watch the other chat nodes; members of a node that dies keep their names", "err", err)
-		}
-		return s
+	s.ids = idSource{broker: s.broker, log: cfg.Logger}
+	if err := s.broker.WatchMembers(context.Background(), s.dir.apply); err != nil {
+		s.log.Error("cannot watch the members of the other chat nodes; presence lists will fail", "err", err)
 	}
-	s.restoreSessions()
+	// Members of nodes that are gone (this one's previous run too) are
+	// taken over here, so they may resume.
+	if err := s.broker.Watch(context.Background(), s.takenOver, s.orphaned); err != nil {
+		s.log.Error("cannot watch the other chat nodes; members of a node that dies keep their names", "err", err)
+	}
 	return s
 }
 
@@ -291,9 +275,9 @@ func encode(msg *chatpb.ChatMessage) *outgoing {
 }
 
 // deliverLocked queues o to every member of r except exclude, in order:
-// after the messages held until a text before them is committed to disk. A
-// member whose queue is full is disconnected with RESOURCE_EXHAUSTED. r.mu
-// must be held.
+// after the messages held until a text of this node's before them comes
+// back from the broker, stored. A member whose queue is full is
+// disconnected with RESOURCE_EXHAUSTED. r.mu must be held.
 func (s *Service) deliverLocked(r *room, o *outgoing, exclude *member) {
 	if len(r.held) > 0 {
 		r.held = append(r.held, &heldMsg{o: o, exclude: exclude, ready: true})
@@ -304,8 +288,8 @@ func (s *Service) deliverLocked(r *room, o *outgoing, exclude *member) {
 
 // deliverNowLocked queues o to every member of r except exclude (and except
 // a later stream of exclude's session) and except the member of membership
-// origin (with a cluster; "" for none), or only to the members o is for.
-// r.mu must be held.
+// origin ("" for none), or only to the members o is for. r.mu must be
+// held.
 func (s *Service) deliverNowLocked(r *room, o *outgoing, exclude *member, origin string) {
 	if o.to != nil {
 		s.deliverToLocked(r, o)
@@ -337,28 +321,6 @@ func (s *Service) disconnectSlowLocked(r *room, slow []*member) {
 			s.log.Warn("disconnecting slow client", "room", r.name, "user", m.name, "peer", m.peer, "queue", m.limit)
 			m.end(errSlow)
 		}
-	}
-}
-
-// committed releases o, a text held until the store committed it, and
-// every message after it that is ready.
-func (s *Service) committed(r *room, o *outgoing) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, h := range r.held {
-		if h.o == o {
-			h.ready = true
-			break
-		}
-	}
-	for len(r.held) > 0 && r.held[0].ready {
-		h := r.held[0]
-		r.held[0] = nil
-		r.held = r.held[1:]
-		s.deliverNowLocked(r, h.o, h.exclude, "")
-	}
-	if len(r.held) == 0 {
-		r.held = nil // let the backing array go
 	}
 }
 

@@ -52,15 +52,9 @@ func (s *Service) ChatStream(stream grpc.BidiStreamingServer[chatpb.ChatMessage,
 		name = signedIn
 	}
 	named := name != ""
-	// Every stream takes a number, named or not, so that Client(N) counts
-	// streams as it does without a cluster.
-	num, err := s.clientNumber(n)
-	if err != nil {
+	if name, err = s.streamName(name); err != nil {
 		log.Info("client rejected", "code", status.Code(err), "reason", status.Convert(err).Message())
 		return err
-	}
-	if !named {
-		name = fmt.Sprintf("Client(%d)", num)
 	}
 	req.user, req.named = signedIn, named
 	m, err := s.join(n, addr, ip, roomName, name, req, stream)
@@ -75,6 +69,17 @@ func (s *Service) ChatStream(stream grpc.BidiStreamingServer[chatpb.ChatMessage,
 	// ignored because the member has left.
 	go s.read(stream, m, log)
 	return s.stay(ctx, m, log)
+}
+
+// streamName returns the name a new stream asks for: want, or Client(N)
+// when it asks for none. Every stream takes a number, named or not, so
+// that Client(N) counts streams, on every node.
+func (s *Service) streamName(want string) (string, error) {
+	num, err := s.clientNumber()
+	if err != nil || want != "" {
+		return want, err
+	}
+	return fmt.Sprintf("Client(%d)", num), nil
 }
 
 // peerOf returns the address of the call's peer and its IP address (as
@@ -166,7 +171,7 @@ func (s *Service) fromMetadata(ctx context.Context, withName bool) (name, room s
 // snapshot and registering means the member sees every message exactly
 // once: either in the history (or the replay) or live.
 func (s *Service) join(stream uint64, addr, ip, roomName, want string, req resumeRequest, out grpc.ServerStream) (*member, error) {
-	if s.cluster != nil && !s.cluster.Connected() {
+	if !s.broker.Connected() {
 		return nil, errBroker
 	}
 	// A session another node holds (or held) becomes this node's first.
@@ -195,7 +200,9 @@ func (s *Service) join(stream uint64, addr, ip, roomName, want string, req resum
 	r.mu.Lock() // before releasing s.mu, so leave cannot delete r meanwhile
 	s.mu.Unlock()
 	defer r.mu.Unlock()
-	if err := s.loadLocked(r); err != nil {
+	// The first member of a room new here waits for its history to be read
+	// from the broker, the others for the room lock.
+	if err := s.followLocked(r); err != nil {
 		return nil, err
 	}
 
@@ -216,10 +223,8 @@ func (s *Service) join(stream uint64, addr, ip, roomName, want string, req resum
 		if s.cfg.ResumeGrace > 0 {
 			token, m.sess.id = newToken(s.epoch)
 		}
-		if s.cluster != nil {
-			if err := s.claimLocked(r, m, want, m.sess.id); err != nil {
-				return nil, err
-			}
+		if err := s.claimLocked(r, m, want, m.sess.id); err != nil {
+			return nil, err
 		}
 		if m.sess.id != "" {
 			s.addSession(m.sess)
@@ -325,10 +330,11 @@ func (s *Service) takeOverLocked(r *room, sess *session, m *member) {
 	r.dropName(old)
 	r.addName(m)
 	if sess.seen == nil {
-		// Restored after a restart: the ids of the member's messages still
-		// in the history stand in for the ones remembered before.
+		// Taken over from another node, or after a restart: the ids of the
+		// member's messages still in the history stand in for the ones
+		// remembered before.
 		sess.seen = newRecentIDs()
-		for _, h := range s.recent(r) {
+		for _, h := range r.hist.msgs {
 			if h.GetUser() == m.name && h.GetClientMsgId() != "" {
 				sess.seen.add(h.GetClientMsgId())
 			}
@@ -340,12 +346,12 @@ func (s *Service) takeOverLocked(r *room, sess *session, m *member) {
 // history: the history block, or with a resume point of this epoch exactly
 // the messages after it. r.mu must be held.
 func (s *Service) replayLocked(r *room, m *member, from *resumePoint) {
-	hist := s.recent(r)
+	hist := r.hist.msgs
 	for len(hist) > 0 && hist[len(hist)-1].GetSeq() > r.visibleSeq {
-		hist = hist[:len(hist)-1] // not yet committed: it comes live
+		hist = hist[:len(hist)-1] // not yet relayed here: it comes live
 	}
 	last := r.visibleSeq
-	if s.cluster != nil && from != nil && from.epoch == s.epoch && from.seq > last {
+	if from != nil && from.epoch == s.epoch && from.seq > last {
 		// The client saw, on another node, texts this node has not
 		// relayed yet: they are on their way, not a reset.
 		last = s.lastSeqInBroker(r, from.seq)
@@ -512,14 +518,9 @@ func (s *Service) rename(m *member, want string, log *slog.Logger) {
 	}
 	old := m.name
 	r.dropName(m)
-	if s.cluster != nil {
-		if !s.renameLocked(r, m, want) {
-			r.addName(m)
-			return
-		}
-	} else {
-		m.name = r.distinct(want)
-		s.saveSession(m, time.Time{})
+	if !s.renameLocked(r, m, want) {
+		r.addName(m)
+		return
 	}
 	r.addName(m)
 	log.Info("client renamed", "room", r.name, "from", old, "to", m.name)
@@ -548,9 +549,9 @@ func (s *Service) admit(m *member, in *chatpb.ChatMessage, log *slog.Logger) boo
 }
 
 // say relays a text message or an action to everyone in m's room but m,
-// keeps it in the history, and logs it (room, user, size and id; the text
-// itself is never logged). The log line is written after the room lock is
-// released, so a slow log destination never holds up the room.
+// through the broker, which keeps it in the history; it is logged (room,
+// user, size and id; the text itself is never logged) once stored, off the
+// room lock, so a slow log destination never holds up the room.
 func (s *Service) say(m *member, in *chatpb.ChatMessage, log *slog.Logger) {
 	if !s.admit(m, in, log) {
 		return
@@ -562,28 +563,6 @@ func (s *Service) say(m *member, in *chatpb.ChatMessage, log *slog.Logger) {
 	}
 	msg := s.message(r.name, m.name, kind, text, in.GetClientSentAt())
 	msg.ClientMsgId = in.GetClientMsgId()
-	if s.cluster != nil {
-		s.publishLocked(r, m, msg, log)
-		r.mu.Unlock()
-		return
-	}
-	if err := s.store.Append(msg); err != nil {
-		log.Error("cannot keep message in history", "room", r.name, "err", err)
-	}
-	o := encode(msg)
-	// Durable before visible: with a store that writes in the background,
-	// the message (and whatever follows it in the room) waits until it is
-	// committed. Commits are grouped, so a busy room waits once per batch.
-	if !s.cfg.DeliverBeforeCommit && s.store.AfterCommit(func() { s.committed(r, o) }) {
-		r.held = append(r.held, &heldMsg{o: o, exclude: m})
-	} else {
-		s.deliverLocked(r, o, m)
-	}
-	user := m.name
+	s.publishLocked(r, m, msg, log)
 	r.mu.Unlock()
-	// Checked first so a disabled level (the benchmarks run at warn) costs
-	// no allocations here.
-	if log.Enabled(context.Background(), slog.LevelInfo) {
-		log.Info("message", "room", r.name, "user", user, "bytes", len(in.GetMessage()), "id", o.GetId())
-	}
 }

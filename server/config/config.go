@@ -21,7 +21,8 @@ import (
 type Config struct {
 	// Addr is the TCP address to listen on.
 	Addr string
-	// DataDir holds chat.db; empty keeps history in memory only.
+	// DataDir holds the embedded NATS server's store (nats/); empty keeps
+	// everything in memory only.
 	DataDir string
 	// History is how many text messages per room are kept and replayed.
 	History int
@@ -108,9 +109,6 @@ type Config struct {
 	// ResumeGrace is how long a dropped member keeps its name and may
 	// resume (0: resuming off).
 	ResumeGrace time.Duration
-	// DeliverBeforeCommit turns durable-before-visible off: for
-	// benchmarking its cost only.
-	DeliverBeforeCommit bool
 
 	// NATSURL lists the NATS servers (comma-separated URLs) of the
 	// cluster this chat node joins; empty runs alone.
@@ -198,10 +196,6 @@ var env = map[string]cli.Var{
 	"node-ttl":      {Name: "CHAT_NODE_TTL"},
 }
 
-// Cluster reports whether the chat server is a node of a cluster, sharing
-// its rooms through NATS.
-func (c Config) Cluster() bool { return c.NATSURL != "" || c.NATSAddr != "" }
-
 // NATSURLs returns the URLs of -nats-url.
 func (c Config) NATSURLs() []string {
 	var out []string
@@ -253,7 +247,7 @@ func Parse(prog string, args []string, lookupEnv func(string) (string, bool), us
 	fs := flag.NewFlagSet(prog, flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are returned, not printed with the usage
 	fs.StringVar(&c.Addr, "addr", chatwire.DefaultAddr, "TCP address to listen on")
-	fs.StringVar(&c.DataDir, "data-dir", "data", "directory for chat.db (room history); empty keeps history in memory only, at most -max-rooms x -history-bytes")
+	fs.StringVar(&c.DataDir, "data-dir", "data", "directory of the embedded NATS server's store (history, names, sessions; a chat.db found here is imported once); empty keeps everything in memory only")
 	fs.IntVar(&c.History, "history", chatwire.HistorySize, "text messages kept and replayed per room (0 disables history)")
 	fs.IntVar(&c.MaxMessageBytes, "max-message-bytes", chatwire.MaxMessageBytes, "largest message text in bytes")
 	fs.IntVar(&c.MaxNameBytes, "max-name-bytes", chatwire.MaxNameBytes, "largest user or room name in bytes")
@@ -296,7 +290,6 @@ func Parse(prog string, args []string, lookupEnv func(string) (string, bool), us
 	fs.IntVar(&c.HistoryBytes, "history-bytes", DefaultHistoryBytes, "most bytes of text kept and replayed per room, on top of -history")
 	fs.DurationVar(&c.RoomRetention, "room-retention", DefaultRoomRetention, "an empty room's history is deleted this long after its last message (0: kept forever)")
 	fs.DurationVar(&c.ResumeGrace, "resume-grace", DefaultResumeGrace, "how long a client whose connection dropped keeps its name and may resume, before the room is told it left (0: resuming off)")
-	fs.BoolVar(&c.DeliverBeforeCommit, "deliver-before-commit", false, "BENCHMARKING ONLY: deliver text before it is committed to chat.db, so a crash may lose messages members saw (measures what durable-before-visible costs)")
 	fs.StringVar(&c.NATSURL, "nats-url", "", "NATS servers of the cluster to join, comma-separated (e.g. nats://10.0.0.1:4222,nats://10.0.0.2:4222); empty runs alone")
 	fs.StringVar(&c.NATSAddr, "nats-addr", "", "without -nats-url: run an embedded NATS server that other chat nodes (and NATS tools) reach on this address")
 	fs.StringVar(&c.NATSCA, "nats-ca", "", "PEM CA to verify the NATS servers with (turns TLS to them on)")
@@ -307,6 +300,7 @@ func Parse(prog string, args []string, lookupEnv func(string) (string, bool), us
 	fs.DurationVar(&c.NodeTTL, "node-ttl", DefaultNodeTTL, "how long a chat node that stopped answering counts as alive; its members then keep their names for -resume-grace")
 	warn := func(line string) { c.Warnings = append(c.Warnings, line) }
 	cli.Deprecated(fs, "auth-addr", "auth-server", warn)
+	cli.Retired(fs, "deliver-before-commit", "a text reaches members once NATS JetStream has stored it, which is what gives every chat node one order", warn)
 	fs.SetOutput(usage)
 	fs.Usage = func() { writeUsage(usage, prog, fs) }
 

@@ -146,6 +146,9 @@ func TestHelpListsEnv(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 	for name := range env {
+		if name == "deliver-before-commit" { // retired: not listed
+			continue
+		}
 		if !strings.Contains(out.String(), env[name].Name) || !strings.Contains(out.String(), "-"+name) {
 			t.Errorf("usage lacks -%s / %s:\n%s", name, env[name].Name, out.String())
 		}
@@ -227,7 +230,7 @@ func TestClusterSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Cluster() || c.NATSReplicas != 1 || c.NodeTTL != DefaultNodeTTL {
+	if c.NATSURL != "" || c.NATSAddr != "" || c.NATSReplicas != 1 || c.NodeTTL != DefaultNodeTTL {
 		t.Fatalf("cluster defaults = %+v", c)
 	}
 	c, err = Parse("x", []string{"-nats-replicas", "3"}, lookup(map[string]string{
@@ -236,11 +239,31 @@ func TestClusterSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !c.Cluster() || !slices.Equal(c.NATSURLs(), []string{"nats://a:4222", "nats://b:4222"}) ||
+	if !slices.Equal(c.NATSURLs(), []string{"nats://a:4222", "nats://b:4222"}) ||
 		c.NATSCA != "ca.pem" || c.NATSCreds != "u.creds" || c.NATSReplicas != 3 {
 		t.Fatalf("cluster settings = %+v", c)
 	}
-	if c, err := Parse("x", []string{"-nats-addr", "127.0.0.1:4222"}, lookup(nil), nil); err != nil || !c.Cluster() {
-		t.Fatalf("-nats-addr alone: %v, cluster %v", err, c.Cluster())
+	if c, err := Parse("x", []string{"-nats-addr", "127.0.0.1:4222"}, lookup(nil), nil); err != nil || c.NATSAddr != "127.0.0.1:4222" {
+		t.Fatalf("-nats-addr alone: %v, %q", err, c.NATSAddr)
+	}
+}
+
+// -deliver-before-commit is retired: accepted, by flag or variable, with
+// one warning, and doing nothing.
+func TestDeliverBeforeCommitIsRetired(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+	}{
+		{[]string{"-deliver-before-commit"}, nil},
+		{nil, map[string]string{"CHAT_DELIVER_BEFORE_COMMIT": "true"}},
+	} {
+		c, err := Parse("x", tc.args, lookup(tc.env), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0], "-deliver-before-commit has no effect") {
+			t.Fatalf("warnings %q", c.Warnings)
+		}
 	}
 }

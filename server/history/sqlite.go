@@ -429,6 +429,31 @@ func (s *SQLite) Rooms() (map[string]time.Time, error) {
 	return out, nil
 }
 
+// LastSeqs returns the last seq of every room that ever had a text, its
+// history deleted or not.
+func (s *SQLite) LastSeqs() (map[string]uint64, error) {
+	rows, err := s.db.Query(`SELECT room, last_seq FROM rooms`)
+	if err != nil {
+		return nil, fmt.Errorf("history: list seqs: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[string]uint64)
+	for rows.Next() {
+		var (
+			room string
+			last int64
+		)
+		if err := rows.Scan(&room, &last); err != nil {
+			return nil, fmt.Errorf("history: list seqs: %w", err)
+		}
+		out[room] = uint64(last)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("history: list seqs: %w", err)
+	}
+	return out, nil
+}
+
 // Delete implements Store. The rows are deleted by the writer, after any
 // message appended before.
 func (s *SQLite) Delete(room string) error {

@@ -20,6 +20,8 @@ import (
 	"google.golang.org/grpc/test/bufconn"
 
 	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
+	"github.com/polychat/polychat/server/broker"
+	"github.com/polychat/polychat/server/broker/brokertest"
 	"github.com/polychat/polychat/server/chat"
 )
 
@@ -87,7 +89,12 @@ func TestChatMetricsMove(t *testing.T) {
 		}
 	}
 
-	svc := chat.New(chat.Config{Metrics: m, Logger: slog.New(slog.DiscardHandler)})
+	b, err := broker.Open(context.Background(), broker.Options{Server: brokertest.Server(t), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	svc := chat.New(chat.Config{Broker: b, Metrics: m, Logger: slog.New(slog.DiscardHandler)})
 	lis := bufconn.Listen(1 << 20)
 	srv := grpc.NewServer(chat.CodecOption())
 	chatpb.RegisterChatServiceServer(srv, svc)

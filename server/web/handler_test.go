@@ -14,6 +14,8 @@ import (
 	"google.golang.org/grpc"
 
 	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
+	"github.com/polychat/polychat/server/broker"
+	"github.com/polychat/polychat/server/broker/brokertest"
 	"github.com/polychat/polychat/server/chat"
 )
 
@@ -26,6 +28,12 @@ const wait = 10 * time.Second
 func serve(t *testing.T, cfg chat.Config) string {
 	t.Helper()
 	cfg.Logger = slog.New(slog.DiscardHandler)
+	b, err := broker.Open(context.Background(), broker.Options{Server: brokertest.Server(t), History: 50, Logger: cfg.Logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	cfg.Broker, cfg.History = b, 50
 	srv := grpc.NewServer(chat.CodecOption())
 	chatpb.RegisterChatServiceServer(srv, chat.New(cfg))
 	h, err := Handler(srv, nil, 64<<10)

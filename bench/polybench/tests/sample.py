@@ -136,7 +136,7 @@ def results() -> dict[str, Any]:
                     "cpu_us_per_delivery_runs": [4.4, 4.5, 4.3],
                     "cpu_us_per_delivery": 4.4,
                 },
-                "deliver-before-commit": {
+                "memory": {
                     "peak_dps_runs": [100_000, 99_000, 101_000],
                     "peak_dps": 100_000,
                     "cpu_us_per_delivery_runs": [4.0, 4.1, 4.0],

@@ -45,17 +45,17 @@ def test_faults_add_up_counts_and_take_medians_of_times() -> None:
     assert "lost" not in summarize_faults("cut", [{"error": "timed out after 240s"}])
 
 
-def test_durability_change_is_the_median_peak_against_delivering_before_commit() -> None:
+def test_durability_change_is_the_median_peak_against_memory() -> None:
     def run(kind: str, peak: float | None, cpu: float | None) -> dict[str, Any]:
         return {"kind": kind, "summary": {"peak_dps": peak}, "cpu_us_per_delivery": cpu}
 
     runs = [
         run("durable", 90_000, 5.0),
-        run("deliver-before-commit", 100_000, 4.0),
+        run("memory", 100_000, 4.0),
         run("durable", 97_000, 4.4),
-        run("deliver-before-commit", 98_000, 4.2),
+        run("memory", 98_000, 4.2),
         run("durable", 95_000, 4.6),
-        run("deliver-before-commit", None, None),  # a run that failed is left out
+        run("memory", None, None),  # a run that failed is left out
     ]
     out = compare_durability(200, runs)
     assert out["durable"] == {
@@ -64,8 +64,8 @@ def test_durability_change_is_the_median_peak_against_delivering_before_commit()
         "cpu_us_per_delivery_runs": [5.0, 4.4, 4.6],
         "cpu_us_per_delivery": 4.6,
     }
-    assert out["deliver-before-commit"]["peak_dps"] == 99_000
-    assert out["deliver-before-commit"]["cpu_us_per_delivery"] == 4.1
+    assert out["memory"]["peak_dps"] == 99_000
+    assert out["memory"]["cpu_us_per_delivery"] == 4.1
     assert out["change"] == round(95_000 / 99_000 - 1, 4)
     assert out["cpu_change"] == round(4.6 / 4.1 - 1, 4)
     assert compare_durability(200, runs[:1])["change"] is None
@@ -93,12 +93,14 @@ def test_targets_zero_lost_and_duplicates_and_ten_percent() -> None:
     t = _target(res, "resilience")
     assert t["value"] == "restart: lost 0, duplicates 0; cut: timed out"
     assert t["met"] is False  # a fault not measured is no pass
-    d = _target(res, "durable before visible")
+    d = _target(res, "history on disk")
     assert (d["value"], d["met"]) == ("-5.0%", True)
     res["resilience"]["durability"]["change"] = -0.12
-    assert _target(res, "durable before visible")["met"] is False
+    assert _target(res, "history on disk")["met"] is False
     del res["resilience"]
-    assert not [t for t in targets(res) if t["target"].startswith(("resilience", "durable"))]
+    assert not [
+        t for t in targets(res) if t["target"].startswith(("resilience", "history on disk"))
+    ]
 
 
 def test_report_rows() -> None:

@@ -16,12 +16,13 @@ import (
 	"github.com/polychat/polychat/server/names"
 )
 
-// This file is the chat on a broker (Config.Cluster): several chat nodes
-// share rooms through NATS JetStream. A room's texts and notices go to the
-// broker and come back, to every node following the room, in the stream's
-// one order; members get them from there, so a text is stored before
-// anyone sees it. Names are claimed in the broker, so they are distinct
-// across nodes; sessions live there, so a member resumes on any node.
+// This file is the chat's side of the broker (Config.Broker): NATS
+// JetStream, embedded in the process or shared by the chat nodes of a
+// cluster. A room's texts and notices go to the broker and come back, to
+// every node following the room, in the stream's one order; members get
+// them from there, so a text is stored before anyone sees it. Names are
+// claimed in the broker, so they are distinct across nodes; sessions live
+// there, so a member resumes on any node, and after a restart.
 
 // brokerTimeout bounds one request to the broker made for a client.
 const brokerTimeout = 5 * time.Second
@@ -34,55 +35,37 @@ func brokerCtx() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), brokerTimeout)
 }
 
-// Counter names in the broker.
-const (
-	messageIDs    = "message_ids"
-	clientNumbers = "client_numbers"
-)
-
-// clusterIDs reserves message ids from the broker.
-type clusterIDs struct{ b *broker.Broker }
-
-func (c clusterIDs) ReserveIDs(n uint64) (uint64, error) {
-	ctx, cancel := brokerCtx()
-	defer cancel()
-	return c.b.Reserve(ctx, messageIDs, n)
-}
-
 // clientNumberBlock is how many Client(N) numbers a node reserves at once.
 const clientNumberBlock = 64
 
-// numbers hands out Client(N) numbers, unique across the cluster.
+// numbers hands out Client(N) numbers, unique across the nodes.
 type numbers struct {
 	mu          sync.Mutex
 	next, limit uint64
 }
 
-// clientNumber returns the number for the next unnamed member: from the
-// broker's counter with a cluster, the stream number n without.
-func (s *Service) clientNumber(n uint64) (uint64, error) {
-	if s.cluster == nil {
-		return n, nil
-	}
+// clientNumber returns the number of a new stream, for Client(N): from the
+// broker's counter, in blocks.
+func (s *Service) clientNumber() (uint64, error) {
 	s.nums.mu.Lock()
 	defer s.nums.mu.Unlock()
 	if s.nums.next >= s.nums.limit {
 		ctx, cancel := brokerCtx()
 		defer cancel()
-		first, err := s.cluster.Reserve(ctx, clientNumbers, clientNumberBlock)
+		first, err := s.broker.Reserve(ctx, broker.ClientNumbers, clientNumberBlock)
 		if err != nil {
 			s.log.Error("cannot reserve client numbers", "err", err)
 			return 0, errBroker
 		}
 		s.nums.next, s.nums.limit = first, first+clientNumberBlock
 	}
-	n = s.nums.next
+	n := s.nums.next
 	s.nums.next++
 	return n, nil
 }
 
-// recentTexts is a room's kept history on a node with a cluster: the
-// texts the broker delivered, bounded like the broker's history.
+// recentTexts is a room's kept history on this node: the texts the broker
+// delivered, bounded like the broker's history.
 type recentTexts struct {
 	msgs  []*chatpb.ChatMessage
 	bytes int
@@ -103,14 +86,6 @@ func (h *recentTexts) add(msg *chatpb.ChatMessage, limit, maxBytes int) {
 	}
 }
 
-// recent returns r's kept texts, oldest first. r.mu must be held.
-func (s *Service) recent(r *room) []*chatpb.ChatMessage {
-	if s.cluster == nil {
-		return s.store.Recent(r.name)
-	}
-	return r.hist.msgs
-}
-
 // followLocked has r follow its room in the broker, once: its history is
 // read, and from then on every message of the room comes through relay.
 // r.mu must be held.
@@ -122,7 +97,7 @@ func (s *Service) followLocked(r *room) error {
 	defer cancel()
 	// hist runs while Follow waits, with r.mu held by this goroutine: it
 	// must not lock. Every later delivery locks r.mu in relay.
-	link, err := s.cluster.Follow(ctx, r.name, func(h []broker.Delivery) {
+	link, err := s.broker.Follow(ctx, r.name, func(h []broker.Delivery) {
 		r.hist = recentTexts{}
 		for _, d := range h {
 			r.hist.add(d.Msg, s.cfg.History, s.cfg.HistoryBytes)
@@ -224,11 +199,11 @@ func (s *Service) releaseHeldLocked(r *room) {
 }
 
 // noticeOrigin is the origin of the notices this node publishes.
-func (s *Service) noticeOrigin() string { return "node:" + s.cluster.Node() }
+func (s *Service) noticeOrigin() string { return "node:" + s.broker.Node() }
 
 // announceLocked tells r's members a notice of kind with text: those of
 // this node at once (all but about, the member the notice is about; nil:
-// all), and, with a cluster, those of the other nodes through the broker.
+// all), and those of the other nodes through the broker.
 // Notices are not history: a member joining on another node meanwhile may
 // miss one, and one may overtake a text of this node's still on its way
 // through the broker. r.mu must be held.
@@ -236,9 +211,6 @@ func (s *Service) announceLocked(r *room, kind chatpb.ChatMessage_Kind, text str
 	msg := s.message(r.name, SystemUser, kind, text, nil)
 	if len(r.members) > 0 {
 		s.deliverLocked(r, encode(msg), about)
-	}
-	if s.cluster == nil {
-		return
 	}
 	if r.link == nil {
 		s.log.Warn("notice not sent to the other nodes: the room is not linked to the broker", "room", r.name, "kind", kind)
@@ -269,7 +241,7 @@ func (s *Service) claimLocked(r *room, m *member, want, sess string) error {
 			ID: newMembershipID(), Session: sess, Room: r.name, Name: name, Skeleton: names.Skeleton(name),
 			Named: m.named, User: m.sess.user,
 		}
-		switch err := s.cluster.Claim(ctx, rec); {
+		switch err := s.broker.Claim(ctx, rec); {
 		case errors.Is(err, broker.ErrTaken):
 			continue
 		case err != nil:
@@ -294,7 +266,7 @@ func (s *Service) renameLocked(r *room, m *member, want string) bool {
 		if r.taken(name) {
 			continue
 		}
-		switch err := s.cluster.Rename(ctx, m.sess.rec, name, names.Skeleton(name)); {
+		switch err := s.broker.Rename(ctx, m.sess.rec, name, names.Skeleton(name)); {
 		case errors.Is(err, broker.ErrTaken):
 			continue
 		case err != nil:
@@ -312,17 +284,18 @@ func newMembershipID() string {
 	return id[:16]
 }
 
-// saveMember has the broker keep m's membership as it is (dropped since
-// dropped, or connected when dropped is zero).
-func (s *Service) saveMember(m *member, dropped time.Time) {
-	rec := m.sess.rec
-	if rec == nil {
+// saveSession has the broker keep m's membership as it is (dropped since
+// dropped, or connected when dropped is zero), so that m can resume on any
+// node, after a restart too.
+func (s *Service) saveSession(m *member, dropped time.Time) {
+	if m.sess == nil || m.sess.rec == nil {
 		return
 	}
+	rec := m.sess.rec
 	rec.Name, rec.Named, rec.DroppedAt = m.name, m.named, dropped
 	ctx, cancel := brokerCtx()
 	defer cancel()
-	if err := s.cluster.Update(ctx, rec); err != nil {
+	if err := s.broker.Update(ctx, rec); err != nil {
 		s.log.Error("cannot save a member in the broker", "room", rec.Room, "err", err)
 	}
 }
@@ -336,7 +309,7 @@ func (s *Service) releaseMember(m *member) {
 	m.sess.rec = nil
 	ctx, cancel := brokerCtx()
 	defer cancel()
-	if err := s.cluster.Release(ctx, rec); err != nil && !errors.Is(err, broker.ErrChanged) {
+	if err := s.broker.Release(ctx, rec); err != nil && !errors.Is(err, broker.ErrChanged) {
 		s.log.Error("cannot free a name in the broker", "room", rec.Room, "err", err)
 	}
 }
@@ -347,7 +320,7 @@ func (s *Service) releaseMember(m *member) {
 // it like a local one. It does nothing when the session is this node's
 // or cannot be resumed (join then says why).
 func (s *Service) lookupRemote(req resumeRequest, roomName string) error {
-	if s.cluster == nil || req.token == "" || s.cfg.ResumeGrace <= 0 || tokenEpoch(req.token) != s.epoch {
+	if req.token == "" || s.cfg.ResumeGrace <= 0 || tokenEpoch(req.token) != s.epoch {
 		return nil
 	}
 	id := tokenID(req.token)
@@ -356,7 +329,7 @@ func (s *Service) lookupRemote(req resumeRequest, roomName string) error {
 	}
 	ctx, cancel := brokerCtx()
 	defer cancel()
-	rec, err := s.cluster.Lookup(ctx, id)
+	rec, err := s.broker.Lookup(ctx, id)
 	if err != nil {
 		s.log.Error("cannot look up a session in the broker", "err", err)
 		return errBroker
@@ -368,7 +341,7 @@ func (s *Service) lookupRemote(req resumeRequest, roomName string) error {
 		s.metrics.ResumeRefused(ResumeOtherUser)
 		return errOtherUsersSession
 	}
-	if err := s.cluster.TakeOver(ctx, rec); err != nil {
+	if err := s.broker.TakeOver(ctx, rec); err != nil {
 		if errors.Is(err, broker.ErrChanged) {
 			return nil // resumed elsewhere meanwhile: unknown here
 		}
@@ -397,7 +370,9 @@ func (s *Service) adopt(rec *broker.Member, dropped time.Time) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	s.loadLocked(r)
+	if err := s.followLocked(r); err != nil {
+		s.log.Error("a member taken over cannot be shown its room's messages until the broker is back", "room", r.name)
+	}
 	sess := &session{id: rec.Session, room: rec.Room, user: rec.User, rec: rec}
 	m := newMember(0, "", r, s.cfg.QueueSize)
 	m.sess, m.name, m.named = sess, rec.Name, rec.Named
@@ -424,7 +399,7 @@ func (s *Service) adopt(rec *broker.Member, dropped time.Time) {
 func (s *Service) orphaned(recs []*broker.Member) {
 	for _, rec := range recs {
 		ctx, cancel := brokerCtx()
-		err := s.cluster.Adopt(ctx, rec)
+		err := s.broker.Adopt(ctx, rec)
 		cancel()
 		if errors.Is(err, broker.ErrChanged) {
 			continue // another node was first
@@ -487,13 +462,9 @@ func (s *Service) forgetLocalLocked(r *room, m *member) {
 	}
 }
 
-// unload lets go of r's history once it is retired: the store may drop it
-// from memory, or the node stops following the room in the broker.
+// unload lets go of r once it is retired: the node stops following the
+// room in the broker.
 func (s *Service) unload(r *room) {
-	if s.cluster == nil {
-		s.store.Unload(r.name)
-		return
-	}
 	r.mu.Lock()
 	link := r.link
 	r.link = nil
@@ -545,7 +516,7 @@ func (s *Service) publishLocked(r *room, m *member, msg *chatpb.ChatMessage, log
 func (s *Service) lastSeqInBroker(r *room, seen uint64) uint64 {
 	ctx, cancel := brokerCtx()
 	defer cancel()
-	last, err := s.cluster.LastSeq(ctx, r.name)
+	last, err := s.broker.LastSeq(ctx, r.name)
 	if err != nil {
 		s.log.Error("cannot read a room's last seq from the broker", "room", r.name, "err", err)
 		return r.visibleSeq
