@@ -131,6 +131,25 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 		authn = signin.NewChecker(signInClient, signin.Options{TTL: ttl, Logger: log})
 	}
 
+	var (
+		chatMetrics *metrics.Chat
+		observer    broker.Observer // the broker's metrics, if any
+		brokerStats *metrics.Broker
+		srvMetrics  *grpcprom.ServerMetrics
+		unary       []grpc.UnaryServerInterceptor
+		stream      []grpc.StreamServerInterceptor
+	)
+	if cfg.MetricsAddr != "" {
+		chatMetrics = metrics.NewChat()
+		brokerStats = metrics.NewBroker()
+		observer = brokerStats
+		srvMetrics = grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram(grpcprom.WithHistogramBuckets(handlingBuckets)))
+		s.registry = prometheus.NewRegistry()
+		s.registry.MustRegister(chatMetrics, brokerStats, srvMetrics,
+			collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		unary = append(unary, srvMetrics.UnaryServerInterceptor())
+		stream = append(stream, srvMetrics.StreamServerInterceptor())
+	}
 	// Listening first: a server whose address is taken stops before it
 	// starts NATS.
 	if s.lis, err = net.Listen("tcp", cfg.Addr); err != nil {
@@ -147,11 +166,14 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 	if old != nil {
 		epoch = old.Epoch()
 	}
-	if s.broker, err = openBroker(cfg, epoch, log); err != nil {
+	if s.broker, err = openBroker(cfg, epoch, observer, log); err != nil {
 		if old != nil {
 			old.Close()
 		}
 		return nil, err
+	}
+	if brokerStats != nil {
+		brokerStats.Watch(s.broker)
 	}
 	if old != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), importTimeout)
@@ -164,21 +186,6 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 		}
 	}
 
-	var (
-		chatMetrics *metrics.Chat
-		srvMetrics  *grpcprom.ServerMetrics
-		unary       []grpc.UnaryServerInterceptor
-		stream      []grpc.StreamServerInterceptor
-	)
-	if cfg.MetricsAddr != "" {
-		chatMetrics = metrics.NewChat()
-		srvMetrics = grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram(grpcprom.WithHistogramBuckets(handlingBuckets)))
-		s.registry = prometheus.NewRegistry()
-		s.registry.MustRegister(chatMetrics, srvMetrics,
-			collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-		unary = append(unary, srvMetrics.UnaryServerInterceptor())
-		stream = append(stream, srvMetrics.StreamServerInterceptor())
-	}
 	logOpts := []logging.Option{logging.WithLogOnEvents(logging.FinishCall)}
 	unary = append(unary, logging.UnaryServerInterceptor(requestLogger(log), logOpts...))
 	stream = append(stream, logging.StreamServerInterceptor(requestLogger(log), logOpts...))
@@ -489,13 +496,14 @@ func memoryBound(cfg config.Config) int64 {
 const importTimeout = 10 * time.Minute
 
 // openBroker connects to the NATS cluster of -nats-url, or starts the
-// embedded NATS server (keeping its store under -data-dir/nats). A room
-// stream it creates takes epoch (none: a new one).
-func openBroker(cfg config.Config, epoch string, log *slog.Logger) (*broker.Broker, error) {
+// embedded NATS server (keeping its store under -data-dir/nats), telling
+// obs (nil: nobody) how it fares. A room stream it creates takes epoch
+// (none: a new one).
+func openBroker(cfg config.Config, epoch string, obs broker.Observer, log *slog.Logger) (*broker.Broker, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	b, err := broker.Open(ctx, broker.Options{
-		URLs: cfg.NATSURLs(), DataDir: cfg.DataDir, Listen: cfg.NATSAddr, Epoch: epoch,
+		URLs: cfg.NATSURLs(), DataDir: cfg.DataDir, Listen: cfg.NATSAddr, Epoch: epoch, Observer: obs,
 		CAFile: cfg.NATSCA, CertFile: cfg.NATSCert, KeyFile: cfg.NATSKey, CredsFile: cfg.NATSCreds,
 		Replicas: cfg.NATSReplicas, History: cfg.History, NodeTTL: cfg.NodeTTL, MaxBytes: memoryBound(cfg),
 		Name: "polychat-chat " + cfg.Addr, Logger: log,

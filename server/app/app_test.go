@@ -479,9 +479,20 @@ func TestMetricsEndpoint(t *testing.T) {
 		"\ngrpc_server_started_total{grpc_method=\"ChatStream\",grpc_service=\"chat.ChatService\",grpc_type=\"bidi_stream\"} 2\n",
 		"\ngrpc_server_handling_seconds_bucket{grpc_method=\"Check\"",
 		"\ngo_goroutines ",
+		"\npolychat_broker_connected 1\n",
+		"\npolychat_broker_store_failures_total 0\n",
+		"\npolychat_broker_store_seconds_count ",
+		"\npolychat_broker_delivery_lag_seconds_count ",
+		"\npolychat_broker_pending_records ",
 	} {
 		if !strings.Contains(lines, want) {
 			t.Errorf("/metrics lacks %q", strings.TrimSpace(want))
+		}
+	}
+	// The text and the notices were stored, and came back.
+	for _, none := range []string{"\npolychat_broker_store_seconds_count 0\n", "\npolychat_broker_delivery_lag_seconds_count 0\n"} {
+		if strings.Contains(lines, none) {
+			t.Errorf("/metrics has %q", strings.TrimSpace(none))
 		}
 	}
 }

@@ -86,6 +86,9 @@ func TestBrokerLossIsNotServingAndRecovers(t *testing.T) {
 	ns.Shutdown()
 	ns.WaitForShutdown()
 	healthIs(t, w, healthpb.HealthCheckResponse_NOT_SERVING)
+	if !hasMetric(t, node, "polychat_broker_connected 0") {
+		t.Error("/metrics does not say NATS is unreachable")
+	}
 	st, err := chatpb.NewChatServiceClient(cc).ChatStream(metadata.AppendToOutgoingContext(ctx, chatwire.UserKey, "Ann"))
 	if err != nil {
 		t.Fatal(err)
@@ -101,6 +104,9 @@ func TestBrokerLossIsNotServingAndRecovers(t *testing.T) {
 	healthIs(t, w, healthpb.HealthCheckResponse_SERVING)
 	if _, welcome := join(t, cc, chatwire.UserKey, "Ann"); welcome.GetMessage() != "Welcome, Ann! You are in room general." {
 		t.Fatalf("after NATS came back: %q", welcome.GetMessage())
+	}
+	if !hasMetric(t, node, "polychat_broker_connected 1") {
+		t.Error("/metrics does not say NATS is back")
 	}
 }
 

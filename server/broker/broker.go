@@ -91,6 +91,8 @@ type Options struct {
 	Name string
 	// Logger receives the broker's and the embedded server's events.
 	Logger *slog.Logger
+	// Observer, when set, is told how the broker fares, for metrics.
+	Observer Observer
 	// Epoch, when this node creates the room stream, is its epoch (an
 	// older store's, imported); empty makes a new one. A stream that
 	// exists keeps its own.
@@ -99,6 +101,17 @@ type Options struct {
 	// JetStream, on the room's publishing goroutine: blocking in it holds
 	// the room's messages back, as a slow broker would.
 	BeforePublish func(room string)
+}
+
+// Observer receives the broker's measures. Its methods are called on the
+// rooms' publishing and delivering goroutines: they must be cheap.
+type Observer interface {
+	// Stored observes how long JetStream took to store a record (a batch
+	// of texts, a notice) and acknowledge it, and whether it failed.
+	Stored(d time.Duration, err error)
+	// Delivered observes how long after it was stored a record reached
+	// this node: the lag behind the stream.
+	Delivered(lag time.Duration)
 }
 
 // ErrUnavailable is returned (wrapped) when NATS cannot be reached.
@@ -130,6 +143,10 @@ type Broker struct {
 	closeMu  sync.Mutex
 	closed   bool
 
+	// followed are the rooms this node follows, for Pending.
+	followMu sync.Mutex
+	followed map[*Room]struct{}
+
 	// pubMu guards the count of rooms publishing, so that Close waits
 	// until what was handed to the broker before it is stored.
 	pubMu      sync.Mutex
@@ -151,7 +168,7 @@ func Open(ctx context.Context, opts Options) (_ *Broker, err error) {
 	if opts.NodeTTL <= 0 {
 		opts.NodeTTL = DefaultNodeTTL
 	}
-	b := &Broker{opts: opts, log: opts.Logger, node: newID()}
+	b := &Broker{opts: opts, log: opts.Logger, node: newID(), followed: make(map[*Room]struct{})}
 	defer func() {
 		if err != nil {
 			b.shutdown()
@@ -163,7 +180,7 @@ func Open(ctx context.Context, opts Options) (_ *Broker, err error) {
 	if b.js, err = jetstream.New(b.nc); err != nil {
 		return nil, fmt.Errorf("broker: %w", err)
 	}
-	if err := b.setup(ctx); err != nil {
+	if err := b.setupWhenReady(ctx); err != nil {
 		return nil, err
 	}
 	if err := b.beat(ctx); err != nil {
@@ -291,6 +308,29 @@ func (b *Broker) Node() string { return b.node }
 // changes when the stream is replaced.
 func (b *Broker) Epoch() string { return b.epoch }
 
+// Pending returns how many records of the rooms this node follows are
+// stored but not yet delivered to it: how far it lags behind the stream.
+func (b *Broker) Pending() uint64 {
+	b.followMu.Lock()
+	defer b.followMu.Unlock()
+	var n uint64
+	for r := range b.followed {
+		n += r.pending.Load()
+	}
+	return n
+}
+
+// follows registers (on) or forgets r as a room this node follows.
+func (b *Broker) follows(r *Room, on bool) {
+	b.followMu.Lock()
+	defer b.followMu.Unlock()
+	if on {
+		b.followed[r] = struct{}{}
+	} else {
+		delete(b.followed, r)
+	}
+}
+
 // Created reports whether this node created the room stream (none existed
 // in NATS before it started).
 func (b *Broker) Created() bool { return b.created }
@@ -317,6 +357,32 @@ func (b *Broker) maxBytes() int64 {
 		return -1
 	}
 	return b.opts.MaxBytes
+}
+
+// setupRetry is how long Open waits between tries of setting up the
+// stream and buckets while JetStream is not ready.
+const setupRetry = 250 * time.Millisecond
+
+// setupWhenReady runs setup until it succeeds or ctx is done: the NATS
+// servers of a cluster that is starting answer before JetStream has
+// elected its leader or has enough servers for the replicas asked for, and
+// there is no event to wait for but trying again.
+func (b *Broker) setupWhenReady(ctx context.Context) error {
+	for logged := false; ; {
+		err := b.setup(ctx)
+		if err == nil {
+			return nil
+		}
+		if !logged {
+			b.log.Info("JetStream not ready yet; trying again", "err", err)
+			logged = true
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(setupRetry):
+		}
+	}
 }
 
 // setup creates (or updates the limits of) the room stream and the buckets,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -32,6 +33,9 @@ type Room struct {
 	notices string // subject of its notices
 
 	cons jetstream.ConsumeContext
+	// pending is how many records of the room are stored but not yet
+	// delivered here, as of the last one delivered.
+	pending atomic.Uint64
 
 	mu      sync.Mutex
 	queue   []*outbound
@@ -122,6 +126,7 @@ func (b *Broker) Follow(ctx context.Context, room string, hist func([]Delivery),
 			return
 		}
 		seq := meta.Sequence.Stream
+		r.pending.Store(meta.NumPending)
 		if seq <= boundary && !caught {
 			if m.Subject() == r.texts {
 				ds, err := decodeRecord(m.Data())
@@ -144,6 +149,9 @@ func (b *Broker) Follow(ctx context.Context, room string, hist func([]Delivery),
 		if m.Subject() == r.texts {
 			r.setLast(m.Headers(), seq)
 		}
+		if obs := b.opts.Observer; obs != nil {
+			obs.Delivered(time.Since(meta.Timestamp))
+		}
 		ds, err := decodeRecord(m.Data())
 		if err != nil {
 			b.log.Error("skipping a malformed room record", "room", room, "seq", seq, "err", err)
@@ -158,6 +166,7 @@ func (b *Broker) Follow(ctx context.Context, room string, hist func([]Delivery),
 	}
 	select {
 	case <-ready:
+		b.follows(r, true)
 		return r, nil
 	case <-ctx.Done():
 		r.cons.Stop()
@@ -172,6 +181,7 @@ func (r *Room) Name() string { return r.name }
 // still published.
 func (r *Room) Close() {
 	r.cons.Stop()
+	r.b.follows(r, false)
 }
 
 // setLast records the room's last text record, from its seq header and
@@ -271,10 +281,14 @@ func (r *Room) publish() {
 			hook(r.name)
 		}
 		var err error
+		start := time.Now()
 		if text {
 			err = r.publishTexts(batch)
 		} else {
 			err = r.publishNotice(batch[0])
+		}
+		if obs := r.b.opts.Observer; obs != nil {
+			obs.Stored(time.Since(start), err)
 		}
 		for _, o := range batch {
 			if o.done != nil {
