@@ -22,7 +22,9 @@ Arguments (optional; flags may come before, between or after them):
   name     the name to ask for; without one you are asked on a terminal,
            and otherwise the server assigns Client(N)
   room     the room to join (default %q)
-  server   the chat server address (default $CHAT_SERVER, else %q)
+  server   the chat server address (default $CHAT_SERVER, else %q); several
+           servers of a cluster as ipv4:HOST:PORT,HOST:PORT (or dns:///NAME
+           with several records): the client uses the first that answers
 
 The arguments fill name, room and server in this order, skipping those a
 flag gives ("-name Alice general" joins general); with all three

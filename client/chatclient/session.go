@@ -26,6 +26,9 @@ import (
 
 	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
 	"github.com/polychat/polychat/internal/chatwire"
+	// A server address may be "ipv4:host:port,host:port" (several chat
+	// servers of a cluster), as in the Python client.
+	_ "github.com/polychat/polychat/internal/iptarget"
 	"github.com/polychat/polychat/internal/textsafe"
 	"github.com/polychat/polychat/internal/tlsconfig"
 )
