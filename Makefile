@@ -97,6 +97,18 @@ build: ## Build bin/chat-server and bin/chat-client.
 run: setup build ## Set up, then run the chat server and the Python services (Ctrl+C stops all).
 	scripts/run.sh
 
+# nats-server for make run-cluster: the release go.mod pins (the cluster tests
+# build the same from go.mod; a test checks the two agree), from the module proxy.
+NATS_SERVER_VERSION := v2.15.3
+NATS_SERVER := $(BIN)/nats-server-$(NATS_SERVER_VERSION)/nats-server
+
+$(NATS_SERVER):
+	GOBIN=$(abspath $(dir $(NATS_SERVER))) go install github.com/nats-io/nats-server/v2@$(NATS_SERVER_VERSION)
+
+.PHONY: run-cluster
+run-cluster: setup build $(NATS_SERVER) ## A 3-node NATS cluster, 3 chat servers on it and the Python services, on loopback (Ctrl+C stops all).
+	scripts/run-cluster.sh $(NATS_SERVER)
+
 .PHONY: user-demo
 user-demo: $(VENV)/.installed ## Start UserService, run the five documented scenarios, stop it.
 	scripts/user-demo.sh
@@ -126,7 +138,7 @@ bench-quick: $(VENV)/.bench-installed $(BIN)/ghz ## A smaller benchmark sweep, a
 # ---- interop matrix ------------------------------------------------------------
 
 # grpc-go's reference interop client and server, at the grpc-go release go.mod
-# pins (a test checks that the two agree), built from the Go module proxy.
+# build the same from go.mod; a test checks the two agree), from the module proxy.
 GRPC_GO_VERSION := v1.85.0
 GRPC_GO_INTEROP := $(BIN)/grpc-go-interop-$(GRPC_GO_VERSION)
 
