@@ -22,6 +22,10 @@
 // Idle mode (-idle): clients join rooms of -room-size members and stay idle;
 // the report has the server's RSS before and after, per client.
 //
+// Several servers (-addr a,b,c: chat servers of one cluster) take the
+// connections in turn, so the clients are spread over them; -pid lists their
+// processes (and the NATS servers') whose CPU and RSS are added up.
+//
 // Every phase is bounded by a timeout, and the process exits by itself.
 package main
 
@@ -57,6 +61,7 @@ import (
 
 type config struct {
 	addr           string
+	addrs          []string // addr's servers: connections go to each in turn
 	clients        int
 	conns          int
 	publishers     int
@@ -65,7 +70,7 @@ type config struct {
 	duration       time.Duration
 	drainMax       time.Duration
 	payload        int
-	pid            int
+	pids           []int
 	stuck          bool
 	idle           bool
 	roomSize       int
@@ -94,10 +99,10 @@ func parseArgs(args []string, stderr io.Writer) (c config, code int, ok bool) {
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
 	var c config
-	var rates string
+	var rates, pids string
 	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&c.addr, "addr", "127.0.0.1"+chatwire.DefaultAddr, "chat server address (loopback)")
+	fs.StringVar(&c.addr, "addr", "127.0.0.1"+chatwire.DefaultAddr, "chat server address (loopback); several, comma-separated, take the connections in turn")
 	fs.IntVar(&c.clients, "clients", 100, "chat clients (streams), publishers included")
 	fs.IntVar(&c.conns, "conns", 0, "connections the clients are spread over (0: one per 50 clients)")
 	fs.IntVar(&c.publishers, "publishers", 10, "clients that publish (at most -clients)")
@@ -106,7 +111,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&c.duration, "duration", 3*time.Second, "measurement window of each step")
 	fs.DurationVar(&c.drainMax, "drain", 3*time.Second, "longest wait for in-flight deliveries after a step")
 	fs.IntVar(&c.payload, "payload", 64, "bytes of text per message")
-	fs.IntVar(&c.pid, "pid", 0, "server process id, for its CPU and RSS (0: not sampled)")
+	fs.StringVar(&pids, "pid", "", "server process ids, comma-separated, for their CPU and RSS, added up (none: not sampled)")
 	fs.BoolVar(&c.stuck, "stuck", false, "add one client that never reads")
 	fs.BoolVar(&c.idle, "idle", false, "memory mode: connect, wait, report server RSS per client; no publishing")
 	fs.IntVar(&c.roomSize, "room-size", 0, "idle mode: clients per room (0: all in one room)")
@@ -126,6 +131,17 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	if len(rest) > 0 {
 		return c, fmt.Errorf("unexpected argument %q", rest[0])
+	}
+	c.addrs = strings.Split(c.addr, ",")
+	for _, f := range strings.Split(pids, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		pid, err := strconv.Atoi(f)
+		if err != nil || pid <= 0 {
+			return c, fmt.Errorf("bad process id %q in -pid", f)
+		}
+		c.pids = append(c.pids, pid)
 	}
 	for _, f := range strings.Split(rates, ",") {
 		if f = strings.TrimSpace(f); f == "" {
@@ -397,8 +413,8 @@ func (lg *loadgen) receive(c *client) {
 func (lg *loadgen) connect(roomOf func(int) string) (*ConnectReport, error) {
 	cfg := lg.cfg
 	start := time.Now()
-	for range cfg.conns {
-		conn, err := dial(cfg.addr)
+	for j := range cfg.conns {
+		conn, err := dial(cfg.addrs[j%len(cfg.addrs)])
 		if err != nil {
 			return nil, err
 		}
@@ -557,7 +573,7 @@ func (lg *loadgen) step(rate float64) Step {
 	for i := range hs {
 		hs[i] = new(hist)
 	}
-	srv0, self0 := readProc(cfg.pid), readProc(os.Getpid())
+	srv0, self0 := readProcs(cfg.pids), readProc(os.Getpid())
 	w0, wsent0 := lg.textTotal(), lg.sentTotal()
 	t0 := time.Now()
 	lg.hists.Store(&hs)
@@ -565,14 +581,14 @@ func (lg *loadgen) step(rate float64) Step {
 	lg.hists.Store(nil)
 	t1 := time.Now()
 	w1, wsent1 := lg.textTotal(), lg.sentTotal()
-	srv1, self1 := readProc(cfg.pid), readProc(os.Getpid())
+	srv1, self1 := readProcs(cfg.pids), readProc(os.Getpid())
 	wg.Wait()
 
 	window := t1.Sub(t0).Seconds()
 	st.WindowSeconds = round(window, 3)
 	st.DeliveriesPS = round(float64(w1-w0)/window, 0)
 	st.SentPerSec = round(float64(wsent1-wsent0)/window, 1)
-	if cfg.pid > 0 {
+	if len(cfg.pids) > 0 {
 		st.Server = &ProcStats{CPUPercent: cpuPercent(srv0, srv1), RSSKB: srv1.rssKB}
 	}
 	st.Loadgen = ProcStats{CPUPercent: cpuPercent(self0, self1), RSSKB: self1.rssKB}
@@ -677,7 +693,7 @@ func run(cfg config) (Report, error) {
 	// window does not grow; it never reads.
 	var stuck *client
 	if cfg.stuck {
-		conn, err := dial(cfg.addr, grpc.WithInitialWindowSize(64<<10), grpc.WithInitialConnWindowSize(64<<10))
+		conn, err := dial(cfg.addrs[0], grpc.WithInitialWindowSize(64<<10), grpc.WithInitialConnWindowSize(64<<10))
 		if err != nil {
 			return rep, err
 		}
@@ -765,7 +781,7 @@ func (lg *loadgen) runIdle() (*MemoryReport, error) {
 		size = cfg.clients
 	}
 	rep := &MemoryReport{RoomSize: size, Rooms: (cfg.clients + size - 1) / size}
-	before := readProc(cfg.pid)
+	before := readProcs(cfg.pids)
 	rep.RSSBeforeKB = before.rssKB
 	conn, err := lg.connect(func(i int) string { return cfg.room + "-" + strconv.Itoa(i/size) })
 	if err != nil {
@@ -779,10 +795,10 @@ func (lg *loadgen) runIdle() (*MemoryReport, error) {
 		if i > 0 {
 			time.Sleep(200 * time.Millisecond)
 		}
-		samples = append(samples, readProc(cfg.pid).rssKB)
+		samples = append(samples, readProcs(cfg.pids).rssKB)
 	}
 	slices.Sort(samples)
-	after := readProc(cfg.pid)
+	after := readProcs(cfg.pids)
 	rep.RSSAfterKB = samples[len(samples)/2]
 	rep.ServerThreads = after.threads
 	rep.PerClientKB = round(float64(rep.RSSAfterKB-rep.RSSBeforeKB)/float64(cfg.clients), 2)
@@ -805,6 +821,18 @@ type procSample struct {
 
 // clockTicks is sysconf(_SC_CLK_TCK), 100 on every Linux this runs on.
 const clockTicks = 100
+
+// readProcs samples every process of pids and adds them up.
+func readProcs(pids []int) procSample {
+	sum := procSample{at: time.Now()}
+	for _, pid := range pids {
+		s := readProc(pid)
+		sum.ticks += s.ticks
+		sum.rssKB += s.rssKB
+		sum.threads += s.threads
+	}
+	return sum
+}
 
 // readProc samples /proc/<pid>; a zero pid or a read error gives a zero sample.
 func readProc(pid int) procSample {

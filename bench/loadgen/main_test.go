@@ -20,6 +20,7 @@ func TestBadValues(t *testing.T) {
 		{[]string{"-rates", "fast"}, `bad rate "fast" in -rates`},
 		{[]string{"-rates", " , "}, "-rates is empty"},
 		{[]string{"-duration", "long"}, "-duration"},
+		{[]string{"-pid", "1,x"}, `bad process id "x" in -pid`},
 		{[]string{"extra"}, "unexpected argument"},
 	} {
 		var stderr strings.Builder
@@ -36,5 +37,9 @@ func TestBadValues(t *testing.T) {
 	c, _, ok := parseArgs([]string{"-clients", "120", "-rates", "10,20"}, &stderr)
 	if !ok || c.clients != 120 || c.conns != 3 || len(c.rates) != 2 || c.addr != "127.0.0.1:50053" {
 		t.Errorf("good flags: %+v", c)
+	}
+	c, _, ok = parseArgs([]string{"-addr", "a:1,b:2", "-pid", "7,8", "-rates", "1"}, &stderr)
+	if !ok || len(c.addrs) != 2 || c.addrs[1] != "b:2" || len(c.pids) != 2 || c.pids[1] != 8 {
+		t.Errorf("several servers: %+v", c)
 	}
 }

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import ghz, resilience, scenarios
+from . import cluster, ghz, resilience, scenarios
 from .machine import load_average, machine
 from .paths import OUT, RESULTS, ROOT
 from .plot import plot
@@ -61,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     res["isolation"] = scenarios.isolation(chat, scenarios.ISOLATION_CLIENTS, offered, timing)
     res["memory"] = scenarios.memory(chat, mem_counts)
     res["resilience"] = resilience.resilience(chat, args.quick)
+    res["cluster"] = cluster.cluster(chat, str(bindir / "nats-server"), args.quick, timing)
     if Path(args.ghz).exists():
         res["python"] = ghz.python_services(args.ghz, py_secs)
     else:

@@ -201,6 +201,48 @@ _PY_RATIOS = {
 }
 
 
+def _cluster(res: dict[str, Any]) -> list[str]:
+    c = res.get("cluster") or {}
+    if not c:
+        return []
+    lines = [
+        "",
+        "## One chat server against three",
+        "",
+        "1,000 clients in one room on one chat server (its NATS embedded) against the same "
+        "1,000 spread over three chat servers on one nats-server, all on this machine's cores: "
+        "it measures what going through the broker costs, not scaling. CPU is that of every "
+        "server process (the nats-server's too) per delivered message, at the sustained step.",
+        "",
+        "| servers | peak deliveries/s | sustained deliveries/s | p50 / p99 ms | "
+        "CPU µs per delivery |",
+        "|---|---:|---:|---|---:|",
+    ]
+    for key in ("one", "three"):
+        r = c.get(key) or {}
+        s = r.get("summary") or {}
+        step = s.get("sustained_step") or {}
+        lat = step.get("latency") or {}
+        cpu = (step.get("server") or {}).get("cpu_percent")
+        dps = step.get("deliveries_per_s")
+        per = round(cpu / 100 / dps * 1e6, 2) if cpu and dps else None
+        lines.append(
+            f"| {r.get('servers', '—')} | {fmt_num(s.get('peak_dps'))} | "
+            f"{fmt_num(s.get('sustained_dps'))} | {fmt_num(lat.get('p50_ms'), 1)} / "
+            f"{fmt_num(lat.get('p99_ms'), 1)} | {fmt_num(per, 2)} |"
+        )
+    x = c.get("cross_node") or {}
+    lines += [
+        "",
+        f"Cross-node latency (sent on one chat server, received on another), "
+        f"{fmt_num(x.get('rate'))} texts/s: p50 {fmt_num(x.get('p50_ms'), 2)} ms, "
+        f"p99 {fmt_num(x.get('p99_ms'), 2)} ms"
+        + (f" ({x['error']})" if x.get("error") else "")
+        + ".",
+    ]
+    return lines
+
+
 def _python(res: dict[str, Any]) -> list[str]:
     py = res.get("python") or {}
     lines = [
@@ -241,6 +283,7 @@ def markdown(res: dict[str, Any]) -> str:
         + _isolation(res)
         + _memory(res)
         + _resilience(res)
+        + _cluster(res)
         + _python(res)
     )
     if res.get("notes"):

@@ -15,13 +15,14 @@ from .processes import PROCS, wait_port
 
 
 def build(bindir: Path) -> None:
-    """Build the chat server, bench/baseline, bench/loadgen and bench/resilience into
-    bindir."""
+    """Build the chat server, bench/baseline, bench/loadgen, bench/resilience and nats-server
+    (the release go.mod pins) into bindir."""
     for name, pkg in (
         ("chat-server", "./server"),
         ("baseline", "./bench/baseline"),
         ("loadgen", "./bench/loadgen"),
         ("resilience", "./bench/resilience"),
+        ("nats-server", "github.com/nats-io/nats-server/v2"),
     ):
         subprocess.run(["go", "build", "-o", str(bindir / name), pkg], cwd=ROOT, check=True)
 

@@ -13,6 +13,7 @@ TARGET_ISOLATION = 0.05
 TARGET_RSS_KB = 30.0
 TARGET_PY_UNARY = 0.9
 TARGET_DURABILITY = 0.10
+TARGET_CLUSTER_DPS = 250_000
 
 
 def targets(res: dict[str, Any]) -> list[dict[str, Any]]:
@@ -99,7 +100,29 @@ def targets(res: dict[str, Any]) -> list[dict[str, Any]]:
         }
     )
     t += _resilience_targets(res.get("resilience"))
+    t += _cluster_targets(res.get("cluster"))
     return t
+
+
+def _cluster_targets(c: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Three chat servers on NATS sustain TARGET_CLUSTER_DPS at p99 ≤ 50 ms."""
+    if not c:
+        return []
+    step = ((c.get("three") or {}).get("summary") or {}).get("sustained_step")
+    value, met = "no step within target", False
+    if step:
+        value = (
+            f"{fmt_num(step['deliveries_per_s'])}/s sustained, p99 "
+            f"{step['latency']['p99_ms']:.1f} ms"
+        )
+        met = step["deliveries_per_s"] >= TARGET_CLUSTER_DPS
+    return [
+        {
+            "target": "3 chat servers on NATS, 1,000 clients: ≥ 250,000 deliveries/s, p99 ≤ 50 ms",
+            "value": value,
+            "met": met,
+        }
+    ]
 
 
 def _resilience_targets(rs: dict[str, Any] | None) -> list[dict[str, Any]]:

@@ -168,6 +168,14 @@ def results() -> dict[str, Any]:
             "unary_info_ratio": 0.75,
         },
         "notes": [],
+        "cluster": {
+            "one": {**fanout_entry("1-server", 1000, [step(300_000, 299_000)]), "servers": 1},
+            "three": {
+                **fanout_entry("3-servers", 1000, [step(225_000, 224_000, p99=30.0)]),
+                "servers": 3,
+            },
+            "cross_node": {"rate": 100.0, "p50_ms": 0.8, "p99_ms": 2.5, "count": 300},
+        },
     }
     res["targets"] = targets(res)
     return res

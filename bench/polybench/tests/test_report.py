@@ -45,6 +45,13 @@ def test_report_of_a_whole_run() -> None:
     assert "| change | -2.0% | +3.0% |" in iso
     assert "The stuck client's stream ended with `RESOURCE_EXHAUSTED`." in iso
     assert "| 1,000 | polychat | 9,000 | 29,000 | 20.0 |" in _section(md, "Memory")
+    cl = _section(md, "One chat server against three")
+    assert "| 1 | 299,000 | 299,000 | 1.0 / 5.0 | — |" in cl
+    assert "| 3 | 224,000 | 224,000 | 1.0 / 30.0 | — |" in cl
+    assert cl[-2] == (
+        "Cross-node latency (sent on one chat server, received on another), 100 texts/s: "
+        "p50 0.80 ms, p99 2.50 ms."
+    )
     py = _section(md, "Python services")
     assert py[0] == "## Python services (ghz, concurrency 50, 5 s each)"
     assert "| GetUser | pyservices-info | 1,500 | 30.00 | 60.00 |  | 0.75 |" in py
