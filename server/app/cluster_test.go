@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
@@ -69,19 +70,40 @@ func healthIs(t *testing.T, w healthpb.Health_WatchClient, want healthpb.HealthC
 	}
 }
 
-func TestBrokerLossIsNotServingAndRecovers(t *testing.T) {
-	dir := t.TempDir()
-	ns := natsOn(t, 0, dir)
-	port := ns.Addr().(*net.TCPAddr).Port
-	node := start(t, testConfig(t, "-nats-url", "nats://127.0.0.1:"+strconv.Itoa(port)))
-	cc := dial(t, node.Addr().String(), nil)
+// natsNode is a chat server on a NATS server of its own, on a TCP port, so
+// that the test can stop NATS and start it again.
+type natsNode struct {
+	ns     *server.Server
+	port   int
+	dir    string // NATS's store
+	node   running
+	cc     *grpc.ClientConn
+	health healthpb.Health_WatchClient // the chat service's health, SERVING already
+}
+
+// nodeOnNATS starts a NATS server and a chat server on it, and waits until
+// the chat service says SERVING.
+func nodeOnNATS(t *testing.T) natsNode {
+	t.Helper()
+	n := natsNode{dir: t.TempDir()}
+	n.ns = natsOn(t, 0, n.dir)
+	n.port = n.ns.Addr().(*net.TCPAddr).Port
+	n.node = start(t, testConfig(t, "-nats-url", "nats://127.0.0.1:"+strconv.Itoa(n.port)))
+	n.cc = dial(t, n.node.Addr().String(), nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*wait)
-	defer cancel()
-	w, err := healthpb.NewHealthClient(cc).Watch(ctx, &healthpb.HealthCheckRequest{Service: "chat.ChatService"})
+	t.Cleanup(cancel)
+	var err error
+	n.health, err = healthpb.NewHealthClient(n.cc).Watch(ctx, &healthpb.HealthCheckRequest{Service: "chat.ChatService"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	healthIs(t, w, healthpb.HealthCheckResponse_SERVING)
+	healthIs(t, n.health, healthpb.HealthCheckResponse_SERVING)
+	return n
+}
+
+func TestBrokerLossIsNotServingAndRecovers(t *testing.T) {
+	n := nodeOnNATS(t)
+	ns, port, dir, node, cc, w := n.ns, n.port, n.dir, n.node, n.cc, n.health
 
 	ns.Shutdown()
 	ns.WaitForShutdown()
@@ -89,7 +111,7 @@ func TestBrokerLossIsNotServingAndRecovers(t *testing.T) {
 	if !hasMetric(t, node, "polychat_broker_connected 0") {
 		t.Error("/metrics does not say NATS is unreachable")
 	}
-	st, err := chatpb.NewChatServiceClient(cc).ChatStream(metadata.AppendToOutgoingContext(ctx, chatwire.UserKey, "Ann"))
+	st, err := chatpb.NewChatServiceClient(cc).ChatStream(metadata.AppendToOutgoingContext(context.Background(), chatwire.UserKey, "Ann"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,18 +136,8 @@ func TestBrokerLossIsNotServingAndRecovers(t *testing.T) {
 // sent again with the same client_msg_id once NATS is back, it goes out,
 // once.
 func TestTextRefusedWithoutNATSGoesOutWhenSentAgain(t *testing.T) {
-	dir := t.TempDir()
-	ns := natsOn(t, 0, dir)
-	port := ns.Addr().(*net.TCPAddr).Port
-	node := start(t, testConfig(t, "-nats-url", "nats://127.0.0.1:"+strconv.Itoa(port)))
-	cc := dial(t, node.Addr().String(), nil)
-	ctx, cancel := context.WithTimeout(context.Background(), 4*wait)
-	defer cancel()
-	w, err := healthpb.NewHealthClient(cc).Watch(ctx, &healthpb.HealthCheckRequest{Service: "chat.ChatService"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	healthIs(t, w, healthpb.HealthCheckResponse_SERVING)
+	n := nodeOnNATS(t)
+	ns, port, dir, cc, w := n.ns, n.port, n.dir, n.cc, n.health
 	bob, _ := join(t, cc, chatwire.UserKey, "Bob")
 	alice, welcome := join(t, cc, chatwire.UserKey, "Alice")
 	if m := recv(t, bob); m.GetMessage() != "Alice joined the room" {

@@ -227,35 +227,40 @@ func (s *Service) announceLocked(r *room, kind chatpb.ChatMessage_Kind, text str
 // the broker, with a new membership (for session sess, "" when m cannot
 // resume). r.mu must be held.
 func (s *Service) claimLocked(r *room, m *member, want, sess string) error {
-	ctx, cancel := brokerCtx()
-	defer cancel()
-	for i := 1; ; i++ {
-		name := want
-		if i > 1 {
-			name = fmt.Sprintf("%s(%d)", want, i)
-		}
-		if r.taken(name) {
-			continue
-		}
-		rec := &broker.Member{
+	var rec *broker.Member
+	name, err := s.distinctInBroker(r, want, func(ctx context.Context, name string) error {
+		rec = &broker.Member{
 			ID: newMembershipID(), Session: sess, Room: r.name, Name: name, Skeleton: names.Skeleton(name),
 			Named: m.named, User: m.sess.user,
 		}
-		switch err := s.broker.Claim(ctx, rec); {
-		case errors.Is(err, broker.ErrTaken):
-			continue
-		case err != nil:
-			s.log.Error("cannot claim a name in the broker", "room", r.name, "err", err)
-			return errBroker
-		}
-		m.name, m.sess.rec = name, rec
-		return nil
+		return s.broker.Claim(ctx, rec)
+	})
+	if err != nil {
+		s.log.Error("cannot claim a name in the broker", "room", r.name, "err", err)
+		return errBroker
 	}
+	m.name, m.sess.rec = name, rec
+	return nil
 }
 
 // renameLocked moves m to a distinct form of want, claimed in the broker,
 // and reports whether it did. r.mu must be held.
 func (s *Service) renameLocked(r *room, m *member, want string) bool {
+	name, err := s.distinctInBroker(r, want, func(ctx context.Context, name string) error {
+		return s.broker.Rename(ctx, m.sess.rec, name, names.Skeleton(name))
+	})
+	if err != nil {
+		s.log.Error("cannot rename a member in the broker", "room", r.name, "err", err)
+		return false
+	}
+	m.name = name
+	return true
+}
+
+// distinctInBroker tries want, want(2), want(3)... (those free in r here)
+// with claim until one is not taken in the broker either, and returns it.
+// r.mu must be held.
+func (s *Service) distinctInBroker(r *room, want string, claim func(ctx context.Context, name string) error) (string, error) {
 	ctx, cancel := brokerCtx()
 	defer cancel()
 	for i := 1; ; i++ {
@@ -266,15 +271,13 @@ func (s *Service) renameLocked(r *room, m *member, want string) bool {
 		if r.taken(name) {
 			continue
 		}
-		switch err := s.broker.Rename(ctx, m.sess.rec, name, names.Skeleton(name)); {
+		switch err := claim(ctx, name); {
 		case errors.Is(err, broker.ErrTaken):
 			continue
 		case err != nil:
-			s.log.Error("cannot rename a member in the broker", "room", r.name, "err", err)
-			return false
+			return "", err
 		}
-		m.name = name
-		return true
+		return name, nil
 	}
 }
 

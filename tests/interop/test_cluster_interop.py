@@ -124,15 +124,22 @@ def count(proc: Proc, line: str) -> int:
     return sum(got == line for got in proc.lines)
 
 
-def test_clients_on_different_nodes_share_rooms_names_and_history(
-    procs: Processes, cluster: Cluster
-) -> None:
-    a, b, c = cluster.chat
+def go_and_python(procs: Processes, a: ChatServer, b: ChatServer) -> tuple[Proc, Proc]:
+    """Alice with the Go client on a and Bob with the Python client on b, each in the other's
+    sight."""
     alice = procs.chat_client("go", a, "Alice", "general")
     welcomed(alice, "Alice")
     bob = procs.chat_client("py", b, "Bob", "general")
     welcomed(bob, "Bob")
     alice.expect(r">>> Bob joined the room$")
+    return alice, bob
+
+
+def test_clients_on_different_nodes_share_rooms_names_and_history(
+    procs: Processes, cluster: Cluster
+) -> None:
+    a, b, c = cluster.chat
+    alice, bob = go_and_python(procs, a, b)
 
     bob.send("Hi Alice, from node B")
     alice.expect(r"^\[Bob\]: Hi Alice, from node B$")
@@ -192,11 +199,7 @@ def test_a_chat_node_killed_mid_conversation_loses_nothing(
 
 def test_a_nats_node_killed_loses_nothing(procs: Processes, cluster: Cluster) -> None:
     a, b, c = cluster.chat
-    alice = procs.chat_client("go", a, "Alice", "general")
-    welcomed(alice, "Alice")
-    bob = procs.chat_client("py", b, "Bob", "general")
-    welcomed(bob, "Bob")
-    alice.expect(r">>> Bob joined the room$")
+    alice, bob = go_and_python(procs, a, b)
     alice.send("one")
     bob.expect(r"^\[Alice\]: one$")
 
@@ -222,11 +225,7 @@ def test_a_nats_node_killed_loses_nothing(procs: Processes, cluster: Cluster) ->
 
 def test_chat_waits_for_nats_and_recovers_by_itself(procs: Processes, cluster: Cluster) -> None:
     a, b, _ = cluster.chat
-    alice = procs.chat_client("go", a, "Alice", "general")
-    welcomed(alice, "Alice")
-    bob = procs.chat_client("py", b, "Bob", "general")
-    welcomed(bob, "Bob")
-    alice.expect(r">>> Bob joined the room$")
+    alice, bob = go_and_python(procs, a, b)
 
     for i in range(3):
         cluster.nats.stop(i)
