@@ -359,6 +359,9 @@ func (b *Broker) maxBytes() int64 {
 	return b.opts.MaxBytes
 }
 
+// setupTry bounds one try of setting up the stream and buckets.
+const setupTry = 2 * time.Second
+
 // setupRetry is how long Open waits between tries of setting up the
 // stream and buckets while JetStream is not ready.
 const setupRetry = 250 * time.Millisecond
@@ -388,7 +391,10 @@ func (b *Broker) setupWhenReady(ctx context.Context) error {
 // setup creates (or updates the limits of) the room stream and the buckets,
 // and reads the epoch.
 func (b *Broker) setup(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, 4*opTimeout)
+	// One try is short: chat nodes starting together race to create the
+	// stream and buckets, and a request caught in that race may get no
+	// answer; setupWhenReady tries again.
+	ctx, cancel := context.WithTimeout(ctx, setupTry)
 	defer cancel()
 	cfg := jetstream.StreamConfig{
 		Name:              roomStream,
@@ -569,6 +575,42 @@ func (b *Broker) shutdown() {
 	if b.tmp != "" {
 		_ = os.RemoveAll(b.tmp)
 	}
+}
+
+// again runs op until it succeeds, fails for another reason than JetStream
+// having no leader for the stream or bucket (one is being elected: a server
+// of the NATS cluster was lost), or ctx is done. Such a request reached
+// nobody, so trying it again cannot do it twice.
+func again[T any](ctx context.Context, op func() (T, error)) (T, error) {
+	wait := 50 * time.Millisecond
+	for {
+		v, err := op()
+		if err == nil || !leaderless(err) {
+			return v, err
+		}
+		select {
+		case <-ctx.Done():
+			return v, err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, time.Second)
+	}
+}
+
+// againErr is again for an op with no value.
+func againErr(ctx context.Context, op func() error) error {
+	_, err := again(ctx, func() (struct{}, error) { return struct{}{}, op() })
+	return err
+}
+
+// leaderless reports whether err says that no JetStream server answered
+// for a stream: it has no leader right now.
+func leaderless(err error) bool {
+	if errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoStreamResponse) {
+		return true
+	}
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && apiErr.Code == 503
 }
 
 // unavailable wraps err as ErrUnavailable when it is a connection failure.

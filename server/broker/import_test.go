@@ -1,9 +1,14 @@
 package broker
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
 )
@@ -95,5 +100,30 @@ func TestMaxBytesBoundsTheRooms(t *testing.T) {
 	}
 	if info.State.Bytes > 64<<10 || info.State.Msgs >= 100 {
 		t.Fatalf("the stream keeps %d records, %d bytes; the bound is %d", info.State.Msgs, info.State.Bytes, 64<<10)
+	}
+}
+
+// A request no JetStream server answered (a stream without a leader, while
+// one is elected) is tried again until it is answered or the time is up;
+// any other failure is at once.
+func TestAgainWaitsOutALeaderElection(t *testing.T) {
+	tries := 0
+	v, err := again(ctx(t), func() (int, error) {
+		if tries++; tries < 3 {
+			return 0, nats.ErrNoResponders
+		}
+		return 7, nil
+	})
+	if v != 7 || err != nil || tries != 3 {
+		t.Fatalf("again = %d, %v after %d tries", v, err, tries)
+	}
+	tries = 0
+	if err := againErr(ctx(t), func() error { tries++; return jetstream.ErrKeyExists }); !errors.Is(err, jetstream.ErrKeyExists) || tries != 1 {
+		t.Fatalf("another failure: %v after %d tries", err, tries)
+	}
+	short, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if err := againErr(short, func() error { return jetstream.ErrNoStreamResponse }); !leaderless(err) {
+		t.Fatalf("out of time: %v", err)
 	}
 }

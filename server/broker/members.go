@@ -57,7 +57,7 @@ func (b *Broker) Claim(ctx context.Context, m *Member) error {
 	if err != nil {
 		return fmt.Errorf("broker: encode member: %w", err)
 	}
-	rev, err := b.members.Create(ctx, m.key(), data)
+	rev, err := again(ctx, func() (uint64, error) { return b.members.Create(ctx, m.key(), data) })
 	if errors.Is(err, jetstream.ErrKeyExists) {
 		return ErrTaken
 	}
@@ -66,7 +66,7 @@ func (b *Broker) Claim(ctx context.Context, m *Member) error {
 	}
 	m.Revision = rev
 	if m.Session != "" {
-		if _, err := b.sessions.PutString(ctx, m.Session, m.key()); err != nil {
+		if _, err := again(ctx, func() (uint64, error) { return b.sessions.PutString(ctx, m.Session, m.key()) }); err != nil {
 			_ = b.members.Delete(ctx, m.key(), jetstream.LastRevision(rev))
 			return fmt.Errorf("broker: save session: %w", unavailable(err))
 		}
@@ -82,7 +82,7 @@ func (b *Broker) Update(ctx context.Context, m *Member) error {
 	if err != nil {
 		return fmt.Errorf("broker: encode member: %w", err)
 	}
-	rev, err := b.members.Update(ctx, m.key(), data, m.Revision)
+	rev, err := again(ctx, func() (uint64, error) { return b.members.Update(ctx, m.key(), data, m.Revision) })
 	if errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyNotFound) {
 		return ErrChanged
 	}
@@ -96,7 +96,7 @@ func (b *Broker) Update(ctx context.Context, m *Member) error {
 // Release frees m's name and forgets its session, unless another node
 // changed it since m.Revision (then it is that node's: ErrChanged).
 func (b *Broker) Release(ctx context.Context, m *Member) error {
-	err := b.members.Delete(ctx, m.key(), jetstream.LastRevision(m.Revision))
+	err := againErr(ctx, func() error { return b.members.Delete(ctx, m.key(), jetstream.LastRevision(m.Revision)) })
 	if errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyNotFound) {
 		return ErrChanged
 	}
@@ -104,7 +104,8 @@ func (b *Broker) Release(ctx context.Context, m *Member) error {
 		return fmt.Errorf("broker: release name: %w", unavailable(err))
 	}
 	if m.Session != "" {
-		if err := b.sessions.Delete(ctx, m.Session); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
+		err := againErr(ctx, func() error { return b.sessions.Delete(ctx, m.Session) })
+		if err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
 			return fmt.Errorf("broker: forget session: %w", unavailable(err))
 		}
 	}
@@ -137,7 +138,7 @@ func (b *Broker) Rename(ctx context.Context, m *Member, name, skel string) error
 // Lookup returns the member of the session with id, or nil if there is
 // none.
 func (b *Broker) Lookup(ctx context.Context, session string) (*Member, error) {
-	e, err := b.sessions.Get(ctx, session)
+	e, err := again(ctx, func() (jetstream.KeyValueEntry, error) { return b.sessions.Get(ctx, session) })
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return nil, nil
 	}
@@ -159,7 +160,7 @@ func (b *Broker) Find(ctx context.Context, room, skel string) (*Member, error) {
 
 // member reads the member under key, or nil.
 func (b *Broker) member(ctx context.Context, key string) (*Member, error) {
-	e, err := b.members.Get(ctx, key)
+	e, err := again(ctx, func() (jetstream.KeyValueEntry, error) { return b.members.Get(ctx, key) })
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return nil, nil
 	}
@@ -225,7 +226,9 @@ func (b *Broker) RoomCounts(ctx context.Context) (map[string]int, error) {
 // scan returns the members whose keys match filter and for which keep
 // reports true.
 func (b *Broker) scan(ctx context.Context, filter string, keep func(*Member) bool) ([]*Member, error) {
-	w, err := b.members.Watch(ctx, filter, jetstream.IgnoreDeletes())
+	w, err := again(ctx, func() (jetstream.KeyWatcher, error) {
+		return b.members.Watch(ctx, filter, jetstream.IgnoreDeletes())
+	})
 	if err != nil {
 		return nil, fmt.Errorf("broker: list members: %w", unavailable(err))
 	}
@@ -362,9 +365,9 @@ func splitMemberKey(key string) (room, skel string, err error) {
 // client numbers) and returns the first; the first ever is 1.
 func (b *Broker) Reserve(ctx context.Context, name string, n uint64) (uint64, error) {
 	for {
-		e, err := b.counters.Get(ctx, name)
+		e, err := again(ctx, func() (jetstream.KeyValueEntry, error) { return b.counters.Get(ctx, name) })
 		if errors.Is(err, jetstream.ErrKeyNotFound) {
-			if _, err := b.counters.Create(ctx, name, encodeUint(1+n)); err == nil {
+			if _, err := again(ctx, func() (uint64, error) { return b.counters.Create(ctx, name, encodeUint(1+n)) }); err == nil {
 				return 1, nil
 			} else if !errors.Is(err, jetstream.ErrKeyExists) {
 				return 0, fmt.Errorf("broker: reserve %s: %w", name, unavailable(err))
@@ -378,7 +381,9 @@ func (b *Broker) Reserve(ctx context.Context, name string, n uint64) (uint64, er
 		if err != nil {
 			return 0, fmt.Errorf("broker: counter %s: %w", name, err)
 		}
-		if _, err := b.counters.Update(ctx, name, encodeUint(next+n), e.Revision()); err == nil {
+		if _, err := again(ctx, func() (uint64, error) {
+			return b.counters.Update(ctx, name, encodeUint(next+n), e.Revision())
+		}); err == nil {
 			return next, nil
 		} else if !errors.Is(err, jetstream.ErrKeyExists) {
 			return 0, fmt.Errorf("broker: reserve %s: %w", name, unavailable(err))
@@ -431,7 +436,7 @@ func (b *Broker) WatchMembers(ctx context.Context, fn func(MemberChange)) error 
 	if err != nil {
 		return err
 	}
-	w, err := b.members.WatchAll(ctx)
+	w, err := again(ctx, func() (jetstream.KeyWatcher, error) { return b.members.WatchAll(ctx) })
 	if err != nil {
 		return fmt.Errorf("broker: watch members: %w", unavailable(err))
 	}
@@ -471,7 +476,7 @@ func (b *Broker) WatchMembers(ctx context.Context, fn func(MemberChange)) error 
 // MembersRevision returns the revision of the latest change of the names
 // taken, for WatchMembers' watchers to wait for.
 func (b *Broker) MembersRevision(ctx context.Context) (uint64, error) {
-	st, err := b.members.Status(ctx)
+	st, err := again(ctx, func() (jetstream.KeyValueStatus, error) { return b.members.Status(ctx) })
 	if err != nil {
 		return 0, fmt.Errorf("broker: members revision: %w", unavailable(err))
 	}

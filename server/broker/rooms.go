@@ -21,6 +21,13 @@ import (
 // marks where a deleted history ended, so that seqs are never reused.
 const seqHeader = "Polychat-Seq"
 
+// followExpiry is how long a room's consumer waits on one pull request; its
+// heartbeat is half that, and two missed heartbeats (a NATS server that
+// held the consumer died) make it start again on another server. Shorter
+// notices a lost server sooner; every followed room costs a request per
+// expiry and a heartbeat per half when idle.
+const followExpiry = 4 * time.Second
+
 // maxBatch is the most texts one record holds.
 const maxBatch = 256
 
@@ -83,13 +90,13 @@ func (b *Broker) Follow(ctx context.Context, room string, hist func([]Delivery),
 	defer cancel()
 	// Everything stored up to boundary is history (texts) or old news
 	// (notices); everything after it is delivered.
-	info, err := b.rooms.Info(ctx)
+	info, err := again(ctx, func() (*jetstream.StreamInfo, error) { return b.rooms.Info(ctx) })
 	if err != nil {
 		return nil, fmt.Errorf("broker: follow room: %w", unavailable(err))
 	}
 	boundary := info.State.LastSeq
 	var lastText uint64
-	last, err := b.rooms.GetLastMsgForSubject(ctx, r.texts)
+	last, err := again(ctx, func() (*jetstream.RawStreamMsg, error) { return b.rooms.GetLastMsgForSubject(ctx, r.texts) })
 	switch {
 	case errors.Is(err, jetstream.ErrMsgNotFound):
 	case err != nil:
@@ -98,9 +105,11 @@ func (b *Broker) Follow(ctx context.Context, room string, hist func([]Delivery),
 		lastText = last.Sequence
 		r.setLast(last.Header, last.Sequence)
 	}
-	cons, err := b.js.OrderedConsumer(ctx, roomStream, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{r.texts, r.notices},
-		DeliverPolicy:  jetstream.DeliverAllPolicy,
+	cons, err := again(ctx, func() (jetstream.Consumer, error) {
+		return b.js.OrderedConsumer(ctx, roomStream, jetstream.OrderedConsumerConfig{
+			FilterSubjects: []string{r.texts, r.notices},
+			DeliverPolicy:  jetstream.DeliverAllPolicy,
+		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("broker: follow room: %w", unavailable(err))
@@ -160,7 +169,7 @@ func (b *Broker) Follow(ctx context.Context, room string, hist func([]Delivery),
 		for _, d := range ds {
 			deliver(d)
 		}
-	})
+	}, jetstream.PullExpiry(followExpiry))
 	if err != nil {
 		return nil, fmt.Errorf("broker: follow room: %w", unavailable(err))
 	}
@@ -315,8 +324,10 @@ func (r *Room) publishNotice(o *outbound) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
-	_, err := r.b.js.PublishMsg(ctx, &nats.Msg{Subject: r.notices, Data: rec},
-		jetstream.WithMsgTTL(noticeTTL), jetstream.WithExpectStream(roomStream))
+	_, err := again(ctx, func() (*jetstream.PubAck, error) {
+		return r.b.js.PublishMsg(ctx, &nats.Msg{Subject: r.notices, Data: rec},
+			jetstream.WithMsgTTL(noticeTTL), jetstream.WithExpectStream(roomStream))
+	})
 	if err != nil {
 		return fmt.Errorf("broker: publish notice: %w", unavailable(err))
 	}
@@ -351,7 +362,9 @@ func (r *Room) publishTexts(batch []*outbound) error {
 		}
 		last := seq + uint64(len(batch))
 		m := &nats.Msg{Subject: r.texts, Header: nats.Header{seqHeader: []string{strconv.FormatUint(last, 10)}}, Data: rec}
-		ack, err := r.b.js.PublishMsg(ctx, m, jetstream.WithExpectLastSequencePerSubject(stream), jetstream.WithExpectStream(roomStream))
+		ack, err := again(ctx, func() (*jetstream.PubAck, error) {
+			return r.b.js.PublishMsg(ctx, m, jetstream.WithExpectLastSequencePerSubject(stream), jetstream.WithExpectStream(roomStream))
+		})
 		if isWrongLast(err) {
 			r.mu.Lock()
 			r.known = false
@@ -376,7 +389,7 @@ func (r *Room) publishTexts(batch []*outbound) error {
 // readLast reads the room's last seq and the stream sequence of its record
 // (0, 0 for a room that never had a text).
 func (r *Room) readLast(ctx context.Context) (seq, stream uint64, err error) {
-	last, err := r.b.rooms.GetLastMsgForSubject(ctx, r.texts)
+	last, err := again(ctx, func() (*jetstream.RawStreamMsg, error) { return r.b.rooms.GetLastMsgForSubject(ctx, r.texts) })
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
 		return 0, 0, nil
 	}
