@@ -223,6 +223,7 @@ func (b *Broker) connect(ctx context.Context) error {
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			b.log.Info("reconnected to NATS", "server", nc.ConnectedUrlRedacted())
 			b.setConnected(true)
+			b.refollow()
 		}),
 		nats.ClosedHandler(func(*nats.Conn) { b.setConnected(false) }),
 	}
@@ -328,6 +329,17 @@ func (b *Broker) follows(r *Room, on bool) {
 		b.followed[r] = struct{}{}
 	} else {
 		delete(b.followed, r)
+	}
+}
+
+// refollow has every followed room make a new consumer from where it left
+// off: after a reconnect, a room's consumer may have been on the NATS server
+// that was lost.
+func (b *Broker) refollow() {
+	b.followMu.Lock()
+	defer b.followMu.Unlock()
+	for r := range b.followed {
+		r.f.again(r.f.serial.Load())
 	}
 }
 

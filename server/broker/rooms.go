@@ -39,7 +39,7 @@ type Room struct {
 	texts   string // subject of the room's texts
 	notices string // subject of its notices
 
-	cons jetstream.ConsumeContext
+	f *reader
 	// pending is how many records of the room are stored but not yet
 	// delivered here, as of the last one delivered.
 	pending atomic.Uint64
@@ -105,15 +105,6 @@ func (b *Broker) Follow(ctx context.Context, room string, hist func([]Delivery),
 		lastText = last.Sequence
 		r.setLast(last.Header, last.Sequence)
 	}
-	cons, err := again(ctx, func() (jetstream.Consumer, error) {
-		return b.js.OrderedConsumer(ctx, roomStream, jetstream.OrderedConsumerConfig{
-			FilterSubjects: []string{r.texts, r.notices},
-			DeliverPolicy:  jetstream.DeliverAllPolicy,
-		})
-	})
-	if err != nil {
-		return nil, fmt.Errorf("broker: follow room: %w", unavailable(err))
-	}
 	var (
 		history []Delivery
 		ready   = make(chan struct{})
@@ -128,7 +119,7 @@ func (b *Broker) Follow(ctx context.Context, room string, hist func([]Delivery),
 	if caught {
 		finish()
 	}
-	r.cons, err = cons.Consume(func(m jetstream.Msg) {
+	r.f = b.newReader([]string{r.texts, r.notices}, func(m jetstream.Msg) {
 		meta, err := m.Metadata()
 		if err != nil {
 			b.log.Error("room message without metadata", "room", room, "err", err)
@@ -169,16 +160,13 @@ func (b *Broker) Follow(ctx context.Context, room string, hist func([]Delivery),
 		for _, d := range ds {
 			deliver(d)
 		}
-	}, jetstream.PullExpiry(followExpiry))
-	if err != nil {
-		return nil, fmt.Errorf("broker: follow room: %w", unavailable(err))
-	}
+	})
 	select {
 	case <-ready:
 		b.follows(r, true)
 		return r, nil
 	case <-ctx.Done():
-		r.cons.Stop()
+		r.f.stop()
 		return nil, fmt.Errorf("broker: follow room %q: reading its history: %w", room, unavailable(ctx.Err()))
 	}
 }
@@ -189,7 +177,7 @@ func (r *Room) Name() string { return r.name }
 // Close stops following the room. Messages queued for publishing are
 // still published.
 func (r *Room) Close() {
-	r.cons.Stop()
+	r.f.stop()
 	r.b.follows(r, false)
 }
 

@@ -24,8 +24,11 @@ import (
 // claimed in the broker, so they are distinct across nodes; sessions live
 // there, so a member resumes on any node, and after a restart.
 
-// brokerTimeout bounds one request to the broker made for a client.
-const brokerTimeout = 5 * time.Second
+// brokerTimeout bounds one request to the broker made for a client. It
+// outlasts a leader election: a NATS cluster that lost a server elects new
+// leaders for that server's streams and buckets within its election timeout
+// (4 to 9 s), and a request meanwhile is tried again, not failed.
+const brokerTimeout = 12 * time.Second
 
 // errBroker is what a client gets when the broker cannot be reached.
 var errBroker = status.Error(codes.Unavailable, "the chat's message broker is unreachable; try again shortly")

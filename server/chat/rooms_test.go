@@ -93,8 +93,11 @@ func TestMaxRoomsAndExpiry(t *testing.T) {
 	ts.join(t, "Carol", "a") // an existing room is fine
 	bob.leave()              // b had no history: it is gone
 	c := ts.join(t, "Carol", "c")
+	eve := ts.join(t, "Eve", "c")
 	c.say("keep me")
-	c.leave() // c keeps its history: it still counts
+	eve.expectText("Carol", "keep me") // stored: delivered only once it is
+	c.leave()
+	eve.leave() // c keeps its history: it still counts
 	if err := refusal(t, ts, "Dan", "d"); code(err) != codes.ResourceExhausted {
 		t.Fatalf("room while c is idle: %v", err)
 	}

@@ -52,7 +52,13 @@ class Processes:
         data = data_dir or self.tmp_path / "chat-data"
         proc = self.start(
             "chat-server",
-            [str(self.go_bin / "chat-server"), "-addr", address, "-data-dir", str(data), *args],
+            [
+                str(self.go_bin / "chat-server"),
+                *("-addr", address, "-data-dir", str(data)),
+                # No fixed ports: the page and metrics are off unless args turn them on.
+                *("-web-addr", "", "-metrics-addr", ""),
+                *args,
+            ],
         )
         wait_serving(address, [proc], "chat.ChatService")
         return ChatServer(proc, address, data)
@@ -94,13 +100,31 @@ class Processes:
             proc.stop()
 
 
+# How many of a process's last stderr lines a failed test shows.
+STDERR_TAIL = 40
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> pytest.TestReport:
+    """Keep each phase's report on the test, for fixtures to see whether it failed."""
+    report: pytest.TestReport = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
 @pytest.fixture
-def procs(go_bin: Path, tmp_path: Path) -> Iterator[Processes]:
+def procs(request: pytest.FixtureRequest, go_bin: Path, tmp_path: Path) -> Iterator[Processes]:
     processes = Processes(go_bin, tmp_path)
     try:
         yield processes
     finally:
+        report = getattr(request.node, "report_call", None)
         processes.stop_all()
+        if report is not None and report.failed:
+            # What the servers said is often the only clue to why a test failed.
+            for proc in processes.procs:
+                tail = "\n".join(proc.stderr_lines[-STDERR_TAIL:])
+                report.sections.append((f"stderr of {proc.name}", tail))
 
 
 @pytest.fixture
