@@ -16,6 +16,7 @@ package chatpb
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	durationpb "google.golang.org/protobuf/types/known/durationpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -57,20 +58,36 @@ const (
 	// `message` readable as "[private from Alice] text", and echoes it to
 	// the sender as "[private to Bob] text". It is not kept in history.
 	ChatMessage_KIND_PRIVATE ChatMessage_Kind = 8
+	// A moderation action told to the room, readable in `message`, e.g.
+	// "Alice muted Bob for 10m: spam" or "Topic: release on Friday". Not
+	// kept in history.
+	ChatMessage_KIND_MODERATION ChatMessage_Kind = 9
+	// A member shared a file; `message` is readable as "Alice shared
+	// report.pdf (1.2 MB, sha256 ab12…) — /get 17" and `file` describes
+	// it. Kept in history like text.
+	ChatMessage_KIND_FILE ChatMessage_Kind = 10
+	// Sent only to the member whose message the server did not relay (a
+	// mute, for instance); `client_msg_id` names that message, `refusal`
+	// says why, and `message` is readable, e.g. "Not sent: you are muted in
+	// general until 14:05 UTC". The stream goes on.
+	ChatMessage_KIND_REFUSED ChatMessage_Kind = 11
 )
 
 // Enum value maps for ChatMessage_Kind.
 var (
 	ChatMessage_Kind_name = map[int32]string{
-		0: "KIND_UNSPECIFIED",
-		1: "KIND_TEXT",
-		2: "KIND_JOIN",
-		3: "KIND_LEAVE",
-		4: "KIND_SYSTEM",
-		5: "KIND_HISTORY_START",
-		6: "KIND_HISTORY_END",
-		7: "KIND_ACTION",
-		8: "KIND_PRIVATE",
+		0:  "KIND_UNSPECIFIED",
+		1:  "KIND_TEXT",
+		2:  "KIND_JOIN",
+		3:  "KIND_LEAVE",
+		4:  "KIND_SYSTEM",
+		5:  "KIND_HISTORY_START",
+		6:  "KIND_HISTORY_END",
+		7:  "KIND_ACTION",
+		8:  "KIND_PRIVATE",
+		9:  "KIND_MODERATION",
+		10: "KIND_FILE",
+		11: "KIND_REFUSED",
 	}
 	ChatMessage_Kind_value = map[string]int32{
 		"KIND_UNSPECIFIED":   0,
@@ -82,6 +99,9 @@ var (
 		"KIND_HISTORY_END":   6,
 		"KIND_ACTION":        7,
 		"KIND_PRIVATE":       8,
+		"KIND_MODERATION":    9,
+		"KIND_FILE":          10,
+		"KIND_REFUSED":       11,
 	}
 )
 
@@ -110,6 +130,55 @@ func (x ChatMessage_Kind) Number() protoreflect.EnumNumber {
 // Deprecated: Use ChatMessage_Kind.Descriptor instead.
 func (ChatMessage_Kind) EnumDescriptor() ([]byte, []int) {
 	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{0, 0}
+}
+
+// Reason is the kind of refusal.
+type Refusal_Reason int32
+
+const (
+	// Not used by the server.
+	Refusal_REASON_UNSPECIFIED Refusal_Reason = 0
+	// The sender is muted in the room.
+	Refusal_REASON_MUTED Refusal_Reason = 1
+)
+
+// Enum value maps for Refusal_Reason.
+var (
+	Refusal_Reason_name = map[int32]string{
+		0: "REASON_UNSPECIFIED",
+		1: "REASON_MUTED",
+	}
+	Refusal_Reason_value = map[string]int32{
+		"REASON_UNSPECIFIED": 0,
+		"REASON_MUTED":       1,
+	}
+)
+
+func (x Refusal_Reason) Enum() *Refusal_Reason {
+	p := new(Refusal_Reason)
+	*p = x
+	return p
+}
+
+func (x Refusal_Reason) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Refusal_Reason) Descriptor() protoreflect.EnumDescriptor {
+	return file_polychat_chat_chat_proto_enumTypes[1].Descriptor()
+}
+
+func (Refusal_Reason) Type() protoreflect.EnumType {
+	return &file_polychat_chat_chat_proto_enumTypes[1]
+}
+
+func (x Refusal_Reason) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Refusal_Reason.Descriptor instead.
+func (Refusal_Reason) EnumDescriptor() ([]byte, []int) {
+	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{2, 0}
 }
 
 // ChatMessage is one chat event, from a client or from the server.
@@ -160,8 +229,15 @@ type ChatMessage struct {
 	Recipient string `protobuf:"bytes,14,opt,name=recipient,proto3" json:"recipient,omitempty"`
 	// Set only on the welcome notice of a Join stream: the credential that
 	// Send and Leave name this membership with, valid while the stream
-	// lasts. Secret: never log or display it.
-	MemberToken   string `protobuf:"bytes,15,opt,name=member_token,json=memberToken,proto3" json:"member_token,omitempty"`
+	// lasts. Servers that share files set it on ChatStream welcomes too, for
+	// the file RPCs. Secret: never log or display it.
+	MemberToken string `protobuf:"bytes,15,opt,name=member_token,json=memberToken,proto3" json:"member_token,omitempty"`
+	// On KIND_FILE: the shared file.
+	File *SharedFile `protobuf:"bytes,16,opt,name=file,proto3" json:"file,omitempty"`
+	// On KIND_REFUSED: why the message named by client_msg_id was refused.
+	Refusal *Refusal `protobuf:"bytes,17,opt,name=refusal,proto3" json:"refusal,omitempty"`
+	// On the welcome notice: the room's topic, empty when it has none.
+	Topic         string `protobuf:"bytes,18,opt,name=topic,proto3" json:"topic,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -301,6 +377,173 @@ func (x *ChatMessage) GetMemberToken() string {
 	return ""
 }
 
+func (x *ChatMessage) GetFile() *SharedFile {
+	if x != nil {
+		return x.File
+	}
+	return nil
+}
+
+func (x *ChatMessage) GetRefusal() *Refusal {
+	if x != nil {
+		return x.Refusal
+	}
+	return nil
+}
+
+func (x *ChatMessage) GetTopic() string {
+	if x != nil {
+		return x.Topic
+	}
+	return ""
+}
+
+// SharedFile describes a file shared in a room.
+type SharedFile struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The file's id, for GetFile ("/get 17"); increasing per server.
+	Id uint64 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The file's name, as the sender's file was named.
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// Its size in bytes.
+	Size int64 `protobuf:"varint,3,opt,name=size,proto3" json:"size,omitempty"`
+	// The hex SHA-256 of its bytes, checked by the downloader.
+	Sha256 string `protobuf:"bytes,4,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	// Who shared it.
+	User string `protobuf:"bytes,5,opt,name=user,proto3" json:"user,omitempty"`
+	// The room it was shared in.
+	Room          string `protobuf:"bytes,6,opt,name=room,proto3" json:"room,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SharedFile) Reset() {
+	*x = SharedFile{}
+	mi := &file_polychat_chat_chat_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SharedFile) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SharedFile) ProtoMessage() {}
+
+func (x *SharedFile) ProtoReflect() protoreflect.Message {
+	mi := &file_polychat_chat_chat_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SharedFile.ProtoReflect.Descriptor instead.
+func (*SharedFile) Descriptor() ([]byte, []int) {
+	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *SharedFile) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *SharedFile) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *SharedFile) GetSize() int64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+func (x *SharedFile) GetSha256() string {
+	if x != nil {
+		return x.Sha256
+	}
+	return ""
+}
+
+func (x *SharedFile) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *SharedFile) GetRoom() string {
+	if x != nil {
+		return x.Room
+	}
+	return ""
+}
+
+// Refusal says why the server did not relay a member's message.
+type Refusal struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The kind of refusal.
+	Reason Refusal_Reason `protobuf:"varint,1,opt,name=reason,proto3,enum=chat.Refusal_Reason" json:"reason,omitempty"`
+	// Until when it holds; unset when it holds until lifted.
+	Until         *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=until,proto3" json:"until,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Refusal) Reset() {
+	*x = Refusal{}
+	mi := &file_polychat_chat_chat_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Refusal) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Refusal) ProtoMessage() {}
+
+func (x *Refusal) ProtoReflect() protoreflect.Message {
+	mi := &file_polychat_chat_chat_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Refusal.ProtoReflect.Descriptor instead.
+func (*Refusal) Descriptor() ([]byte, []int) {
+	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *Refusal) GetReason() Refusal_Reason {
+	if x != nil {
+		return x.Reason
+	}
+	return Refusal_REASON_UNSPECIFIED
+}
+
+func (x *Refusal) GetUntil() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Until
+	}
+	return nil
+}
+
 // JoinRequest asks to join a room, as the metadata of a ChatStream does.
 type JoinRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -325,7 +568,7 @@ type JoinRequest struct {
 
 func (x *JoinRequest) Reset() {
 	*x = JoinRequest{}
-	mi := &file_polychat_chat_chat_proto_msgTypes[1]
+	mi := &file_polychat_chat_chat_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -337,7 +580,7 @@ func (x *JoinRequest) String() string {
 func (*JoinRequest) ProtoMessage() {}
 
 func (x *JoinRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_polychat_chat_chat_proto_msgTypes[1]
+	mi := &file_polychat_chat_chat_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -350,7 +593,7 @@ func (x *JoinRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinRequest.ProtoReflect.Descriptor instead.
 func (*JoinRequest) Descriptor() ([]byte, []int) {
-	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{1}
+	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *JoinRequest) GetUser() string {
@@ -411,7 +654,7 @@ type SendRequest struct {
 
 func (x *SendRequest) Reset() {
 	*x = SendRequest{}
-	mi := &file_polychat_chat_chat_proto_msgTypes[2]
+	mi := &file_polychat_chat_chat_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -423,7 +666,7 @@ func (x *SendRequest) String() string {
 func (*SendRequest) ProtoMessage() {}
 
 func (x *SendRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_polychat_chat_chat_proto_msgTypes[2]
+	mi := &file_polychat_chat_chat_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -436,7 +679,7 @@ func (x *SendRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendRequest.ProtoReflect.Descriptor instead.
 func (*SendRequest) Descriptor() ([]byte, []int) {
-	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{2}
+	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *SendRequest) GetMemberToken() string {
@@ -491,7 +734,7 @@ type SendResponse struct {
 
 func (x *SendResponse) Reset() {
 	*x = SendResponse{}
-	mi := &file_polychat_chat_chat_proto_msgTypes[3]
+	mi := &file_polychat_chat_chat_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -503,7 +746,7 @@ func (x *SendResponse) String() string {
 func (*SendResponse) ProtoMessage() {}
 
 func (x *SendResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_polychat_chat_chat_proto_msgTypes[3]
+	mi := &file_polychat_chat_chat_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -516,7 +759,7 @@ func (x *SendResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendResponse.ProtoReflect.Descriptor instead.
 func (*SendResponse) Descriptor() ([]byte, []int) {
-	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{3}
+	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{5}
 }
 
 // LeaveRequest asks to end a membership.
@@ -530,7 +773,7 @@ type LeaveRequest struct {
 
 func (x *LeaveRequest) Reset() {
 	*x = LeaveRequest{}
-	mi := &file_polychat_chat_chat_proto_msgTypes[4]
+	mi := &file_polychat_chat_chat_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -542,7 +785,7 @@ func (x *LeaveRequest) String() string {
 func (*LeaveRequest) ProtoMessage() {}
 
 func (x *LeaveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_polychat_chat_chat_proto_msgTypes[4]
+	mi := &file_polychat_chat_chat_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -555,7 +798,7 @@ func (x *LeaveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaveRequest.ProtoReflect.Descriptor instead.
 func (*LeaveRequest) Descriptor() ([]byte, []int) {
-	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{4}
+	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *LeaveRequest) GetMemberToken() string {
@@ -574,7 +817,7 @@ type LeaveResponse struct {
 
 func (x *LeaveResponse) Reset() {
 	*x = LeaveResponse{}
-	mi := &file_polychat_chat_chat_proto_msgTypes[5]
+	mi := &file_polychat_chat_chat_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -586,7 +829,7 @@ func (x *LeaveResponse) String() string {
 func (*LeaveResponse) ProtoMessage() {}
 
 func (x *LeaveResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_polychat_chat_chat_proto_msgTypes[5]
+	mi := &file_polychat_chat_chat_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -599,7 +842,7 @@ func (x *LeaveResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaveResponse.ProtoReflect.Descriptor instead.
 func (*LeaveResponse) Descriptor() ([]byte, []int) {
-	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{5}
+	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{7}
 }
 
 // ListMembersRequest asks for a page of a room's members.
@@ -617,7 +860,7 @@ type ListMembersRequest struct {
 
 func (x *ListMembersRequest) Reset() {
 	*x = ListMembersRequest{}
-	mi := &file_polychat_chat_chat_proto_msgTypes[6]
+	mi := &file_polychat_chat_chat_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -629,7 +872,7 @@ func (x *ListMembersRequest) String() string {
 func (*ListMembersRequest) ProtoMessage() {}
 
 func (x *ListMembersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_polychat_chat_chat_proto_msgTypes[6]
+	mi := &file_polychat_chat_chat_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -642,7 +885,7 @@ func (x *ListMembersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMembersRequest.ProtoReflect.Descriptor instead.
 func (*ListMembersRequest) Descriptor() ([]byte, []int) {
-	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{6}
+	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ListMembersRequest) GetRoom() string {
@@ -681,7 +924,7 @@ type ListMembersResponse struct {
 
 func (x *ListMembersResponse) Reset() {
 	*x = ListMembersResponse{}
-	mi := &file_polychat_chat_chat_proto_msgTypes[7]
+	mi := &file_polychat_chat_chat_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -693,7 +936,7 @@ func (x *ListMembersResponse) String() string {
 func (*ListMembersResponse) ProtoMessage() {}
 
 func (x *ListMembersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_polychat_chat_chat_proto_msgTypes[7]
+	mi := &file_polychat_chat_chat_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -706,7 +949,7 @@ func (x *ListMembersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMembersResponse.ProtoReflect.Descriptor instead.
 func (*ListMembersResponse) Descriptor() ([]byte, []int) {
-	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{7}
+	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ListMembersResponse) GetMembers() []*Member {
@@ -741,7 +984,7 @@ type Member struct {
 
 func (x *Member) Reset() {
 	*x = Member{}
-	mi := &file_polychat_chat_chat_proto_msgTypes[8]
+	mi := &file_polychat_chat_chat_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -753,7 +996,7 @@ func (x *Member) String() string {
 func (*Member) ProtoMessage() {}
 
 func (x *Member) ProtoReflect() protoreflect.Message {
-	mi := &file_polychat_chat_chat_proto_msgTypes[8]
+	mi := &file_polychat_chat_chat_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -766,7 +1009,7 @@ func (x *Member) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Member.ProtoReflect.Descriptor instead.
 func (*Member) Descriptor() ([]byte, []int) {
-	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{8}
+	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Member) GetName() string {
@@ -789,7 +1032,7 @@ type ListRoomsRequest struct {
 
 func (x *ListRoomsRequest) Reset() {
 	*x = ListRoomsRequest{}
-	mi := &file_polychat_chat_chat_proto_msgTypes[9]
+	mi := &file_polychat_chat_chat_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -801,7 +1044,7 @@ func (x *ListRoomsRequest) String() string {
 func (*ListRoomsRequest) ProtoMessage() {}
 
 func (x *ListRoomsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_polychat_chat_chat_proto_msgTypes[9]
+	mi := &file_polychat_chat_chat_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -814,7 +1057,7 @@ func (x *ListRoomsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRoomsRequest.ProtoReflect.Descriptor instead.
 func (*ListRoomsRequest) Descriptor() ([]byte, []int) {
-	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{9}
+	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListRoomsRequest) GetPageSize() int32 {
@@ -847,7 +1090,7 @@ type ListRoomsResponse struct {
 
 func (x *ListRoomsResponse) Reset() {
 	*x = ListRoomsResponse{}
-	mi := &file_polychat_chat_chat_proto_msgTypes[10]
+	mi := &file_polychat_chat_chat_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -859,7 +1102,7 @@ func (x *ListRoomsResponse) String() string {
 func (*ListRoomsResponse) ProtoMessage() {}
 
 func (x *ListRoomsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_polychat_chat_chat_proto_msgTypes[10]
+	mi := &file_polychat_chat_chat_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -872,7 +1115,7 @@ func (x *ListRoomsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRoomsResponse.ProtoReflect.Descriptor instead.
 func (*ListRoomsResponse) Descriptor() ([]byte, []int) {
-	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{10}
+	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ListRoomsResponse) GetRooms() []*Room {
@@ -909,7 +1152,7 @@ type Room struct {
 
 func (x *Room) Reset() {
 	*x = Room{}
-	mi := &file_polychat_chat_chat_proto_msgTypes[11]
+	mi := &file_polychat_chat_chat_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -921,7 +1164,7 @@ func (x *Room) String() string {
 func (*Room) ProtoMessage() {}
 
 func (x *Room) ProtoReflect() protoreflect.Message {
-	mi := &file_polychat_chat_chat_proto_msgTypes[11]
+	mi := &file_polychat_chat_chat_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -934,7 +1177,7 @@ func (x *Room) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Room.ProtoReflect.Descriptor instead.
 func (*Room) Descriptor() ([]byte, []int) {
-	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{11}
+	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Room) GetName() string {
@@ -951,11 +1194,1416 @@ func (x *Room) GetMemberCount() int32 {
 	return 0
 }
 
+// KickRequest asks to end a member's memberships in a room.
+type KickRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The room; empty means "general".
+	Room string `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`
+	// The member, as the room shows the name.
+	User string `protobuf:"bytes,2,opt,name=user,proto3" json:"user,omitempty"`
+	// Why, shown to the room and kept in the audit log; may be empty.
+	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *KickRequest) Reset() {
+	*x = KickRequest{}
+	mi := &file_polychat_chat_chat_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *KickRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*KickRequest) ProtoMessage() {}
+
+func (x *KickRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_polychat_chat_chat_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use KickRequest.ProtoReflect.Descriptor instead.
+func (*KickRequest) Descriptor() ([]byte, []int) {
+	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *KickRequest) GetRoom() string {
+	if x != nil {
+		return x.Room
+	}
+	return ""
+}
+
+func (x *KickRequest) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *KickRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// KickResponse says the target was kicked.
+type KickResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// How many of the target's memberships ended (0 when not connected).
+	Memberships   int32 `protobuf:"varint,1,opt,name=memberships,proto3" json:"memberships,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *KickResponse) Reset() {
+	*x = KickResponse{}
+	mi := &file_polychat_chat_chat_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *KickResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*KickResponse) ProtoMessage() {}
+
+func (x *KickResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_polychat_chat_chat_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use KickResponse.ProtoReflect.Descriptor instead.
+func (*KickResponse) Descriptor() ([]byte, []int) {
+	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *KickResponse) GetMemberships() int32 {
+	if x != nil {
+		return x.Memberships
+	}
+	return 0
+}
+
+// MuteRequest asks to refuse a member's messages in a room for a while.
+type MuteRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The room; empty means "general".
+	Room string `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`
+	// The user, by name (connected or not).
+	User string `protobuf:"bytes,2,opt,name=user,proto3" json:"user,omitempty"`
+	// How long: from one second to the server's longest mute.
+	Duration *durationpb.Duration `protobuf:"bytes,3,opt,name=duration,proto3" json:"duration,omitempty"`
+	// Why, shown to the room and kept in the audit log; may be empty.
+	Reason        string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MuteRequest) Reset() {
+	*x = MuteRequest{}
+	mi := &file_polychat_chat_chat_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MuteRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MuteRequest) ProtoMessage() {}
+
+func (x *MuteRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_polychat_chat_chat_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MuteRequest.ProtoReflect.Descriptor instead.
+func (*MuteRequest) Descriptor() ([]byte, []int) {
+	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *MuteRequest) GetRoom() string {
+	if x != nil {
+		return x.Room
+	}
+	return ""
+}
+
+func (x *MuteRequest) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *MuteRequest) GetDuration() *durationpb.Duration {
+	if x != nil {
+		return x.Duration
+	}
+	return nil
+}
+
+func (x *MuteRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// MuteResponse says until when the mute holds.
+type MuteResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// When the mute ends.
+	Until         *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=until,proto3" json:"until,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MuteResponse) Reset() {
+	*x = MuteResponse{}
+	mi := &file_polychat_chat_chat_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MuteResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MuteResponse) ProtoMessage() {}
+
+func (x *MuteResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_polychat_chat_chat_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MuteResponse.ProtoReflect.Descriptor instead.
+func (*MuteResponse) Descriptor() ([]byte, []int) {
+	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *MuteResponse) GetUntil() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Until
+	}
+	return nil
+}
+
+// UnmuteRequest asks to lift a mute.
+type UnmuteRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The room; empty means "general".
+	Room string `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`
+	// The user, by name.
+	User          string `protobuf:"bytes,2,opt,name=user,proto3" json:"user,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnmuteRequest) Reset() {
+	*x = UnmuteRequest{}
+	mi := &file_polychat_chat_chat_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnmuteRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnmuteRequest) ProtoMessage() {}
+
+func (x *UnmuteRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_polychat_chat_chat_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnmuteRequest.ProtoReflect.Descriptor instead.
+func (*UnmuteRequest) Descriptor() ([]byte, []int) {
+	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *UnmuteRequest) GetRoom() string {
+	if x != nil {
+		return x.Room
+	}
+	return ""
+}
+
+func (x *UnmuteRequest) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+// UnmuteResponse says the mute is lifted.
+type UnmuteResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// False when the user was not muted.
+	WasMuted      bool `protobuf:"varint,1,opt,name=was_muted,json=wasMuted,proto3" json:"was_muted,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnmuteResponse) Reset() {
+	*x = UnmuteResponse{}
+	mi := &file_polychat_chat_chat_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnmuteResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnmuteResponse) ProtoMessage() {}
+
+func (x *UnmuteResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_polychat_chat_chat_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnmuteResponse.ProtoReflect.Descriptor instead.
+func (*UnmuteResponse) Descriptor() ([]byte, []int) {
+	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *UnmuteResponse) GetWasMuted() bool {
+	if x != nil {
+		return x.WasMuted
+	}
+	return false
+}
+
+// BanRequest asks to keep a user out of a room.
+type BanRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The room; empty means "general".
+	Room string `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`
+	// The user, by name (connected or not).
+	User string `protobuf:"bytes,2,opt,name=user,proto3" json:"user,omitempty"`
+	// How long; unset bans until Unban.
+	Duration *durationpb.Duration `protobuf:"bytes,3,opt,name=duration,proto3" json:"duration,omitempty"`
+	// Why, shown to the room and kept in the audit log; may be empty.
+	Reason        string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BanRequest) Reset() {
+	*x = BanRequest{}
+	mi := &file_polychat_chat_chat_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BanRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BanRequest) ProtoMessage() {}
+
+func (x *BanRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_polychat_chat_chat_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BanRequest.ProtoReflect.Descriptor instead.
+func (*BanRequest) Descriptor() ([]byte, []int) {
+	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *BanRequest) GetRoom() string {
+	if x != nil {
+		return x.Room
+	}
+	return ""
+}
+
+func (x *BanRequest) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *BanRequest) GetDuration() *durationpb.Duration {
+	if x != nil {
+		return x.Duration
+	}
+	return nil
+}
+
+func (x *BanRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// BanResponse says the ban holds.
+type BanResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// When the ban ends; unset for a ban until Unban.
+	Until *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=until,proto3" json:"until,omitempty"`
+	// How many of the target's memberships ended.
+	Memberships   int32 `protobuf:"varint,2,opt,name=memberships,proto3" json:"memberships,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BanResponse) Reset() {
+	*x = BanResponse{}
+	mi := &file_polychat_chat_chat_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BanResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BanResponse) ProtoMessage() {}
+
+func (x *BanResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_polychat_chat_chat_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BanResponse.ProtoReflect.Descriptor instead.
+func (*BanResponse) Descriptor() ([]byte, []int) {
+	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *BanResponse) GetUntil() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Until
+	}
+	return nil
+}
+
+func (x *BanResponse) GetMemberships() int32 {
+	if x != nil {
+		return x.Memberships
+	}
+	return 0
+}
+
+// UnbanRequest asks to lift a ban.
+type UnbanRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The room; empty means "general".
+	Room string `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`
+	// The user, by name.
+	User          string `protobuf:"bytes,2,opt,name=user,proto3" json:"user,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnbanRequest) Reset() {
+	*x = UnbanRequest{}
+	mi := &file_polychat_chat_chat_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnbanRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnbanRequest) ProtoMessage() {}
+
+func (x *UnbanRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_polychat_chat_chat_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnbanRequest.ProtoReflect.Descriptor instead.
+func (*UnbanRequest) Descriptor() ([]byte, []int) {
+	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *UnbanRequest) GetRoom() string {
+	if x != nil {
+		return x.Room
+	}
+	return ""
+}
+
+func (x *UnbanRequest) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+// UnbanResponse says the ban is lifted.
+type UnbanResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// False when the user was not banned.
+	WasBanned     bool `protobuf:"varint,1,opt,name=was_banned,json=wasBanned,proto3" json:"was_banned,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnbanResponse) Reset() {
+	*x = UnbanResponse{}
+	mi := &file_polychat_chat_chat_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnbanResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnbanResponse) ProtoMessage() {}
+
+func (x *UnbanResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_polychat_chat_chat_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnbanResponse.ProtoReflect.Descriptor instead.
+func (*UnbanResponse) Descriptor() ([]byte, []int) {
+	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *UnbanResponse) GetWasBanned() bool {
+	if x != nil {
+		return x.WasBanned
+	}
+	return false
+}
+
+// OpRequest asks to make a user an owner of a room.
+type OpRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The room; empty means "general".
+	Room string `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`
+	// The user, by name.
+	User          string `protobuf:"bytes,2,opt,name=user,proto3" json:"user,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OpRequest) Reset() {
+	*x = OpRequest{}
+	mi := &file_polychat_chat_chat_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OpRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OpRequest) ProtoMessage() {}
+
+func (x *OpRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_polychat_chat_chat_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OpRequest.ProtoReflect.Descriptor instead.
+func (*OpRequest) Descriptor() ([]byte, []int) {
+	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *OpRequest) GetRoom() string {
+	if x != nil {
+		return x.Room
+	}
+	return ""
+}
+
+func (x *OpRequest) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+// OpResponse says the user owns the room.
+type OpResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// False when the user owned it already.
+	Granted       bool `protobuf:"varint,1,opt,name=granted,proto3" json:"granted,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OpResponse) Reset() {
+	*x = OpResponse{}
+	mi := &file_polychat_chat_chat_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OpResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OpResponse) ProtoMessage() {}
+
+func (x *OpResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_polychat_chat_chat_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OpResponse.ProtoReflect.Descriptor instead.
+func (*OpResponse) Descriptor() ([]byte, []int) {
+	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *OpResponse) GetGranted() bool {
+	if x != nil {
+		return x.Granted
+	}
+	return false
+}
+
+// SetTopicRequest asks to set a room's topic.
+type SetTopicRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The room; empty means "general".
+	Room string `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`
+	// The topic, at most the server's message size; empty clears it.
+	Topic         string `protobuf:"bytes,2,opt,name=topic,proto3" json:"topic,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetTopicRequest) Reset() {
+	*x = SetTopicRequest{}
+	mi := &file_polychat_chat_chat_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetTopicRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetTopicRequest) ProtoMessage() {}
+
+func (x *SetTopicRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_polychat_chat_chat_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetTopicRequest.ProtoReflect.Descriptor instead.
+func (*SetTopicRequest) Descriptor() ([]byte, []int) {
+	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *SetTopicRequest) GetRoom() string {
+	if x != nil {
+		return x.Room
+	}
+	return ""
+}
+
+func (x *SetTopicRequest) GetTopic() string {
+	if x != nil {
+		return x.Topic
+	}
+	return ""
+}
+
+// SetTopicResponse says the topic is set.
+type SetTopicResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetTopicResponse) Reset() {
+	*x = SetTopicResponse{}
+	mi := &file_polychat_chat_chat_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetTopicResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetTopicResponse) ProtoMessage() {}
+
+func (x *SetTopicResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_polychat_chat_chat_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetTopicResponse.ProtoReflect.Descriptor instead.
+func (*SetTopicResponse) Descriptor() ([]byte, []int) {
+	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{27}
+}
+
+// GetRolesRequest asks who moderates a room.
+type GetRolesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The room; empty means "general".
+	Room          string `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetRolesRequest) Reset() {
+	*x = GetRolesRequest{}
+	mi := &file_polychat_chat_chat_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetRolesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetRolesRequest) ProtoMessage() {}
+
+func (x *GetRolesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_polychat_chat_chat_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetRolesRequest.ProtoReflect.Descriptor instead.
+func (*GetRolesRequest) Descriptor() ([]byte, []int) {
+	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *GetRolesRequest) GetRoom() string {
+	if x != nil {
+		return x.Room
+	}
+	return ""
+}
+
+// GetRolesResponse says who moderates a room.
+type GetRolesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// False on a server that does not require sign-in: it has no moderators
+	// and the other fields are empty.
+	Moderation bool `protobuf:"varint,1,opt,name=moderation,proto3" json:"moderation,omitempty"`
+	// The server's admins, sorted.
+	Admins []string `protobuf:"bytes,2,rep,name=admins,proto3" json:"admins,omitempty"`
+	// The room's owners, sorted.
+	Owners []string `protobuf:"bytes,3,rep,name=owners,proto3" json:"owners,omitempty"`
+	// True when the caller may moderate the room.
+	CanModerate bool `protobuf:"varint,4,opt,name=can_moderate,json=canModerate,proto3" json:"can_moderate,omitempty"`
+	// The room's topic.
+	Topic         string `protobuf:"bytes,5,opt,name=topic,proto3" json:"topic,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetRolesResponse) Reset() {
+	*x = GetRolesResponse{}
+	mi := &file_polychat_chat_chat_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetRolesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetRolesResponse) ProtoMessage() {}
+
+func (x *GetRolesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_polychat_chat_chat_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetRolesResponse.ProtoReflect.Descriptor instead.
+func (*GetRolesResponse) Descriptor() ([]byte, []int) {
+	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *GetRolesResponse) GetModeration() bool {
+	if x != nil {
+		return x.Moderation
+	}
+	return false
+}
+
+func (x *GetRolesResponse) GetAdmins() []string {
+	if x != nil {
+		return x.Admins
+	}
+	return nil
+}
+
+func (x *GetRolesResponse) GetOwners() []string {
+	if x != nil {
+		return x.Owners
+	}
+	return nil
+}
+
+func (x *GetRolesResponse) GetCanModerate() bool {
+	if x != nil {
+		return x.CanModerate
+	}
+	return false
+}
+
+func (x *GetRolesResponse) GetTopic() string {
+	if x != nil {
+		return x.Topic
+	}
+	return ""
+}
+
+// ListBansRequest asks for a room's bans in force.
+type ListBansRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The room; empty means "general".
+	Room          string `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListBansRequest) Reset() {
+	*x = ListBansRequest{}
+	mi := &file_polychat_chat_chat_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListBansRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListBansRequest) ProtoMessage() {}
+
+func (x *ListBansRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_polychat_chat_chat_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListBansRequest.ProtoReflect.Descriptor instead.
+func (*ListBansRequest) Descriptor() ([]byte, []int) {
+	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *ListBansRequest) GetRoom() string {
+	if x != nil {
+		return x.Room
+	}
+	return ""
+}
+
+// ListBansResponse lists a room's bans in force, sorted by user.
+type ListBansResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The bans.
+	Bans          []*RoomBan `protobuf:"bytes,1,rep,name=bans,proto3" json:"bans,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListBansResponse) Reset() {
+	*x = ListBansResponse{}
+	mi := &file_polychat_chat_chat_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListBansResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListBansResponse) ProtoMessage() {}
+
+func (x *ListBansResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_polychat_chat_chat_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListBansResponse.ProtoReflect.Descriptor instead.
+func (*ListBansResponse) Descriptor() ([]byte, []int) {
+	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *ListBansResponse) GetBans() []*RoomBan {
+	if x != nil {
+		return x.Bans
+	}
+	return nil
+}
+
+// RoomBan is one ban in force.
+type RoomBan struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The banned user.
+	User string `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	// Who banned them.
+	By string `protobuf:"bytes,2,opt,name=by,proto3" json:"by,omitempty"`
+	// Why.
+	Reason string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	// When the ban was made.
+	Since *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=since,proto3" json:"since,omitempty"`
+	// When it ends; unset until Unban.
+	Until         *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=until,proto3" json:"until,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RoomBan) Reset() {
+	*x = RoomBan{}
+	mi := &file_polychat_chat_chat_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RoomBan) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RoomBan) ProtoMessage() {}
+
+func (x *RoomBan) ProtoReflect() protoreflect.Message {
+	mi := &file_polychat_chat_chat_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RoomBan.ProtoReflect.Descriptor instead.
+func (*RoomBan) Descriptor() ([]byte, []int) {
+	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *RoomBan) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *RoomBan) GetBy() string {
+	if x != nil {
+		return x.By
+	}
+	return ""
+}
+
+func (x *RoomBan) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *RoomBan) GetSince() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Since
+	}
+	return nil
+}
+
+func (x *RoomBan) GetUntil() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Until
+	}
+	return nil
+}
+
+// OfferFileRequest asks to share a file in the member's room.
+type OfferFileRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The member_token of the member's welcome.
+	MemberToken string `protobuf:"bytes,1,opt,name=member_token,json=memberToken,proto3" json:"member_token,omitempty"`
+	// The file's plain name: no path separators, no leading dot.
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// Its exact size in bytes.
+	Size          int64 `protobuf:"varint,3,opt,name=size,proto3" json:"size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OfferFileRequest) Reset() {
+	*x = OfferFileRequest{}
+	mi := &file_polychat_chat_chat_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OfferFileRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OfferFileRequest) ProtoMessage() {}
+
+func (x *OfferFileRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_polychat_chat_chat_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OfferFileRequest.ProtoReflect.Descriptor instead.
+func (*OfferFileRequest) Descriptor() ([]byte, []int) {
+	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *OfferFileRequest) GetMemberToken() string {
+	if x != nil {
+		return x.MemberToken
+	}
+	return ""
+}
+
+func (x *OfferFileRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *OfferFileRequest) GetSize() int64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+// OfferFileResponse lets the member upload the file.
+type OfferFileResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The file's id.
+	FileId uint64 `protobuf:"varint,1,opt,name=file_id,json=fileId,proto3" json:"file_id,omitempty"`
+	// Pass as UploadFileMetadata.grant to StreamingService.UploadFile.
+	// Secret: never log or display it.
+	UploadGrant string `protobuf:"bytes,2,opt,name=upload_grant,json=uploadGrant,proto3" json:"upload_grant,omitempty"`
+	// When the grant expires.
+	ExpiresAt     *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OfferFileResponse) Reset() {
+	*x = OfferFileResponse{}
+	mi := &file_polychat_chat_chat_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OfferFileResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OfferFileResponse) ProtoMessage() {}
+
+func (x *OfferFileResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_polychat_chat_chat_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OfferFileResponse.ProtoReflect.Descriptor instead.
+func (*OfferFileResponse) Descriptor() ([]byte, []int) {
+	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *OfferFileResponse) GetFileId() uint64 {
+	if x != nil {
+		return x.FileId
+	}
+	return 0
+}
+
+func (x *OfferFileResponse) GetUploadGrant() string {
+	if x != nil {
+		return x.UploadGrant
+	}
+	return ""
+}
+
+func (x *OfferFileResponse) GetExpiresAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpiresAt
+	}
+	return nil
+}
+
+// ShareFileRequest posts an uploaded file to the member's room.
+type ShareFileRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The member_token of the member's welcome.
+	MemberToken string `protobuf:"bytes,1,opt,name=member_token,json=memberToken,proto3" json:"member_token,omitempty"`
+	// The receipt of UploadFileResponse.
+	Receipt       string `protobuf:"bytes,2,opt,name=receipt,proto3" json:"receipt,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ShareFileRequest) Reset() {
+	*x = ShareFileRequest{}
+	mi := &file_polychat_chat_chat_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ShareFileRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ShareFileRequest) ProtoMessage() {}
+
+func (x *ShareFileRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_polychat_chat_chat_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ShareFileRequest.ProtoReflect.Descriptor instead.
+func (*ShareFileRequest) Descriptor() ([]byte, []int) {
+	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *ShareFileRequest) GetMemberToken() string {
+	if x != nil {
+		return x.MemberToken
+	}
+	return ""
+}
+
+func (x *ShareFileRequest) GetReceipt() string {
+	if x != nil {
+		return x.Receipt
+	}
+	return ""
+}
+
+// ShareFileResponse describes the shared file.
+type ShareFileResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The file, as the room was told.
+	File          *SharedFile `protobuf:"bytes,1,opt,name=file,proto3" json:"file,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ShareFileResponse) Reset() {
+	*x = ShareFileResponse{}
+	mi := &file_polychat_chat_chat_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ShareFileResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ShareFileResponse) ProtoMessage() {}
+
+func (x *ShareFileResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_polychat_chat_chat_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ShareFileResponse.ProtoReflect.Descriptor instead.
+func (*ShareFileResponse) Descriptor() ([]byte, []int) {
+	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *ShareFileResponse) GetFile() *SharedFile {
+	if x != nil {
+		return x.File
+	}
+	return nil
+}
+
+// GetFileRequest asks to download a file shared in the member's room.
+type GetFileRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The member_token of the member's welcome.
+	MemberToken string `protobuf:"bytes,1,opt,name=member_token,json=memberToken,proto3" json:"member_token,omitempty"`
+	// The file's id, as the share notice gives it.
+	FileId        uint64 `protobuf:"varint,2,opt,name=file_id,json=fileId,proto3" json:"file_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetFileRequest) Reset() {
+	*x = GetFileRequest{}
+	mi := &file_polychat_chat_chat_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetFileRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetFileRequest) ProtoMessage() {}
+
+func (x *GetFileRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_polychat_chat_chat_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetFileRequest.ProtoReflect.Descriptor instead.
+func (*GetFileRequest) Descriptor() ([]byte, []int) {
+	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *GetFileRequest) GetMemberToken() string {
+	if x != nil {
+		return x.MemberToken
+	}
+	return ""
+}
+
+func (x *GetFileRequest) GetFileId() uint64 {
+	if x != nil {
+		return x.FileId
+	}
+	return 0
+}
+
+// GetFileResponse lets the member download the file.
+type GetFileResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The file.
+	File *SharedFile `protobuf:"bytes,1,opt,name=file,proto3" json:"file,omitempty"`
+	// Pass as DownloadFileRequest.grant to StreamingService.DownloadFile.
+	// Secret: never log or display it.
+	DownloadGrant string `protobuf:"bytes,2,opt,name=download_grant,json=downloadGrant,proto3" json:"download_grant,omitempty"`
+	// When the grant expires.
+	ExpiresAt     *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetFileResponse) Reset() {
+	*x = GetFileResponse{}
+	mi := &file_polychat_chat_chat_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetFileResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetFileResponse) ProtoMessage() {}
+
+func (x *GetFileResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_polychat_chat_chat_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetFileResponse.ProtoReflect.Descriptor instead.
+func (*GetFileResponse) Descriptor() ([]byte, []int) {
+	return file_polychat_chat_chat_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *GetFileResponse) GetFile() *SharedFile {
+	if x != nil {
+		return x.File
+	}
+	return nil
+}
+
+func (x *GetFileResponse) GetDownloadGrant() string {
+	if x != nil {
+		return x.DownloadGrant
+	}
+	return ""
+}
+
+func (x *GetFileResponse) GetExpiresAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpiresAt
+	}
+	return nil
+}
+
 var File_polychat_chat_chat_proto protoreflect.FileDescriptor
 
 const file_polychat_chat_chat_proto_rawDesc = "" +
 	"\n" +
-	"\x18polychat/chat/chat.proto\x12\x04chat\x1a\x1fgoogle/protobuf/timestamp.proto\"\x99\x05\n" +
+	"\x18polychat/chat/chat.proto\x12\x04chat\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb4\x06\n" +
 	"\vChatMessage\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\x1c\n" +
@@ -972,7 +2620,10 @@ const file_polychat_chat_chat_proto_rawDesc = "" +
 	"\fresume_token\x18\f \x01(\tR\vresumeToken\x12\x18\n" +
 	"\aresumed\x18\r \x01(\bR\aresumed\x12\x1c\n" +
 	"\trecipient\x18\x0e \x01(\tR\trecipient\x12!\n" +
-	"\fmember_token\x18\x0f \x01(\tR\vmemberToken\"\xac\x01\n" +
+	"\fmember_token\x18\x0f \x01(\tR\vmemberToken\x12$\n" +
+	"\x04file\x18\x10 \x01(\v2\x10.chat.SharedFileR\x04file\x12'\n" +
+	"\arefusal\x18\x11 \x01(\v2\r.chat.RefusalR\arefusal\x12\x14\n" +
+	"\x05topic\x18\x12 \x01(\tR\x05topic\"\xe2\x01\n" +
 	"\x04Kind\x12\x14\n" +
 	"\x10KIND_UNSPECIFIED\x10\x00\x12\r\n" +
 	"\tKIND_TEXT\x10\x01\x12\r\n" +
@@ -983,7 +2634,25 @@ const file_polychat_chat_chat_proto_rawDesc = "" +
 	"\x12KIND_HISTORY_START\x10\x05\x12\x14\n" +
 	"\x10KIND_HISTORY_END\x10\x06\x12\x0f\n" +
 	"\vKIND_ACTION\x10\a\x12\x10\n" +
-	"\fKIND_PRIVATE\x10\b\"\x9a\x01\n" +
+	"\fKIND_PRIVATE\x10\b\x12\x13\n" +
+	"\x0fKIND_MODERATION\x10\t\x12\r\n" +
+	"\tKIND_FILE\x10\n" +
+	"\x12\x10\n" +
+	"\fKIND_REFUSED\x10\v\"\x84\x01\n" +
+	"\n" +
+	"SharedFile\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
+	"\x04size\x18\x03 \x01(\x03R\x04size\x12\x16\n" +
+	"\x06sha256\x18\x04 \x01(\tR\x06sha256\x12\x12\n" +
+	"\x04user\x18\x05 \x01(\tR\x04user\x12\x12\n" +
+	"\x04room\x18\x06 \x01(\tR\x04room\"\x9d\x01\n" +
+	"\aRefusal\x12,\n" +
+	"\x06reason\x18\x01 \x01(\x0e2\x14.chat.Refusal.ReasonR\x06reason\x120\n" +
+	"\x05until\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x05until\"2\n" +
+	"\x06Reason\x12\x16\n" +
+	"\x12REASON_UNSPECIFIED\x10\x00\x12\x10\n" +
+	"\fREASON_MUTED\x10\x01\"\x9a\x01\n" +
 	"\vJoinRequest\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x12\n" +
 	"\x04room\x18\x02 \x01(\tR\x04room\x12!\n" +
@@ -1024,7 +2693,92 @@ const file_polychat_chat_chat_proto_rawDesc = "" +
 	"\x0fnext_page_token\x18\x03 \x01(\tR\rnextPageToken\"=\n" +
 	"\x04Room\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12!\n" +
-	"\fmember_count\x18\x02 \x01(\x05R\vmemberCount2\xd8\x02\n" +
+	"\fmember_count\x18\x02 \x01(\x05R\vmemberCount\"M\n" +
+	"\vKickRequest\x12\x12\n" +
+	"\x04room\x18\x01 \x01(\tR\x04room\x12\x12\n" +
+	"\x04user\x18\x02 \x01(\tR\x04user\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"0\n" +
+	"\fKickResponse\x12 \n" +
+	"\vmemberships\x18\x01 \x01(\x05R\vmemberships\"\x84\x01\n" +
+	"\vMuteRequest\x12\x12\n" +
+	"\x04room\x18\x01 \x01(\tR\x04room\x12\x12\n" +
+	"\x04user\x18\x02 \x01(\tR\x04user\x125\n" +
+	"\bduration\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\bduration\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\"@\n" +
+	"\fMuteResponse\x120\n" +
+	"\x05until\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x05until\"7\n" +
+	"\rUnmuteRequest\x12\x12\n" +
+	"\x04room\x18\x01 \x01(\tR\x04room\x12\x12\n" +
+	"\x04user\x18\x02 \x01(\tR\x04user\"-\n" +
+	"\x0eUnmuteResponse\x12\x1b\n" +
+	"\twas_muted\x18\x01 \x01(\bR\bwasMuted\"\x83\x01\n" +
+	"\n" +
+	"BanRequest\x12\x12\n" +
+	"\x04room\x18\x01 \x01(\tR\x04room\x12\x12\n" +
+	"\x04user\x18\x02 \x01(\tR\x04user\x125\n" +
+	"\bduration\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\bduration\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\"a\n" +
+	"\vBanResponse\x120\n" +
+	"\x05until\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x05until\x12 \n" +
+	"\vmemberships\x18\x02 \x01(\x05R\vmemberships\"6\n" +
+	"\fUnbanRequest\x12\x12\n" +
+	"\x04room\x18\x01 \x01(\tR\x04room\x12\x12\n" +
+	"\x04user\x18\x02 \x01(\tR\x04user\".\n" +
+	"\rUnbanResponse\x12\x1d\n" +
+	"\n" +
+	"was_banned\x18\x01 \x01(\bR\twasBanned\"3\n" +
+	"\tOpRequest\x12\x12\n" +
+	"\x04room\x18\x01 \x01(\tR\x04room\x12\x12\n" +
+	"\x04user\x18\x02 \x01(\tR\x04user\"&\n" +
+	"\n" +
+	"OpResponse\x12\x18\n" +
+	"\agranted\x18\x01 \x01(\bR\agranted\";\n" +
+	"\x0fSetTopicRequest\x12\x12\n" +
+	"\x04room\x18\x01 \x01(\tR\x04room\x12\x14\n" +
+	"\x05topic\x18\x02 \x01(\tR\x05topic\"\x12\n" +
+	"\x10SetTopicResponse\"%\n" +
+	"\x0fGetRolesRequest\x12\x12\n" +
+	"\x04room\x18\x01 \x01(\tR\x04room\"\x9b\x01\n" +
+	"\x10GetRolesResponse\x12\x1e\n" +
+	"\n" +
+	"moderation\x18\x01 \x01(\bR\n" +
+	"moderation\x12\x16\n" +
+	"\x06admins\x18\x02 \x03(\tR\x06admins\x12\x16\n" +
+	"\x06owners\x18\x03 \x03(\tR\x06owners\x12!\n" +
+	"\fcan_moderate\x18\x04 \x01(\bR\vcanModerate\x12\x14\n" +
+	"\x05topic\x18\x05 \x01(\tR\x05topic\"%\n" +
+	"\x0fListBansRequest\x12\x12\n" +
+	"\x04room\x18\x01 \x01(\tR\x04room\"5\n" +
+	"\x10ListBansResponse\x12!\n" +
+	"\x04bans\x18\x01 \x03(\v2\r.chat.RoomBanR\x04bans\"\xa9\x01\n" +
+	"\aRoomBan\x12\x12\n" +
+	"\x04user\x18\x01 \x01(\tR\x04user\x12\x0e\n" +
+	"\x02by\x18\x02 \x01(\tR\x02by\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\x120\n" +
+	"\x05since\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\x120\n" +
+	"\x05until\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x05until\"]\n" +
+	"\x10OfferFileRequest\x12!\n" +
+	"\fmember_token\x18\x01 \x01(\tR\vmemberToken\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
+	"\x04size\x18\x03 \x01(\x03R\x04size\"\x8a\x01\n" +
+	"\x11OfferFileResponse\x12\x17\n" +
+	"\afile_id\x18\x01 \x01(\x04R\x06fileId\x12!\n" +
+	"\fupload_grant\x18\x02 \x01(\tR\vuploadGrant\x129\n" +
+	"\n" +
+	"expires_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"O\n" +
+	"\x10ShareFileRequest\x12!\n" +
+	"\fmember_token\x18\x01 \x01(\tR\vmemberToken\x12\x18\n" +
+	"\areceipt\x18\x02 \x01(\tR\areceipt\"9\n" +
+	"\x11ShareFileResponse\x12$\n" +
+	"\x04file\x18\x01 \x01(\v2\x10.chat.SharedFileR\x04file\"L\n" +
+	"\x0eGetFileRequest\x12!\n" +
+	"\fmember_token\x18\x01 \x01(\tR\vmemberToken\x12\x17\n" +
+	"\afile_id\x18\x02 \x01(\x04R\x06fileId\"\x99\x01\n" +
+	"\x0fGetFileResponse\x12$\n" +
+	"\x04file\x18\x01 \x01(\v2\x10.chat.SharedFileR\x04file\x12%\n" +
+	"\x0edownload_grant\x18\x02 \x01(\tR\rdownloadGrant\x129\n" +
+	"\n" +
+	"expires_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt2\xd8\x02\n" +
 	"\vChatService\x126\n" +
 	"\n" +
 	"ChatStream\x12\x11.chat.ChatMessage\x1a\x11.chat.ChatMessage(\x010\x01\x12.\n" +
@@ -1046,49 +2800,93 @@ func file_polychat_chat_chat_proto_rawDescGZIP() []byte {
 	return file_polychat_chat_chat_proto_rawDescData
 }
 
-var file_polychat_chat_chat_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_polychat_chat_chat_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_polychat_chat_chat_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_polychat_chat_chat_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
 var file_polychat_chat_chat_proto_goTypes = []any{
 	(ChatMessage_Kind)(0),         // 0: chat.ChatMessage.Kind
-	(*ChatMessage)(nil),           // 1: chat.ChatMessage
-	(*JoinRequest)(nil),           // 2: chat.JoinRequest
-	(*SendRequest)(nil),           // 3: chat.SendRequest
-	(*SendResponse)(nil),          // 4: chat.SendResponse
-	(*LeaveRequest)(nil),          // 5: chat.LeaveRequest
-	(*LeaveResponse)(nil),         // 6: chat.LeaveResponse
-	(*ListMembersRequest)(nil),    // 7: chat.ListMembersRequest
-	(*ListMembersResponse)(nil),   // 8: chat.ListMembersResponse
-	(*Member)(nil),                // 9: chat.Member
-	(*ListRoomsRequest)(nil),      // 10: chat.ListRoomsRequest
-	(*ListRoomsResponse)(nil),     // 11: chat.ListRoomsResponse
-	(*Room)(nil),                  // 12: chat.Room
-	(*timestamppb.Timestamp)(nil), // 13: google.protobuf.Timestamp
+	(Refusal_Reason)(0),           // 1: chat.Refusal.Reason
+	(*ChatMessage)(nil),           // 2: chat.ChatMessage
+	(*SharedFile)(nil),            // 3: chat.SharedFile
+	(*Refusal)(nil),               // 4: chat.Refusal
+	(*JoinRequest)(nil),           // 5: chat.JoinRequest
+	(*SendRequest)(nil),           // 6: chat.SendRequest
+	(*SendResponse)(nil),          // 7: chat.SendResponse
+	(*LeaveRequest)(nil),          // 8: chat.LeaveRequest
+	(*LeaveResponse)(nil),         // 9: chat.LeaveResponse
+	(*ListMembersRequest)(nil),    // 10: chat.ListMembersRequest
+	(*ListMembersResponse)(nil),   // 11: chat.ListMembersResponse
+	(*Member)(nil),                // 12: chat.Member
+	(*ListRoomsRequest)(nil),      // 13: chat.ListRoomsRequest
+	(*ListRoomsResponse)(nil),     // 14: chat.ListRoomsResponse
+	(*Room)(nil),                  // 15: chat.Room
+	(*KickRequest)(nil),           // 16: chat.KickRequest
+	(*KickResponse)(nil),          // 17: chat.KickResponse
+	(*MuteRequest)(nil),           // 18: chat.MuteRequest
+	(*MuteResponse)(nil),          // 19: chat.MuteResponse
+	(*UnmuteRequest)(nil),         // 20: chat.UnmuteRequest
+	(*UnmuteResponse)(nil),        // 21: chat.UnmuteResponse
+	(*BanRequest)(nil),            // 22: chat.BanRequest
+	(*BanResponse)(nil),           // 23: chat.BanResponse
+	(*UnbanRequest)(nil),          // 24: chat.UnbanRequest
+	(*UnbanResponse)(nil),         // 25: chat.UnbanResponse
+	(*OpRequest)(nil),             // 26: chat.OpRequest
+	(*OpResponse)(nil),            // 27: chat.OpResponse
+	(*SetTopicRequest)(nil),       // 28: chat.SetTopicRequest
+	(*SetTopicResponse)(nil),      // 29: chat.SetTopicResponse
+	(*GetRolesRequest)(nil),       // 30: chat.GetRolesRequest
+	(*GetRolesResponse)(nil),      // 31: chat.GetRolesResponse
+	(*ListBansRequest)(nil),       // 32: chat.ListBansRequest
+	(*ListBansResponse)(nil),      // 33: chat.ListBansResponse
+	(*RoomBan)(nil),               // 34: chat.RoomBan
+	(*OfferFileRequest)(nil),      // 35: chat.OfferFileRequest
+	(*OfferFileResponse)(nil),     // 36: chat.OfferFileResponse
+	(*ShareFileRequest)(nil),      // 37: chat.ShareFileRequest
+	(*ShareFileResponse)(nil),     // 38: chat.ShareFileResponse
+	(*GetFileRequest)(nil),        // 39: chat.GetFileRequest
+	(*GetFileResponse)(nil),       // 40: chat.GetFileResponse
+	(*timestamppb.Timestamp)(nil), // 41: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),   // 42: google.protobuf.Duration
 }
 var file_polychat_chat_chat_proto_depIdxs = []int32{
 	0,  // 0: chat.ChatMessage.kind:type_name -> chat.ChatMessage.Kind
-	13, // 1: chat.ChatMessage.sent_at:type_name -> google.protobuf.Timestamp
-	13, // 2: chat.ChatMessage.client_sent_at:type_name -> google.protobuf.Timestamp
-	0,  // 3: chat.SendRequest.kind:type_name -> chat.ChatMessage.Kind
-	13, // 4: chat.SendRequest.client_sent_at:type_name -> google.protobuf.Timestamp
-	9,  // 5: chat.ListMembersResponse.members:type_name -> chat.Member
-	12, // 6: chat.ListRoomsResponse.rooms:type_name -> chat.Room
-	1,  // 7: chat.ChatService.ChatStream:input_type -> chat.ChatMessage
-	2,  // 8: chat.ChatService.Join:input_type -> chat.JoinRequest
-	3,  // 9: chat.ChatService.Send:input_type -> chat.SendRequest
-	5,  // 10: chat.ChatService.Leave:input_type -> chat.LeaveRequest
-	7,  // 11: chat.ChatService.ListMembers:input_type -> chat.ListMembersRequest
-	10, // 12: chat.ChatService.ListRooms:input_type -> chat.ListRoomsRequest
-	1,  // 13: chat.ChatService.ChatStream:output_type -> chat.ChatMessage
-	1,  // 14: chat.ChatService.Join:output_type -> chat.ChatMessage
-	4,  // 15: chat.ChatService.Send:output_type -> chat.SendResponse
-	6,  // 16: chat.ChatService.Leave:output_type -> chat.LeaveResponse
-	8,  // 17: chat.ChatService.ListMembers:output_type -> chat.ListMembersResponse
-	11, // 18: chat.ChatService.ListRooms:output_type -> chat.ListRoomsResponse
-	13, // [13:19] is the sub-list for method output_type
-	7,  // [7:13] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	41, // 1: chat.ChatMessage.sent_at:type_name -> google.protobuf.Timestamp
+	41, // 2: chat.ChatMessage.client_sent_at:type_name -> google.protobuf.Timestamp
+	3,  // 3: chat.ChatMessage.file:type_name -> chat.SharedFile
+	4,  // 4: chat.ChatMessage.refusal:type_name -> chat.Refusal
+	1,  // 5: chat.Refusal.reason:type_name -> chat.Refusal.Reason
+	41, // 6: chat.Refusal.until:type_name -> google.protobuf.Timestamp
+	0,  // 7: chat.SendRequest.kind:type_name -> chat.ChatMessage.Kind
+	41, // 8: chat.SendRequest.client_sent_at:type_name -> google.protobuf.Timestamp
+	12, // 9: chat.ListMembersResponse.members:type_name -> chat.Member
+	15, // 10: chat.ListRoomsResponse.rooms:type_name -> chat.Room
+	42, // 11: chat.MuteRequest.duration:type_name -> google.protobuf.Duration
+	41, // 12: chat.MuteResponse.until:type_name -> google.protobuf.Timestamp
+	42, // 13: chat.BanRequest.duration:type_name -> google.protobuf.Duration
+	41, // 14: chat.BanResponse.until:type_name -> google.protobuf.Timestamp
+	34, // 15: chat.ListBansResponse.bans:type_name -> chat.RoomBan
+	41, // 16: chat.RoomBan.since:type_name -> google.protobuf.Timestamp
+	41, // 17: chat.RoomBan.until:type_name -> google.protobuf.Timestamp
+	41, // 18: chat.OfferFileResponse.expires_at:type_name -> google.protobuf.Timestamp
+	3,  // 19: chat.ShareFileResponse.file:type_name -> chat.SharedFile
+	3,  // 20: chat.GetFileResponse.file:type_name -> chat.SharedFile
+	41, // 21: chat.GetFileResponse.expires_at:type_name -> google.protobuf.Timestamp
+	2,  // 22: chat.ChatService.ChatStream:input_type -> chat.ChatMessage
+	5,  // 23: chat.ChatService.Join:input_type -> chat.JoinRequest
+	6,  // 24: chat.ChatService.Send:input_type -> chat.SendRequest
+	8,  // 25: chat.ChatService.Leave:input_type -> chat.LeaveRequest
+	10, // 26: chat.ChatService.ListMembers:input_type -> chat.ListMembersRequest
+	13, // 27: chat.ChatService.ListRooms:input_type -> chat.ListRoomsRequest
+	2,  // 28: chat.ChatService.ChatStream:output_type -> chat.ChatMessage
+	2,  // 29: chat.ChatService.Join:output_type -> chat.ChatMessage
+	7,  // 30: chat.ChatService.Send:output_type -> chat.SendResponse
+	9,  // 31: chat.ChatService.Leave:output_type -> chat.LeaveResponse
+	11, // 32: chat.ChatService.ListMembers:output_type -> chat.ListMembersResponse
+	14, // 33: chat.ChatService.ListRooms:output_type -> chat.ListRoomsResponse
+	28, // [28:34] is the sub-list for method output_type
+	22, // [22:28] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_polychat_chat_chat_proto_init() }
@@ -1101,8 +2899,8 @@ func file_polychat_chat_chat_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_polychat_chat_chat_proto_rawDesc), len(file_polychat_chat_chat_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   12,
+			NumEnums:      2,
+			NumMessages:   39,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -11,15 +11,15 @@
 
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Timestamp } from "@bufbuild/protobuf/wkt";
-import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_duration, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file polychat/chat/chat.proto.
  */
 export const file_polychat_chat_chat: GenFile = /*@__PURE__*/
-  fileDesc("Chhwb2x5Y2hhdC9jaGF0L2NoYXQucHJvdG8SBGNoYXQikgQKC0NoYXRNZXNzYWdlEgwKBHVzZXIYASABKAkSDwoHbWVzc2FnZRgCIAEoCRIRCgl0aW1lc3RhbXAYAyABKAMSDAoEcm9vbRgEIAEoCRIkCgRraW5kGAUgASgOMhYuY2hhdC5DaGF0TWVzc2FnZS5LaW5kEgoKAmlkGAYgASgEEisKB3NlbnRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjIKDmNsaWVudF9zZW50X2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBINCgVlcG9jaBgJIAEoCRILCgNzZXEYCiABKAQSFQoNY2xpZW50X21zZ19pZBgLIAEoCRIUCgxyZXN1bWVfdG9rZW4YDCABKAkSDwoHcmVzdW1lZBgNIAEoCBIRCglyZWNpcGllbnQYDiABKAkSFAoMbWVtYmVyX3Rva2VuGA8gASgJIqwBCgRLaW5kEhQKEEtJTkRfVU5TUEVDSUZJRUQQABINCglLSU5EX1RFWFQQARINCglLSU5EX0pPSU4QAhIOCgpLSU5EX0xFQVZFEAMSDwoLS0lORF9TWVNURU0QBBIWChJLSU5EX0hJU1RPUllfU1RBUlQQBRIUChBLSU5EX0hJU1RPUllfRU5EEAYSDwoLS0lORF9BQ1RJT04QBxIQCgxLSU5EX1BSSVZBVEUQCCJpCgtKb2luUmVxdWVzdBIMCgR1c2VyGAEgASgJEgwKBHJvb20YAiABKAkSFAoMcmVzdW1lX3Rva2VuGAMgASgJEhQKDHJlc3VtZV9lcG9jaBgEIAEoCRISCgpyZXN1bWVfc2VxGAUgASgEIrgBCgtTZW5kUmVxdWVzdBIUCgxtZW1iZXJfdG9rZW4YASABKAkSDwoHbWVzc2FnZRgCIAEoCRIkCgRraW5kGAMgASgOMhYuY2hhdC5DaGF0TWVzc2FnZS5LaW5kEhEKCXJlY2lwaWVudBgEIAEoCRIVCg1jbGllbnRfbXNnX2lkGAUgASgJEjIKDmNsaWVudF9zZW50X2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIOCgxTZW5kUmVzcG9uc2UiJAoMTGVhdmVSZXF1ZXN0EhQKDG1lbWJlcl90b2tlbhgBIAEoCSIPCg1MZWF2ZVJlc3BvbnNlIkkKEkxpc3RNZW1iZXJzUmVxdWVzdBIMCgRyb29tGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJIlwKE0xpc3RNZW1iZXJzUmVzcG9uc2USHQoHbWVtYmVycxgBIAMoCzIMLmNoYXQuTWVtYmVyEg0KBXRvdGFsGAIgASgFEhcKD25leHRfcGFnZV90b2tlbhgDIAEoCSIWCgZNZW1iZXISDAoEbmFtZRgBIAEoCSI5ChBMaXN0Um9vbXNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJIlYKEUxpc3RSb29tc1Jlc3BvbnNlEhkKBXJvb21zGAEgAygLMgouY2hhdC5Sb29tEg0KBXRvdGFsGAIgASgFEhcKD25leHRfcGFnZV90b2tlbhgDIAEoCSIqCgRSb29tEgwKBG5hbWUYASABKAkSFAoMbWVtYmVyX2NvdW50GAIgASgFMtgCCgtDaGF0U2VydmljZRI2CgpDaGF0U3RyZWFtEhEuY2hhdC5DaGF0TWVzc2FnZRoRLmNoYXQuQ2hhdE1lc3NhZ2UoATABEi4KBEpvaW4SES5jaGF0LkpvaW5SZXF1ZXN0GhEuY2hhdC5DaGF0TWVzc2FnZTABEi0KBFNlbmQSES5jaGF0LlNlbmRSZXF1ZXN0GhIuY2hhdC5TZW5kUmVzcG9uc2USMAoFTGVhdmUSEi5jaGF0LkxlYXZlUmVxdWVzdBoTLmNoYXQuTGVhdmVSZXNwb25zZRJCCgtMaXN0TWVtYmVycxIYLmNoYXQuTGlzdE1lbWJlcnNSZXF1ZXN0GhkuY2hhdC5MaXN0TWVtYmVyc1Jlc3BvbnNlEjwKCUxpc3RSb29tcxIWLmNoYXQuTGlzdFJvb21zUmVxdWVzdBoXLmNoYXQuTGlzdFJvb21zUmVzcG9uc2VCOlo4Z2l0aHViLmNvbS9wb2x5Y2hhdC9wb2x5Y2hhdC9nZW4vZ28vcG9seWNoYXQvY2hhdDtjaGF0cGJiBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("Chhwb2x5Y2hhdC9jaGF0L2NoYXQucHJvdG8SBGNoYXQilwUKC0NoYXRNZXNzYWdlEgwKBHVzZXIYASABKAkSDwoHbWVzc2FnZRgCIAEoCRIRCgl0aW1lc3RhbXAYAyABKAMSDAoEcm9vbRgEIAEoCRIkCgRraW5kGAUgASgOMhYuY2hhdC5DaGF0TWVzc2FnZS5LaW5kEgoKAmlkGAYgASgEEisKB3NlbnRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjIKDmNsaWVudF9zZW50X2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBINCgVlcG9jaBgJIAEoCRILCgNzZXEYCiABKAQSFQoNY2xpZW50X21zZ19pZBgLIAEoCRIUCgxyZXN1bWVfdG9rZW4YDCABKAkSDwoHcmVzdW1lZBgNIAEoCBIRCglyZWNpcGllbnQYDiABKAkSFAoMbWVtYmVyX3Rva2VuGA8gASgJEh4KBGZpbGUYECABKAsyEC5jaGF0LlNoYXJlZEZpbGUSHgoHcmVmdXNhbBgRIAEoCzINLmNoYXQuUmVmdXNhbBINCgV0b3BpYxgSIAEoCSLiAQoES2luZBIUChBLSU5EX1VOU1BFQ0lGSUVEEAASDQoJS0lORF9URVhUEAESDQoJS0lORF9KT0lOEAISDgoKS0lORF9MRUFWRRADEg8KC0tJTkRfU1lTVEVNEAQSFgoSS0lORF9ISVNUT1JZX1NUQVJUEAUSFAoQS0lORF9ISVNUT1JZX0VORBAGEg8KC0tJTkRfQUNUSU9OEAcSEAoMS0lORF9QUklWQVRFEAgSEwoPS0lORF9NT0RFUkFUSU9OEAkSDQoJS0lORF9GSUxFEAoSEAoMS0lORF9SRUZVU0VEEAsiYAoKU2hhcmVkRmlsZRIKCgJpZBgBIAEoBBIMCgRuYW1lGAIgASgJEgwKBHNpemUYAyABKAMSDgoGc2hhMjU2GAQgASgJEgwKBHVzZXIYBSABKAkSDAoEcm9vbRgGIAEoCSKOAQoHUmVmdXNhbBIkCgZyZWFzb24YASABKA4yFC5jaGF0LlJlZnVzYWwuUmVhc29uEikKBXVudGlsGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIyCgZSZWFzb24SFgoSUkVBU09OX1VOU1BFQ0lGSUVEEAASEAoMUkVBU09OX01VVEVEEAEiaQoLSm9pblJlcXVlc3QSDAoEdXNlchgBIAEoCRIMCgRyb29tGAIgASgJEhQKDHJlc3VtZV90b2tlbhgDIAEoCRIUCgxyZXN1bWVfZXBvY2gYBCABKAkSEgoKcmVzdW1lX3NlcRgFIAEoBCK4AQoLU2VuZFJlcXVlc3QSFAoMbWVtYmVyX3Rva2VuGAEgASgJEg8KB21lc3NhZ2UYAiABKAkSJAoEa2luZBgDIAEoDjIWLmNoYXQuQ2hhdE1lc3NhZ2UuS2luZBIRCglyZWNpcGllbnQYBCABKAkSFQoNY2xpZW50X21zZ19pZBgFIAEoCRIyCg5jbGllbnRfc2VudF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiDgoMU2VuZFJlc3BvbnNlIiQKDExlYXZlUmVxdWVzdBIUCgxtZW1iZXJfdG9rZW4YASABKAkiDwoNTGVhdmVSZXNwb25zZSJJChJMaXN0TWVtYmVyc1JlcXVlc3QSDAoEcm9vbRgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJcChNMaXN0TWVtYmVyc1Jlc3BvbnNlEh0KB21lbWJlcnMYASADKAsyDC5jaGF0Lk1lbWJlchINCgV0b3RhbBgCIAEoBRIXCg9uZXh0X3BhZ2VfdG9rZW4YAyABKAkiFgoGTWVtYmVyEgwKBG5hbWUYASABKAkiOQoQTGlzdFJvb21zUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJWChFMaXN0Um9vbXNSZXNwb25zZRIZCgVyb29tcxgBIAMoCzIKLmNoYXQuUm9vbRINCgV0b3RhbBgCIAEoBRIXCg9uZXh0X3BhZ2VfdG9rZW4YAyABKAkiKgoEUm9vbRIMCgRuYW1lGAEgASgJEhQKDG1lbWJlcl9jb3VudBgCIAEoBSI5CgtLaWNrUmVxdWVzdBIMCgRyb29tGAEgASgJEgwKBHVzZXIYAiABKAkSDgoGcmVhc29uGAMgASgJIiMKDEtpY2tSZXNwb25zZRITCgttZW1iZXJzaGlwcxgBIAEoBSJmCgtNdXRlUmVxdWVzdBIMCgRyb29tGAEgASgJEgwKBHVzZXIYAiABKAkSKwoIZHVyYXRpb24YAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SDgoGcmVhc29uGAQgASgJIjkKDE11dGVSZXNwb25zZRIpCgV1bnRpbBgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiKwoNVW5tdXRlUmVxdWVzdBIMCgRyb29tGAEgASgJEgwKBHVzZXIYAiABKAkiIwoOVW5tdXRlUmVzcG9uc2USEQoJd2FzX211dGVkGAEgASgIImUKCkJhblJlcXVlc3QSDAoEcm9vbRgBIAEoCRIMCgR1c2VyGAIgASgJEisKCGR1cmF0aW9uGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEg4KBnJlYXNvbhgEIAEoCSJNCgtCYW5SZXNwb25zZRIpCgV1bnRpbBgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEwoLbWVtYmVyc2hpcHMYAiABKAUiKgoMVW5iYW5SZXF1ZXN0EgwKBHJvb20YASABKAkSDAoEdXNlchgCIAEoCSIjCg1VbmJhblJlc3BvbnNlEhIKCndhc19iYW5uZWQYASABKAgiJwoJT3BSZXF1ZXN0EgwKBHJvb20YASABKAkSDAoEdXNlchgCIAEoCSIdCgpPcFJlc3BvbnNlEg8KB2dyYW50ZWQYASABKAgiLgoPU2V0VG9waWNSZXF1ZXN0EgwKBHJvb20YASABKAkSDQoFdG9waWMYAiABKAkiEgoQU2V0VG9waWNSZXNwb25zZSIfCg9HZXRSb2xlc1JlcXVlc3QSDAoEcm9vbRgBIAEoCSJrChBHZXRSb2xlc1Jlc3BvbnNlEhIKCm1vZGVyYXRpb24YASABKAgSDgoGYWRtaW5zGAIgAygJEg4KBm93bmVycxgDIAMoCRIUCgxjYW5fbW9kZXJhdGUYBCABKAgSDQoFdG9waWMYBSABKAkiHwoPTGlzdEJhbnNSZXF1ZXN0EgwKBHJvb20YASABKAkiLwoQTGlzdEJhbnNSZXNwb25zZRIbCgRiYW5zGAEgAygLMg0uY2hhdC5Sb29tQmFuIokBCgdSb29tQmFuEgwKBHVzZXIYASABKAkSCgoCYnkYAiABKAkSDgoGcmVhc29uGAMgASgJEikKBXNpbmNlGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIpCgV1bnRpbBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiRAoQT2ZmZXJGaWxlUmVxdWVzdBIUCgxtZW1iZXJfdG9rZW4YASABKAkSDAoEbmFtZRgCIAEoCRIMCgRzaXplGAMgASgDImoKEU9mZmVyRmlsZVJlc3BvbnNlEg8KB2ZpbGVfaWQYASABKAQSFAoMdXBsb2FkX2dyYW50GAIgASgJEi4KCmV4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjkKEFNoYXJlRmlsZVJlcXVlc3QSFAoMbWVtYmVyX3Rva2VuGAEgASgJEg8KB3JlY2VpcHQYAiABKAkiMwoRU2hhcmVGaWxlUmVzcG9uc2USHgoEZmlsZRgBIAEoCzIQLmNoYXQuU2hhcmVkRmlsZSI3Cg5HZXRGaWxlUmVxdWVzdBIUCgxtZW1iZXJfdG9rZW4YASABKAkSDwoHZmlsZV9pZBgCIAEoBCJ5Cg9HZXRGaWxlUmVzcG9uc2USHgoEZmlsZRgBIAEoCzIQLmNoYXQuU2hhcmVkRmlsZRIWCg5kb3dubG9hZF9ncmFudBgCIAEoCRIuCgpleHBpcmVzX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcDLYAgoLQ2hhdFNlcnZpY2USNgoKQ2hhdFN0cmVhbRIRLmNoYXQuQ2hhdE1lc3NhZ2UaES5jaGF0LkNoYXRNZXNzYWdlKAEwARIuCgRKb2luEhEuY2hhdC5Kb2luUmVxdWVzdBoRLmNoYXQuQ2hhdE1lc3NhZ2UwARItCgRTZW5kEhEuY2hhdC5TZW5kUmVxdWVzdBoSLmNoYXQuU2VuZFJlc3BvbnNlEjAKBUxlYXZlEhIuY2hhdC5MZWF2ZVJlcXVlc3QaEy5jaGF0LkxlYXZlUmVzcG9uc2USQgoLTGlzdE1lbWJlcnMSGC5jaGF0Lkxpc3RNZW1iZXJzUmVxdWVzdBoZLmNoYXQuTGlzdE1lbWJlcnNSZXNwb25zZRI8CglMaXN0Um9vbXMSFi5jaGF0Lkxpc3RSb29tc1JlcXVlc3QaFy5jaGF0Lkxpc3RSb29tc1Jlc3BvbnNlQjpaOGdpdGh1Yi5jb20vcG9seWNoYXQvcG9seWNoYXQvZ2VuL2dvL3BvbHljaGF0L2NoYXQ7Y2hhdHBiYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * ChatMessage is one chat event, from a client or from the server.
@@ -143,11 +143,33 @@ export type ChatMessage = Message<"chat.ChatMessage"> & {
   /**
    * Set only on the welcome notice of a Join stream: the credential that
    * Send and Leave name this membership with, valid while the stream
-   * lasts. Secret: never log or display it.
+   * lasts. Servers that share files set it on ChatStream welcomes too, for
+   * the file RPCs. Secret: never log or display it.
    *
    * @generated from field: string member_token = 15;
    */
   memberToken: string;
+
+  /**
+   * On KIND_FILE: the shared file.
+   *
+   * @generated from field: chat.SharedFile file = 16;
+   */
+  file?: SharedFile | undefined;
+
+  /**
+   * On KIND_REFUSED: why the message named by client_msg_id was refused.
+   *
+   * @generated from field: chat.Refusal refusal = 17;
+   */
+  refusal?: Refusal | undefined;
+
+  /**
+   * On the welcome notice: the room's topic, empty when it has none.
+   *
+   * @generated from field: string topic = 18;
+   */
+  topic: string;
 };
 
 /**
@@ -231,6 +253,34 @@ export enum ChatMessage_Kind {
    * @generated from enum value: KIND_PRIVATE = 8;
    */
   PRIVATE = 8,
+
+  /**
+   * A moderation action told to the room, readable in `message`, e.g.
+   * "Alice muted Bob for 10m: spam" or "Topic: release on Friday". Not
+   * kept in history.
+   *
+   * @generated from enum value: KIND_MODERATION = 9;
+   */
+  MODERATION = 9,
+
+  /**
+   * A member shared a file; `message` is readable as "Alice shared
+   * report.pdf (1.2 MB, sha256 ab12…) — /get 17" and `file` describes
+   * it. Kept in history like text.
+   *
+   * @generated from enum value: KIND_FILE = 10;
+   */
+  FILE = 10,
+
+  /**
+   * Sent only to the member whose message the server did not relay (a
+   * mute, for instance); `client_msg_id` names that message, `refusal`
+   * says why, and `message` is readable, e.g. "Not sent: you are muted in
+   * general until 14:05 UTC". The stream goes on.
+   *
+   * @generated from enum value: KIND_REFUSED = 11;
+   */
+  REFUSED = 11,
 }
 
 /**
@@ -238,6 +288,117 @@ export enum ChatMessage_Kind {
  */
 export const ChatMessage_KindSchema: GenEnum<ChatMessage_Kind> = /*@__PURE__*/
   enumDesc(file_polychat_chat_chat, 0, 0);
+
+/**
+ * SharedFile describes a file shared in a room.
+ *
+ * @generated from message chat.SharedFile
+ */
+export type SharedFile = Message<"chat.SharedFile"> & {
+  /**
+   * The file's id, for GetFile ("/get 17"); increasing per server.
+   *
+   * @generated from field: uint64 id = 1;
+   */
+  id: bigint;
+
+  /**
+   * The file's name, as the sender's file was named.
+   *
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * Its size in bytes.
+   *
+   * @generated from field: int64 size = 3;
+   */
+  size: bigint;
+
+  /**
+   * The hex SHA-256 of its bytes, checked by the downloader.
+   *
+   * @generated from field: string sha256 = 4;
+   */
+  sha256: string;
+
+  /**
+   * Who shared it.
+   *
+   * @generated from field: string user = 5;
+   */
+  user: string;
+
+  /**
+   * The room it was shared in.
+   *
+   * @generated from field: string room = 6;
+   */
+  room: string;
+};
+
+/**
+ * Describes the message chat.SharedFile.
+ * Use `create(SharedFileSchema)` to create a new message.
+ */
+export const SharedFileSchema: GenMessage<SharedFile> = /*@__PURE__*/
+  messageDesc(file_polychat_chat_chat, 1);
+
+/**
+ * Refusal says why the server did not relay a member's message.
+ *
+ * @generated from message chat.Refusal
+ */
+export type Refusal = Message<"chat.Refusal"> & {
+  /**
+   * The kind of refusal.
+   *
+   * @generated from field: chat.Refusal.Reason reason = 1;
+   */
+  reason: Refusal_Reason;
+
+  /**
+   * Until when it holds; unset when it holds until lifted.
+   *
+   * @generated from field: google.protobuf.Timestamp until = 2;
+   */
+  until?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message chat.Refusal.
+ * Use `create(RefusalSchema)` to create a new message.
+ */
+export const RefusalSchema: GenMessage<Refusal> = /*@__PURE__*/
+  messageDesc(file_polychat_chat_chat, 2);
+
+/**
+ * Reason is the kind of refusal.
+ *
+ * @generated from enum chat.Refusal.Reason
+ */
+export enum Refusal_Reason {
+  /**
+   * Not used by the server.
+   *
+   * @generated from enum value: REASON_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The sender is muted in the room.
+   *
+   * @generated from enum value: REASON_MUTED = 1;
+   */
+  MUTED = 1,
+}
+
+/**
+ * Describes the enum chat.Refusal.Reason.
+ */
+export const Refusal_ReasonSchema: GenEnum<Refusal_Reason> = /*@__PURE__*/
+  enumDesc(file_polychat_chat_chat, 2, 0);
 
 /**
  * JoinRequest asks to join a room, as the metadata of a ChatStream does.
@@ -291,7 +452,7 @@ export type JoinRequest = Message<"chat.JoinRequest"> & {
  * Use `create(JoinRequestSchema)` to create a new message.
  */
 export const JoinRequestSchema: GenMessage<JoinRequest> = /*@__PURE__*/
-  messageDesc(file_polychat_chat_chat, 1);
+  messageDesc(file_polychat_chat_chat, 3);
 
 /**
  * SendRequest is one thing a member says, as a ChatStream client message.
@@ -349,7 +510,7 @@ export type SendRequest = Message<"chat.SendRequest"> & {
  * Use `create(SendRequestSchema)` to create a new message.
  */
 export const SendRequestSchema: GenMessage<SendRequest> = /*@__PURE__*/
-  messageDesc(file_polychat_chat_chat, 2);
+  messageDesc(file_polychat_chat_chat, 4);
 
 /**
  * SendResponse says the message was taken: it is relayed to the room (or
@@ -365,7 +526,7 @@ export type SendResponse = Message<"chat.SendResponse"> & {
  * Use `create(SendResponseSchema)` to create a new message.
  */
 export const SendResponseSchema: GenMessage<SendResponse> = /*@__PURE__*/
-  messageDesc(file_polychat_chat_chat, 3);
+  messageDesc(file_polychat_chat_chat, 5);
 
 /**
  * LeaveRequest asks to end a membership.
@@ -386,7 +547,7 @@ export type LeaveRequest = Message<"chat.LeaveRequest"> & {
  * Use `create(LeaveRequestSchema)` to create a new message.
  */
 export const LeaveRequestSchema: GenMessage<LeaveRequest> = /*@__PURE__*/
-  messageDesc(file_polychat_chat_chat, 4);
+  messageDesc(file_polychat_chat_chat, 6);
 
 /**
  * LeaveResponse says the membership is ending.
@@ -401,7 +562,7 @@ export type LeaveResponse = Message<"chat.LeaveResponse"> & {
  * Use `create(LeaveResponseSchema)` to create a new message.
  */
 export const LeaveResponseSchema: GenMessage<LeaveResponse> = /*@__PURE__*/
-  messageDesc(file_polychat_chat_chat, 5);
+  messageDesc(file_polychat_chat_chat, 7);
 
 /**
  * ListMembersRequest asks for a page of a room's members.
@@ -436,7 +597,7 @@ export type ListMembersRequest = Message<"chat.ListMembersRequest"> & {
  * Use `create(ListMembersRequestSchema)` to create a new message.
  */
 export const ListMembersRequestSchema: GenMessage<ListMembersRequest> = /*@__PURE__*/
-  messageDesc(file_polychat_chat_chat, 6);
+  messageDesc(file_polychat_chat_chat, 8);
 
 /**
  * ListMembersResponse is one page of a room's members, sorted by name.
@@ -471,7 +632,7 @@ export type ListMembersResponse = Message<"chat.ListMembersResponse"> & {
  * Use `create(ListMembersResponseSchema)` to create a new message.
  */
 export const ListMembersResponseSchema: GenMessage<ListMembersResponse> = /*@__PURE__*/
-  messageDesc(file_polychat_chat_chat, 7);
+  messageDesc(file_polychat_chat_chat, 9);
 
 /**
  * Member is one member connected to a room.
@@ -492,7 +653,7 @@ export type Member = Message<"chat.Member"> & {
  * Use `create(MemberSchema)` to create a new message.
  */
 export const MemberSchema: GenMessage<Member> = /*@__PURE__*/
-  messageDesc(file_polychat_chat_chat, 8);
+  messageDesc(file_polychat_chat_chat, 10);
 
 /**
  * ListRoomsRequest asks for a page of the rooms that have members.
@@ -520,7 +681,7 @@ export type ListRoomsRequest = Message<"chat.ListRoomsRequest"> & {
  * Use `create(ListRoomsRequestSchema)` to create a new message.
  */
 export const ListRoomsRequestSchema: GenMessage<ListRoomsRequest> = /*@__PURE__*/
-  messageDesc(file_polychat_chat_chat, 9);
+  messageDesc(file_polychat_chat_chat, 11);
 
 /**
  * ListRoomsResponse is one page of the rooms that have members, sorted by
@@ -556,7 +717,7 @@ export type ListRoomsResponse = Message<"chat.ListRoomsResponse"> & {
  * Use `create(ListRoomsResponseSchema)` to create a new message.
  */
 export const ListRoomsResponseSchema: GenMessage<ListRoomsResponse> = /*@__PURE__*/
-  messageDesc(file_polychat_chat_chat, 10);
+  messageDesc(file_polychat_chat_chat, 12);
 
 /**
  * Room is one room with members connected.
@@ -584,7 +745,732 @@ export type Room = Message<"chat.Room"> & {
  * Use `create(RoomSchema)` to create a new message.
  */
 export const RoomSchema: GenMessage<Room> = /*@__PURE__*/
-  messageDesc(file_polychat_chat_chat, 11);
+  messageDesc(file_polychat_chat_chat, 13);
+
+/**
+ * KickRequest asks to end a member's memberships in a room.
+ *
+ * @generated from message chat.KickRequest
+ */
+export type KickRequest = Message<"chat.KickRequest"> & {
+  /**
+   * The room; empty means "general".
+   *
+   * @generated from field: string room = 1;
+   */
+  room: string;
+
+  /**
+   * The member, as the room shows the name.
+   *
+   * @generated from field: string user = 2;
+   */
+  user: string;
+
+  /**
+   * Why, shown to the room and kept in the audit log; may be empty.
+   *
+   * @generated from field: string reason = 3;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message chat.KickRequest.
+ * Use `create(KickRequestSchema)` to create a new message.
+ */
+export const KickRequestSchema: GenMessage<KickRequest> = /*@__PURE__*/
+  messageDesc(file_polychat_chat_chat, 14);
+
+/**
+ * KickResponse says the target was kicked.
+ *
+ * @generated from message chat.KickResponse
+ */
+export type KickResponse = Message<"chat.KickResponse"> & {
+  /**
+   * How many of the target's memberships ended (0 when not connected).
+   *
+   * @generated from field: int32 memberships = 1;
+   */
+  memberships: number;
+};
+
+/**
+ * Describes the message chat.KickResponse.
+ * Use `create(KickResponseSchema)` to create a new message.
+ */
+export const KickResponseSchema: GenMessage<KickResponse> = /*@__PURE__*/
+  messageDesc(file_polychat_chat_chat, 15);
+
+/**
+ * MuteRequest asks to refuse a member's messages in a room for a while.
+ *
+ * @generated from message chat.MuteRequest
+ */
+export type MuteRequest = Message<"chat.MuteRequest"> & {
+  /**
+   * The room; empty means "general".
+   *
+   * @generated from field: string room = 1;
+   */
+  room: string;
+
+  /**
+   * The user, by name (connected or not).
+   *
+   * @generated from field: string user = 2;
+   */
+  user: string;
+
+  /**
+   * How long: from one second to the server's longest mute.
+   *
+   * @generated from field: google.protobuf.Duration duration = 3;
+   */
+  duration?: Duration | undefined;
+
+  /**
+   * Why, shown to the room and kept in the audit log; may be empty.
+   *
+   * @generated from field: string reason = 4;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message chat.MuteRequest.
+ * Use `create(MuteRequestSchema)` to create a new message.
+ */
+export const MuteRequestSchema: GenMessage<MuteRequest> = /*@__PURE__*/
+  messageDesc(file_polychat_chat_chat, 16);
+
+/**
+ * MuteResponse says until when the mute holds.
+ *
+ * @generated from message chat.MuteResponse
+ */
+export type MuteResponse = Message<"chat.MuteResponse"> & {
+  /**
+   * When the mute ends.
+   *
+   * @generated from field: google.protobuf.Timestamp until = 1;
+   */
+  until?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message chat.MuteResponse.
+ * Use `create(MuteResponseSchema)` to create a new message.
+ */
+export const MuteResponseSchema: GenMessage<MuteResponse> = /*@__PURE__*/
+  messageDesc(file_polychat_chat_chat, 17);
+
+/**
+ * UnmuteRequest asks to lift a mute.
+ *
+ * @generated from message chat.UnmuteRequest
+ */
+export type UnmuteRequest = Message<"chat.UnmuteRequest"> & {
+  /**
+   * The room; empty means "general".
+   *
+   * @generated from field: string room = 1;
+   */
+  room: string;
+
+  /**
+   * The user, by name.
+   *
+   * @generated from field: string user = 2;
+   */
+  user: string;
+};
+
+/**
+ * Describes the message chat.UnmuteRequest.
+ * Use `create(UnmuteRequestSchema)` to create a new message.
+ */
+export const UnmuteRequestSchema: GenMessage<UnmuteRequest> = /*@__PURE__*/
+  messageDesc(file_polychat_chat_chat, 18);
+
+/**
+ * UnmuteResponse says the mute is lifted.
+ *
+ * @generated from message chat.UnmuteResponse
+ */
+export type UnmuteResponse = Message<"chat.UnmuteResponse"> & {
+  /**
+   * False when the user was not muted.
+   *
+   * @generated from field: bool was_muted = 1;
+   */
+  wasMuted: boolean;
+};
+
+/**
+ * Describes the message chat.UnmuteResponse.
+ * Use `create(UnmuteResponseSchema)` to create a new message.
+ */
+export const UnmuteResponseSchema: GenMessage<UnmuteResponse> = /*@__PURE__*/
+  messageDesc(file_polychat_chat_chat, 19);
+
+/**
+ * BanRequest asks to keep a user out of a room.
+ *
+ * @generated from message chat.BanRequest
+ */
+export type BanRequest = Message<"chat.BanRequest"> & {
+  /**
+   * The room; empty means "general".
+   *
+   * @generated from field: string room = 1;
+   */
+  room: string;
+
+  /**
+   * The user, by name (connected or not).
+   *
+   * @generated from field: string user = 2;
+   */
+  user: string;
+
+  /**
+   * How long; unset bans until Unban.
+   *
+   * @generated from field: google.protobuf.Duration duration = 3;
+   */
+  duration?: Duration | undefined;
+
+  /**
+   * Why, shown to the room and kept in the audit log; may be empty.
+   *
+   * @generated from field: string reason = 4;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message chat.BanRequest.
+ * Use `create(BanRequestSchema)` to create a new message.
+ */
+export const BanRequestSchema: GenMessage<BanRequest> = /*@__PURE__*/
+  messageDesc(file_polychat_chat_chat, 20);
+
+/**
+ * BanResponse says the ban holds.
+ *
+ * @generated from message chat.BanResponse
+ */
+export type BanResponse = Message<"chat.BanResponse"> & {
+  /**
+   * When the ban ends; unset for a ban until Unban.
+   *
+   * @generated from field: google.protobuf.Timestamp until = 1;
+   */
+  until?: Timestamp | undefined;
+
+  /**
+   * How many of the target's memberships ended.
+   *
+   * @generated from field: int32 memberships = 2;
+   */
+  memberships: number;
+};
+
+/**
+ * Describes the message chat.BanResponse.
+ * Use `create(BanResponseSchema)` to create a new message.
+ */
+export const BanResponseSchema: GenMessage<BanResponse> = /*@__PURE__*/
+  messageDesc(file_polychat_chat_chat, 21);
+
+/**
+ * UnbanRequest asks to lift a ban.
+ *
+ * @generated from message chat.UnbanRequest
+ */
+export type UnbanRequest = Message<"chat.UnbanRequest"> & {
+  /**
+   * The room; empty means "general".
+   *
+   * @generated from field: string room = 1;
+   */
+  room: string;
+
+  /**
+   * The user, by name.
+   *
+   * @generated from field: string user = 2;
+   */
+  user: string;
+};
+
+/**
+ * Describes the message chat.UnbanRequest.
+ * Use `create(UnbanRequestSchema)` to create a new message.
+ */
+export const UnbanRequestSchema: GenMessage<UnbanRequest> = /*@__PURE__*/
+  messageDesc(file_polychat_chat_chat, 22);
+
+/**
+ * UnbanResponse says the ban is lifted.
+ *
+ * @generated from message chat.UnbanResponse
+ */
+export type UnbanResponse = Message<"chat.UnbanResponse"> & {
+  /**
+   * False when the user was not banned.
+   *
+   * @generated from field: bool was_banned = 1;
+   */
+  wasBanned: boolean;
+};
+
+/**
+ * Describes the message chat.UnbanResponse.
+ * Use `create(UnbanResponseSchema)` to create a new message.
+ */
+export const UnbanResponseSchema: GenMessage<UnbanResponse> = /*@__PURE__*/
+  messageDesc(file_polychat_chat_chat, 23);
+
+/**
+ * OpRequest asks to make a user an owner of a room.
+ *
+ * @generated from message chat.OpRequest
+ */
+export type OpRequest = Message<"chat.OpRequest"> & {
+  /**
+   * The room; empty means "general".
+   *
+   * @generated from field: string room = 1;
+   */
+  room: string;
+
+  /**
+   * The user, by name.
+   *
+   * @generated from field: string user = 2;
+   */
+  user: string;
+};
+
+/**
+ * Describes the message chat.OpRequest.
+ * Use `create(OpRequestSchema)` to create a new message.
+ */
+export const OpRequestSchema: GenMessage<OpRequest> = /*@__PURE__*/
+  messageDesc(file_polychat_chat_chat, 24);
+
+/**
+ * OpResponse says the user owns the room.
+ *
+ * @generated from message chat.OpResponse
+ */
+export type OpResponse = Message<"chat.OpResponse"> & {
+  /**
+   * False when the user owned it already.
+   *
+   * @generated from field: bool granted = 1;
+   */
+  granted: boolean;
+};
+
+/**
+ * Describes the message chat.OpResponse.
+ * Use `create(OpResponseSchema)` to create a new message.
+ */
+export const OpResponseSchema: GenMessage<OpResponse> = /*@__PURE__*/
+  messageDesc(file_polychat_chat_chat, 25);
+
+/**
+ * SetTopicRequest asks to set a room's topic.
+ *
+ * @generated from message chat.SetTopicRequest
+ */
+export type SetTopicRequest = Message<"chat.SetTopicRequest"> & {
+  /**
+   * The room; empty means "general".
+   *
+   * @generated from field: string room = 1;
+   */
+  room: string;
+
+  /**
+   * The topic, at most the server's message size; empty clears it.
+   *
+   * @generated from field: string topic = 2;
+   */
+  topic: string;
+};
+
+/**
+ * Describes the message chat.SetTopicRequest.
+ * Use `create(SetTopicRequestSchema)` to create a new message.
+ */
+export const SetTopicRequestSchema: GenMessage<SetTopicRequest> = /*@__PURE__*/
+  messageDesc(file_polychat_chat_chat, 26);
+
+/**
+ * SetTopicResponse says the topic is set.
+ *
+ * @generated from message chat.SetTopicResponse
+ */
+export type SetTopicResponse = Message<"chat.SetTopicResponse"> & {
+};
+
+/**
+ * Describes the message chat.SetTopicResponse.
+ * Use `create(SetTopicResponseSchema)` to create a new message.
+ */
+export const SetTopicResponseSchema: GenMessage<SetTopicResponse> = /*@__PURE__*/
+  messageDesc(file_polychat_chat_chat, 27);
+
+/**
+ * GetRolesRequest asks who moderates a room.
+ *
+ * @generated from message chat.GetRolesRequest
+ */
+export type GetRolesRequest = Message<"chat.GetRolesRequest"> & {
+  /**
+   * The room; empty means "general".
+   *
+   * @generated from field: string room = 1;
+   */
+  room: string;
+};
+
+/**
+ * Describes the message chat.GetRolesRequest.
+ * Use `create(GetRolesRequestSchema)` to create a new message.
+ */
+export const GetRolesRequestSchema: GenMessage<GetRolesRequest> = /*@__PURE__*/
+  messageDesc(file_polychat_chat_chat, 28);
+
+/**
+ * GetRolesResponse says who moderates a room.
+ *
+ * @generated from message chat.GetRolesResponse
+ */
+export type GetRolesResponse = Message<"chat.GetRolesResponse"> & {
+  /**
+   * False on a server that does not require sign-in: it has no moderators
+   * and the other fields are empty.
+   *
+   * @generated from field: bool moderation = 1;
+   */
+  moderation: boolean;
+
+  /**
+   * The server's admins, sorted.
+   *
+   * @generated from field: repeated string admins = 2;
+   */
+  admins: string[];
+
+  /**
+   * The room's owners, sorted.
+   *
+   * @generated from field: repeated string owners = 3;
+   */
+  owners: string[];
+
+  /**
+   * True when the caller may moderate the room.
+   *
+   * @generated from field: bool can_moderate = 4;
+   */
+  canModerate: boolean;
+
+  /**
+   * The room's topic.
+   *
+   * @generated from field: string topic = 5;
+   */
+  topic: string;
+};
+
+/**
+ * Describes the message chat.GetRolesResponse.
+ * Use `create(GetRolesResponseSchema)` to create a new message.
+ */
+export const GetRolesResponseSchema: GenMessage<GetRolesResponse> = /*@__PURE__*/
+  messageDesc(file_polychat_chat_chat, 29);
+
+/**
+ * ListBansRequest asks for a room's bans in force.
+ *
+ * @generated from message chat.ListBansRequest
+ */
+export type ListBansRequest = Message<"chat.ListBansRequest"> & {
+  /**
+   * The room; empty means "general".
+   *
+   * @generated from field: string room = 1;
+   */
+  room: string;
+};
+
+/**
+ * Describes the message chat.ListBansRequest.
+ * Use `create(ListBansRequestSchema)` to create a new message.
+ */
+export const ListBansRequestSchema: GenMessage<ListBansRequest> = /*@__PURE__*/
+  messageDesc(file_polychat_chat_chat, 30);
+
+/**
+ * ListBansResponse lists a room's bans in force, sorted by user.
+ *
+ * @generated from message chat.ListBansResponse
+ */
+export type ListBansResponse = Message<"chat.ListBansResponse"> & {
+  /**
+   * The bans.
+   *
+   * @generated from field: repeated chat.RoomBan bans = 1;
+   */
+  bans: RoomBan[];
+};
+
+/**
+ * Describes the message chat.ListBansResponse.
+ * Use `create(ListBansResponseSchema)` to create a new message.
+ */
+export const ListBansResponseSchema: GenMessage<ListBansResponse> = /*@__PURE__*/
+  messageDesc(file_polychat_chat_chat, 31);
+
+/**
+ * RoomBan is one ban in force.
+ *
+ * @generated from message chat.RoomBan
+ */
+export type RoomBan = Message<"chat.RoomBan"> & {
+  /**
+   * The banned user.
+   *
+   * @generated from field: string user = 1;
+   */
+  user: string;
+
+  /**
+   * Who banned them.
+   *
+   * @generated from field: string by = 2;
+   */
+  by: string;
+
+  /**
+   * Why.
+   *
+   * @generated from field: string reason = 3;
+   */
+  reason: string;
+
+  /**
+   * When the ban was made.
+   *
+   * @generated from field: google.protobuf.Timestamp since = 4;
+   */
+  since?: Timestamp | undefined;
+
+  /**
+   * When it ends; unset until Unban.
+   *
+   * @generated from field: google.protobuf.Timestamp until = 5;
+   */
+  until?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message chat.RoomBan.
+ * Use `create(RoomBanSchema)` to create a new message.
+ */
+export const RoomBanSchema: GenMessage<RoomBan> = /*@__PURE__*/
+  messageDesc(file_polychat_chat_chat, 32);
+
+/**
+ * OfferFileRequest asks to share a file in the member's room.
+ *
+ * @generated from message chat.OfferFileRequest
+ */
+export type OfferFileRequest = Message<"chat.OfferFileRequest"> & {
+  /**
+   * The member_token of the member's welcome.
+   *
+   * @generated from field: string member_token = 1;
+   */
+  memberToken: string;
+
+  /**
+   * The file's plain name: no path separators, no leading dot.
+   *
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * Its exact size in bytes.
+   *
+   * @generated from field: int64 size = 3;
+   */
+  size: bigint;
+};
+
+/**
+ * Describes the message chat.OfferFileRequest.
+ * Use `create(OfferFileRequestSchema)` to create a new message.
+ */
+export const OfferFileRequestSchema: GenMessage<OfferFileRequest> = /*@__PURE__*/
+  messageDesc(file_polychat_chat_chat, 33);
+
+/**
+ * OfferFileResponse lets the member upload the file.
+ *
+ * @generated from message chat.OfferFileResponse
+ */
+export type OfferFileResponse = Message<"chat.OfferFileResponse"> & {
+  /**
+   * The file's id.
+   *
+   * @generated from field: uint64 file_id = 1;
+   */
+  fileId: bigint;
+
+  /**
+   * Pass as UploadFileMetadata.grant to StreamingService.UploadFile.
+   * Secret: never log or display it.
+   *
+   * @generated from field: string upload_grant = 2;
+   */
+  uploadGrant: string;
+
+  /**
+   * When the grant expires.
+   *
+   * @generated from field: google.protobuf.Timestamp expires_at = 3;
+   */
+  expiresAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message chat.OfferFileResponse.
+ * Use `create(OfferFileResponseSchema)` to create a new message.
+ */
+export const OfferFileResponseSchema: GenMessage<OfferFileResponse> = /*@__PURE__*/
+  messageDesc(file_polychat_chat_chat, 34);
+
+/**
+ * ShareFileRequest posts an uploaded file to the member's room.
+ *
+ * @generated from message chat.ShareFileRequest
+ */
+export type ShareFileRequest = Message<"chat.ShareFileRequest"> & {
+  /**
+   * The member_token of the member's welcome.
+   *
+   * @generated from field: string member_token = 1;
+   */
+  memberToken: string;
+
+  /**
+   * The receipt of UploadFileResponse.
+   *
+   * @generated from field: string receipt = 2;
+   */
+  receipt: string;
+};
+
+/**
+ * Describes the message chat.ShareFileRequest.
+ * Use `create(ShareFileRequestSchema)` to create a new message.
+ */
+export const ShareFileRequestSchema: GenMessage<ShareFileRequest> = /*@__PURE__*/
+  messageDesc(file_polychat_chat_chat, 35);
+
+/**
+ * ShareFileResponse describes the shared file.
+ *
+ * @generated from message chat.ShareFileResponse
+ */
+export type ShareFileResponse = Message<"chat.ShareFileResponse"> & {
+  /**
+   * The file, as the room was told.
+   *
+   * @generated from field: chat.SharedFile file = 1;
+   */
+  file?: SharedFile | undefined;
+};
+
+/**
+ * Describes the message chat.ShareFileResponse.
+ * Use `create(ShareFileResponseSchema)` to create a new message.
+ */
+export const ShareFileResponseSchema: GenMessage<ShareFileResponse> = /*@__PURE__*/
+  messageDesc(file_polychat_chat_chat, 36);
+
+/**
+ * GetFileRequest asks to download a file shared in the member's room.
+ *
+ * @generated from message chat.GetFileRequest
+ */
+export type GetFileRequest = Message<"chat.GetFileRequest"> & {
+  /**
+   * The member_token of the member's welcome.
+   *
+   * @generated from field: string member_token = 1;
+   */
+  memberToken: string;
+
+  /**
+   * The file's id, as the share notice gives it.
+   *
+   * @generated from field: uint64 file_id = 2;
+   */
+  fileId: bigint;
+};
+
+/**
+ * Describes the message chat.GetFileRequest.
+ * Use `create(GetFileRequestSchema)` to create a new message.
+ */
+export const GetFileRequestSchema: GenMessage<GetFileRequest> = /*@__PURE__*/
+  messageDesc(file_polychat_chat_chat, 37);
+
+/**
+ * GetFileResponse lets the member download the file.
+ *
+ * @generated from message chat.GetFileResponse
+ */
+export type GetFileResponse = Message<"chat.GetFileResponse"> & {
+  /**
+   * The file.
+   *
+   * @generated from field: chat.SharedFile file = 1;
+   */
+  file?: SharedFile | undefined;
+
+  /**
+   * Pass as DownloadFileRequest.grant to StreamingService.DownloadFile.
+   * Secret: never log or display it.
+   *
+   * @generated from field: string download_grant = 2;
+   */
+  downloadGrant: string;
+
+  /**
+   * When the grant expires.
+   *
+   * @generated from field: google.protobuf.Timestamp expires_at = 3;
+   */
+  expiresAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message chat.GetFileResponse.
+ * Use `create(GetFileResponseSchema)` to create a new message.
+ */
+export const GetFileResponseSchema: GenMessage<GetFileResponse> = /*@__PURE__*/
+  messageDesc(file_polychat_chat_chat, 38);
 
 /**
  * ChatService relays messages between the members of a room.
