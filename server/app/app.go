@@ -207,6 +207,7 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 		MaxRoomsPerIP:   cfg.MaxRoomsPerIP,
 		RoomRetention:   cfg.RoomRetention,
 		ResumeGrace:     cfg.ResumeGrace,
+		Admins:          cfg.Admins,
 	}
 	if chatMetrics != nil {
 		chatCfg.Metrics = chatMetrics

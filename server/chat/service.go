@@ -21,6 +21,7 @@ import (
 	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
 	"github.com/polychat/polychat/internal/chatwire"
 	"github.com/polychat/polychat/server/broker"
+	"github.com/polychat/polychat/server/moderation"
 )
 
 // SystemUser is the author of every notice; members cannot take the name.
@@ -86,6 +87,12 @@ type Config struct {
 	// resuming off: a dropped member leaves at once and welcomes carry no
 	// token.
 	ResumeGrace time.Duration
+	// Admins are the signed-in user names that moderate every room; they
+	// need Auth.
+	Admins []string
+	// Moderation keeps bans, mutes, owners and topics; nil keeps them in
+	// memory.
+	Moderation moderation.Store
 }
 
 // Service implements chatpb.ChatServiceServer. Register it on a grpc.Server
@@ -130,6 +137,10 @@ type Service struct {
 
 	// joined are the members of Join streams, by their member token.
 	joined memberships
+
+	// moderation and roles: see moderation.go.
+	moderation moderation.Store
+	roles      *moderation.Roles
 }
 
 // idleRoom is a room nobody is in whose history is kept.
@@ -183,7 +194,9 @@ func New(cfg Config) *Service {
 		sessions:     make(map[string]*session),
 		expired:      newExpiredSessions(),
 		summaryDelay: noticeSummaryDelay,
+		moderation:   moderationStore(cfg),
 	}
+	s.roles = moderation.NewRoles(cfg.Admins, s.moderation)
 	s.errMaxRooms = status.Errorf(codes.ResourceExhausted,
 		"the server has as many rooms as it allows (%d); join an existing room or try again later", cfg.MaxRooms)
 	s.errMaxRoomsPerIP = status.Errorf(codes.ResourceExhausted,

@@ -54,6 +54,8 @@ type Config struct {
 	AuthCA, AuthCert, AuthKey string
 	// AuthCacheTTL is how long a validated session is remembered.
 	AuthCacheTTL time.Duration
+	// Admins are the signed-in user names that moderate every room.
+	Admins []string
 
 	// MaxStreamsPerConn limits concurrent streams on one connection (0: no limit).
 	MaxStreamsPerConn int
@@ -160,6 +162,7 @@ var env = map[string]cli.Var{
 	"auth-cert":      {Name: "CHAT_AUTH_CERT"},
 	"auth-key":       {Name: "CHAT_AUTH_KEY"},
 	"auth-cache-ttl": {Name: "CHAT_AUTH_CACHE_TTL"},
+	"admins":         {Name: "CHAT_ADMINS"},
 
 	"max-streams-per-conn": {Name: "CHAT_MAX_STREAMS_PER_CONN"},
 	"max-connections":      {Name: "CHAT_MAX_CONNECTIONS"},
@@ -266,6 +269,15 @@ func Parse(prog string, args []string, lookupEnv func(string) (string, bool), us
 	fs.StringVar(&c.AuthCert, "auth-cert", "", "PEM client certificate for mutual TLS to the AuthService (needs -auth-key)")
 	fs.StringVar(&c.AuthKey, "auth-key", "", "PEM private key of -auth-cert")
 	fs.DurationVar(&c.AuthCacheTTL, "auth-cache-ttl", DefaultAuthCacheTTL, "how long a validated session is remembered (never past its expiry)")
+	fs.Func("admins", "comma-separated signed-in user names that moderate every room (needs -auth-server)", func(v string) error {
+		c.Admins = nil
+		for _, name := range strings.Split(v, ",") {
+			if name = strings.TrimSpace(name); name != "" {
+				c.Admins = append(c.Admins, name)
+			}
+		}
+		return nil
+	})
 
 	fs.IntVar(&c.MaxStreamsPerConn, "max-streams-per-conn", DefaultMaxStreamsPerConn, "concurrent streams allowed on one connection (0: no limit)")
 	fs.IntVar(&c.MaxConnections, "max-connections", DefaultMaxConnections, "open connections allowed; more are closed at once (0: no limit)")
@@ -363,6 +375,8 @@ func (c Config) validate() error {
 		return errors.New("-auth-cert and -auth-key must be given together")
 	case c.AuthServer == "" && (c.AuthCA != "" || c.AuthCert != ""):
 		return errors.New("-auth-ca, -auth-cert and -auth-key need -auth-server")
+	case c.AuthServer == "" && len(c.Admins) > 0:
+		return errors.New("-admins needs -auth-server: moderators are signed-in users, and a server without sign-in has none")
 	case c.AuthCacheTTL < 0:
 		return fmt.Errorf("-auth-cache-ttl must be 0 or more, not %s", c.AuthCacheTTL)
 	case c.MaxStreamsPerConn < 0:

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -131,6 +132,7 @@ func TestBadValues(t *testing.T) {
 		{nil, map[string]string{"CHAT_NATS_CREDS": "x.creds"}, "need -nats-url"},
 		{[]string{"-nats-replicas", "0"}, nil, "-nats-replicas must be 1 to 5"},
 		{nil, map[string]string{"CHAT_NODE_TTL": "10ms"}, "-node-ttl must be 1s or more"},
+		{[]string{"-admins", "alice"}, nil, "-admins needs -auth-server"},
 	} {
 		_, err := Parse("x", tc.args, lookup(tc.env), nil)
 		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
@@ -264,6 +266,29 @@ func TestDeliverBeforeCommitIsRetired(t *testing.T) {
 		}
 		if len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0], "-deliver-before-commit has no effect") {
 			t.Fatalf("warnings %q", c.Warnings)
+		}
+	}
+}
+
+func TestAdmins(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		want []string
+	}{
+		{nil, nil, nil},
+		{nil, map[string]string{"CHAT_ADMINS": " alice, bob ,,"}, []string{"alice", "bob"}},
+		{[]string{"-admins", "carol"}, map[string]string{"CHAT_ADMINS": "alice"}, []string{"carol"}},
+		{[]string{"-admins="}, map[string]string{"CHAT_ADMINS": "alice"}, nil},
+	} {
+		env := map[string]string{"CHAT_AUTH_SERVER": "localhost:50054"}
+		maps.Copy(env, tc.env)
+		c, err := Parse("x", tc.args, lookup(env), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(c.Admins, tc.want) {
+			t.Errorf("%v %v: admins %q, want %q", tc.args, tc.env, c.Admins, tc.want)
 		}
 	}
 }

@@ -42,6 +42,8 @@ CALLS: dict[str, tuple[list[dict], str]] = {
     # An empty room answers "{}": test_grpcurl_lists_members_and_rooms fills one.
     "chat.ChatService/ListMembers": ([{"room": "nobody-here", "pageSize": 10}], "{"),
     "chat.ChatService/ListRooms": ([{"pageSize": 10}], "{"),
+    # Without sign-in the server has no moderators: GetRoles answers an empty message.
+    "chat.ChatService/GetRoles": ([{"room": "general"}], "{}"),
     # Join streams until its membership leaves; Send and Leave name that membership by the
     # member token of Join's welcome (see membership() below).
     "chat.ChatService/Join": (
@@ -106,6 +108,7 @@ CALLS: dict[str, tuple[list[dict], str]] = {
 GHZ_LOADS: dict[str, tuple[dict, int]] = {
     "chat.ChatService/ListMembers": ({"room": "general"}, 200),
     "chat.ChatService/ListRooms": ({}, 200),
+    "chat.ChatService/GetRoles": ({"room": "general"}, 200),
     # One membership: within the server's burst of 40 messages, and one leave.
     "chat.ChatService/Send": ({"member_token": "MEMBER", "message": "load"}, 30),
     "chat.ChatService/Leave": ({"member_token": "MEMBER"}, 1),

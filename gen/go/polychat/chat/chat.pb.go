@@ -2778,7 +2778,7 @@ const file_polychat_chat_chat_proto_rawDesc = "" +
 	"\x04file\x18\x01 \x01(\v2\x10.chat.SharedFileR\x04file\x12%\n" +
 	"\x0edownload_grant\x18\x02 \x01(\tR\rdownloadGrant\x129\n" +
 	"\n" +
-	"expires_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt2\xd8\x02\n" +
+	"expires_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt2\x93\x03\n" +
 	"\vChatService\x126\n" +
 	"\n" +
 	"ChatStream\x12\x11.chat.ChatMessage\x1a\x11.chat.ChatMessage(\x010\x01\x12.\n" +
@@ -2786,7 +2786,8 @@ const file_polychat_chat_chat_proto_rawDesc = "" +
 	"\x04Send\x12\x11.chat.SendRequest\x1a\x12.chat.SendResponse\x120\n" +
 	"\x05Leave\x12\x12.chat.LeaveRequest\x1a\x13.chat.LeaveResponse\x12B\n" +
 	"\vListMembers\x12\x18.chat.ListMembersRequest\x1a\x19.chat.ListMembersResponse\x12<\n" +
-	"\tListRooms\x12\x16.chat.ListRoomsRequest\x1a\x17.chat.ListRoomsResponseB:Z8github.com/polychat/polychat/gen/go/polychat/chat;chatpbb\x06proto3"
+	"\tListRooms\x12\x16.chat.ListRoomsRequest\x1a\x17.chat.ListRoomsResponse\x129\n" +
+	"\bGetRoles\x12\x15.chat.GetRolesRequest\x1a\x16.chat.GetRolesResponseB:Z8github.com/polychat/polychat/gen/go/polychat/chat;chatpbb\x06proto3"
 
 var (
 	file_polychat_chat_chat_proto_rawDescOnce sync.Once
@@ -2876,14 +2877,16 @@ var file_polychat_chat_chat_proto_depIdxs = []int32{
 	8,  // 25: chat.ChatService.Leave:input_type -> chat.LeaveRequest
 	10, // 26: chat.ChatService.ListMembers:input_type -> chat.ListMembersRequest
 	13, // 27: chat.ChatService.ListRooms:input_type -> chat.ListRoomsRequest
-	2,  // 28: chat.ChatService.ChatStream:output_type -> chat.ChatMessage
-	2,  // 29: chat.ChatService.Join:output_type -> chat.ChatMessage
-	7,  // 30: chat.ChatService.Send:output_type -> chat.SendResponse
-	9,  // 31: chat.ChatService.Leave:output_type -> chat.LeaveResponse
-	11, // 32: chat.ChatService.ListMembers:output_type -> chat.ListMembersResponse
-	14, // 33: chat.ChatService.ListRooms:output_type -> chat.ListRoomsResponse
-	28, // [28:34] is the sub-list for method output_type
-	22, // [22:28] is the sub-list for method input_type
+	30, // 28: chat.ChatService.GetRoles:input_type -> chat.GetRolesRequest
+	2,  // 29: chat.ChatService.ChatStream:output_type -> chat.ChatMessage
+	2,  // 30: chat.ChatService.Join:output_type -> chat.ChatMessage
+	7,  // 31: chat.ChatService.Send:output_type -> chat.SendResponse
+	9,  // 32: chat.ChatService.Leave:output_type -> chat.LeaveResponse
+	11, // 33: chat.ChatService.ListMembers:output_type -> chat.ListMembersResponse
+	14, // 34: chat.ChatService.ListRooms:output_type -> chat.ListRoomsResponse
+	31, // 35: chat.ChatService.GetRoles:output_type -> chat.GetRolesResponse
+	29, // [29:36] is the sub-list for method output_type
+	22, // [22:29] is the sub-list for method input_type
 	22, // [22:22] is the sub-list for extension type_name
 	22, // [22:22] is the sub-list for extension extendee
 	0,  // [0:22] is the sub-list for field type_name

@@ -32,6 +32,7 @@ const (
 	ChatService_Leave_FullMethodName       = "/chat.ChatService/Leave"
 	ChatService_ListMembers_FullMethodName = "/chat.ChatService/ListMembers"
 	ChatService_ListRooms_FullMethodName   = "/chat.ChatService/ListRooms"
+	ChatService_GetRoles_FullMethodName    = "/chat.ChatService/GetRoles"
 )
 
 // ChatServiceClient is the client API for ChatService service.
@@ -76,6 +77,10 @@ type ChatServiceClient interface {
 	// ListRooms lists the rooms that have members connected, by name, with
 	// how many each has.
 	ListRooms(ctx context.Context, in *ListRoomsRequest, opts ...grpc.CallOption) (*ListRoomsResponse, error)
+	// GetRoles says who moderates a room (the server's admins and the room's
+	// owners), whether the caller may, and the room's topic. On a server that
+	// does not require sign-in it answers that there are no moderators.
+	GetRoles(ctx context.Context, in *GetRolesRequest, opts ...grpc.CallOption) (*GetRolesResponse, error)
 }
 
 type chatServiceClient struct {
@@ -158,6 +163,16 @@ func (c *chatServiceClient) ListRooms(ctx context.Context, in *ListRoomsRequest,
 	return out, nil
 }
 
+func (c *chatServiceClient) GetRoles(ctx context.Context, in *GetRolesRequest, opts ...grpc.CallOption) (*GetRolesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetRolesResponse)
+	err := c.cc.Invoke(ctx, ChatService_GetRoles_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ChatServiceServer is the server API for ChatService service.
 // All implementations must embed UnimplementedChatServiceServer
 // for forward compatibility.
@@ -200,6 +215,10 @@ type ChatServiceServer interface {
 	// ListRooms lists the rooms that have members connected, by name, with
 	// how many each has.
 	ListRooms(context.Context, *ListRoomsRequest) (*ListRoomsResponse, error)
+	// GetRoles says who moderates a room (the server's admins and the room's
+	// owners), whether the caller may, and the room's topic. On a server that
+	// does not require sign-in it answers that there are no moderators.
+	GetRoles(context.Context, *GetRolesRequest) (*GetRolesResponse, error)
 	mustEmbedUnimplementedChatServiceServer()
 }
 
@@ -227,6 +246,9 @@ func (UnimplementedChatServiceServer) ListMembers(context.Context, *ListMembersR
 }
 func (UnimplementedChatServiceServer) ListRooms(context.Context, *ListRoomsRequest) (*ListRoomsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListRooms not implemented")
+}
+func (UnimplementedChatServiceServer) GetRoles(context.Context, *GetRolesRequest) (*GetRolesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetRoles not implemented")
 }
 func (UnimplementedChatServiceServer) mustEmbedUnimplementedChatServiceServer() {}
 func (UnimplementedChatServiceServer) testEmbeddedByValue()                     {}
@@ -339,6 +361,24 @@ func _ChatService_ListRooms_Handler(srv interface{}, ctx context.Context, dec fu
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ChatService_GetRoles_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetRolesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ChatServiceServer).GetRoles(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ChatService_GetRoles_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ChatServiceServer).GetRoles(ctx, req.(*GetRolesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ChatService_ServiceDesc is the grpc.ServiceDesc for ChatService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -361,6 +401,10 @@ var ChatService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListRooms",
 			Handler:    _ChatService_ListRooms_Handler,
+		},
+		{
+			MethodName: "GetRoles",
+			Handler:    _ChatService_GetRoles_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -82,6 +82,11 @@ class ChatServiceStub:
                 request_serializer=polychat_dot_chat_dot_chat__pb2.ListRoomsRequest.SerializeToString,
                 response_deserializer=polychat_dot_chat_dot_chat__pb2.ListRoomsResponse.FromString,
                 _registered_method=True)
+        self.GetRoles = channel.unary_unary(
+                '/chat.ChatService/GetRoles',
+                request_serializer=polychat_dot_chat_dot_chat__pb2.GetRolesRequest.SerializeToString,
+                response_deserializer=polychat_dot_chat_dot_chat__pb2.GetRolesResponse.FromString,
+                _registered_method=True)
 
 
 class ChatServiceServicer:
@@ -154,6 +159,15 @@ class ChatServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetRoles(self, request, context):
+        """GetRoles says who moderates a room (the server's admins and the room's
+        owners), whether the caller may, and the room's topic. On a server that
+        does not require sign-in it answers that there are no moderators.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ChatServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -186,6 +200,11 @@ def add_ChatServiceServicer_to_server(servicer, server):
                     servicer.ListRooms,
                     request_deserializer=polychat_dot_chat_dot_chat__pb2.ListRoomsRequest.FromString,
                     response_serializer=polychat_dot_chat_dot_chat__pb2.ListRoomsResponse.SerializeToString,
+            ),
+            'GetRoles': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRoles,
+                    request_deserializer=polychat_dot_chat_dot_chat__pb2.GetRolesRequest.FromString,
+                    response_serializer=polychat_dot_chat_dot_chat__pb2.GetRolesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -368,6 +387,33 @@ class ChatService:
             '/chat.ChatService/ListRooms',
             polychat_dot_chat_dot_chat__pb2.ListRoomsRequest.SerializeToString,
             polychat_dot_chat_dot_chat__pb2.ListRoomsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRoles(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chat.ChatService/GetRoles',
+            polychat_dot_chat_dot_chat__pb2.GetRolesRequest.SerializeToString,
+            polychat_dot_chat_dot_chat__pb2.GetRolesResponse.FromString,
             options,
             channel_credentials,
             insecure,
