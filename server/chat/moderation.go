@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -55,6 +56,63 @@ func (s *Service) GetRoles(ctx context.Context, req *chatpb.GetRolesRequest) (*c
 		CanModerate: role != moderation.Member,
 		Topic:       topic,
 	}, nil
+}
+
+// checkBan refuses a join or resume of user ("" without sign-in, when
+// nobody is banned) to room while a ban holds.
+func (s *Service) checkBan(ctx context.Context, room, user string) error {
+	if user == "" {
+		return nil
+	}
+	ban, banned, err := s.moderation.Restriction(ctx, moderation.Ban, room, user, time.Now())
+	if err != nil {
+		return s.moderationUnavailable(err)
+	}
+	if !banned {
+		return nil
+	}
+	return status.Error(codes.PermissionDenied, "you are "+describeBan(ban))
+}
+
+// describeBan says what ban is: "banned from room general until 14:05 UTC
+// by alice: spam".
+func describeBan(ban moderation.Restriction) string {
+	text := "banned from room " + ban.Room
+	if ban.Until.IsZero() {
+		text += " until an owner lifts the ban"
+	} else {
+		text += " until " + ban.Until.UTC().Format("2006-01-02 15:04 UTC")
+	}
+	text += " by " + ban.By
+	if ban.Reason != "" {
+		text += ": " + ban.Reason
+	}
+	return text
+}
+
+// claimRoom makes user ("" without sign-in, when nobody owns rooms) the
+// owner of room if it is not open and has no owner: a room's creator owns
+// it. It runs before the join, so that the creator owns the room by the
+// time its welcome arrives; two creators at once make one owner.
+func (s *Service) claimRoom(ctx context.Context, room, user string) {
+	if user == "" {
+		return
+	}
+	s.mu.Lock()
+	open := s.rooms[room] != nil
+	s.mu.Unlock()
+	if open {
+		return
+	}
+	claimed, err := s.moderation.Claim(ctx, room, user, time.Now())
+	if err != nil {
+		// The join goes on; only the ownership waits for a later creator.
+		s.log.Error("moderation store: claim room", "room", room, "err", err)
+		return
+	}
+	if claimed {
+		s.log.Info("room owner", "room", room, "user", user)
+	}
 }
 
 // moderationUnavailable logs err, a failure of the moderation store, and

@@ -174,6 +174,10 @@ func (s *Service) join(stream uint64, addr, ip, roomName, want string, req resum
 	if !s.broker.Connected() {
 		return nil, errBroker
 	}
+	if err := s.checkBan(out.Context(), roomName, req.user); err != nil {
+		return nil, err
+	}
+	s.claimRoom(out.Context(), roomName, req.user)
 	// A session another node holds (or held) becomes this node's first.
 	if err := s.lookupRemote(req, roomName); err != nil {
 		return nil, err
