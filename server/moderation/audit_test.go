@@ -93,12 +93,19 @@ func startLogger(t *testing.T, f *fakeLogger) loggerv1.LoggerServiceClient {
 }
 
 // runSender runs a Sender of store's outbox until the test ends and returns
-// it with the channels of its deliveries and failures.
+// it with the channels of its deliveries and failures. The sender writes
+// with the key the fake logger takes.
 func runSender(t *testing.T, store Outbox, client loggerv1.LoggerServiceClient) (*Sender, chan uint64, chan error) {
+	t.Helper()
+	return runSenderWithKey(t, store, client, "secret")
+}
+
+// runSenderWithKey is runSender writing with key.
+func runSenderWithKey(t *testing.T, store Outbox, client loggerv1.LoggerServiceClient, key string) (*Sender, chan uint64, chan error) {
 	t.Helper()
 	delivered := make(chan uint64, 100)
 	failures := make(chan error, 100)
-	s := NewSender(watchedOutbox{store, delivered}, client, "e1", "secret", nil)
+	s := NewSender(watchedOutbox{store, delivered}, client, "e1", key, nil)
 	s.MaxBackoff = 20 * time.Millisecond
 	s.failed = func(err error) {
 		select {
@@ -205,20 +212,8 @@ func TestSenderKeepsEventsARefusedWriterCannotSend(t *testing.T) {
 	client := startLogger(t, f)
 	store := NewMemory()
 	apply(t, store, Action{Kind: Ban, Room: "general", Actor: "mia", Target: "bob", At: t0})
-	s := NewSender(store, client, "e1", "wrong", nil)
-	failures := make(chan error, 1)
-	s.failed = func(err error) {
-		select {
-		case failures <- err:
-		default:
-		}
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); s.Run(ctx) }()
+	_, _, failures := runSenderWithKey(t, store, client, "wrong")
 	err := <-failures
-	cancel()
-	<-done
 	if status.Code(err) != codes.Unauthenticated {
 		t.Fatalf("failed with %v; want UNAUTHENTICATED", err)
 	}
