@@ -36,6 +36,7 @@ import (
 	"github.com/polychat/polychat/server/config"
 	"github.com/polychat/polychat/server/limits"
 	"github.com/polychat/polychat/server/metrics"
+	"github.com/polychat/polychat/server/moderation"
 	"github.com/polychat/polychat/server/signin"
 	"github.com/polychat/polychat/server/upgrade"
 	"github.com/polychat/polychat/server/web"
@@ -85,6 +86,9 @@ type Server struct {
 	metLis   net.Listener
 	metSrv   *http.Server
 	web      *web.Server // nil when the page is off
+
+	// moderation is the moderation log, beside the rooms in NATS.
+	moderation *moderation.Shared
 }
 
 // New builds the server cfg describes and starts listening on cfg.Addr
@@ -186,6 +190,10 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 		}
 	}
 
+	if s.moderation, err = openModeration(s.broker, log); err != nil {
+		return nil, err
+	}
+
 	logOpts := []logging.Option{logging.WithLogOnEvents(logging.FinishCall)}
 	unary = append(unary, logging.UnaryServerInterceptor(requestLogger(log), logOpts...))
 	stream = append(stream, logging.StreamServerInterceptor(requestLogger(log), logOpts...))
@@ -208,6 +216,7 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 		RoomRetention:   cfg.RoomRetention,
 		ResumeGrace:     cfg.ResumeGrace,
 		Admins:          cfg.Admins,
+		Moderation:      s.moderation,
 	}
 	if chatMetrics != nil {
 		chatCfg.Metrics = chatMetrics
@@ -453,8 +462,8 @@ func (s *Server) stopMetrics() {
 }
 
 // Close releases what New opened: the listeners (when Run was not called),
-// the broker (and the embedded NATS server) and the connection to the
-// AuthService.
+// the moderation log, the broker (and the embedded NATS server) and the
+// connection to the AuthService.
 func (s *Server) Close() {
 	if s.grpc != nil {
 		s.grpc.Stop()
@@ -474,6 +483,10 @@ func (s *Server) Close() {
 	if s.authConn != nil {
 		_ = s.authConn.Close()
 	}
+	if s.moderation != nil {
+		s.moderation.Close()
+		s.moderation = nil
+	}
 	if s.broker != nil {
 		if err := s.broker.Close(); err != nil {
 			s.log.Error("closing the connection to NATS", "err", err)
@@ -491,6 +504,20 @@ func memoryBound(cfg config.Config) int64 {
 		return 0
 	}
 	return int64(cfg.MaxRooms) * int64(cfg.HistoryBytes)
+}
+
+// openModeration opens the moderation log on b's JetStream.
+func openModeration(b *broker.Broker, log *slog.Logger) (*moderation.Shared, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	js, storage, replicas := b.JetStream()
+	m, err := moderation.OpenShared(ctx, js, moderation.SharedOptions{
+		Storage: storage, Replicas: replicas, Node: b.Node(), Logger: log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open the moderation log: %w", err)
+	}
+	return m, nil
 }
 
 // importTimeout bounds the import of an older version's chat.db.

@@ -13,7 +13,9 @@
 //   - bucket polychat_members: one key per name taken in a room, <room>.<skeleton>;
 //   - bucket polychat_sessions: resume session id → member key;
 //   - bucket polychat_nodes: one key per live chat node, refreshed while it lives;
-//   - bucket polychat_counters: message ids and Client(N) numbers.
+//   - bucket polychat_counters: message ids and Client(N) numbers;
+//   - stream POLYCHAT_MODERATION, the moderation log, which package
+//     moderation keeps on this broker's JetStream (see JetStream).
 //
 // Room names and name skeletons are base64url-encoded into subject tokens
 // and keys, so that any name is safe.
@@ -346,6 +348,13 @@ func (b *Broker) refollow() {
 // Created reports whether this node created the room stream (none existed
 // in NATS before it started).
 func (b *Broker) Created() bool { return b.created }
+
+// JetStream returns the broker's JetStream context, and the storage and
+// replicas its streams are made with, for the moderation log to live
+// beside the rooms.
+func (b *Broker) JetStream() (jetstream.JetStream, jetstream.StorageType, int) {
+	return b.js, b.storage(), b.opts.Replicas
+}
 
 // Conn returns the NATS connection (for tests and metrics).
 func (b *Broker) Conn() *nats.Conn { return b.nc }

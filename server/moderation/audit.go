@@ -51,9 +51,9 @@ type Sender struct {
 }
 
 // NewSender returns a Sender of outbox's events to logger, whose ids name
-// epoch (the chat.db's, so that ids of a new database never repeat old
-// ones). writeKey is LoggerService's shared write key; empty when the
-// connection authenticates with a client certificate.
+// epoch (the log's, so that ids of a new log never repeat old ones).
+// writeKey is LoggerService's shared write key; empty when the connection
+// authenticates with a client certificate.
 func NewSender(outbox Outbox, logger loggerv1.LoggerServiceClient, epoch, writeKey string, log *slog.Logger) *Sender {
 	if log == nil {
 		log = slog.Default()

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	loggerv1 "github.com/polychat/polychat/gen/go/polychat/logger/v1"
+	"github.com/polychat/polychat/server/broker/brokertest"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -141,7 +142,7 @@ func waitDelivered(t *testing.T, delivered chan uint64, n int) []uint64 {
 func TestSenderDeliversOnceAfterLoggerWasDown(t *testing.T) {
 	f := &fakeLogger{down: true}
 	client := startLogger(t, f)
-	store := openSQLite(t, t.TempDir()+"/chat.db")
+	store := openShared(t, brokertest.Server(t), "n1")
 	sender, delivered, failures := runSender(t, store, client)
 
 	until := t0.Add(time.Hour)

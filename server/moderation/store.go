@@ -2,9 +2,9 @@
 // owners and topics, with a log of every action and the audit events that
 // log feeds to LoggerService.
 //
-// The chat server uses it through Store, so that a single server keeps it in
-// chat.db (SQLite) while a cluster of servers can keep it in a shared
-// key-value store and a ban holds on every node.
+// The chat server uses it through Store: Shared keeps it in NATS JetStream,
+// beside the chat's rooms, so that a ban holds on every node of a cluster and
+// across restarts; Memory keeps it in memory, for tests.
 package moderation
 
 import (
@@ -18,7 +18,8 @@ import (
 type Kind string
 
 // The moderation actions. The values are part of the audit log's event
-// types ("CHAT_" + upper case) and of chat.db, so they never change.
+// types ("CHAT_" + upper case) and of the moderation log, so they never
+// change.
 const (
 	Kick   Kind = "kick"
 	Mute   Kind = "mute"
@@ -67,6 +68,8 @@ type Action struct {
 	At time.Time
 	// Until is when a Mute or Ban ends; zero for a Ban until Unban.
 	Until time.Time
+	// Node is the chat node that applied it (Shared only; empty in Memory).
+	Node string
 }
 
 // Restriction is a mute or a ban of one user in one room.
@@ -117,9 +120,8 @@ type Store interface {
 }
 
 // Outbox holds the audit events of applied actions until LoggerService has
-// taken them. Each server keeps its own: an action's event is queued by the
-// same step that applies it, so it is sent exactly once however the server
-// stops.
+// taken them: an action's event is queued by the same step that applies it,
+// so it is sent exactly once however the server stops.
 type Outbox interface {
 	// Pending returns up to limit actions not yet delivered, oldest first.
 	Pending(ctx context.Context, limit int) ([]Action, error)

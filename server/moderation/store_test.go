@@ -3,11 +3,16 @@ package moderation
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/polychat/polychat/server/broker/brokertest"
 )
 
 // t0 is a fixed moment: the stores take the time from the caller, so the
@@ -20,16 +25,29 @@ func stores(t *testing.T, f func(t *testing.T, s interface {
 	Outbox
 })) {
 	t.Run("memory", func(t *testing.T) { f(t, NewMemory()) })
-	t.Run("sqlite", func(t *testing.T) { f(t, openSQLite(t, filepath.Join(t.TempDir(), "chat.db"))) })
+	t.Run("jetstream", func(t *testing.T) { f(t, openShared(t, brokertest.Server(t), "n1")) })
 }
 
-func openSQLite(t *testing.T, path string) *SQLite {
+// openShared opens a Shared on ns, as chat node node does; it is closed
+// when the test ends.
+func openShared(t *testing.T, ns *server.Server, node string) *Shared {
 	t.Helper()
-	s, err := OpenSQLite(path)
+	nc, err := nats.Connect("", nats.InProcessServer(ns))
 	if err != nil {
-		t.Fatalf("OpenSQLite: %v", err)
+		t.Fatal(err)
 	}
-	t.Cleanup(func() { s.Close() })
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := OpenShared(ctx, js, SharedOptions{Storage: jetstream.FileStorage, Node: node})
+	if err != nil {
+		t.Fatalf("OpenShared: %v", err)
+	}
+	t.Cleanup(s.Close)
 	return s
 }
 
@@ -230,22 +248,30 @@ func TestInvalidActionsAreRefused(t *testing.T) {
 	})
 }
 
-// TestSQLiteKeepsEverythingAcrossRestarts reopens the database as a
-// restarted server does.
-func TestSQLiteKeepsEverythingAcrossRestarts(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "chat.db")
-	s := openSQLite(t, path)
+// TestSharedKeepsEverythingAcrossRestarts starts NATS again on the same
+// store, as a restarted chat server does.
+func TestSharedKeepsEverythingAcrossRestarts(t *testing.T) {
+	dir := t.TempDir()
+	ns := brokertest.ServerAt(t, dir)
+	s := openShared(t, ns, "n1")
 	apply(t, s, Action{Kind: Ban, Room: "general", Actor: "mia", Target: "bob", Reason: "spam", At: t0})
 	apply(t, s, Action{Kind: Topic, Room: "general", Actor: "mia", Reason: "hello", At: t0})
+	apply(t, s, Action{Kind: Ban, Room: "general", Actor: "mia", Target: "carl", At: t0})
+	apply(t, s, Action{Kind: Unban, Room: "general", Actor: "mia", Target: "carl", At: t0})
 	if _, err := s.Claim(context.Background(), "general", "mia", t0); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
+	ns.Shutdown()
+	ns.WaitForShutdown()
 
-	s = openSQLite(t, path)
+	s = openShared(t, brokertest.ServerAt(t, dir), "n1")
 	ctx := context.Background()
 	if r, ok := inForce(t, s, Ban, "general", "bob", t0.Add(time.Hour)); !ok || r.Reason != "spam" {
 		t.Fatalf("after a restart bob's ban is %+v, %v", r, ok)
+	}
+	if _, ok := inForce(t, s, Ban, "general", "carl", t0.Add(time.Hour)); ok {
+		t.Fatal("after a restart carl's lifted ban holds again")
 	}
 	if topic, _ := s.Topic(ctx, "general"); topic != "hello" {
 		t.Fatalf("after a restart the topic is %q", topic)
@@ -253,29 +279,57 @@ func TestSQLiteKeepsEverythingAcrossRestarts(t *testing.T) {
 	if owners, _ := s.Owners(ctx, "general"); !slices.Equal(owners, []string{"mia"}) {
 		t.Fatalf("after a restart the owners are %v", owners)
 	}
-	if pending, _ := s.Pending(ctx, 10); !slices.Equal(kinds(pending), []Kind{Ban, Topic}) {
+	if pending, _ := s.Pending(ctx, 10); !slices.Equal(kinds(pending), []Kind{Ban, Topic, Ban, Unban}) {
 		t.Fatalf("after a restart the outbox holds %v", kinds(pending))
 	}
 	// The next action gets a new id, so its audit event_id is new too.
 	a, _ := apply(t, s, Action{Kind: Kick, Room: "general", Actor: "mia", Target: "bob", At: t0})
-	if a.ID != 3 {
-		t.Fatalf("the first action after a restart has id %d; want 3", a.ID)
+	if a.ID != 6 {
+		t.Fatalf("the first action after a restart has id %d; want 6 (after four actions and a claim)", a.ID)
 	}
 }
 
-// TestSQLiteClaimOnceAcrossHandles claims one room from several handles on
-// one database at once, as concurrent joins do: exactly one wins.
-func TestSQLiteClaimOnceAcrossHandles(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "chat.db")
-	handles := []*SQLite{openSQLite(t, path), openSQLite(t, path), openSQLite(t, path)}
+// TestSharedHoldsOnEveryNode: what one node applies is in force on the
+// others, which are told of it.
+func TestSharedHoldsOnEveryNode(t *testing.T) {
+	ns := brokertest.Server(t)
+	n1, n2 := openShared(t, ns, "n1"), openShared(t, ns, "n2")
+	told := make(chan Action, 1)
+	n2.Watch(func(a Action) { told <- a })
+	ban, _ := apply(t, n1, Action{Kind: Ban, Room: "general", Actor: "mia", Target: "bob", At: t0})
+	select {
+	case a := <-told:
+		if a.ID != ban.ID || a.Kind != Ban || a.Target != "bob" || a.Node != "n1" {
+			t.Fatalf("n2 was told %+v; want n1's ban of bob", a)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("n2 was not told of n1's ban")
+	}
+	// Watch runs after the fold: the ban is in force on n2 by now.
+	if _, ok := inForce(t, n2, Ban, "general", "bob", t0); !ok {
+		t.Fatal("n1's ban does not hold on n2")
+	}
+	// One audit event, whichever node delivers it.
+	p1, _ := n1.Pending(context.Background(), 10)
+	p2, _ := n2.Pending(context.Background(), 10)
+	if len(p1)+len(p2) != 1 {
+		t.Fatalf("the nodes hold %d and %d audit events; want one between them", len(p1), len(p2))
+	}
+}
+
+// TestSharedClaimOnceAcrossNodes claims one room from several nodes at
+// once, as concurrent joins do: exactly one wins, on every node.
+func TestSharedClaimOnceAcrossNodes(t *testing.T) {
+	ns := brokertest.Server(t)
+	nodes := []*Shared{openShared(t, ns, "a"), openShared(t, ns, "b"), openShared(t, ns, "c")}
 	var wg sync.WaitGroup
-	won := make(chan string, len(handles))
-	for i, h := range handles {
+	won := make(chan string, len(nodes))
+	for i, n := range nodes {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			user := string(rune('a' + i))
-			ok, err := h.Claim(context.Background(), "general", user, t0)
+			ok, err := n.Claim(context.Background(), "general", user, t0)
 			if err != nil {
 				t.Errorf("claim by %s: %v", user, err)
 			}
@@ -290,9 +344,23 @@ func TestSQLiteClaimOnceAcrossHandles(t *testing.T) {
 	for u := range won {
 		winners = append(winners, u)
 	}
-	owners, err := handles[0].Owners(context.Background(), "general")
-	if err != nil || len(winners) != 1 || !slices.Equal(owners, winners) {
-		t.Fatalf("winners %v, owners %v (%v); want one winner who owns the room", winners, owners, err)
+	if len(winners) != 1 {
+		t.Fatalf("winners %v; want one", winners)
+	}
+	// A node that lost the claim has folded the winning one by the time
+	// its publish was refused only if it read it; wait for every node to
+	// reach the log's end.
+	for _, n := range nodes {
+		info, err := n.stream.Info(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := n.waitFolded(context.Background(), info.State.LastSeq); err != nil {
+			t.Fatal(err)
+		}
+		if owners, _ := n.Owners(context.Background(), "general"); !slices.Equal(owners, winners) {
+			t.Fatalf("owners %v on a node; want %v", owners, winners)
+		}
 	}
 }
 
