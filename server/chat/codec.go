@@ -23,6 +23,9 @@ type outgoing struct {
 	wire mem.BufferSlice
 	// final ends the stream once the message is sent (the shutdown notice).
 	final bool
+	// ends, when set, marks no message: the writer ends the stream with
+	// this status once what was queued before it is sent (a kick).
+	ends error
 	// to, when not nil, are the only sessions the message is for (a
 	// private message, a notice to one member); nil means the whole room.
 	to []*session

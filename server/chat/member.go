@@ -172,6 +172,9 @@ func (m *member) write() {
 		case o == leaveMarker:
 			m.end(nil) // everything queued before the leave was sent
 			return
+		case o.ends != nil:
+			m.end(o.ends)
+			return
 		}
 		if err := m.out.SendMsg(o); err != nil {
 			m.end(err)

@@ -64,7 +64,7 @@ func (s *Service) checkBan(ctx context.Context, room, user string) error {
 	if user == "" {
 		return nil
 	}
-	ban, banned, err := s.moderation.Restriction(ctx, moderation.Ban, room, user, time.Now())
+	ban, banned, err := s.moderation.Restriction(ctx, moderation.Ban, room, user, s.now())
 	if err != nil {
 		return s.moderationUnavailable(err)
 	}

@@ -93,6 +93,9 @@ type Config struct {
 	// Moderation keeps bans, mutes, owners and topics; nil keeps them in
 	// memory.
 	Moderation moderation.Store
+	// AuditNotify, when set, is called after each moderation action is
+	// stored: it wakes the audit sender.
+	AuditNotify func()
 }
 
 // Service implements chatpb.ChatServiceServer. Register it on a grpc.Server
@@ -141,6 +144,9 @@ type Service struct {
 	// moderation and roles: see moderation.go.
 	moderation moderation.Store
 	roles      *moderation.Roles
+	// now is the clock moderation reads (when an action is taken, whether
+	// a mute holds); tests move it.
+	now func() time.Time
 }
 
 // idleRoom is a room nobody is in whose history is kept.
@@ -195,8 +201,10 @@ func New(cfg Config) *Service {
 		expired:      newExpiredSessions(),
 		summaryDelay: noticeSummaryDelay,
 		moderation:   moderationStore(cfg),
+		now:          time.Now,
 	}
 	s.roles = moderation.NewRoles(cfg.Admins, s.moderation)
+	s.watchModeration()
 	s.errMaxRooms = status.Errorf(codes.ResourceExhausted,
 		"the server has as many rooms as it allows (%d); join an existing room or try again later", cfg.MaxRooms)
 	s.errMaxRoomsPerIP = status.Errorf(codes.ResourceExhausted,

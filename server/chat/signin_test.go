@@ -20,7 +20,7 @@ import (
 )
 
 // fakeAuthService knows the tokens "tok-alice" and "tok-alice-2" (both
-// alice's) and "tok-bob", and counts ValidateSession calls.
+// alice's), "tok-bob" and "tok-carol", and counts ValidateSession calls.
 type fakeAuthService struct {
 	authv1.UnimplementedAuthServiceServer
 	calls atomic.Int64
@@ -33,6 +33,8 @@ func (f *fakeAuthService) ValidateSession(_ context.Context, req *authv1.Validat
 		return &authv1.ValidateSessionResponse{Username: "alice"}, nil
 	case "tok-bob":
 		return &authv1.ValidateSessionResponse{Username: "bob"}, nil
+	case "tok-carol":
+		return &authv1.ValidateSessionResponse{Username: "carol"}, nil
 	}
 	return nil, status.Error(codes.Unauthenticated, "unknown session")
 }

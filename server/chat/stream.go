@@ -255,6 +255,12 @@ func (s *Service) join(stream uint64, addr, ip, roomName, want string, req resum
 	if m.resumed {
 		welcome.Message = fmt.Sprintf("Welcome back, %s! You are in room %s.", m.name, r.name)
 	}
+	if topic, err := s.moderation.Topic(context.Background(), r.name); err != nil {
+		s.log.Error("moderation store: topic", "room", r.name, "err", err)
+	} else if topic != "" {
+		welcome.Topic = topic
+		welcome.Message += " Topic: " + topic
+	}
 	welcome.ResumeToken, welcome.Resumed = token, m.resumed
 	if req.memberToken != "" {
 		// Registered before the writer starts, so that the member is found
@@ -431,6 +437,11 @@ func (s *Service) read(stream grpc.ServerStream, m *member, log *slog.Logger) {
 			return
 		}
 		if err := s.handle(m, in.ChatMessage, log); err != nil {
+			var muted *mutedError
+			if errors.As(err, &muted) {
+				s.refuse(m, in.GetClientMsgId(), muted)
+				continue
+			}
 			if errors.Is(err, errLeave) {
 				m.quit.Store(true)
 				// The member asked to leave: it still gets what was queued
@@ -501,6 +512,9 @@ func (s *Service) handle(m *member, in *chatpb.ChatMessage, log *slog.Logger) er
 	}
 	if strings.TrimSpace(text) == "" {
 		return nil
+	}
+	if err := s.checkMuted(m); err != nil {
+		return err
 	}
 	if kind == chatpb.ChatMessage_KIND_PRIVATE {
 		s.whisper(m, in, log)

@@ -85,6 +85,9 @@ func (r *Roles) Check(ctx context.Context, k Kind, room, actor, target string) e
 	if err != nil {
 		return err
 	}
+	if targetRole == Admin {
+		return &DeniedError{fmt.Sprintf("%s is an admin of this server: nobody may %s them", target, k)}
+	}
 	if targetRole >= role {
 		return &DeniedError{fmt.Sprintf("%s is %s %s of room %s: only an admin may %s them", target, article(targetRole), targetRole, room, k)}
 	}

@@ -52,6 +52,19 @@ CALLS: dict[str, tuple[list[dict], str]] = {
     ),
     "chat.ChatService/Send": ([{"message": "hi from grpcurl Send"}], "{"),
     "chat.ChatService/Leave": ([{}], "{"),
+    # The moderation RPCs go to a second chat server that requires sign-in, where
+    # the tools' user (user1) is an admin (see MODERATION below).
+    "chat.ChatService/Kick": ([{"room": "tools-mod", "user": "someone", "reason": "grpcurl"}], "{"),
+    "chat.ChatService/Mute": (
+        [{"room": "tools-mod", "user": "someone", "duration": "600s"}],
+        '"until"',
+    ),
+    "chat.ChatService/Unmute": ([{"room": "tools-mod", "user": "nobody"}], "{"),
+    "chat.ChatService/Ban": ([{"room": "tools-mod", "user": "banned", "duration": "60s"}], '"until"'),
+    "chat.ChatService/Unban": ([{"room": "tools-mod", "user": "nobody"}], "{"),
+    "chat.ChatService/Op": ([{"room": "tools-mod", "user": "owner"}], "{"),
+    "chat.ChatService/SetTopic": ([{"room": "tools-mod", "topic": "tools"}], "{"),
+    "chat.ChatService/ListBans": ([{"room": "tools-mod"}], "{"),
     "polychat.file.v1.FileService/SayHello": ([{"name": "grpcurl"}], "Hello, grpcurl!"),
     "polychat.file.v1.FileService/GetServerTime": ([{}], '"formatted"'),
     "polychat.file.v1.FileService/WriteFile": (
@@ -103,6 +116,13 @@ CALLS: dict[str, tuple[list[dict], str]] = {
     ),
 }
 
+# The methods called on the signed-in chat server, as its admin.
+MODERATION = {
+    f"chat.ChatService/{name}"
+    for name in ("Kick", "Mute", "Unmute", "Ban", "Unban", "Op", "SetTopic", "ListBans")
+}
+MODERATOR = "user1"
+
 # Unary RPCs and the ghz request that loads each one (ghz takes the proto's own
 # snake_case field names; its templates make the writes unique). Login hashes a password (argon2) on purpose, so it gets few calls.
 GHZ_LOADS: dict[str, tuple[dict, int]] = {
@@ -112,6 +132,14 @@ GHZ_LOADS: dict[str, tuple[dict, int]] = {
     # One membership: within the server's burst of 40 messages, and one leave.
     "chat.ChatService/Send": ({"member_token": "MEMBER", "message": "load"}, 30),
     "chat.ChatService/Leave": ({"member_token": "MEMBER"}, 1),
+    "chat.ChatService/Kick": ({"room": "tools-ghz-mod", "user": "someone"}, 20),
+    "chat.ChatService/Mute": ({"room": "tools-ghz-mod", "user": "someone", "duration": "60s"}, 20),
+    "chat.ChatService/Unmute": ({"room": "tools-ghz-mod", "user": "someone"}, 20),
+    "chat.ChatService/Ban": ({"room": "tools-ghz-mod", "user": "someone", "duration": "60s"}, 20),
+    "chat.ChatService/Unban": ({"room": "tools-ghz-mod", "user": "someone"}, 20),
+    "chat.ChatService/Op": ({"room": "tools-ghz-mod", "user": "owner"}, 20),
+    "chat.ChatService/SetTopic": ({"room": "tools-ghz-mod", "topic": "load"}, 20),
+    "chat.ChatService/ListBans": ({"room": "tools-ghz-mod"}, 50),
     "polychat.file.v1.FileService/SayHello": ({"name": "ghz"}, 200),
     "polychat.file.v1.FileService/GetServerTime": ({}, 200),
     "polychat.file.v1.FileService/WriteFile": (
@@ -173,6 +201,7 @@ class Servers:
     """Where each service listens."""
 
     address: dict[str, str]  # full service name -> host:port
+    moderated: str  # the chat server that requires sign-in, with MODERATOR its admin
 
 
 @pytest.fixture(scope="module")
@@ -185,7 +214,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     )
     ports = {
         name: free_port()
-        for name in ("chat", "file", "random", "logger", "auth", "streaming", "user")
+        for name in ("chat", "moderated", "file", "random", "logger", "auth", "streaming", "user")
     }
     addr = {name: f"127.0.0.1:{port}" for name, port in ports.items()}
     procs = [
@@ -199,6 +228,25 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
                 str(data),
                 "-metrics-addr",
                 "",
+            ],
+            cwd=REPO,
+        ),
+        Proc(
+            "signed-in chat-server",
+            [
+                str(bin_dir / "chat-server"),
+                "-addr",
+                addr["moderated"],
+                "-data-dir",
+                str(tmp_path_factory.mktemp("tools-moderated")),
+                "-metrics-addr",
+                "",
+                "-web-addr",
+                "",
+                "-auth-server",
+                addr["auth"],
+                "-admins",
+                MODERATOR,
             ],
             cwd=REPO,
         ),
@@ -234,7 +282,8 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
                 "polychat.auth.v1.AuthService": addr["auth"],
                 "polychat.streaming.v1.StreamingService": addr["streaming"],
                 "polychat.user.v1.UserService": addr["user"],
-            }
+            },
+            addr["moderated"],
         )
     finally:
         for proc in procs:
@@ -356,6 +405,14 @@ def test_grpcurl_calls_through_reflection(tools: Tools, servers: Servers, method
         return
     if method.endswith(("/ValidateSession", "/Logout")):
         data = [{"sessionId": login(tools, servers)}]
+    if method in MODERATION:
+        token = login(tools, servers)
+        result = grpcurl(
+            tools, "-H", f"authorization: Bearer {token}", servers.moderated, method, data=data
+        )
+        assert result.returncode == 0, (result.stdout, result.stderr)
+        assert expected in result.stdout, result.stdout
+        return
     if method.endswith("/ListFiles"):
         written = grpcurl(
             tools,
@@ -373,6 +430,35 @@ def test_grpcurl_calls_through_reflection(tools: Tools, servers: Servers, method
     result = grpcurl(tools, address, method, data=data)
     assert result.returncode == 0, (result.stdout, result.stderr)
     assert expected in result.stdout, result.stdout
+
+
+def test_grpcurl_moderation_needs_a_moderator(tools: Tools, servers: Servers) -> None:
+    """A signed-in user who moderates nothing is refused; an anonymous server has no moderators."""
+    auth = servers.address["polychat.auth.v1.AuthService"]
+    account = {"username": "tools-member", "password": "a long password"}
+    registered = grpcurl(tools, auth, "polychat.auth.v1.AuthService/RegisterUser", data=[account])
+    assert registered.returncode == 0, registered.stderr
+    signed_in = grpcurl(tools, auth, "polychat.auth.v1.AuthService/Login", data=[account])
+    assert signed_in.returncode == 0, signed_in.stderr
+    token = json.loads(signed_in.stdout)["session_id"]
+    kick = [{"room": "tools-mod", "user": "someone"}]
+    refused = grpcurl(
+        tools,
+        "-H",
+        f"authorization: Bearer {token}",
+        servers.moderated,
+        "chat.ChatService/Kick",
+        data=kick,
+    )
+    assert refused.returncode != 0
+    assert "PermissionDenied" in refused.stderr
+    assert "only the owners of room tools-mod and the server's admins may kick" in refused.stderr
+    anonymous = grpcurl(
+        tools, servers.address["chat.ChatService"], "chat.ChatService/Kick", data=kick
+    )
+    assert anonymous.returncode != 0
+    assert "FailedPrecondition" in anonymous.stderr
+    assert "this server has no moderators" in anonymous.stderr
 
 
 def test_grpcurl_lists_members_and_rooms(tools: Tools, servers: Servers) -> None:
@@ -422,6 +508,11 @@ def test_ghz_loads_every_unary_rpc(tools: Tools, servers: Servers, method: str) 
     data, total = GHZ_LOADS[method]
     if data.get("session_id") == "TOKEN":
         data = {"session_id": login(tools, servers)}
+    address = servers.address[service]
+    headers = WRITER_HEADERS
+    if method in MODERATION:
+        address = servers.moderated
+        headers = {**headers, "authorization": f"Bearer {login(tools, servers)}"}
     member = None
     if data.get("member_token") == "MEMBER":
         # A membership opened over the generated Python stubs.
@@ -442,8 +533,8 @@ def test_ghz_loads_every_unary_rpc(tools: Tools, servers: Servers, method: str) 
             "--format",
             "json",
             "--metadata",
-            json.dumps(WRITER_HEADERS),
-            servers.address[service],
+            json.dumps(headers),
+            address,
         ],
         capture_output=True,
         text=True,

@@ -2778,7 +2778,7 @@ const file_polychat_chat_chat_proto_rawDesc = "" +
 	"\x04file\x18\x01 \x01(\v2\x10.chat.SharedFileR\x04file\x12%\n" +
 	"\x0edownload_grant\x18\x02 \x01(\tR\rdownloadGrant\x129\n" +
 	"\n" +
-	"expires_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt2\x93\x03\n" +
+	"expires_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt2\xa3\x06\n" +
 	"\vChatService\x126\n" +
 	"\n" +
 	"ChatStream\x12\x11.chat.ChatMessage\x1a\x11.chat.ChatMessage(\x010\x01\x12.\n" +
@@ -2787,7 +2787,15 @@ const file_polychat_chat_chat_proto_rawDesc = "" +
 	"\x05Leave\x12\x12.chat.LeaveRequest\x1a\x13.chat.LeaveResponse\x12B\n" +
 	"\vListMembers\x12\x18.chat.ListMembersRequest\x1a\x19.chat.ListMembersResponse\x12<\n" +
 	"\tListRooms\x12\x16.chat.ListRoomsRequest\x1a\x17.chat.ListRoomsResponse\x129\n" +
-	"\bGetRoles\x12\x15.chat.GetRolesRequest\x1a\x16.chat.GetRolesResponseB:Z8github.com/polychat/polychat/gen/go/polychat/chat;chatpbb\x06proto3"
+	"\bGetRoles\x12\x15.chat.GetRolesRequest\x1a\x16.chat.GetRolesResponse\x12-\n" +
+	"\x04Kick\x12\x11.chat.KickRequest\x1a\x12.chat.KickResponse\x12-\n" +
+	"\x04Mute\x12\x11.chat.MuteRequest\x1a\x12.chat.MuteResponse\x123\n" +
+	"\x06Unmute\x12\x13.chat.UnmuteRequest\x1a\x14.chat.UnmuteResponse\x12*\n" +
+	"\x03Ban\x12\x10.chat.BanRequest\x1a\x11.chat.BanResponse\x120\n" +
+	"\x05Unban\x12\x12.chat.UnbanRequest\x1a\x13.chat.UnbanResponse\x12'\n" +
+	"\x02Op\x12\x0f.chat.OpRequest\x1a\x10.chat.OpResponse\x129\n" +
+	"\bSetTopic\x12\x15.chat.SetTopicRequest\x1a\x16.chat.SetTopicResponse\x129\n" +
+	"\bListBans\x12\x15.chat.ListBansRequest\x1a\x16.chat.ListBansResponseB:Z8github.com/polychat/polychat/gen/go/polychat/chat;chatpbb\x06proto3"
 
 var (
 	file_polychat_chat_chat_proto_rawDescOnce sync.Once
@@ -2878,15 +2886,31 @@ var file_polychat_chat_chat_proto_depIdxs = []int32{
 	10, // 26: chat.ChatService.ListMembers:input_type -> chat.ListMembersRequest
 	13, // 27: chat.ChatService.ListRooms:input_type -> chat.ListRoomsRequest
 	30, // 28: chat.ChatService.GetRoles:input_type -> chat.GetRolesRequest
-	2,  // 29: chat.ChatService.ChatStream:output_type -> chat.ChatMessage
-	2,  // 30: chat.ChatService.Join:output_type -> chat.ChatMessage
-	7,  // 31: chat.ChatService.Send:output_type -> chat.SendResponse
-	9,  // 32: chat.ChatService.Leave:output_type -> chat.LeaveResponse
-	11, // 33: chat.ChatService.ListMembers:output_type -> chat.ListMembersResponse
-	14, // 34: chat.ChatService.ListRooms:output_type -> chat.ListRoomsResponse
-	31, // 35: chat.ChatService.GetRoles:output_type -> chat.GetRolesResponse
-	29, // [29:36] is the sub-list for method output_type
-	22, // [22:29] is the sub-list for method input_type
+	16, // 29: chat.ChatService.Kick:input_type -> chat.KickRequest
+	18, // 30: chat.ChatService.Mute:input_type -> chat.MuteRequest
+	20, // 31: chat.ChatService.Unmute:input_type -> chat.UnmuteRequest
+	22, // 32: chat.ChatService.Ban:input_type -> chat.BanRequest
+	24, // 33: chat.ChatService.Unban:input_type -> chat.UnbanRequest
+	26, // 34: chat.ChatService.Op:input_type -> chat.OpRequest
+	28, // 35: chat.ChatService.SetTopic:input_type -> chat.SetTopicRequest
+	32, // 36: chat.ChatService.ListBans:input_type -> chat.ListBansRequest
+	2,  // 37: chat.ChatService.ChatStream:output_type -> chat.ChatMessage
+	2,  // 38: chat.ChatService.Join:output_type -> chat.ChatMessage
+	7,  // 39: chat.ChatService.Send:output_type -> chat.SendResponse
+	9,  // 40: chat.ChatService.Leave:output_type -> chat.LeaveResponse
+	11, // 41: chat.ChatService.ListMembers:output_type -> chat.ListMembersResponse
+	14, // 42: chat.ChatService.ListRooms:output_type -> chat.ListRoomsResponse
+	31, // 43: chat.ChatService.GetRoles:output_type -> chat.GetRolesResponse
+	17, // 44: chat.ChatService.Kick:output_type -> chat.KickResponse
+	19, // 45: chat.ChatService.Mute:output_type -> chat.MuteResponse
+	21, // 46: chat.ChatService.Unmute:output_type -> chat.UnmuteResponse
+	23, // 47: chat.ChatService.Ban:output_type -> chat.BanResponse
+	25, // 48: chat.ChatService.Unban:output_type -> chat.UnbanResponse
+	27, // 49: chat.ChatService.Op:output_type -> chat.OpResponse
+	29, // 50: chat.ChatService.SetTopic:output_type -> chat.SetTopicResponse
+	33, // 51: chat.ChatService.ListBans:output_type -> chat.ListBansResponse
+	37, // [37:52] is the sub-list for method output_type
+	22, // [22:37] is the sub-list for method input_type
 	22, // [22:22] is the sub-list for extension type_name
 	22, // [22:22] is the sub-list for extension extendee
 	0,  // [0:22] is the sub-list for field type_name

@@ -33,6 +33,14 @@ const (
 	ChatService_ListMembers_FullMethodName = "/chat.ChatService/ListMembers"
 	ChatService_ListRooms_FullMethodName   = "/chat.ChatService/ListRooms"
 	ChatService_GetRoles_FullMethodName    = "/chat.ChatService/GetRoles"
+	ChatService_Kick_FullMethodName        = "/chat.ChatService/Kick"
+	ChatService_Mute_FullMethodName        = "/chat.ChatService/Mute"
+	ChatService_Unmute_FullMethodName      = "/chat.ChatService/Unmute"
+	ChatService_Ban_FullMethodName         = "/chat.ChatService/Ban"
+	ChatService_Unban_FullMethodName       = "/chat.ChatService/Unban"
+	ChatService_Op_FullMethodName          = "/chat.ChatService/Op"
+	ChatService_SetTopic_FullMethodName    = "/chat.ChatService/SetTopic"
+	ChatService_ListBans_FullMethodName    = "/chat.ChatService/ListBans"
 )
 
 // ChatServiceClient is the client API for ChatService service.
@@ -81,6 +89,22 @@ type ChatServiceClient interface {
 	// owners), whether the caller may, and the room's topic. On a server that
 	// does not require sign-in it answers that there are no moderators.
 	GetRoles(ctx context.Context, in *GetRolesRequest, opts ...grpc.CallOption) (*GetRolesResponse, error)
+	// Kick ends a member's memberships in a room; it may join again.
+	Kick(ctx context.Context, in *KickRequest, opts ...grpc.CallOption) (*KickResponse, error)
+	// Mute refuses a user's messages in a room for a while.
+	Mute(ctx context.Context, in *MuteRequest, opts ...grpc.CallOption) (*MuteResponse, error)
+	// Unmute lifts a mute.
+	Unmute(ctx context.Context, in *UnmuteRequest, opts ...grpc.CallOption) (*UnmuteResponse, error)
+	// Ban kicks a user and keeps it out of a room, for a while or until Unban.
+	Ban(ctx context.Context, in *BanRequest, opts ...grpc.CallOption) (*BanResponse, error)
+	// Unban lifts a ban.
+	Unban(ctx context.Context, in *UnbanRequest, opts ...grpc.CallOption) (*UnbanResponse, error)
+	// Op makes a user an owner of a room.
+	Op(ctx context.Context, in *OpRequest, opts ...grpc.CallOption) (*OpResponse, error)
+	// SetTopic sets (or, empty, clears) a room's topic, shown on join.
+	SetTopic(ctx context.Context, in *SetTopicRequest, opts ...grpc.CallOption) (*SetTopicResponse, error)
+	// ListBans lists the bans in force in a room.
+	ListBans(ctx context.Context, in *ListBansRequest, opts ...grpc.CallOption) (*ListBansResponse, error)
 }
 
 type chatServiceClient struct {
@@ -173,6 +197,86 @@ func (c *chatServiceClient) GetRoles(ctx context.Context, in *GetRolesRequest, o
 	return out, nil
 }
 
+func (c *chatServiceClient) Kick(ctx context.Context, in *KickRequest, opts ...grpc.CallOption) (*KickResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(KickResponse)
+	err := c.cc.Invoke(ctx, ChatService_Kick_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *chatServiceClient) Mute(ctx context.Context, in *MuteRequest, opts ...grpc.CallOption) (*MuteResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(MuteResponse)
+	err := c.cc.Invoke(ctx, ChatService_Mute_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *chatServiceClient) Unmute(ctx context.Context, in *UnmuteRequest, opts ...grpc.CallOption) (*UnmuteResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UnmuteResponse)
+	err := c.cc.Invoke(ctx, ChatService_Unmute_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *chatServiceClient) Ban(ctx context.Context, in *BanRequest, opts ...grpc.CallOption) (*BanResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BanResponse)
+	err := c.cc.Invoke(ctx, ChatService_Ban_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *chatServiceClient) Unban(ctx context.Context, in *UnbanRequest, opts ...grpc.CallOption) (*UnbanResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UnbanResponse)
+	err := c.cc.Invoke(ctx, ChatService_Unban_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *chatServiceClient) Op(ctx context.Context, in *OpRequest, opts ...grpc.CallOption) (*OpResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(OpResponse)
+	err := c.cc.Invoke(ctx, ChatService_Op_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *chatServiceClient) SetTopic(ctx context.Context, in *SetTopicRequest, opts ...grpc.CallOption) (*SetTopicResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetTopicResponse)
+	err := c.cc.Invoke(ctx, ChatService_SetTopic_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *chatServiceClient) ListBans(ctx context.Context, in *ListBansRequest, opts ...grpc.CallOption) (*ListBansResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListBansResponse)
+	err := c.cc.Invoke(ctx, ChatService_ListBans_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ChatServiceServer is the server API for ChatService service.
 // All implementations must embed UnimplementedChatServiceServer
 // for forward compatibility.
@@ -219,6 +323,22 @@ type ChatServiceServer interface {
 	// owners), whether the caller may, and the room's topic. On a server that
 	// does not require sign-in it answers that there are no moderators.
 	GetRoles(context.Context, *GetRolesRequest) (*GetRolesResponse, error)
+	// Kick ends a member's memberships in a room; it may join again.
+	Kick(context.Context, *KickRequest) (*KickResponse, error)
+	// Mute refuses a user's messages in a room for a while.
+	Mute(context.Context, *MuteRequest) (*MuteResponse, error)
+	// Unmute lifts a mute.
+	Unmute(context.Context, *UnmuteRequest) (*UnmuteResponse, error)
+	// Ban kicks a user and keeps it out of a room, for a while or until Unban.
+	Ban(context.Context, *BanRequest) (*BanResponse, error)
+	// Unban lifts a ban.
+	Unban(context.Context, *UnbanRequest) (*UnbanResponse, error)
+	// Op makes a user an owner of a room.
+	Op(context.Context, *OpRequest) (*OpResponse, error)
+	// SetTopic sets (or, empty, clears) a room's topic, shown on join.
+	SetTopic(context.Context, *SetTopicRequest) (*SetTopicResponse, error)
+	// ListBans lists the bans in force in a room.
+	ListBans(context.Context, *ListBansRequest) (*ListBansResponse, error)
 	mustEmbedUnimplementedChatServiceServer()
 }
 
@@ -249,6 +369,30 @@ func (UnimplementedChatServiceServer) ListRooms(context.Context, *ListRoomsReque
 }
 func (UnimplementedChatServiceServer) GetRoles(context.Context, *GetRolesRequest) (*GetRolesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetRoles not implemented")
+}
+func (UnimplementedChatServiceServer) Kick(context.Context, *KickRequest) (*KickResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Kick not implemented")
+}
+func (UnimplementedChatServiceServer) Mute(context.Context, *MuteRequest) (*MuteResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Mute not implemented")
+}
+func (UnimplementedChatServiceServer) Unmute(context.Context, *UnmuteRequest) (*UnmuteResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Unmute not implemented")
+}
+func (UnimplementedChatServiceServer) Ban(context.Context, *BanRequest) (*BanResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Ban not implemented")
+}
+func (UnimplementedChatServiceServer) Unban(context.Context, *UnbanRequest) (*UnbanResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Unban not implemented")
+}
+func (UnimplementedChatServiceServer) Op(context.Context, *OpRequest) (*OpResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Op not implemented")
+}
+func (UnimplementedChatServiceServer) SetTopic(context.Context, *SetTopicRequest) (*SetTopicResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetTopic not implemented")
+}
+func (UnimplementedChatServiceServer) ListBans(context.Context, *ListBansRequest) (*ListBansResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListBans not implemented")
 }
 func (UnimplementedChatServiceServer) mustEmbedUnimplementedChatServiceServer() {}
 func (UnimplementedChatServiceServer) testEmbeddedByValue()                     {}
@@ -379,6 +523,150 @@ func _ChatService_GetRoles_Handler(srv interface{}, ctx context.Context, dec fun
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ChatService_Kick_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(KickRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ChatServiceServer).Kick(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ChatService_Kick_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ChatServiceServer).Kick(ctx, req.(*KickRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ChatService_Mute_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MuteRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ChatServiceServer).Mute(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ChatService_Mute_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ChatServiceServer).Mute(ctx, req.(*MuteRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ChatService_Unmute_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UnmuteRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ChatServiceServer).Unmute(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ChatService_Unmute_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ChatServiceServer).Unmute(ctx, req.(*UnmuteRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ChatService_Ban_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BanRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ChatServiceServer).Ban(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ChatService_Ban_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ChatServiceServer).Ban(ctx, req.(*BanRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ChatService_Unban_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UnbanRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ChatServiceServer).Unban(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ChatService_Unban_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ChatServiceServer).Unban(ctx, req.(*UnbanRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ChatService_Op_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(OpRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ChatServiceServer).Op(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ChatService_Op_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ChatServiceServer).Op(ctx, req.(*OpRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ChatService_SetTopic_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetTopicRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ChatServiceServer).SetTopic(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ChatService_SetTopic_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ChatServiceServer).SetTopic(ctx, req.(*SetTopicRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ChatService_ListBans_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListBansRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ChatServiceServer).ListBans(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ChatService_ListBans_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ChatServiceServer).ListBans(ctx, req.(*ListBansRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ChatService_ServiceDesc is the grpc.ServiceDesc for ChatService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -405,6 +693,38 @@ var ChatService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetRoles",
 			Handler:    _ChatService_GetRoles_Handler,
+		},
+		{
+			MethodName: "Kick",
+			Handler:    _ChatService_Kick_Handler,
+		},
+		{
+			MethodName: "Mute",
+			Handler:    _ChatService_Mute_Handler,
+		},
+		{
+			MethodName: "Unmute",
+			Handler:    _ChatService_Unmute_Handler,
+		},
+		{
+			MethodName: "Ban",
+			Handler:    _ChatService_Ban_Handler,
+		},
+		{
+			MethodName: "Unban",
+			Handler:    _ChatService_Unban_Handler,
+		},
+		{
+			MethodName: "Op",
+			Handler:    _ChatService_Op_Handler,
+		},
+		{
+			MethodName: "SetTopic",
+			Handler:    _ChatService_SetTopic_Handler,
+		},
+		{
+			MethodName: "ListBans",
+			Handler:    _ChatService_ListBans_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

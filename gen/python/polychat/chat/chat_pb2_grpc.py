@@ -87,6 +87,46 @@ class ChatServiceStub:
                 request_serializer=polychat_dot_chat_dot_chat__pb2.GetRolesRequest.SerializeToString,
                 response_deserializer=polychat_dot_chat_dot_chat__pb2.GetRolesResponse.FromString,
                 _registered_method=True)
+        self.Kick = channel.unary_unary(
+                '/chat.ChatService/Kick',
+                request_serializer=polychat_dot_chat_dot_chat__pb2.KickRequest.SerializeToString,
+                response_deserializer=polychat_dot_chat_dot_chat__pb2.KickResponse.FromString,
+                _registered_method=True)
+        self.Mute = channel.unary_unary(
+                '/chat.ChatService/Mute',
+                request_serializer=polychat_dot_chat_dot_chat__pb2.MuteRequest.SerializeToString,
+                response_deserializer=polychat_dot_chat_dot_chat__pb2.MuteResponse.FromString,
+                _registered_method=True)
+        self.Unmute = channel.unary_unary(
+                '/chat.ChatService/Unmute',
+                request_serializer=polychat_dot_chat_dot_chat__pb2.UnmuteRequest.SerializeToString,
+                response_deserializer=polychat_dot_chat_dot_chat__pb2.UnmuteResponse.FromString,
+                _registered_method=True)
+        self.Ban = channel.unary_unary(
+                '/chat.ChatService/Ban',
+                request_serializer=polychat_dot_chat_dot_chat__pb2.BanRequest.SerializeToString,
+                response_deserializer=polychat_dot_chat_dot_chat__pb2.BanResponse.FromString,
+                _registered_method=True)
+        self.Unban = channel.unary_unary(
+                '/chat.ChatService/Unban',
+                request_serializer=polychat_dot_chat_dot_chat__pb2.UnbanRequest.SerializeToString,
+                response_deserializer=polychat_dot_chat_dot_chat__pb2.UnbanResponse.FromString,
+                _registered_method=True)
+        self.Op = channel.unary_unary(
+                '/chat.ChatService/Op',
+                request_serializer=polychat_dot_chat_dot_chat__pb2.OpRequest.SerializeToString,
+                response_deserializer=polychat_dot_chat_dot_chat__pb2.OpResponse.FromString,
+                _registered_method=True)
+        self.SetTopic = channel.unary_unary(
+                '/chat.ChatService/SetTopic',
+                request_serializer=polychat_dot_chat_dot_chat__pb2.SetTopicRequest.SerializeToString,
+                response_deserializer=polychat_dot_chat_dot_chat__pb2.SetTopicResponse.FromString,
+                _registered_method=True)
+        self.ListBans = channel.unary_unary(
+                '/chat.ChatService/ListBans',
+                request_serializer=polychat_dot_chat_dot_chat__pb2.ListBansRequest.SerializeToString,
+                response_deserializer=polychat_dot_chat_dot_chat__pb2.ListBansResponse.FromString,
+                _registered_method=True)
 
 
 class ChatServiceServicer:
@@ -168,6 +208,67 @@ class ChatServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Kick(self, request, context):
+        """The moderation RPCs (docs/chat-protocol.md, "Moderation and file
+        sharing"). The caller is named by its bearer token and must moderate
+        the request's room (PERMISSION_DENIED otherwise); each action is told
+        to the room as KIND_MODERATION and sent to LoggerService's audit log.
+
+        Kick ends a member's memberships in a room; it may join again.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Mute(self, request, context):
+        """Mute refuses a user's messages in a room for a while.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Unmute(self, request, context):
+        """Unmute lifts a mute.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Ban(self, request, context):
+        """Ban kicks a user and keeps it out of a room, for a while or until Unban.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Unban(self, request, context):
+        """Unban lifts a ban.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Op(self, request, context):
+        """Op makes a user an owner of a room.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetTopic(self, request, context):
+        """SetTopic sets (or, empty, clears) a room's topic, shown on join.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListBans(self, request, context):
+        """ListBans lists the bans in force in a room.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ChatServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -205,6 +306,46 @@ def add_ChatServiceServicer_to_server(servicer, server):
                     servicer.GetRoles,
                     request_deserializer=polychat_dot_chat_dot_chat__pb2.GetRolesRequest.FromString,
                     response_serializer=polychat_dot_chat_dot_chat__pb2.GetRolesResponse.SerializeToString,
+            ),
+            'Kick': grpc.unary_unary_rpc_method_handler(
+                    servicer.Kick,
+                    request_deserializer=polychat_dot_chat_dot_chat__pb2.KickRequest.FromString,
+                    response_serializer=polychat_dot_chat_dot_chat__pb2.KickResponse.SerializeToString,
+            ),
+            'Mute': grpc.unary_unary_rpc_method_handler(
+                    servicer.Mute,
+                    request_deserializer=polychat_dot_chat_dot_chat__pb2.MuteRequest.FromString,
+                    response_serializer=polychat_dot_chat_dot_chat__pb2.MuteResponse.SerializeToString,
+            ),
+            'Unmute': grpc.unary_unary_rpc_method_handler(
+                    servicer.Unmute,
+                    request_deserializer=polychat_dot_chat_dot_chat__pb2.UnmuteRequest.FromString,
+                    response_serializer=polychat_dot_chat_dot_chat__pb2.UnmuteResponse.SerializeToString,
+            ),
+            'Ban': grpc.unary_unary_rpc_method_handler(
+                    servicer.Ban,
+                    request_deserializer=polychat_dot_chat_dot_chat__pb2.BanRequest.FromString,
+                    response_serializer=polychat_dot_chat_dot_chat__pb2.BanResponse.SerializeToString,
+            ),
+            'Unban': grpc.unary_unary_rpc_method_handler(
+                    servicer.Unban,
+                    request_deserializer=polychat_dot_chat_dot_chat__pb2.UnbanRequest.FromString,
+                    response_serializer=polychat_dot_chat_dot_chat__pb2.UnbanResponse.SerializeToString,
+            ),
+            'Op': grpc.unary_unary_rpc_method_handler(
+                    servicer.Op,
+                    request_deserializer=polychat_dot_chat_dot_chat__pb2.OpRequest.FromString,
+                    response_serializer=polychat_dot_chat_dot_chat__pb2.OpResponse.SerializeToString,
+            ),
+            'SetTopic': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetTopic,
+                    request_deserializer=polychat_dot_chat_dot_chat__pb2.SetTopicRequest.FromString,
+                    response_serializer=polychat_dot_chat_dot_chat__pb2.SetTopicResponse.SerializeToString,
+            ),
+            'ListBans': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListBans,
+                    request_deserializer=polychat_dot_chat_dot_chat__pb2.ListBansRequest.FromString,
+                    response_serializer=polychat_dot_chat_dot_chat__pb2.ListBansResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -414,6 +555,222 @@ class ChatService:
             '/chat.ChatService/GetRoles',
             polychat_dot_chat_dot_chat__pb2.GetRolesRequest.SerializeToString,
             polychat_dot_chat_dot_chat__pb2.GetRolesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Kick(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chat.ChatService/Kick',
+            polychat_dot_chat_dot_chat__pb2.KickRequest.SerializeToString,
+            polychat_dot_chat_dot_chat__pb2.KickResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Mute(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chat.ChatService/Mute',
+            polychat_dot_chat_dot_chat__pb2.MuteRequest.SerializeToString,
+            polychat_dot_chat_dot_chat__pb2.MuteResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Unmute(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chat.ChatService/Unmute',
+            polychat_dot_chat_dot_chat__pb2.UnmuteRequest.SerializeToString,
+            polychat_dot_chat_dot_chat__pb2.UnmuteResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Ban(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chat.ChatService/Ban',
+            polychat_dot_chat_dot_chat__pb2.BanRequest.SerializeToString,
+            polychat_dot_chat_dot_chat__pb2.BanResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Unban(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chat.ChatService/Unban',
+            polychat_dot_chat_dot_chat__pb2.UnbanRequest.SerializeToString,
+            polychat_dot_chat_dot_chat__pb2.UnbanResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Op(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chat.ChatService/Op',
+            polychat_dot_chat_dot_chat__pb2.OpRequest.SerializeToString,
+            polychat_dot_chat_dot_chat__pb2.OpResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetTopic(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chat.ChatService/SetTopic',
+            polychat_dot_chat_dot_chat__pb2.SetTopicRequest.SerializeToString,
+            polychat_dot_chat_dot_chat__pb2.SetTopicResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListBans(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chat.ChatService/ListBans',
+            polychat_dot_chat_dot_chat__pb2.ListBansRequest.SerializeToString,
+            polychat_dot_chat_dot_chat__pb2.ListBansResponse.FromString,
             options,
             channel_credentials,
             insecure,
