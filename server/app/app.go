@@ -30,6 +30,7 @@ import (
 
 	authv1 "github.com/polychat/polychat/gen/go/polychat/auth/v1"
 	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
+	loggerv1 "github.com/polychat/polychat/gen/go/polychat/logger/v1"
 	"github.com/polychat/polychat/internal/tlsconfig"
 	"github.com/polychat/polychat/server/broker"
 	"github.com/polychat/polychat/server/chat"
@@ -87,8 +88,11 @@ type Server struct {
 	metSrv   *http.Server
 	web      *web.Server // nil when the page is off
 
-	// moderation is the moderation log, beside the rooms in NATS.
+	// moderation is the moderation log, beside the rooms in NATS; audit
+	// delivers its events to LoggerService (nil without -logger-server).
 	moderation *moderation.Shared
+	audit      *moderation.Sender
+	loggerConn *grpc.ClientConn
 }
 
 // New builds the server cfg describes and starts listening on cfg.Addr
@@ -193,6 +197,18 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 	if s.moderation, err = openModeration(s.broker, log); err != nil {
 		return nil, err
 	}
+	if cfg.LoggerServer != "" {
+		tc, err := tlsconfig.Client(tlsconfig.ClientOptions{CAFile: cfg.LoggerCA, CertFile: cfg.LoggerCert, KeyFile: cfg.LoggerKey})
+		if err != nil {
+			return nil, fmt.Errorf("logger service TLS: %w", err)
+		}
+		s.loggerConn, err = grpc.NewClient(cfg.LoggerServer, grpc.WithTransportCredentials(tlsconfig.Credentials(tc)))
+		if err != nil {
+			return nil, fmt.Errorf("logger service at %s: %w", cfg.LoggerServer, err)
+		}
+		s.audit = moderation.NewSender(s.moderation, loggerv1.NewLoggerServiceClient(s.loggerConn),
+			s.moderation.Epoch(), cfg.LoggerWriteKey, log)
+	}
 
 	logOpts := []logging.Option{logging.WithLogOnEvents(logging.FinishCall)}
 	unary = append(unary, logging.UnaryServerInterceptor(requestLogger(log), logOpts...))
@@ -220,6 +236,9 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 	}
 	if chatMetrics != nil {
 		chatCfg.Metrics = chatMetrics
+	}
+	if s.audit != nil {
+		chatCfg.AuditNotify = s.audit.Notify
 	}
 	s.chat = chat.New(chatCfg)
 
@@ -377,11 +396,15 @@ func (s *Server) Run(ctx context.Context) error {
 	if s.cfg.AuthServer != "" {
 		signIn = s.cfg.AuthServer
 	}
+	audit := "kept until -logger-server is set"
+	if s.cfg.LoggerServer != "" {
+		audit = s.cfg.LoggerServer
+	}
 	page := s.WebURL()
 	if page == "" {
 		page = "off"
 	}
-	s.log.Info("chat server listening", "addr", s.Addr().String(), "tls", tlsMode, "sign_in", signIn,
+	s.log.Info("chat server listening", "addr", s.Addr().String(), "tls", tlsMode, "sign_in", signIn, "audit", audit,
 		"metrics", metricsAddr, "page", page, "data_dir", s.cfg.DataDir, "history", s.cfg.History)
 	if s.web != nil {
 		s.log.Info("chat in the browser: open " + page)
@@ -390,6 +413,20 @@ func (s *Server) Run(ctx context.Context) error {
 	expireCtx, stopExpiring := context.WithCancel(ctx)
 	defer stopExpiring()
 	go s.expireRooms(expireCtx)
+	if s.audit != nil {
+		// Stopped with the server: what it has not delivered stays in the
+		// moderation log for the next start, or another node.
+		auditCtx, stopAudit := context.WithCancel(context.Background())
+		auditDone := make(chan struct{})
+		go func() {
+			defer close(auditDone)
+			s.audit.Run(auditCtx)
+		}()
+		defer func() {
+			stopAudit()
+			<-auditDone
+		}()
+	}
 
 	select {
 	case err := <-served:
@@ -482,6 +519,9 @@ func (s *Server) Close() {
 	}
 	if s.authConn != nil {
 		_ = s.authConn.Close()
+	}
+	if s.loggerConn != nil {
+		_ = s.loggerConn.Close()
 	}
 	if s.moderation != nil {
 		s.moderation.Close()

@@ -57,6 +57,17 @@ type Config struct {
 	// Admins are the signed-in user names that moderate every room.
 	Admins []string
 
+	// LoggerServer is the LoggerService address the moderation audit
+	// events are sent to; empty keeps them in the moderation log until one
+	// is set.
+	LoggerServer string
+	// LoggerCA, LoggerCert and LoggerKey configure TLS (and mutual TLS, the
+	// client certificate then naming the writer) to the LoggerService.
+	LoggerCA, LoggerCert, LoggerKey string
+	// LoggerWriteKey is LoggerService's shared write key (environment
+	// only: LOGGER_WRITE_KEY, as the Logger's other clients read it).
+	LoggerWriteKey string
+
 	// MaxStreamsPerConn limits concurrent streams on one connection (0: no limit).
 	MaxStreamsPerConn int
 	// MaxConnections limits open client connections (0: no limit).
@@ -164,6 +175,11 @@ var env = map[string]cli.Var{
 	"auth-cache-ttl": {Name: "CHAT_AUTH_CACHE_TTL"},
 	"admins":         {Name: "CHAT_ADMINS"},
 
+	"logger-server": {Name: "CHAT_LOGGER_SERVER"},
+	"logger-ca":     {Name: "CHAT_LOGGER_CA"},
+	"logger-cert":   {Name: "CHAT_LOGGER_CERT"},
+	"logger-key":    {Name: "CHAT_LOGGER_KEY"},
+
 	"max-streams-per-conn": {Name: "CHAT_MAX_STREAMS_PER_CONN"},
 	"max-connections":      {Name: "CHAT_MAX_CONNECTIONS"},
 	"rate":                 {Name: "CHAT_RATE"},
@@ -242,6 +258,10 @@ const (
 	minHeaderBytes = 1024
 )
 
+// LoggerWriteKeyEnv is the environment variable holding LoggerService's
+// shared write key: a secret, so never a flag, which ps would show.
+const LoggerWriteKeyEnv = "LOGGER_WRITE_KEY"
+
 // Parse reads args (without the program name) and the environment through
 // lookupEnv. On -h it writes the usage to usage and returns ErrHelp; any
 // other error is one line, fit to print as it is.
@@ -278,6 +298,11 @@ func Parse(prog string, args []string, lookupEnv func(string) (string, bool), us
 		}
 		return nil
 	})
+
+	fs.StringVar(&c.LoggerServer, "logger-server", "", "LoggerService address to send the moderation audit events to (e.g. localhost:50055), with LOGGER_WRITE_KEY or -logger-cert; empty keeps them until one is set")
+	fs.StringVar(&c.LoggerCA, "logger-ca", "", "PEM CA to verify the LoggerService with (turns TLS to it on)")
+	fs.StringVar(&c.LoggerCert, "logger-cert", "", "PEM client certificate for mutual TLS to the LoggerService, naming the writer (needs -logger-key)")
+	fs.StringVar(&c.LoggerKey, "logger-key", "", "PEM private key of -logger-cert")
 
 	fs.IntVar(&c.MaxStreamsPerConn, "max-streams-per-conn", DefaultMaxStreamsPerConn, "concurrent streams allowed on one connection (0: no limit)")
 	fs.IntVar(&c.MaxConnections, "max-connections", DefaultMaxConnections, "open connections allowed; more are closed at once (0: no limit)")
@@ -326,6 +351,7 @@ func Parse(prog string, args []string, lookupEnv func(string) (string, bool), us
 	if err := cli.SetFromEnv(fs, env, lookupEnv, warn); err != nil {
 		return Config{}, err
 	}
+	c.LoggerWriteKey, _ = lookupEnv(LoggerWriteKeyEnv)
 	return c, c.validate()
 }
 
@@ -377,6 +403,10 @@ func (c Config) validate() error {
 		return errors.New("-auth-ca, -auth-cert and -auth-key need -auth-server")
 	case c.AuthServer == "" && len(c.Admins) > 0:
 		return errors.New("-admins needs -auth-server: moderators are signed-in users, and a server without sign-in has none")
+	case (c.LoggerCert == "") != (c.LoggerKey == ""):
+		return errors.New("-logger-cert and -logger-key must be given together")
+	case c.LoggerServer == "" && (c.LoggerCA != "" || c.LoggerCert != ""):
+		return errors.New("-logger-ca, -logger-cert and -logger-key need -logger-server")
 	case c.AuthCacheTTL < 0:
 		return fmt.Errorf("-auth-cache-ttl must be 0 or more, not %s", c.AuthCacheTTL)
 	case c.MaxStreamsPerConn < 0:

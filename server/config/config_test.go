@@ -133,6 +133,8 @@ func TestBadValues(t *testing.T) {
 		{[]string{"-nats-replicas", "0"}, nil, "-nats-replicas must be 1 to 5"},
 		{nil, map[string]string{"CHAT_NODE_TTL": "10ms"}, "-node-ttl must be 1s or more"},
 		{[]string{"-admins", "alice"}, nil, "-admins needs -auth-server"},
+		{[]string{"-logger-server", "l:1", "-logger-cert", "c.pem"}, nil, "-logger-cert and -logger-key must be given together"},
+		{nil, map[string]string{"CHAT_LOGGER_CA": "ca.pem"}, "-logger-ca, -logger-cert and -logger-key need -logger-server"},
 	} {
 		_, err := Parse("x", tc.args, lookup(tc.env), nil)
 		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
@@ -290,5 +292,17 @@ func TestAdmins(t *testing.T) {
 		if !slices.Equal(c.Admins, tc.want) {
 			t.Errorf("%v %v: admins %q, want %q", tc.args, tc.env, c.Admins, tc.want)
 		}
+	}
+}
+
+func TestLoggerSettings(t *testing.T) {
+	c, err := Parse("x", []string{"-logger-cert", "c.pem", "-logger-key", "k.pem"}, lookup(map[string]string{
+		"CHAT_LOGGER_SERVER": "logger:50055", "CHAT_LOGGER_CA": "ca.pem", "LOGGER_WRITE_KEY": "s3cret",
+	}), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.LoggerServer != "logger:50055" || c.LoggerCA != "ca.pem" || c.LoggerCert != "c.pem" || c.LoggerKey != "k.pem" || c.LoggerWriteKey != "s3cret" {
+		t.Fatalf("logger settings = %+v", c)
 	}
 }
