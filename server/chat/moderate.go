@@ -424,9 +424,20 @@ func (e *mutedError) Error() string {
 	return "Not sent: you are muted in " + e.mute.Room + " until " + e.mute.Until.UTC().Format("2006-01-02 15:04:05 UTC")
 }
 
-// GRPCStatus is the status Send answers.
+// GRPCStatus is the status Send answers: PERMISSION_DENIED with the
+// Refusal among its details, so that a client tells a refused message from
+// a membership it may no longer use.
 func (e *mutedError) GRPCStatus() *status.Status {
-	return status.New(codes.PermissionDenied, e.Error())
+	st := status.New(codes.PermissionDenied, e.Error())
+	if withRefusal, err := st.WithDetails(e.refusal()); err == nil {
+		return withRefusal
+	}
+	return st
+}
+
+// refusal is the Refusal of a muted member's message.
+func (e *mutedError) refusal() *chatpb.Refusal {
+	return &chatpb.Refusal{Reason: chatpb.Refusal_REASON_MUTED, Until: timestamppb.New(e.mute.Until)}
 }
 
 // checkMuted returns a *mutedError if m may not speak in its room now.
@@ -459,7 +470,7 @@ func (s *Service) refuse(m *member, id string, e *mutedError) {
 	}
 	msg := s.message(r.name, SystemUser, chatpb.ChatMessage_KIND_REFUSED, e.Error(), nil)
 	msg.ClientMsgId = id
-	msg.Refusal = &chatpb.Refusal{Reason: chatpb.Refusal_REASON_MUTED, Until: timestamppb.New(e.mute.Until)}
+	msg.Refusal = e.refusal()
 	if !m.push(encode(msg)) {
 		s.disconnectSlowLocked(r, []*member{m})
 	}

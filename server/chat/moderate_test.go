@@ -168,9 +168,12 @@ func TestMuteRefusesMessagesUntilItEnds(t *testing.T) {
 	}
 	// A Join member of bob's gets PERMISSION_DENIED from Send.
 	j := ts.joinWeb(t, &chatpb.JoinRequest{Room: "red"}, chatwire.AuthorizationKey, "Bearer tok-bob")
-	if err := j.send(&chatpb.SendRequest{Message: "hi"}); code(err) != codes.PermissionDenied ||
-		!strings.HasPrefix(status.Convert(err).Message(), "Not sent: you are muted in red") {
+	err = j.send(&chatpb.SendRequest{Message: "hi"})
+	if code(err) != codes.PermissionDenied || !strings.HasPrefix(status.Convert(err).Message(), "Not sent: you are muted in red") {
 		t.Fatalf("Send while muted: %v; want PERMISSION_DENIED", err)
+	}
+	if details := status.Convert(err).Details(); len(details) != 1 || details[0].(*chatpb.Refusal).GetReason() != chatpb.Refusal_REASON_MUTED {
+		t.Fatalf("Send's refusal has details %v; want the Refusal", details)
 	}
 
 	clk.add(10 * time.Minute)
