@@ -19,8 +19,9 @@ from typing import Protocol
 import grpc
 from polychat.chat import chat_pb2
 
+from pyclient import moderation
 from pyclient.backoff import Backoff
-from pyclient.commands import HELP_LINES, SENT, Command
+from pyclient.commands import HELP_LINES, MODERATION, SENT, Command
 from pyclient.commands import Kind as Typed
 from pyclient.commands import parse as parse_command
 from pyclient.outbox import Outbox, OutboxFull
@@ -254,6 +255,10 @@ class Conversation:
                 self.ui.show(status(rooms_line(rooms)))
         elif command.kind == Typed.JOIN:
             await self._join(command.arg)
+        elif command.kind in MODERATION:
+            answer = await moderation.run(self.session, self.room, command)
+            if answer:
+                self.ui.show(status(sanitize(answer)))
 
     async def _join(self, room: str) -> None:
         """Move to `room`: open a stream there first and wait for its welcome, so that a room
@@ -436,7 +441,10 @@ class Conversation:
             self.resume_token = msg.resume_token
         if not self.seen.admit(msg):
             return
-        if msg.kind in _OWN_KINDS and self.outbox.is_own(msg.client_msg_id):
+        if msg.kind == Kind.KIND_REFUSED and self.outbox.is_own(msg.client_msg_id):
+            # Not relayed (a mute): not to be sent again either; shown below.
+            self.outbox.arrived(msg.client_msg_id)
+        elif msg.kind in _OWN_KINDS and self.outbox.is_own(msg.client_msg_id):
             # It has arrived. Replayed after a reconnect, the user saw it when typing it; the
             # echo of a private message is the one way it is shown.
             self.outbox.arrived(msg.client_msg_id)

@@ -46,7 +46,7 @@ def render(msg: chat_pb2.ChatMessage) -> str:
     kind = msg.kind
     if kind in (Kind.KIND_JOIN, Kind.KIND_LEAVE):
         return continued(f"[{clock(msg.timestamp)}] >>> ", msg.message)
-    if kind == Kind.KIND_SYSTEM:
+    if kind in (Kind.KIND_SYSTEM, Kind.KIND_MODERATION, Kind.KIND_REFUSED):
         return continued(f"[{clock(msg.timestamp)}] *** ", msg.message)
     if kind in _WORDED:
         return continued("", msg.message)

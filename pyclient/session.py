@@ -7,6 +7,7 @@ import time
 from collections.abc import AsyncIterator
 
 import grpc
+from google.protobuf.message import Message
 from polychat.chat import chat_pb2, chat_pb2_grpc
 
 from pyclient.retryinfo import retry_delay
@@ -354,6 +355,18 @@ class ChatSession:
         request = chat_pb2.ListRoomsRequest()
         try:
             return await self._stub().ListRooms(
+                request, metadata=self._auth(), timeout=self.connect_timeout
+            )
+        except grpc.aio.AioRpcError as err:
+            raise _call_failed(err) from None
+
+    async def call(self, method: str, request: Message) -> Message:
+        """Call the unary ChatService RPC `method` with `request` over this session's channel.
+
+        Raises ChatError (its `reason` says why) when the server refuses or cannot answer.
+        """
+        try:
+            return await getattr(self._stub(), method)(
                 request, metadata=self._auth(), timeout=self.connect_timeout
             )
         except grpc.aio.AioRpcError as err:

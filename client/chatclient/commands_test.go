@@ -17,6 +17,7 @@ type commandVectors struct {
 		Command string `json:"command"`
 		Arg     string `json:"arg"`
 		Text    string `json:"text"`
+		Seconds int64  `json:"seconds"`
 	} `json:"cases"`
 }
 
@@ -40,8 +41,8 @@ func TestParseCommand(t *testing.T) {
 	for _, tc := range loadCommandVectors(t).Cases {
 		t.Run(tc.Name, func(t *testing.T) {
 			got := ParseCommand(tc.Input)
-			if got.Kind.String() != tc.Command || got.Arg != tc.Arg || got.Text != tc.Text {
-				t.Fatalf("ParseCommand(%q) = %s %q %q, want %s %q %q", tc.Input, got.Kind, got.Arg, got.Text, tc.Command, tc.Arg, tc.Text)
+			if got.Kind.String() != tc.Command || got.Arg != tc.Arg || got.Text != tc.Text || got.Seconds != tc.Seconds {
+				t.Fatalf("ParseCommand(%q) = %s %q %q %ds, want %s %q %q %ds", tc.Input, got.Kind, got.Arg, got.Text, got.Seconds, tc.Command, tc.Arg, tc.Text, tc.Seconds)
 			}
 		})
 	}

@@ -34,7 +34,7 @@ func Render(msg *chatpb.ChatMessage) string {
 	switch msg.GetKind() {
 	case chatpb.ChatMessage_KIND_JOIN, chatpb.ChatMessage_KIND_LEAVE:
 		return Continued("["+messageTime(msg).Format(timeLayout)+"] >>> ", msg.GetMessage())
-	case chatpb.ChatMessage_KIND_SYSTEM:
+	case chatpb.ChatMessage_KIND_SYSTEM, chatpb.ChatMessage_KIND_MODERATION, chatpb.ChatMessage_KIND_REFUSED:
 		return Continued("["+messageTime(msg).Format(timeLayout)+"] *** ", msg.GetMessage())
 	case chatpb.ChatMessage_KIND_HISTORY_START, chatpb.ChatMessage_KIND_HISTORY_END,
 		chatpb.ChatMessage_KIND_ACTION, chatpb.ChatMessage_KIND_PRIVATE:

@@ -554,7 +554,9 @@ func (s *session) take(msg *chatpb.ChatMessage) []string {
 		// it arrived, and it was shown when it was typed. A private
 		// message's echo is the one way it is shown.
 		s.outbox.arrived(id)
-		show = msg.GetKind() == chatpb.ChatMessage_KIND_PRIVATE
+		// A refusal (a mute) says the line was not sent: it is not to be
+		// sent again either.
+		show = msg.GetKind() == chatpb.ChatMessage_KIND_PRIVATE || msg.GetKind() == chatpb.ChatMessage_KIND_REFUSED
 	}
 	switch {
 	case !show:

@@ -23,7 +23,7 @@ func (s *session) outgoing(cmd Command) *chatpb.ChatMessage {
 }
 
 // local carries out a command that sends nothing into the room: /help,
-// /who, /rooms, and the reply to a command that cannot be carried out.
+// /who, /rooms, the moderation commands, and the reply to a command that cannot be carried out.
 func (s *session) local(ctx context.Context, c *conn, cmd Command) {
 	switch cmd.Kind {
 	case CommandHelp:
@@ -32,6 +32,8 @@ func (s *session) local(ctx context.Context, c *conn, cmd Command) {
 		s.who(ctx, c, cmd.Arg)
 	case CommandRooms:
 		s.rooms(ctx, c)
+	case CommandKick, CommandMute, CommandUnmute, CommandBan, CommandUnban, CommandOp, CommandTopic, CommandMods, CommandBans:
+		s.moderate(ctx, c, cmd)
 	case CommandInvalid:
 		s.status(textsafe.Sanitize(cmd.Text))
 	}
@@ -46,7 +48,8 @@ func (s *session) offline(line string) (quit bool) {
 		return true
 	case CommandText, CommandAction, CommandPrivate:
 		s.hold(s.outgoing(cmd), line)
-	case CommandJoin, CommandWho, CommandRooms:
+	case CommandJoin, CommandWho, CommandRooms,
+		CommandKick, CommandMute, CommandUnmute, CommandBan, CommandUnban, CommandOp, CommandTopic, CommandMods, CommandBans:
 		s.status("Not connected; try " + strings.Fields(line)[0] + " again once reconnected")
 	default:
 		s.local(context.Background(), nil, cmd)

@@ -17,12 +17,13 @@ VECTORS = json.loads(
 
 
 @pytest.mark.parametrize("case", VECTORS["cases"], ids=[c["name"] for c in VECTORS["cases"]])
-def test_parse_matches_the_shared_cases(case: dict[str, str]) -> None:
+def test_parse_matches_the_shared_cases(case: dict[str, str | int]) -> None:
     command = parse(case["input"])
-    assert (command.kind.value, command.arg, command.text) == (
+    assert (command.kind.value, command.arg, command.text, command.seconds) == (
         case["command"],
         case["arg"],
         case["text"],
+        case.get("seconds", 0),
     )
 
 

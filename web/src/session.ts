@@ -9,6 +9,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import {
   ChatMessage_Kind as Kind,
   ChatService,
+  RefusalSchema,
   type ChatMessage,
   type JoinRequestSchema,
 } from "./gen/polychat/chat/chat_pb";
@@ -17,6 +18,7 @@ import { reconnectDelay } from "./backoff";
 import { MAX_PENDING_LINES } from "./chatwire";
 import { parseCommand, HELP_LINES } from "./commands";
 import { Dedupe } from "./dedupe";
+import { isModeration, moderate } from "./moderation";
 
 /** How the page shows a line. */
 export type LineKind =
@@ -193,6 +195,12 @@ export class ChatSession {
         return this.whenLive("/rooms", () => this.rooms());
       case "join":
         return this.whenLive("/join", () => this.moveTo(c.arg));
+    }
+    if (isModeration(c)) {
+      this.whenLive("/" + c.kind, async () => {
+        const line = await moderate(this.client, this.headers, this.room, c, reason);
+        if (line !== "") this.local(line);
+      });
     }
   }
 
@@ -393,6 +401,8 @@ export class ChatSession {
       [Kind.JOIN]: "join",
       [Kind.LEAVE]: "leave",
       [Kind.SYSTEM]: "system",
+      [Kind.MODERATION]: "system",
+      [Kind.REFUSED]: "system",
       [Kind.HISTORY_START]: "marker",
       [Kind.HISTORY_END]: "marker",
     };
@@ -456,10 +466,11 @@ export class ChatSession {
           this.delivered(p.id);
         } catch (err) {
           const e = ConnectError.from(err);
-          if (REFUSED.has(e.code)) {
+          if (REFUSED.has(e.code) || e.findDetails(RefusalSchema).length > 0) {
+            // Refused for good (a mute, say): dropped, with why.
             this.remove(p);
             p.handle.failed();
-            this.local("Not sent: " + reason(e));
+            this.local(e.rawMessage.startsWith("Not sent: ") ? reason(e) : "Not sent: " + reason(e));
             continue;
           }
           if (e.code === Code.Unauthenticated || e.code === Code.PermissionDenied) {

@@ -9,7 +9,13 @@ import { reconnectDelay } from "../src/backoff";
 import * as chatwire from "../src/chatwire";
 import { HELP_LINES, parseCommand } from "../src/commands";
 import { Dedupe } from "../src/dedupe";
-import { ChatMessageSchema, ChatMessage_Kind } from "../src/gen/polychat/chat/chat_pb";
+import {
+  ChatMessageSchema,
+  ChatMessage_Kind,
+  GetRolesResponseSchema,
+  ListBansResponseSchema,
+} from "../src/gen/polychat/chat/chat_pb";
+import { bansLine, rolesLine } from "../src/moderation";
 import { messageLines, sanitize } from "../src/textsafe";
 import { REPO } from "./harness";
 
@@ -22,7 +28,12 @@ describe("commands", () => {
   });
   for (const c of data.cases) {
     it(c.name, () => {
-      assert.deepEqual(parseCommand(c.input), { kind: c.command, arg: c.arg, text: c.text });
+      assert.deepEqual(parseCommand(c.input), {
+        kind: c.command,
+        arg: c.arg,
+        text: c.text,
+        seconds: c.seconds ?? 0,
+      });
     });
   }
 });
@@ -85,5 +96,27 @@ describe("dedupe", () => {
     assert.ok(d.admit(msg("e2", 1, 1)), "a new epoch");
     assert.deepEqual(d.resumePoint(), { epoch: "e2", seq: 1n });
     assert.ok(d.admit(msg("", 1, 1)) && d.admit(msg("", 1, 1)), "no epoch: never dropped");
+  });
+});
+
+describe("moderation", () => {
+  it("words /mods as the terminal clients do", () => {
+    assert.equal(
+      rolesLine("general", create(GetRolesResponseSchema, {})),
+      "This server has no moderators: it does not require sign-in",
+    );
+    const roles = create(GetRolesResponseSchema, {
+      moderation: true,
+      admins: ["Root"],
+      owners: ["Alice"],
+      canModerate: true,
+      topic: "release",
+    });
+    assert.equal(rolesLine("general", roles), "Admins: Root. Owners of general: Alice. You moderate general. Topic: release");
+  });
+  it("words /bans as the terminal clients do", () => {
+    assert.equal(bansLine("red", create(ListBansResponseSchema, {})), "Nobody is banned from red");
+    const bans = create(ListBansResponseSchema, { bans: [{ user: "Bob", by: "Alice", reason: "spam" }] });
+    assert.equal(bansLine("general", bans), "Banned from general: Bob (by Alice: spam)");
   });
 });
