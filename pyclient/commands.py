@@ -204,14 +204,7 @@ def parse_duration(text: str) -> int | None:
 
 def _split_name(rest: str) -> tuple[str, str] | None:
     """(NAME, TEXT) from `NAME TEXT` or `"NAME WITH SPACES" TEXT`; None if either is missing."""
-    if rest.startswith('"'):
-        name, quote, text = rest[1:].partition('"')
-        if not quote or (text and text[0] not in _BLANKS):
-            return None
-    else:
-        cut = next((i for i, ch in enumerate(rest) if ch in _BLANKS), -1)
-        name, text = (rest, "") if cut < 0 else (rest[:cut], rest[cut + 1 :])
-    name, text = name.strip(_BLANKS), text.strip(_BLANKS)
+    name, text = _split_first(rest)
     return (name, text) if name and text else None
 
 

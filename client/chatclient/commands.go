@@ -204,17 +204,7 @@ func ParseCommand(line string) Command {
 // splitName splits "NAME TEXT" or `"NAME WITH SPACES" TEXT`; ok is false
 // when either part is missing.
 func splitName(s string) (name, text string, ok bool) {
-	if quoted, found := strings.CutPrefix(s, `"`); found {
-		name, text, ok = strings.Cut(quoted, `"`)
-		if !ok || (text != "" && !strings.ContainsAny(text[:1], blanks)) {
-			return "", "", false
-		}
-	} else if i := strings.IndexAny(s, blanks); i >= 0 {
-		name, text = s[:i], s[i+1:]
-	} else {
-		name = s
-	}
-	name, text = strings.Trim(name, blanks), strings.Trim(text, blanks)
+	name, text = splitFirst(s)
 	return name, text, name != "" && text != ""
 }
 

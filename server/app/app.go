@@ -123,13 +123,9 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 		signInClient authv1.AuthServiceClient // for the page's sign-in
 	)
 	if cfg.AuthServer != "" {
-		tc, err := tlsconfig.Client(tlsconfig.ClientOptions{CAFile: cfg.AuthCA, CertFile: cfg.AuthCert, KeyFile: cfg.AuthKey})
-		if err != nil {
-			return nil, fmt.Errorf("auth service TLS: %w", err)
-		}
-		s.authConn, err = grpc.NewClient(cfg.AuthServer, grpc.WithTransportCredentials(tlsconfig.Credentials(tc)))
-		if err != nil {
-			return nil, fmt.Errorf("auth service at %s: %w", cfg.AuthServer, err)
+		opts := tlsconfig.ClientOptions{CAFile: cfg.AuthCA, CertFile: cfg.AuthCert, KeyFile: cfg.AuthKey}
+		if s.authConn, err = dialService("auth", cfg.AuthServer, opts); err != nil {
+			return nil, err
 		}
 		ttl := cfg.AuthCacheTTL
 		if ttl == 0 {
@@ -198,13 +194,9 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 		return nil, err
 	}
 	if cfg.LoggerServer != "" {
-		tc, err := tlsconfig.Client(tlsconfig.ClientOptions{CAFile: cfg.LoggerCA, CertFile: cfg.LoggerCert, KeyFile: cfg.LoggerKey})
-		if err != nil {
-			return nil, fmt.Errorf("logger service TLS: %w", err)
-		}
-		s.loggerConn, err = grpc.NewClient(cfg.LoggerServer, grpc.WithTransportCredentials(tlsconfig.Credentials(tc)))
-		if err != nil {
-			return nil, fmt.Errorf("logger service at %s: %w", cfg.LoggerServer, err)
+		opts := tlsconfig.ClientOptions{CAFile: cfg.LoggerCA, CertFile: cfg.LoggerCert, KeyFile: cfg.LoggerKey}
+		if s.loggerConn, err = dialService("logger", cfg.LoggerServer, opts); err != nil {
+			return nil, err
 		}
 		s.audit = moderation.NewSender(s.moderation, loggerv1.NewLoggerServiceClient(s.loggerConn),
 			s.moderation.Epoch(), cfg.LoggerWriteKey, log)
@@ -544,6 +536,20 @@ func memoryBound(cfg config.Config) int64 {
 		return 0
 	}
 	return int64(cfg.MaxRooms) * int64(cfg.HistoryBytes)
+}
+
+// dialService makes the connection to the Python service name (auth,
+// logger) at addr, with TLS as opts says (plaintext when all empty).
+func dialService(name, addr string, opts tlsconfig.ClientOptions) (*grpc.ClientConn, error) {
+	tc, err := tlsconfig.Client(opts)
+	if err != nil {
+		return nil, fmt.Errorf("%s service TLS: %w", name, err)
+	}
+	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(tlsconfig.Credentials(tc)))
+	if err != nil {
+		return nil, fmt.Errorf("%s service at %s: %w", name, addr, err)
+	}
+	return cc, nil
 }
 
 // openModeration opens the moderation log on b's JetStream.

@@ -167,20 +167,7 @@ export function parseCommand(line: string): Command {
 // splitName splits "NAME TEXT" or '"NAME WITH SPACES" TEXT'; null when
 // either part is missing.
 function splitName(s: string): [string, string] | null {
-  let name: string;
-  let text: string;
-  if (s.startsWith('"')) {
-    const end = s.indexOf('"', 1);
-    if (end < 0) return null;
-    name = s.slice(1, end);
-    text = s.slice(end + 1);
-    if (text !== "" && !isBlank(text[0])) return null;
-  } else {
-    const i = firstBlank(s);
-    [name, text] = i >= 0 ? [s.slice(0, i), s.slice(i + 1)] : [s, ""];
-  }
-  name = trim(name);
-  text = trim(text);
+  const [name, text] = splitFirst(s);
   return name !== "" && text !== "" ? [name, text] : null;
 }
 
