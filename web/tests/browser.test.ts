@@ -180,6 +180,44 @@ describe("the chat page", () => {
     assert.ok(gus instanceof Error && /exited/.test(gus.message), String(gus));
   });
 
+  it("moderates with the terminal clients' commands, and shows the topic on joining", async () => {
+    const auth = await fx.authService();
+    const srv = await fx.server({ args: ["-auth-server", auth, "-admins", "user1"] });
+    const p = await page(srv.url);
+    await p.page.locator("#name").fill("user1");
+    await p.page.locator("#room").fill("lobby");
+    await p.page.locator("#join").click();
+    const password = p.page.locator("#password");
+    await password.waitFor();
+    await password.fill("password1");
+    await password.press("Enter");
+    await seen(p, "Welcome, user1! You are in room lobby.");
+
+    await say(p, "/mods");
+    await seen(p, "Admins: user1. Owners of lobby: user1. You moderate lobby");
+    await say(p, "/topic release on Friday");
+    await seen(p, "Topic: release on Friday (set by user1)");
+    await say(p, "/mute user1 10m");
+    await seen(p, "Cannot mute: you cannot mute yourself");
+    await say(p, "/ban someone 1h spam");
+    await seen(p, "user1 banned someone for 1h: spam");
+    await say(p, "/bans");
+    await seen(p, "Banned from lobby: someone (by user1");
+    await say(p, "/mute someone");
+    await seen(p, "usage: /mute NAME TIME [WHY], TIME like 10m, 1h30m or 2d");
+    await screenshot(p, "moderation");
+
+    // Who joins now is told the topic in the welcome.
+    const q = await page(srv.url);
+    await q.page.locator("#name").fill("user1");
+    await q.page.locator("#room").fill("lobby");
+    await q.page.locator("#join").click();
+    await q.page.locator("#password").waitFor();
+    await q.page.locator("#password").fill("password1");
+    await q.page.locator("#password").press("Enter");
+    await seen(q, "You are in room lobby. Topic: release on Friday");
+  });
+
   it("keeps a second room apart, and moves there with /join", async () => {
     const srv = await fx.server();
     const ann = await page(srv.url);
