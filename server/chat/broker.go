@@ -335,27 +335,39 @@ func (s *Service) lookupRemote(req resumeRequest, roomName string) error {
 	}
 	ctx, cancel := brokerCtx()
 	defer cancel()
-	rec, err := s.broker.Lookup(ctx, id)
-	if err != nil {
-		s.log.Error("cannot look up a session in the broker", "err", err)
-		return errBroker
-	}
-	if rec == nil || rec.Room != roomName {
-		return nil
-	}
-	if s.cfg.Auth != nil && rec.User != req.user {
-		s.metrics.ResumeRefused(ResumeOtherUser)
-		return errOtherUsersSession
-	}
-	if err := s.broker.TakeOver(ctx, rec); err != nil {
-		if errors.Is(err, broker.ErrChanged) {
+	holder := ""
+	for {
+		rec, err := s.broker.Lookup(ctx, id)
+		if err != nil {
+			s.log.Error("cannot look up a session in the broker", "err", err)
+			return errBroker
+		}
+		if rec == nil || rec.Room != roomName {
+			return nil
+		}
+		if holder != "" && rec.Node != holder {
 			return nil // resumed elsewhere meanwhile: unknown here
 		}
-		s.log.Error("cannot take over a session in the broker", "err", err)
-		return errBroker
+		if s.cfg.Auth != nil && rec.User != req.user {
+			s.metrics.ResumeRefused(ResumeOtherUser)
+			return errOtherUsersSession
+		}
+		held := rec.Node // TakeOver makes rec this node's
+		err = s.broker.TakeOver(ctx, rec)
+		if errors.Is(err, broker.ErrChanged) {
+			// The node that holds it changed it meanwhile: most often it
+			// is saving the very drop this client comes back from. Read
+			// it again, and take it unless another node took it first.
+			holder = held
+			continue
+		}
+		if err != nil {
+			s.log.Error("cannot take over a session in the broker", "err", err)
+			return errBroker
+		}
+		s.adopt(rec, time.Now())
+		return nil
 	}
-	s.adopt(rec, time.Now())
-	return nil
 }
 
 // adopt makes rec, a membership this node now holds, a dropped member of
