@@ -181,23 +181,30 @@ export class Fixture {
     return p;
   }
 
-  /** Starts a chat server; ports and data dir may be given to restart one. */
+  /**
+   * Starts a chat server; ports and data dir may be given to restart one.
+   * Without them the server picks its own ports (port 0) and says which in
+   * its "listening" line: a port found free and then handed to the server
+   * could be taken by another process in between.
+   */
   async server(opts: { args?: string[]; port?: number; webPort?: number; dataDir?: string } = {}): Promise<ChatServer & { port: number; webPort: number; dataDir: string }> {
-    const port = opts.port ?? (await freePort());
-    const webPort = opts.webPort ?? (await freePort());
     const dataDir = opts.dataDir ?? join(this.tmp, "chat-data");
-    const addr = `127.0.0.1:${port}`;
     const proc = this.start("chat-server", [
       join(Fixture.bin(), "chat-server"),
-      "-addr", addr,
-      "-web-addr", `127.0.0.1:${webPort}`,
+      "-addr", `127.0.0.1:${opts.port ?? 0}`,
+      "-web-addr", `127.0.0.1:${opts.webPort ?? 0}`,
       "-data-dir", dataDir,
       "-metrics-addr", "",
       ...(opts.args ?? []),
     ]);
     // Logged once both ports listen.
-    await proc.expect(/msg="chat server listening"/, "stderr", 30_000);
-    return { proc, addr, url: `http://127.0.0.1:${webPort}/`, port, webPort, dataDir };
+    const line = await proc.expect(/msg="chat server listening"/, "stderr", 30_000);
+    const addr = /\baddr=(127\.0\.0\.1:(\d+))/.exec(line);
+    const page = /\bpage=(http:\/\/127\.0\.0\.1:(\d+)\/)/.exec(line);
+    if (!addr || !page) {
+      throw new Error(`the chat server is not serving both gRPC and the page: ${line}`);
+    }
+    return { proc, addr: addr[1], url: page[1], port: Number(addr[2]), webPort: Number(page[2]), dataDir };
   }
 
   /** A Go ("go") or Python ("py") chat client, as a person starts it. */
