@@ -219,6 +219,8 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 		Burst:           cfg.Burst,
 		NoticeRate:      cfg.NoticeRate,
 		NoticeBurst:     cfg.NoticeBurst,
+		BigRoom:         cfg.BigRoom,
+		BigRoomSummary:  cfg.BigRoomSummary,
 		MaxRooms:        cfg.MaxRooms,
 		MaxRoomsPerIP:   cfg.MaxRoomsPerIP,
 		RoomRetention:   cfg.RoomRetention,

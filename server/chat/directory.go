@@ -91,3 +91,10 @@ func (d *directory) counts() []*chatpb.Room {
 	}
 	return out
 }
+
+// size returns how many members room has connected, on every node.
+func (d *directory) size(room string) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.rooms[room])
+}

@@ -24,8 +24,12 @@ type noticeLimit struct {
 }
 
 // noticeLocked tells r's members that someone joined or left (kind
-// KIND_JOIN or KIND_LEAVE). Over NoticeRate, the notice is held back and
-// counted instead, and one system notice a moment later sums up the held
+// KIND_JOIN or KIND_LEAVE). In a big room (BigRoom members or more, on
+// every node) the notice is only counted: one system notice per
+// BigRoomSummary sums up the joins and leaves, so that filling a room of
+// n costs O(n) notices, not O(n²), and who is here is what the presence
+// list is for. In a smaller room, over NoticeRate, the notice is held back
+// and counted too, and one system notice a moment later sums up the held
 // back ones: members of a busy room learn how many came and went without
 // anyone being able to flood them with names. about is the member the
 // notice is about, who is not told (nil: none). r.mu must be held.
@@ -36,17 +40,21 @@ func (s *Service) noticeLocked(r *room, kind chatpb.ChatMessage_Kind, text strin
 		s.announceLocked(r, kind, text, about)
 		return
 	}
+	n := &r.notices
+	if s.bigLocked(r) {
+		n.count(kind)
+		s.metrics.NoticesHeldBack()
+		if n.summary == nil {
+			n.summary = time.AfterFunc(s.cfg.BigRoomSummary, func() { s.summarise(r) })
+		}
+		return
+	}
 	if s.cfg.NoticeRate > 0 {
-		n := &r.notices
 		if n.limiter == nil {
 			n.limiter = rate.NewLimiter(rate.Limit(s.cfg.NoticeRate), s.cfg.NoticeBurst)
 		}
 		if !n.limiter.Allow() {
-			if kind == chatpb.ChatMessage_KIND_JOIN {
-				n.joins++
-			} else {
-				n.leaves++
-			}
+			n.count(kind)
 			s.metrics.NoticesHeldBack()
 			if n.summary == nil {
 				n.summary = time.AfterFunc(s.summaryDelay, func() { s.summarise(r) })
@@ -55,6 +63,28 @@ func (s *Service) noticeLocked(r *room, kind chatpb.ChatMessage_Kind, text strin
 		}
 	}
 	s.announceLocked(r, kind, text, about)
+}
+
+// count counts a join or leave notice held back for the summary.
+func (n *noticeLimit) count(kind chatpb.ChatMessage_Kind) {
+	if kind == chatpb.ChatMessage_KIND_JOIN {
+		n.joins++
+	} else {
+		n.leaves++
+	}
+}
+
+// bigLocked reports whether r is a big room, whose join and leave notices
+// are summed up: BigRoom members or more, counting the member the notice
+// is about, here or on every node as far as the directory knows. r.mu
+// must be held.
+func (s *Service) bigLocked(r *room) bool {
+	if s.cfg.BigRoom <= 0 {
+		return false
+	}
+	// The member joining is not among r.members yet, nor is the one
+	// leaving any more; the directory may count either.
+	return len(r.members)+1 >= s.cfg.BigRoom || s.dir.size(r.name) >= s.cfg.BigRoom
 }
 
 // summarise sends r's members the summary of the notices held back.

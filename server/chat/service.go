@@ -70,6 +70,14 @@ type Config struct {
 	// no limit.
 	NoticeRate  float64
 	NoticeBurst int
+	// BigRoom is the room size, counting the members on every node, from
+	// which join and leave notices are not sent one by one: each node sums
+	// up its room's joins and leaves in one system notice per
+	// BigRoomSummary instead, so a join costs the others nothing. Zero
+	// BigRoom means every room is told of everyone (within NoticeRate);
+	// a BigRoomSummary of zero or less means one second.
+	BigRoom        int
+	BigRoomSummary time.Duration
 	// MaxRooms limits the rooms that exist at once: rooms with members and
 	// rooms with kept history. A join that would create one more is refused
 	// with RESOURCE_EXHAUSTED. Zero means no limit.
@@ -185,6 +193,9 @@ func New(cfg Config) *Service {
 	}
 	if cfg.NoticeRate > 0 && cfg.NoticeBurst < 1 {
 		cfg.NoticeBurst = 1
+	}
+	if cfg.BigRoomSummary <= 0 {
+		cfg.BigRoomSummary = time.Second
 	}
 	s := &Service{
 		cfg:     cfg,

@@ -107,6 +107,11 @@ type Config struct {
 	// are summed up in one notice.
 	NoticeRate  float64
 	NoticeBurst int
+	// BigRoom is the room size (members on every node) from which join and
+	// leave notices are not sent one by one but summed up once per
+	// BigRoomSummary (0: never).
+	BigRoom        int
+	BigRoomSummary time.Duration
 
 	// MaxRooms limits the rooms that exist at once: rooms with members and
 	// rooms with kept history (0: no limit).
@@ -198,6 +203,8 @@ var env = map[string]cli.Var{
 	"stream-burst-per-ip":    {Name: "CHAT_STREAM_BURST_PER_IP"},
 	"notice-rate":            {Name: "CHAT_NOTICE_RATE"},
 	"notice-burst":           {Name: "CHAT_NOTICE_BURST"},
+	"big-room":               {Name: "CHAT_BIG_ROOM"},
+	"big-room-summary":       {Name: "CHAT_BIG_ROOM_SUMMARY"},
 	"max-rooms":              {Name: "CHAT_MAX_ROOMS"},
 	"max-rooms-per-ip":       {Name: "CHAT_MAX_ROOMS_PER_IP"},
 	"history-bytes":          {Name: "CHAT_HISTORY_BYTES"},
@@ -246,6 +253,8 @@ const (
 	DefaultStreamBurstPerIP    = 50
 	DefaultNoticeRate          = 2
 	DefaultNoticeBurst         = 10
+	DefaultBigRoom             = 100
+	DefaultBigRoomSummary      = 10 * time.Second
 	DefaultMaxRooms            = 1000
 	DefaultMaxRoomsPerIP       = 20
 	DefaultHistoryBytes        = 64 << 10
@@ -322,6 +331,8 @@ func Parse(prog string, args []string, lookupEnv func(string) (string, bool), us
 	fs.IntVar(&c.StreamBurstPerIP, "stream-burst-per-ip", DefaultStreamBurstPerIP, "chat streams all connections from one IP address may open at once, above -stream-rate-per-ip")
 	fs.Float64Var(&c.NoticeRate, "notice-rate", DefaultNoticeRate, "join and leave notices a room sends per second on average; the rest are summed up (0: no limit)")
 	fs.IntVar(&c.NoticeBurst, "notice-burst", DefaultNoticeBurst, "join and leave notices a room may send at once, above -notice-rate")
+	fs.IntVar(&c.BigRoom, "big-room", DefaultBigRoom, "members (on every node) from which a room's join and leave notices are summed up, not sent one by one (0: never)")
+	fs.DurationVar(&c.BigRoomSummary, "big-room-summary", DefaultBigRoomSummary, "how often a big room is told how many joined and left")
 	fs.IntVar(&c.MaxRooms, "max-rooms", DefaultMaxRooms, "rooms that may exist at once, with members or kept history; joining a new one beyond is refused (0: no limit)")
 	fs.IntVar(&c.MaxRoomsPerIP, "max-rooms-per-ip", DefaultMaxRoomsPerIP, "existing rooms one IP address may have created (0: no limit)")
 	fs.IntVar(&c.HistoryBytes, "history-bytes", DefaultHistoryBytes, "most bytes of text kept and replayed per room, on top of -history")
@@ -436,6 +447,10 @@ func (c Config) validate() error {
 		return err
 	}
 	switch {
+	case c.BigRoom < 0:
+		return fmt.Errorf("-big-room must be 0 or more, not %d", c.BigRoom)
+	case c.BigRoomSummary <= 0:
+		return fmt.Errorf("-big-room-summary must be more than 0, not %s", c.BigRoomSummary)
 	case c.MaxRooms < 0:
 		return fmt.Errorf("-max-rooms must be 0 or more, not %d", c.MaxRooms)
 	case c.MaxRoomsPerIP < 0:
