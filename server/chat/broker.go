@@ -147,6 +147,7 @@ func (s *Service) relay(r *room, d broker.Delivery) {
 			// and what this node held back behind it.
 			h.o, h.ready = o, true
 			s.releaseHeldLocked(r)
+			r.pace.back()
 			return
 		}
 	}
@@ -378,7 +379,7 @@ func (s *Service) adopt(rec *broker.Member, dropped time.Time) {
 	defer s.mu.Unlock()
 	r := s.rooms[rec.Room]
 	if r == nil {
-		r = newRoom(rec.Room)
+		r = newRoom(rec.Room, s.cfg.QueueSize)
 		if idle := s.idle[rec.Room]; idle != nil {
 			delete(s.idle, rec.Room)
 			r.creator = idle.creator
@@ -512,6 +513,7 @@ func (s *Service) publishLocked(r *room, m *member, msg *chatpb.ChatMessage, log
 	// membership: that costs a room of 1,000 a string comparison per member.
 	h := &heldMsg{id: msg.GetId(), exclude: m}
 	r.held = append(r.held, h)
+	r.pace.sent()
 	r.link.Publish(msg, m.sess.rec.ID, func(err error) {
 		if err != nil {
 			log.Error("cannot send a text to the broker", "room", r.name, "err", err)
@@ -519,6 +521,7 @@ func (s *Service) publishLocked(r *room, m *member, msg *chatpb.ChatMessage, log
 			h.ready = true // never to come back: let what waits behind it go
 			s.releaseHeldLocked(r)
 			r.mu.Unlock()
+			r.pace.back()
 			s.refused(r, m, msg.GetClientMsgId())
 			return
 		}

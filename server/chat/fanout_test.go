@@ -17,7 +17,7 @@ import (
 // broker: nothing runs in the background to blur the measure.
 func roomOf(tb testing.TB, n int) (*Service, *room, broker.Delivery) {
 	s := &Service{cfg: Config{QueueSize: 1 << 12, History: 50}, log: slog.New(slog.DiscardHandler), metrics: noMetrics{}}
-	r := newRoom("bench")
+	r := newRoom("bench", 1<<12)
 	for i := range n {
 		m := newMember(uint64(i), "", r, 1<<12)
 		m.name = fmt.Sprint("m", i)

@@ -77,6 +77,9 @@ type member struct {
 	writing  bool           // a writer goroutine is running
 	sending  bool           // the writer has taken a message and may be in SendMsg
 	stopped  bool           // the writer must not call SendMsg again
+	counted  bool           // counted among the room's members for pacing (pace.go)
+	behind   bool           // counted as behind: the queue filled past behindAt
+	spared   bool           // behind while the room was congested: may hold twice limit until caught up
 	writer   sync.WaitGroup // the running writer, if any
 }
 
@@ -115,11 +118,12 @@ func (m *member) push(o *outgoing) bool {
 		m.mu.Unlock()
 		return true
 	}
-	if m.queue.Len() >= m.limit {
+	if m.queue.Len() >= m.roomLimit() {
 		m.mu.Unlock()
 		return false
 	}
 	m.queue.PushBack(o)
+	m.markLocked()
 	start := m.claimWriterLocked()
 	m.mu.Unlock()
 	if start {
@@ -143,8 +147,8 @@ func (m *member) claimWriterLocked() bool {
 // as gone if there is none or the writer was stopped.
 func (m *member) next() *outgoing {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	var o *outgoing
+	update := false
 	switch {
 	case m.stopped:
 	case len(m.preamble) > 0:
@@ -152,10 +156,15 @@ func (m *member) next() *outgoing {
 		m.preamble = m.preamble[1:]
 	case m.queue.Len() > 0:
 		o = m.queue.PopFront()
+		update = m.markLocked()
 	}
 	m.sending = o != nil
 	if o == nil {
 		m.writing = false
+	}
+	m.mu.Unlock()
+	if update {
+		m.room.pace.update() // the room may have caught up
 	}
 	return o
 }

@@ -41,7 +41,7 @@ func text(s string) *outgoing {
 
 // outboxMember is a member with a queue of limit, sending on out.
 func outboxMember(out grpc.ServerStream, limit int) *member {
-	m := newMember(1, "test", newRoom("r"), limit)
+	m := newMember(1, "test", newRoom("r", limit), limit)
 	m.out = out
 	return m
 }

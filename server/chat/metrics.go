@@ -19,6 +19,9 @@ type Metrics interface {
 	MessageSent()
 	// SlowClientDropped counts a member disconnected for not reading.
 	SlowClientDropped()
+	// SenderPaced counts a text whose sender waited because most of its
+	// room's members were behind.
+	SenderPaced()
 	// RateLimited counts a member disconnected for sending too fast.
 	RateLimited()
 	// StreamEnded counts a chat stream ending (rejected streams too) with
@@ -73,6 +76,7 @@ func (noMetrics) MessageReceived()       {}
 func (noMetrics) MessageSent()           {}
 func (noMetrics) SlowClientDropped()     {}
 func (noMetrics) RateLimited()           {}
+func (noMetrics) SenderPaced()           {}
 func (noMetrics) StreamEnded(codes.Code) {}
 func (noMetrics) NoticesHeldBack()       {}
 func (noMetrics) RoomRefused(string)     {}

@@ -6,7 +6,7 @@ import "time"
 // limits.IP gives it), either from an idle room with kept history or, within
 // MaxRooms and MaxRoomsPerIP, as a new one. s.mu must be held.
 func (s *Service) openRoomLocked(name, ip string) (*room, error) {
-	r := newRoom(name)
+	r := newRoom(name, s.cfg.QueueSize)
 	if idle := s.idle[name]; idle != nil {
 		delete(s.idle, name)
 		r.creator = idle.creator

@@ -27,6 +27,9 @@ type room struct {
 
 	creator string // IP address that created the room ("" if unknown)
 	notices noticeLimit
+	// pace slows the room's senders when its members fall behind
+	// together (pace.go). Not guarded by mu.
+	pace pacer
 
 	// held are the messages not yet delivered because a text of this
 	// node's at their head has not come back from the broker, stored:
@@ -59,8 +62,11 @@ type heldMsg struct {
 	id uint64
 }
 
-func newRoom(name string) *room {
-	return &room{name: name, names: make(map[string]*member)}
+// newRoom returns room name whose members' queues hold queueSize messages.
+func newRoom(name string, queueSize int) *room {
+	r := &room{name: name, names: make(map[string]*member)}
+	r.pace.budget = int64(max(1, queueSize/4))
+	return r
 }
 
 // systemSkeleton is the skeleton of the server's reserved name.

@@ -122,6 +122,8 @@ type Service struct {
 	errTooFast error
 	// summaryDelay is how long held-back notices wait for their summary.
 	summaryDelay time.Duration
+	// paceMax is the longest a sender waits for its congested room.
+	paceMax time.Duration
 	// errMaxRooms and errMaxRoomsPerIP refuse a join that would create a
 	// room over the limits.
 	errMaxRooms, errMaxRoomsPerIP error
@@ -213,6 +215,7 @@ func New(cfg Config) *Service {
 		summaryDelay: noticeSummaryDelay,
 		moderation:   moderationStore(cfg),
 		now:          time.Now,
+		paceMax:      paceMax,
 	}
 	s.roles = moderation.NewRoles(cfg.Admins, s.moderation)
 	s.watchModeration()
@@ -374,6 +377,7 @@ func (s *Service) detachLocked(r *room, m *member) bool {
 		return false
 	}
 	m.left = true
+	m.uncount()
 	s.metrics.ClientLeft()
 	for i, x := range r.members {
 		if x == m {

@@ -276,6 +276,7 @@ func (s *Service) join(stream uint64, addr, ip, roomName, want string, req resum
 		r.addName(m)
 	}
 	r.members = append(r.members, m)
+	m.count()
 	s.saveSession(m, time.Time{})
 	s.metrics.ClientJoined()
 	m.mu.Lock()
@@ -571,6 +572,8 @@ func (s *Service) admit(m *member, in *chatpb.ChatMessage, log *slog.Logger) boo
 // user, size and id; the text itself is never logged) once stored, off the
 // room lock, so a slow log destination never holds up the room.
 func (s *Service) say(m *member, in *chatpb.ChatMessage, log *slog.Logger) {
+	// Before the room lock: a sender waits while its room catches up.
+	s.pace(m)
 	if !s.admit(m, in, log) {
 		return
 	}

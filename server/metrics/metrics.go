@@ -26,6 +26,7 @@ type Chat struct {
 	received    prometheus.Counter
 	sent        prometheus.Counter
 	slow        prometheus.Counter
+	paced       prometheus.Counter
 	rateLimited prometheus.Counter
 	disconnects *prometheus.CounterVec
 	byCode      [codes.Unauthenticated + 1]prometheus.Counter
@@ -68,6 +69,7 @@ func NewChat() *Chat {
 		received:    c("chat", "messages_received_total", "Text messages received from clients and relayed to their room."),
 		sent:        c("chat", "messages_sent_total", "Messages sent to clients: text, notices and history."),
 		slow:        c("chat", "slow_client_drops_total", "Clients disconnected because they did not read fast enough."),
+		paced:       c("chat", "senders_paced_total", "Texts whose sender waited because most of its room's members were behind (the server could not keep up)."),
 		rateLimited: c("chat", "rate_limited_total", "Clients disconnected because they sent faster than the rate limit."),
 		disconnects: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: Namespace, Subsystem: "chat", Name: "disconnects_total",
@@ -112,7 +114,7 @@ func NewChat() *Chat {
 }
 
 func (m *Chat) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.connected, m.rooms, m.received, m.sent, m.slow, m.rateLimited, m.disconnects,
+	return []prometheus.Collector{m.connected, m.rooms, m.received, m.sent, m.slow, m.paced, m.rateLimited, m.disconnects,
 		m.noticesHeld, m.roomsRefused, m.roomsExpired, m.dropped, m.resumed, m.resumeRefused, m.graceExpired,
 		m.connsOpen, m.connsRejected, m.connsRejectedPerIP, m.handshakeTimeouts, m.idleClosed, m.streamsRefused}
 }
@@ -151,6 +153,9 @@ func (m *Chat) MessageSent() { m.sent.Inc() }
 
 // SlowClientDropped implements chat.Metrics.
 func (m *Chat) SlowClientDropped() { m.slow.Inc() }
+
+// SenderPaced implements chat.Metrics.
+func (m *Chat) SenderPaced() { m.paced.Inc() }
 
 // RateLimited implements chat.Metrics.
 func (m *Chat) RateLimited() { m.rateLimited.Inc() }

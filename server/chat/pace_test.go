@@ -1,0 +1,116 @@
+package chat
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+
+	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
+	"github.com/polychat/polychat/internal/chatwire"
+)
+
+// pacedMetrics tells when a sender waits for its room.
+type pacedMetrics struct {
+	noMetrics
+	paced chan struct{}
+}
+
+func (p pacedMetrics) SenderPaced() {
+	select {
+	case p.paced <- struct{}{}:
+	default:
+	}
+}
+
+// When most of a room stops keeping up, its sender is slowed instead of
+// every receiver being disconnected: once they read again, they get every
+// text.
+func TestRoomFallingBehindTogetherSlowsItsSender(t *testing.T) {
+	met := pacedMetrics{paced: make(chan struct{}, 1)}
+	// A fixed window on the server too, so that few of the talker's texts
+	// wait in the transport to be read when it is slowed: they come all at
+	// once when the room has caught up.
+	ts := startServer(t, Config{QueueSize: 128, Metrics: met},
+		grpc.InitialWindowSize(64<<10), grpc.InitialConnWindowSize(64<<10))
+	ts.svc.paceMax = time.Hour // the receivers' reading ends the wait, not a timer
+	// Four receivers that read their welcome, then nothing for now, each on
+	// a fixed 64 KiB window (no BDP growth) so that their queues fill soon.
+	var slow []chatpb.ChatService_ChatStreamClient
+	for i := range 4 {
+		cc := ts.conn(t, grpc.WithInitialWindowSize(64<<10), grpc.WithInitialConnWindowSize(64<<10))
+		st := ts.open(t, cc, chatwire.UserKey, fmt.Sprint("R", i))
+		if m, err := st.Recv(); err != nil || m.GetKind() != kSys {
+			t.Fatalf("R%d: got %v %v, want its welcome", i, m, err)
+		}
+		slow = append(slow, st)
+	}
+	talker := ts.join(t, "Talker", "")
+
+	// 4 KB texts, until the talker is slowed: far more than the windows
+	// take in, and enough to fill the queues of 128 half way. Then one
+	// more, "end". The receivers' queues fill at about the same pace, a
+	// few texts apart, far less than the half between behind and full.
+	pad := strings.Repeat("x", 4000)
+	stop := make(chan struct{})
+	sent := make(chan error, 1)
+	go func() {
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				sent <- talker.stream.Send(&chatpb.ChatMessage{Message: "end"})
+				return
+			default:
+			}
+			if err := talker.stream.Send(&chatpb.ChatMessage{Message: fmt.Sprintf("%04d %s", i, pad)}); err != nil {
+				sent <- err
+				return
+			}
+		}
+	}()
+	// The talker's own transport takes in what it sends for a while: what
+	// counts is that the server stops reading it.
+	select {
+	case <-met.paced:
+	case <-time.After(wait):
+		t.Fatal("the talker was never slowed")
+	}
+	close(stop)
+	// The receivers read again, together (the room catches up only when
+	// most of them do): each gets every text, in order.
+	errs := make(chan error, len(slow))
+	for i, st := range slow {
+		go func() { errs <- readTexts(fmt.Sprint("R", i), st) }()
+	}
+	for range slow {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := <-sent; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// readTexts reads st until the text "end", checking that the texts before
+// it are numbered in order, and says what went wrong if not.
+func readTexts(name string, st chatpb.ChatService_ChatStreamClient) error {
+	for want := 0; ; {
+		m, err := st.Recv()
+		if err != nil {
+			return fmt.Errorf("%s: stream ended at text %d: %w", name, want, err)
+		}
+		if m.GetKind() != kText {
+			continue // welcome and join notices
+		}
+		if m.GetMessage() == "end" {
+			return nil
+		}
+		if !strings.HasPrefix(m.GetMessage(), fmt.Sprintf("%04d ", want)) {
+			return fmt.Errorf("%s: got %.10q, want text %d", name, m.GetMessage(), want)
+		}
+		want++
+	}
+}
