@@ -103,6 +103,10 @@ type Options struct {
 	// JetStream, on the room's publishing goroutine: blocking in it holds
 	// the room's messages back, as a slow broker would.
 	BeforePublish func(room string)
+	// BeforeRelease, for tests, is called before a member's name is
+	// released (Release), with the member's room: blocking in it holds
+	// the release back, as a slow store would.
+	BeforeRelease func(room string)
 }
 
 // Observer receives the broker's measures. Its methods are called on the

@@ -96,6 +96,9 @@ func (b *Broker) Update(ctx context.Context, m *Member) error {
 // Release frees m's name and forgets its session, unless another node
 // changed it since m.Revision (then it is that node's: ErrChanged).
 func (b *Broker) Release(ctx context.Context, m *Member) error {
+	if hook := b.opts.BeforeRelease; hook != nil {
+		hook(m.Room)
+	}
 	err := againErr(ctx, func() error { return b.members.Delete(ctx, m.key(), jetstream.LastRevision(m.Revision)) })
 	if errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyNotFound) {
 		return ErrChanged

@@ -307,18 +307,23 @@ func (s *Service) saveSession(m *member, dropped time.Time) {
 	}
 }
 
-// releaseMember frees m's name in the broker and forgets its session.
-func (s *Service) releaseMember(m *member) {
+// releaseMemberLocked has m's name freed in the broker and its session
+// forgotten there, after r.mu is released (the membership is nobody's
+// here any more, so it is the release's alone): m.released is closed once
+// done. r.mu must be held.
+func (s *Service) releaseMemberLocked(r *room, m *member) {
 	rec := m.sess.rec
 	if rec == nil {
 		return
 	}
 	m.sess.rec = nil
-	ctx, cancel := brokerCtx()
-	defer cancel()
-	if err := s.broker.Release(ctx, rec); err != nil && !errors.Is(err, broker.ErrChanged) {
-		s.log.Error("cannot free a name in the broker", "room", rec.Room, "err", err)
-	}
+	m.released = r.offLockLocked(func() {
+		ctx, cancel := brokerCtx()
+		defer cancel()
+		if err := s.broker.Release(ctx, rec); err != nil && !errors.Is(err, broker.ErrChanged) {
+			s.log.Error("cannot free a name in the broker", "room", rec.Room, "err", err)
+		}
+	})
 }
 
 // lookupRemote finds, for a stream resuming with req into roomName, a
@@ -376,7 +381,6 @@ func (s *Service) lookupRemote(req resumeRequest, roomName string) error {
 // ends unless it resumes.
 func (s *Service) adopt(rec *broker.Member, dropped time.Time) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	r := s.rooms[rec.Room]
 	if r == nil {
 		r = newRoom(rec.Room, s.cfg.QueueSize)
@@ -387,7 +391,8 @@ func (s *Service) adopt(rec *broker.Member, dropped time.Time) {
 		s.rooms[rec.Room] = r
 		s.metrics.RoomOpened()
 	}
-	r.mu.Lock()
+	r.mu.Lock() // before releasing s.mu, so that r cannot be retired meanwhile
+	s.mu.Unlock()
 	defer r.mu.Unlock()
 	if err := s.followLocked(r); err != nil {
 		s.log.Error("a member taken over cannot be shown its room's messages until the broker is back", "room", r.name)

@@ -52,6 +52,10 @@ type member struct {
 	// earlier and later streams when it resumes.
 	sess *session
 
+	// released, once the member's name is being freed in the broker off
+	// the room lock, is closed when that is done. Guarded by room.mu.
+	released <-chan struct{}
+
 	// quit is set when the client asked to leave (KIND_LEAVE): its stream
 	// ending is then a leave, not a drop to ride out.
 	quit atomic.Bool

@@ -16,10 +16,13 @@ type room struct {
 	// while one that came back is queued to every member, and while a
 	// member joins, so that history and live traffic neither overlap nor
 	// leave a gap. Queuing never blocks and sends happen on each member's
-	// writer, but work under mu can still wait on the broker: taking an id
-	// (its counter is written once per block of ids), claiming or renaming
-	// a name, reading the history when the room opens here, and logging a
-	// slow client's disconnect.
+	// writer; texts and notices go to the broker on its publishing
+	// goroutine, and names are freed there off the lock (offLockLocked).
+	// Work under mu can still wait on the broker: taking an id (its
+	// counter is written once per block of ids), claiming or renaming a
+	// name, saving a member's session as it joins or drops, and reading the
+	// history when the room opens here. The service-wide lock is never
+	// held across a broker call but to expire idle rooms.
 	mu      sync.Mutex
 	members []*member
 	names   map[string]*member // by the skeleton of the name, members and dropped ones
@@ -48,6 +51,46 @@ type room struct {
 	// reserved counts dropped members whose names stay reserved for their
 	// grace period; the room stays open while any is.
 	reserved int
+
+	// work is broker work queued under mu to run after it is released, in
+	// order, on one goroutine while working: nothing slow runs under the
+	// room lock that does not have to.
+	work    []func()
+	working bool
+}
+
+// offLockLocked queues fn, broker work for r, to run once r.mu is
+// released, after the work queued before it; the channel returned is
+// closed once fn has run. r.mu must be held.
+func (r *room) offLockLocked(fn func()) <-chan struct{} {
+	done := make(chan struct{})
+	r.work = append(r.work, func() {
+		defer close(done)
+		fn()
+	})
+	if !r.working {
+		r.working = true
+		go r.runWork()
+	}
+	return done
+}
+
+// runWork runs r's queued work until there is none.
+func (r *room) runWork() {
+	for {
+		r.mu.Lock()
+		work := r.work
+		r.work = nil
+		if len(work) == 0 {
+			r.working = false
+			r.mu.Unlock()
+			return
+		}
+		r.mu.Unlock()
+		for _, fn := range work {
+			fn()
+		}
+	}
 }
 
 // heldMsg is a message waiting in room.held: ready once it may be sent (a

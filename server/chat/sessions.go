@@ -77,7 +77,7 @@ func (s *Service) expire(sess *session, m *member) {
 func (s *Service) forgetSessionLocked(m *member) {
 	sess := m.sess
 	if sess != nil && sess.member == m {
-		s.releaseMember(m)
+		s.releaseMemberLocked(m.room, m)
 	}
 	if sess == nil || sess.id == "" || sess.member != m {
 		return

@@ -400,12 +400,22 @@ func (s *Service) replayLocked(r *room, m *member, from *resumePoint) {
 // leave takes m out of its room (if a slow-client disconnect has not
 // already) and forgets the room once nobody is in it or keeps a name there.
 // It reports whether m's name stays reserved for the grace period.
+//
+// Only the room lock is held while m leaves, and its name is freed in the
+// broker after that (waited for, so that its client, told the stream
+// ended, finds the name free): a slow broker holds up m's room, never the
+// others.
 func (s *Service) leave(m *member) (dropped bool) {
-	s.mu.Lock()
 	r := m.room
 	r.mu.Lock()
 	s.dropOrRemoveLocked(r, m)
-	dropped = m.dropped
+	dropped, released := m.dropped, m.released
+	r.mu.Unlock()
+	if released != nil {
+		<-released
+	}
+	s.mu.Lock()
+	r.mu.Lock()
 	unload := s.retireIfEmptyLocked(r)
 	r.mu.Unlock()
 	s.mu.Unlock()
