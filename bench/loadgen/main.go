@@ -22,6 +22,10 @@
 // Idle mode (-idle): clients join rooms of -room-size members and stay idle;
 // the report has the server's RSS before and after, per client.
 //
+// Ping-pong mode (-pingpong N): two clients pass one text back and forth N
+// times; the report has the latency of one message through an idle server
+// (see pingpong.go).
+//
 // Several servers (-addr a,b,c: chat servers of one cluster) take the
 // connections in turn, so the clients are spread over them; -pid lists their
 // processes (and the NATS servers') whose CPU and RSS are added up.
@@ -73,6 +77,8 @@ type config struct {
 	pids           []int
 	stuck          bool
 	idle           bool
+	pingPong       int
+	warmupHops     int
 	roomSize       int
 	room           string
 	maxP99         time.Duration
@@ -114,6 +120,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&pids, "pid", "", "server process ids, comma-separated, for their CPU and RSS, added up (none: not sampled)")
 	fs.BoolVar(&c.stuck, "stuck", false, "add one client that never reads")
 	fs.BoolVar(&c.idle, "idle", false, "memory mode: connect, wait, report server RSS per client; no publishing")
+	fs.IntVar(&c.pingPong, "pingpong", 0, "latency mode: two clients pass one text back and forth this many times (0: off)")
+	fs.IntVar(&c.warmupHops, "warmup-hops", 200, "ping-pong mode: first hops not counted")
 	fs.IntVar(&c.roomSize, "room-size", 0, "idle mode: clients per room (0: all in one room)")
 	fs.StringVar(&c.room, "room", "bench", "room name (idle mode: prefix)")
 	fs.DurationVar(&c.maxP99, "max-p99", 50*time.Millisecond, "a step with a p99 above this is not within target")
@@ -158,7 +166,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return c, errors.New("-clients must be at least 2")
 	case c.publishers < 1 || c.publishers > c.clients:
 		return c, errors.New("-publishers must be between 1 and -clients")
-	case !c.idle && len(c.rates) == 0:
+	case c.pingPong < 0 || c.warmupHops < 0:
+		return c, errors.New("-pingpong and -warmup-hops must be 0 or more")
+	case !c.idle && c.pingPong == 0 && len(c.rates) == 0:
 		return c, errors.New("-rates is empty")
 	}
 	if c.conns <= 0 {
@@ -221,18 +231,19 @@ func logf(format string, args ...any) {
 
 // Report is the JSON the load generator prints.
 type Report struct {
-	Label      string         `json:"label,omitempty"`
-	Mode       string         `json:"mode"`
-	Addr       string         `json:"addr"`
-	Clients    int            `json:"clients"`
-	Conns      int            `json:"conns"`
-	Publishers int            `json:"publishers,omitempty"`
-	Payload    int            `json:"payload_bytes,omitempty"`
-	Connect    *ConnectReport `json:"connect,omitempty"`
-	Steps      []Step         `json:"steps,omitempty"`
-	Stuck      *StuckReport   `json:"stuck,omitempty"`
-	Memory     *MemoryReport  `json:"memory,omitempty"`
-	Error      string         `json:"error,omitempty"`
+	Label      string          `json:"label,omitempty"`
+	Mode       string          `json:"mode"`
+	Addr       string          `json:"addr"`
+	Clients    int             `json:"clients"`
+	Conns      int             `json:"conns"`
+	Publishers int             `json:"publishers,omitempty"`
+	Payload    int             `json:"payload_bytes,omitempty"`
+	Connect    *ConnectReport  `json:"connect,omitempty"`
+	Steps      []Step          `json:"steps,omitempty"`
+	Stuck      *StuckReport    `json:"stuck,omitempty"`
+	Memory     *MemoryReport   `json:"memory,omitempty"`
+	PingPong   *PingPongReport `json:"pingpong,omitempty"`
+	Error      string          `json:"error,omitempty"`
 }
 
 // ConnectReport describes the join phase.
@@ -674,6 +685,13 @@ func run(cfg config) (Report, error) {
 	rep := Report{Label: cfg.label, Addr: cfg.addr, Clients: cfg.clients, Conns: cfg.conns}
 	lg := &loadgen{cfg: cfg, disconnects: map[string]int{}, startedAt: time.Now()}
 	defer lg.close()
+	if cfg.pingPong > 0 {
+		rep.Mode = "pingpong"
+		rep.Clients, rep.Conns, rep.Payload = 2, 2, cfg.payload
+		pp, err := lg.runPingPong()
+		rep.PingPong = pp
+		return rep, err
+	}
 	if cfg.idle {
 		rep.Mode = "idle"
 		mem, err := lg.runIdle()

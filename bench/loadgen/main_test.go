@@ -22,6 +22,7 @@ func TestBadValues(t *testing.T) {
 		{[]string{"-duration", "long"}, "-duration"},
 		{[]string{"-pid", "1,x"}, `bad process id "x" in -pid`},
 		{[]string{"extra"}, "unexpected argument"},
+		{[]string{"-pingpong", "-1"}, "-pingpong and -warmup-hops must be 0 or more"},
 	} {
 		var stderr strings.Builder
 		_, code, ok := parseArgs(tc.args, &stderr)

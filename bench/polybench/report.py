@@ -111,6 +111,41 @@ def _isolation(res: dict[str, Any]) -> list[str]:
     ]
 
 
+def _overload(res: dict[str, Any]) -> list[str]:
+    lines = ["", "## Overload (past saturation)", ""]
+    ov = res.get("overload") or {}
+    if "dps" not in ov:
+        return [*lines, f"Not measured: {ov.get('error', 'skipped')}."]
+    return [
+        *lines,
+        f"{ov['clients']:,} clients, offered {ov['offered_dps']:,} deliveries/s (1.5x the "
+        f"fan-out peak of {ov['peak_dps']:,.0f}): {ov['dps']:,} delivered per second "
+        f"({ov['of_peak']:.0%} of the peak), p99 {ov['p99_ms']:.1f} ms, "
+        f"{ov['disconnected']} receivers disconnected.",
+    ]
+
+
+def _latency(res: dict[str, Any]) -> list[str]:
+    lines = ["", "## Latency (ping-pong: one message in flight)", ""]
+    lat = res.get("latency") or {}
+    if not lat.get("runs"):
+        return [*lines, "Not measured."]
+    lines += [
+        f"Two clients pass one text back and forth ({lat['hops']:,} hops per run, "
+        f"{lat['repeats']} runs per server, alternating); one-way latency.",
+        "",
+        "| server | p50 ms per run | median p50 ms | median p99 ms |",
+        "|---|---|---:|---:|",
+    ]
+    for kind, rs in lat["runs"].items():
+        m = lat.get(kind) or {}
+        p50s = ", ".join(f"{r['p50_ms']:.3f}" for r in rs)
+        lines.append(
+            f"| {kind} | {p50s} | {fmt_num(m.get('p50_ms'), 3)} | {fmt_num(m.get('p99_ms'), 3)} |"
+        )
+    return lines
+
+
 def _memory(res: dict[str, Any]) -> list[str]:
     lines = [
         "",
@@ -281,6 +316,8 @@ def markdown(res: dict[str, Any]) -> str:
         _header(res)
         + _fanout(res)
         + _isolation(res)
+        + _overload(res)
+        + _latency(res)
         + _memory(res)
         + _resilience(res)
         + _cluster(res)

@@ -63,16 +63,20 @@ def summarize(steps: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def join_estimate(results: list[dict[str, Any]], kind: str, n: int) -> float | None:
-    """Seconds the join phase of n clients should take: filling one room sends every member
-    the join notice of everyone after it, N(N-1)/2 notices, at the rate the largest room so
-    far was filled."""
+    """Seconds the join phase of n clients should take, from the largest room so far: a server
+    that tells every member of everyone after it sends N(N-1)/2 join notices; one that sums
+    up the joins of a big room (about one notice per client) grows linearly."""
     done = [r for r in results if r["server"] == kind and r.get("connect")]
     if not done:
         return None
     last = max(done, key=lambda r: r["clients"])
     c = last["connect"]
-    if last["clients"] < 100 or c["seconds"] <= 0:
+    m = last["clients"]
+    if m < 100 or c["seconds"] <= 0:
         return None
+    if c["notices"] < 4 * m:
+        # Joins summed up: a few notices per client.
+        return 1.5 * c["seconds"] * n / m
     # Measured: the rate falls as the room grows (about 1.5x slower from 1,000 to 5,000).
     return 1.5 * n * (n - 1) / 2 / (c["notices"] / c["seconds"])
 
@@ -181,9 +185,11 @@ def isolation(chat: Chat, n: int, offered: float, timing: dict[str, float]) -> d
     """The same load with and without a client that never reads, run as A, B, A."""
     rate = round(offered / (n - 1), 2)
     runs = []
+    # The stuck client's drop is seen by its leave notice, which a big room would sum up.
+    flags = ["-big-room", "0"] if "big-room" in chat.have else []
     for i, stuck in enumerate((False, True, False)):
         log(f"isolation: {n} clients, offered {offered:.0f}/s, stuck client: {stuck}")
-        proc, addr = chat.start("polychat", f"isolation-{i}")
+        proc, addr = chat.start("polychat", f"isolation-{i}", flags)
         try:
             extra = [
                 "-label", "polychat",
@@ -242,3 +248,89 @@ def memory(chat: Chat, counts: list[int]) -> list[dict[str, Any]]:
                 }
             )
     return results
+
+
+# Overload runs at this room size, at this multiple of Polychat's peak there.
+OVERLOAD_CLIENTS = 1000
+OVERLOAD_FACTOR = 1.5
+
+
+def overload(chat: Chat, fanout_results: list[dict[str, Any]], timing: dict[str, float]) -> dict:
+    """Polychat at OVERLOAD_FACTOR x its peak offered load at OVERLOAD_CLIENTS: how many
+    receivers were disconnected, and the deliveries/s it kept against the peak."""
+    n = OVERLOAD_CLIENTS
+    by = {(r["server"], r["clients"]): r for r in fanout_results}
+    peak = (by.get(("polychat", n)) or {}).get("summary", {}).get("peak_dps")
+    if not peak:
+        return {"clients": n, "error": f"no fan-out peak at {n} clients to overload"}
+    offered = OVERLOAD_FACTOR * peak
+    rate = round(offered / (n - 1), 2)
+    log(f"overload: {n} clients, offered {offered:.0f}/s ({OVERLOAD_FACTOR}x the peak)")
+    proc, addr = chat.start("polychat", "overload")
+    try:
+        extra = [
+            "-label", "polychat",
+            "-clients", str(n),
+            "-publishers", str(PUBLISHERS),
+            "-payload", str(PAYLOAD),
+            "-rates", f"{rate:g},{rate:g}",
+            "-no-stop",
+            "-warmup", f"{timing['warmup']}s",
+            "-duration", f"{timing['duration']}s",
+            "-connect-timeout", "45s",
+        ]  # fmt: skip
+        rep = loadgen(chat.bindir, addr, proc.pid, extra, 180, OUT / "overload.json")
+    finally:
+        PROCS.stop(proc)
+    steps = rep.get("steps") or []
+    out: dict[str, Any] = {"clients": n, "offered_dps": round(offered), "peak_dps": peak,
+                           "steps": steps, "error": rep.get("error")}  # fmt: skip
+    if steps:
+        last = steps[-1]
+        out["disconnected"] = sum(last["disconnects"].values())
+        out["dps"] = round(sum(s["deliveries_per_s"] for s in steps) / len(steps))
+        out["of_peak"] = round(out["dps"] / peak, 3)
+        out["p99_ms"] = last["latency"]["p99_ms"]
+    return out
+
+
+LATENCY_REPEATS = 3
+PINGPONG_HOPS = 2000
+
+
+def median(xs: list[float]) -> float:
+    """The median of xs (not empty)."""
+    s = sorted(xs)
+    mid = len(s) // 2
+    return s[mid] if len(s) % 2 else (s[mid - 1] + s[mid]) / 2
+
+
+def latency(chat: Chat, repeats: int = LATENCY_REPEATS) -> dict[str, Any]:
+    """One message in flight (bench/loadgen -pingpong) through the baseline and Polychat, in
+    turn, repeats times each on a fresh server: the one-way p50 and p99 of every run, their
+    medians, and Polychat's median p50 against the baseline's."""
+    runs: dict[str, list[dict[str, Any]]] = {"baseline": [], "polychat": []}
+    for i in range(repeats):
+        for kind in ("baseline", "polychat"):
+            log(f"latency: {kind}, ping-pong run {i + 1} of {repeats}")
+            proc, addr = chat.start(kind, f"pingpong-{i}")
+            try:
+                extra = ["-label", kind, "-pingpong", str(PINGPONG_HOPS),
+                         "-payload", str(PAYLOAD), "-connect-timeout", "20s"]  # fmt: skip
+                rep = loadgen(chat.bindir, addr, proc.pid, extra, 120,
+                              OUT / f"pingpong-{i}-{kind}.json")  # fmt: skip
+            finally:
+                PROCS.stop(proc)
+            pp = rep.get("pingpong")
+            if pp:
+                runs[kind].append({"p50_ms": pp["one_way"]["p50_ms"],
+                                   "p99_ms": pp["one_way"]["p99_ms"]})  # fmt: skip
+    out: dict[str, Any] = {"repeats": repeats, "hops": PINGPONG_HOPS, "runs": runs}
+    for kind, rs in runs.items():
+        if rs:
+            p50s = [r["p50_ms"] for r in rs]
+            out[kind] = {"p50_ms": median(p50s), "p50_spread_ms": [min(p50s), max(p50s)],
+                         "p99_ms": median([r["p99_ms"] for r in rs])}  # fmt: skip
+    if out.get("baseline") and out.get("polychat") and out["baseline"]["p50_ms"] > 0:
+        out["p50_ratio"] = round(out["polychat"]["p50_ms"] / out["baseline"]["p50_ms"], 2)
+    return out

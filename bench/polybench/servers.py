@@ -36,6 +36,8 @@ class Chat:
             [str(bindir / "chat-server"), "-h"], capture_output=True, text=True, check=False
         )
         have = set(re.findall(r"^\s+-([a-z][a-z-]*)", helptext.stdout + helptext.stderr, re.M))
+        # The flags this build of the chat server has (an older one, compared, may lack some).
+        self.have = have
         self.flags = ["-data-dir", "", "-log-level", "warn"]
         self.notes: list[str] = []
         for flag, value in (

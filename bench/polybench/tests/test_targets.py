@@ -14,11 +14,16 @@ def test_each_target_against_its_threshold() -> None:
         "chat fan-out at 1,000 clients": False,  # 298,000 < 300,000
         "Polychat ≥ 0.8 x baseline peak deliveries/s": True,
         "isolation": True,
-        "≤ 30 KB server RSS per idle client": True,
+        "≤ 20 KB server RSS per idle client": True,
         "Python unary": True,
         "resilience": False,  # 2 lost, 1 duplicate through the cut
         "history on disk costs ≤ 10% of fan-out peak deliveries/s": True,
         "3 chat servers on NATS, 1,000 clients": False,  # 224,000 < 250,000
+        "join": None,  # no 5,000-client run
+        "chat fan-out at 5,000 clients": None,
+        "overload": None,
+        "ping-pong latency": None,
+        "100,000 idle members on one server": None,
     }
     python = next(t for t in targets(res) if t["target"].startswith("Python"))
     assert python["value"] == (
@@ -53,3 +58,31 @@ def test_targets_with_no_fanout_at_1000() -> None:
     got = targets(res)
     assert (got[0]["value"], got[0]["met"]) == ("no step below saturation", None)
     assert (got[1]["value"], got[1]["met"]) == ("—", None)
+
+
+def test_scale_targets() -> None:
+    res = results()
+    res["fanout"].append(
+        {
+            **fanout_entry(
+                "polychat",
+                5000,
+                [step(200_000, 205_000, p99=80.0), step(400_000, 300_000, saturated_why="x")],
+            ),
+            "connect": {"seconds": 1.5, "notices": 5100},
+        }
+    )
+    res["overload"] = {"dps": 280_000, "of_peak": 0.93, "disconnected": 0, "p99_ms": 400.0}
+    res["latency"] = {
+        "repeats": 3,
+        "p50_ratio": 2.4,
+        "polychat": {"p50_ms": 0.48, "p50_spread_ms": [0.4, 0.5]},
+        "baseline": {"p50_ms": 0.2, "p50_spread_ms": [0.18, 0.21]},
+    }
+    v = _verdicts(res)
+    assert v["join"] is True  # 1.5 s
+    assert v["chat fan-out at 5,000 clients"] is True  # 205,000 at p99 80 ms
+    assert v["overload"] is True
+    assert v["ping-pong latency"] is False  # 2.4x
+    res["overload"]["disconnected"] = 999
+    assert _verdicts(res)["overload"] is False
