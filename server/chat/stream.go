@@ -277,7 +277,12 @@ func (s *Service) join(stream uint64, addr, ip, roomName, want string, req resum
 	}
 	r.members = append(r.members, m)
 	m.count()
-	s.saveSession(m, time.Time{})
+	if m.resumed {
+		// Connected again. A new member's record is as its claim stored
+		// it: saving it again would cost every join one more write to
+		// the broker under the room lock.
+		s.saveSession(m, time.Time{})
+	}
 	s.metrics.ClientJoined()
 	m.mu.Lock()
 	start := m.claimWriterLocked()
