@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 
 	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
 	"github.com/polychat/polychat/internal/chatwire"
@@ -112,5 +113,52 @@ func readTexts(name string, st chatpb.ChatService_ChatStreamClient) error {
 			return fmt.Errorf("%s: got %.10q, want text %d", name, m.GetMessage(), want)
 		}
 		want++
+	}
+}
+
+// dropMetrics tells when a slow member is disconnected.
+type dropMetrics struct {
+	noMetrics
+	dropped chan struct{}
+}
+
+func (d dropMetrics) SlowClientDropped() { d.dropped <- struct{}{} }
+
+// Members that stopped reading altogether slow their room's sender even
+// when they are most of it, but cannot stop it: each text waits at most
+// paceMax, their queues fill, and they are disconnected.
+func TestStuckMajorityCannotStopTheRoom(t *testing.T) {
+	met := dropMetrics{dropped: make(chan struct{}, 2)}
+	ts := startServer(t, Config{QueueSize: 8, Metrics: met})
+	ts.svc.paceMax = 10 * time.Millisecond
+	var stuck []chatpb.ChatService_ChatStreamClient
+	for i := range 2 {
+		cc := ts.conn(t, grpc.WithInitialWindowSize(64<<10), grpc.WithInitialConnWindowSize(64<<10))
+		st := ts.open(t, cc, chatwire.UserKey, fmt.Sprint("S", i))
+		if m, err := st.Recv(); err != nil || m.GetKind() != kSys {
+			t.Fatalf("S%d: got %v %v, want its welcome", i, m, err)
+		}
+		stuck = append(stuck, st)
+	}
+	talker := ts.join(t, "Talker", "")
+	pad := strings.Repeat("x", 4000)
+	go func() {
+		for i := 0; ; i++ {
+			if talker.stream.Send(&chatpb.ChatMessage{Message: fmt.Sprintf("%04d %s", i, pad)}) != nil {
+				return
+			}
+		}
+	}()
+	for i := range stuck {
+		select {
+		case <-met.dropped:
+		case <-time.After(wait):
+			t.Fatalf("%d of %d stuck members were never disconnected", len(stuck)-i, len(stuck))
+		}
+	}
+	for i, st := range stuck {
+		if err := recvUntilErr(t, st); code(err) != codes.ResourceExhausted {
+			t.Fatalf("S%d ended with %v, want RESOURCE_EXHAUSTED", i, err)
+		}
 	}
 }
