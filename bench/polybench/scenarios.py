@@ -181,6 +181,21 @@ def compare_isolation(n: int, offered: float, runs: list[dict[str, Any]]) -> dic
     return out
 
 
+def steady_load(n: int, rate: float, timing: dict[str, float]) -> list[str]:
+    """loadgen's flags for two steps of n clients at one publish rate, run whatever happens."""
+    return [
+        "-label", "polychat",
+        "-clients", str(n),
+        "-publishers", str(PUBLISHERS),
+        "-payload", str(PAYLOAD),
+        "-rates", f"{rate:g},{rate:g}",
+        "-no-stop",
+        "-warmup", f"{timing['warmup']}s",
+        "-duration", f"{timing['duration']}s",
+        "-connect-timeout", "45s",
+    ]  # fmt: skip
+
+
 def isolation(chat: Chat, n: int, offered: float, timing: dict[str, float]) -> dict[str, Any]:
     """The same load with and without a client that never reads, run as A, B, A."""
     rate = round(offered / (n - 1), 2)
@@ -191,17 +206,7 @@ def isolation(chat: Chat, n: int, offered: float, timing: dict[str, float]) -> d
         log(f"isolation: {n} clients, offered {offered:.0f}/s, stuck client: {stuck}")
         proc, addr = chat.start("polychat", f"isolation-{i}", flags)
         try:
-            extra = [
-                "-label", "polychat",
-                "-clients", str(n),
-                "-publishers", str(PUBLISHERS),
-                "-payload", str(PAYLOAD),
-                "-rates", f"{rate:g},{rate:g}",
-                "-no-stop",
-                "-warmup", f"{timing['warmup']}s",
-                "-duration", f"{timing['duration']}s",
-                "-connect-timeout", "45s",
-            ]  # fmt: skip
+            extra = steady_load(n, rate, timing)
             if stuck:
                 extra += ["-stuck", "-stuck-wait", "30s"]
             rep = loadgen(
@@ -268,18 +273,9 @@ def overload(chat: Chat, fanout_results: list[dict[str, Any]], timing: dict[str,
     log(f"overload: {n} clients, offered {offered:.0f}/s ({OVERLOAD_FACTOR}x the peak)")
     proc, addr = chat.start("polychat", "overload")
     try:
-        extra = [
-            "-label", "polychat",
-            "-clients", str(n),
-            "-publishers", str(PUBLISHERS),
-            "-payload", str(PAYLOAD),
-            "-rates", f"{rate:g},{rate:g}",
-            "-no-stop",
-            "-warmup", f"{timing['warmup']}s",
-            "-duration", f"{timing['duration']}s",
-            "-connect-timeout", "45s",
-        ]  # fmt: skip
-        rep = loadgen(chat.bindir, addr, proc.pid, extra, 180, OUT / "overload.json")
+        rep = loadgen(
+            chat.bindir, addr, proc.pid, steady_load(n, rate, timing), 180, OUT / "overload.json"
+        )
     finally:
         PROCS.stop(proc)
     steps = rep.get("steps") or []

@@ -37,17 +37,8 @@ func TestRoomFallingBehindTogetherSlowsItsSender(t *testing.T) {
 	ts := startServer(t, Config{QueueSize: 128, Metrics: met},
 		grpc.InitialWindowSize(64<<10), grpc.InitialConnWindowSize(64<<10))
 	ts.svc.paceMax = time.Hour // the receivers' reading ends the wait, not a timer
-	// Four receivers that read their welcome, then nothing for now, each on
-	// a fixed 64 KiB window (no BDP growth) so that their queues fill soon.
-	var slow []chatpb.ChatService_ChatStreamClient
-	for i := range 4 {
-		cc := ts.conn(t, grpc.WithInitialWindowSize(64<<10), grpc.WithInitialConnWindowSize(64<<10))
-		st := ts.open(t, cc, chatwire.UserKey, fmt.Sprint("R", i))
-		if m, err := st.Recv(); err != nil || m.GetKind() != kSys {
-			t.Fatalf("R%d: got %v %v, want its welcome", i, m, err)
-		}
-		slow = append(slow, st)
-	}
+	// Four receivers that read nothing for now.
+	slow := notReading(t, ts, "R", 4)
 	talker := ts.join(t, "Talker", "")
 
 	// 4 KB texts, until the talker is slowed: far more than the windows
@@ -131,15 +122,7 @@ func TestStuckMajorityCannotStopTheRoom(t *testing.T) {
 	met := dropMetrics{dropped: make(chan struct{}, 2)}
 	ts := startServer(t, Config{QueueSize: 8, Metrics: met})
 	ts.svc.paceMax = 10 * time.Millisecond
-	var stuck []chatpb.ChatService_ChatStreamClient
-	for i := range 2 {
-		cc := ts.conn(t, grpc.WithInitialWindowSize(64<<10), grpc.WithInitialConnWindowSize(64<<10))
-		st := ts.open(t, cc, chatwire.UserKey, fmt.Sprint("S", i))
-		if m, err := st.Recv(); err != nil || m.GetKind() != kSys {
-			t.Fatalf("S%d: got %v %v, want its welcome", i, m, err)
-		}
-		stuck = append(stuck, st)
-	}
+	stuck := notReading(t, ts, "S", 2)
 	talker := ts.join(t, "Talker", "")
 	pad := strings.Repeat("x", 4000)
 	go func() {
@@ -161,4 +144,21 @@ func TestStuckMajorityCannotStopTheRoom(t *testing.T) {
 			t.Fatalf("S%d ended with %v, want RESOURCE_EXHAUSTED", i, err)
 		}
 	}
+}
+
+// notReading joins n members named prefix0, prefix1... that read their
+// welcome and then nothing, each on a connection of its own with a fixed
+// 64 KiB window (no BDP growth), so that their queues fill soon.
+func notReading(t *testing.T, ts *testServer, prefix string, n int) []chatpb.ChatService_ChatStreamClient {
+	t.Helper()
+	var out []chatpb.ChatService_ChatStreamClient
+	for i := range n {
+		cc := ts.conn(t, grpc.WithInitialWindowSize(64<<10), grpc.WithInitialConnWindowSize(64<<10))
+		st := ts.open(t, cc, chatwire.UserKey, fmt.Sprint(prefix, i))
+		if m, err := st.Recv(); err != nil || m.GetKind() != kSys {
+			t.Fatalf("%s%d: got %v %v, want its welcome", prefix, i, m, err)
+		}
+		out = append(out, st)
+	}
+	return out
 }
