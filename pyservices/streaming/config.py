@@ -1,12 +1,14 @@
-"""StreamingService options: upload limit and chat queue size (flag, env, default)."""
+"""StreamingService options: upload limit, chat queue size, file key (flag, env, default)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
 from pykit.config import Setting, whole_number
+from pyservices.streaming.grants import Key
 
 UPLOAD_FOLDER = "streamed_files"
 DEFAULT_MAX_UPLOAD_BYTES = 100 * 1024 * 1024
@@ -30,6 +32,21 @@ CHAT_QUEUE = Setting(
 )
 
 
+def _key_file(text: str) -> Key | None:
+    return Key.from_file(Path(text)) if text.strip() else None
+
+
+FILE_KEY_FILE: Setting[Key | None] = Setting(
+    "--streaming-file-key-file",
+    "STREAMING_FILE_KEY_FILE",
+    _key_file,
+    None,
+    "file holding the key (at least 32 bytes) the chat server signs file grants with, "
+    "the chat server's -file-key-file; none: no files are shared in chat rooms",
+    metavar="PATH",
+)
+
+
 @dataclass(frozen=True)
 class StreamingOptions:
     """StreamingService's own options."""
@@ -37,7 +54,9 @@ class StreamingOptions:
     SETTINGS: ClassVar[Mapping[str, Setting[Any]]] = {
         "max_upload_bytes": MAX_UPLOAD_BYTES,
         "chat_queue": CHAT_QUEUE,
+        "file_key": FILE_KEY_FILE,
     }
 
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
     chat_queue: int = DEFAULT_CHAT_QUEUE
+    file_key: Key | None = None

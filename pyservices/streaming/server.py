@@ -20,8 +20,16 @@ from pyservices.storage.inflight import InFlight
 from pyservices.storage.intervals import InvalidInterval, interval_seconds
 from pyservices.storage.status import storage_status
 from pyservices.streaming.chat import ChatRoom, Member
+from pyservices.streaming.chatfiles import (
+    CHAT_FOLDER,
+    CHUNK_SIZE,
+    ChatFiles,
+    DownloadRefused,
+    download_metadata,
+)
 from pyservices.streaming.config import UPLOAD_FOLDER, StreamingOptions
-from pyservices.streaming.upload import UploadHook, UploadRejected, receive_upload
+from pyservices.streaming.grants import Claims
+from pyservices.streaming.upload import Destination, UploadHook, UploadRejected, receive_upload
 
 log = logging.getLogger("pyservices.streaming")
 
@@ -40,9 +48,14 @@ def _now() -> tuple[timestamp_pb2.Timestamp, str]:
 
 class StreamingServicer(streaming_pb2_grpc.StreamingServiceServicer):
     def __init__(
-        self, folder: Path, options: StreamingOptions, upload_hook: UploadHook | None = None
+        self,
+        folder: Path,
+        options: StreamingOptions,
+        upload_hook: UploadHook | None = None,
+        chat_folder: Path | None = None,
     ) -> None:
         self._folder = folder
+        self._chat_files = ChatFiles(chat_folder or folder.parent / CHAT_FOLDER, options.file_key)
         self._max_upload_bytes = options.max_upload_bytes
         self._upload_hook = upload_hook
         self.room = ChatRoom(options.chat_queue)
@@ -82,10 +95,19 @@ class StreamingServicer(streaming_pb2_grpc.StreamingServiceServicer):
         request_iterator: AsyncIterator[streaming_pb2.UploadFileRequest],
         context: grpc.aio.ServicerContext,
     ) -> streaming_pb2.UploadFileResponse:
+        granted: list[Claims] = []
+
+        def route(meta: streaming_pb2.UploadFileMetadata) -> Destination:
+            if not meta.grant:
+                return Destination(self._folder, meta.name, meta.overwrite, self._max_upload_bytes)
+            dest, claims = self._chat_files.destination(meta)
+            granted.append(claims)
+            return dest
+
         try:
-            stored = await receive_upload(
+            meta, stored = await receive_upload(
                 request_iterator,
-                self._folder,
+                route,
                 self._max_upload_bytes,
                 still_open=lambda: not (context.cancelled() or context.done()),
                 inflight=self.uploads,
@@ -100,6 +122,15 @@ class StreamingServicer(streaming_pb2_grpc.StreamingServiceServicer):
             log.error("upload failed error=%s", err)
             await context.abort(refusal.code, refusal.message)
         log.info("upload stored name=%r size=%d sha256=%s", stored.name, stored.size, stored.sha256)
+        if granted:
+            return streaming_pb2.UploadFileResponse(
+                name=meta.name,
+                size=stored.size,
+                sha256=stored.sha256,
+                path=f"{CHAT_FOLDER}/{stored.name}",
+                message=f"File {meta.name} uploaded successfully",
+                receipt=self._chat_files.receipt(granted[0], stored),
+            )
         return streaming_pb2.UploadFileResponse(
             name=stored.name,
             size=stored.size,
@@ -107,6 +138,26 @@ class StreamingServicer(streaming_pb2_grpc.StreamingServiceServicer):
             path=f"{UPLOAD_FOLDER}/{stored.name}",
             message=f"File {stored.name} uploaded successfully",
         )
+
+    async def DownloadFile(
+        self,
+        request: streaming_pb2.DownloadFileRequest,
+        context: grpc.aio.ServicerContext,
+    ) -> AsyncIterator[streaming_pb2.DownloadFileResponse]:
+        try:
+            claims, fd = await asyncio.to_thread(self._chat_files.open_download, request.grant)
+        except DownloadRefused as err:
+            log.info("download refused code=%s reason=%s", err.code.name, err)
+            await context.abort(err.code, str(err))
+        except OSError as err:
+            refusal = storage_status(err)
+            log.error("download failed error=%s", err)
+            await context.abort(refusal.code, refusal.message)
+        log.info("download started file=%d size=%d", claims.file, claims.size)
+        with open(fd, "rb") as f:  # noqa: ASYNC230 - reads happen in a worker thread
+            yield download_metadata(claims)
+            while chunk := await asyncio.to_thread(f.read, CHUNK_SIZE):
+                yield streaming_pb2.DownloadFileResponse(chunk=chunk)
 
     async def Chat(
         self,
@@ -155,9 +206,10 @@ def make_register(
         server: grpc.aio.Server, settings: Settings, options: StreamingOptions
     ) -> Callable[[], Awaitable[None]] | None:
         folder = settings.data_dir / UPLOAD_FOLDER
-        removed = await asyncio.to_thread(remove_stale_temps, folder)
-        if removed:
-            log.info("removed stale temp files count=%d folder=%s", removed, folder)
+        for each in (folder, settings.data_dir / CHAT_FOLDER):
+            removed = await asyncio.to_thread(remove_stale_temps, each)
+            if removed:
+                log.info("removed stale temp files count=%d folder=%s", removed, each)
         servicer = StreamingServicer(folder, options, upload_hook)
         if on_servicer is not None:
             on_servicer(servicer)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
@@ -26,6 +27,20 @@ class UploadRejected(Exception):
         super().__init__(message)
         self.code = code
         self.server_fault = server_fault  # the operator has something to fix
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where an upload goes: `folder/name`, at most `max_bytes`."""
+
+    folder: Path
+    name: str
+    overwrite: bool
+    max_bytes: int
+
+
+# Picks the destination of an upload from its metadata, or raises UploadRejected.
+Route = Callable[[streaming_pb2.UploadFileMetadata], Destination]
 
 
 def _rejected(err: StorageError | InvalidName) -> UploadRejected:
@@ -80,26 +95,27 @@ async def _metadata(
 
 async def receive_upload(
     requests: AsyncIterator[streaming_pb2.UploadFileRequest],
-    folder: Path,
+    route: Route,
     max_bytes: int,
     still_open: Callable[[], bool],
     inflight: InFlight,
     hook: UploadHook | None = None,
-) -> StoredFile:
-    """Store the uploaded file as `folder/<name>`, or raise UploadRejected leaving nothing.
+) -> tuple[streaming_pb2.UploadFileMetadata, StoredFile]:
+    """Store the uploaded file where `route` says, or raise UploadRejected leaving nothing.
 
     The temp file is tracked in `inflight` while the upload runs, so that a
     shutdown can remove it even if this coroutine never gets to.
     """
     requests = aiter(requests)
     meta = await _metadata(requests, max_bytes)
+    dest = route(meta)
     try:
-        await asyncio.to_thread(preflight, folder, meta.name, meta.overwrite)
+        await asyncio.to_thread(preflight, dest.folder, dest.name, dest.overwrite)
     except StorageError as err:
         raise _rejected(err) from None
 
     try:
-        out = await _open_temp(inflight, folder, max_bytes)
+        out = await _open_temp(inflight, dest.folder, dest.max_bytes)
     except StorageError as err:  # the service is shutting down, or the folder changed
         raise _rejected(err) from None
     outcome = "discarded"
@@ -133,11 +149,11 @@ async def receive_upload(
         if not still_open():
             raise UploadRejected(grpc.StatusCode.CANCELLED, "upload cancelled by the client")
         try:
-            stored = await asyncio.to_thread(out.commit, meta.name, meta.overwrite)
+            stored = await asyncio.to_thread(out.commit, dest.name, dest.overwrite)
         except (StorageError, InvalidName) as err:
             raise _rejected(err) from None
         outcome = "stored"
-        return stored
+        return meta, stored
     finally:
         # Runs on success, rejection, a broken stream and cancellation alike:
         # the shielded abort finishes even if we are cancelled again meanwhile.

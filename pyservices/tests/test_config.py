@@ -21,6 +21,7 @@ from pyservices.files.server import SPEC as FILE_SPEC
 from pyservices.registry import SPECS
 from pyservices.spec import NoOptions
 from pyservices.streaming.config import StreamingOptions
+from pyservices.streaming.grants import Claims
 from pyservices.tests.servers import make_settings, start_on
 
 TIMEOUT = 30.0
@@ -195,6 +196,23 @@ def test_a_bad_value_is_an_error_naming_flag_and_variable(
 ) -> None:
     with pytest.raises(ConfigError, match=f"^{re.escape(message)}$"):
         read(argv, env)
+
+
+def test_the_file_key_is_read_from_its_file(tmp_path: Path) -> None:
+    key_file = tmp_path / "file.key"
+    key_file.write_text("k" * 32 + "\n")
+    opts, _ = read([], {"STREAMING_FILE_KEY_FILE": str(key_file)})
+    key = opts.service_options["streaming"].file_key
+    assert key is not None and key.verify(key.sign(_claims()), "upload", now=0).file == 1
+    key_file.write_text("short\n")
+    with pytest.raises(ConfigError, match="STREAMING_FILE_KEY_FILE.*needs at least 32"):
+        read(["--streaming-file-key-file", str(key_file)], {})
+    with pytest.raises(ConfigError, match="cannot read the file key"):
+        read(["--streaming-file-key-file", str(tmp_path / "missing")], {})
+
+
+def _claims() -> Claims:
+    return Claims("e", 10, 1, "upload", "a", "r", "", 0, "u")
 
 
 def test_only_the_services_started_read_their_options() -> None:

@@ -8,12 +8,14 @@ Python services, each as a process on a free loopback port.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import grpc
@@ -21,6 +23,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from pykit.testing.ports import free_port
+from pyservices.streaming.grants import DOWNLOAD, UPLOAD, Claims, Key
 from tests.interop import rawchat
 from tests.interop.harness import Proc, wait_serving
 
@@ -29,6 +32,8 @@ GHZ_VERSION = "v0.93.0"
 # LoggerService takes events only from known writers: the tools send the key it is given.
 WRITE_KEY = "tools-test-write-key"
 WRITER_HEADERS = {"logger-write-key": WRITE_KEY, "logger-writer": "tools"}
+# The key the chat server and StreamingService sign and check file grants with.
+FILE_KEY = "tools-test-file-key-of-32-bytes-or-more"
 TOOL_TIMEOUT = 60
 
 # One valid call for every method of every Polychat service, as grpcurl takes
@@ -60,7 +65,10 @@ CALLS: dict[str, tuple[list[dict], str]] = {
         '"until"',
     ),
     "chat.ChatService/Unmute": ([{"room": "tools-mod", "user": "nobody"}], "{"),
-    "chat.ChatService/Ban": ([{"room": "tools-mod", "user": "banned", "duration": "60s"}], '"until"'),
+    "chat.ChatService/Ban": (
+        [{"room": "tools-mod", "user": "banned", "duration": "60s"}],
+        '"until"',
+    ),
     "chat.ChatService/Unban": ([{"room": "tools-mod", "user": "nobody"}], "{"),
     "chat.ChatService/Op": ([{"room": "tools-mod", "user": "owner"}], "{"),
     "chat.ChatService/SetTopic": ([{"room": "tools-mod", "topic": "tools"}], "{"),
@@ -82,6 +90,11 @@ CALLS: dict[str, tuple[list[dict], str]] = {
         '"sha256": "8f434346648f6b96df89dda901c5176b10a6d83961dd3c1ac88b59b2dc327aa4"',
     ),
     "polychat.streaming.v1.StreamingService/Chat": ([{"message": "hi"}], "Client(1)"),
+    # A file shared in a chat room, under a grant (see shared_file below).
+    "polychat.streaming.v1.StreamingService/DownloadFile": (
+        [{"grant": "GRANT"}],
+        '"chunk": "aGk="',
+    ),
     "polychat.auth.v1.AuthService/Login": (
         [{"username": "user1", "password": "password1"}],
         '"session_id"',
@@ -209,6 +222,8 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     """The chat server and all six Python services, on free loopback ports."""
     data = tmp_path_factory.mktemp("tools-data")
     bin_dir = tmp_path_factory.mktemp("tools-bin")
+    key_file = data / "file.key"
+    key_file.write_text(FILE_KEY + "\n")
     subprocess.run(
         ["go", "build", "-o", str(bin_dir / "chat-server"), "./server"], cwd=REPO, check=True
     )
@@ -267,7 +282,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
                 ),
             ],
             cwd=REPO,
-            env={"LOGGER_WRITE_KEY": WRITE_KEY},
+            env={"LOGGER_WRITE_KEY": WRITE_KEY, "STREAMING_FILE_KEY_FILE": str(key_file)},
         ),
     ]
     try:
@@ -421,6 +436,8 @@ def test_grpcurl_calls_through_reflection(tools: Tools, servers: Servers, method
             data=[{"name": "listed.txt", "content": "aGk=", "overwrite": True}],
         )
         assert written.returncode == 0, written.stderr
+    if method.endswith("/DownloadFile"):
+        data = [{"grant": shared_file(tools, address)}]
     if method.endswith("/StreamServerTime"):
         # It streams until the caller stops; grpcurl stops at -max-time.
         result = grpcurl(tools, "-max-time", "1.5", address, method, data=[{"interval": "0.1s"}])
@@ -461,6 +478,24 @@ def test_grpcurl_moderation_needs_a_moderator(tools: Tools, servers: Servers) ->
     assert "this server has no moderators" in anonymous.stderr
 
 
+def shared_file(tools: Tools, address: str) -> str:
+    """Upload a chat file under a grant signed with the shared key; its download grant."""
+    key = Key(FILE_KEY.encode())
+    claims = Claims("tools", int(time.time()) + 60, 1, UPLOAD, "hi.txt", "tools", "", 2, "curl")
+    uploaded = grpcurl(
+        tools,
+        address,
+        "polychat.streaming.v1.StreamingService/UploadFile",
+        data=[
+            {"metadata": {"name": "hi.txt", "size": 2, "grant": key.sign(claims)}},
+            {"chunk": "aGk="},
+        ],
+    )
+    assert uploaded.returncode == 0 or "already exists" in uploaded.stderr, uploaded.stderr
+    digest = hashlib.sha256(b"hi").hexdigest()
+    return key.sign(replace(claims, kind=DOWNLOAD, sha256=digest))
+
+
 def test_grpcurl_lists_members_and_rooms(tools: Tools, servers: Servers) -> None:
     """Presence is a plain unary RPC: grpcurl pages through it, and a bad token is refused."""
     address = servers.address["chat.ChatService"]
@@ -491,9 +526,7 @@ def test_grpcurl_lists_members_and_rooms(tools: Tools, servers: Servers) -> None
         assert rooms.returncode == 0, rooms.stderr
         assert {"name": "tools-room", "memberCount": 3} in json.loads(rooms.stdout)["rooms"]
 
-        bad = grpcurl(
-            tools, address, "chat.ChatService/ListRooms", data=[{"pageToken": "bogus"}]
-        )
+        bad = grpcurl(tools, address, "chat.ChatService/ListRooms", data=[{"pageToken": "bogus"}])
         assert bad.returncode != 0
         assert "InvalidArgument" in bad.stderr
         assert "page_token is not one this server gave for this list" in bad.stderr
@@ -556,6 +589,7 @@ def test_every_unary_rpc_is_loaded(tools: Tools, servers: Servers) -> None:
         "StreamRandomNumbers",
         "StreamServerTime",
         "UploadFile",
+        "DownloadFile",
         "Chat",
         "ListUsers",
         "BatchCreateUsers",

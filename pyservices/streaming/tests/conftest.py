@@ -49,7 +49,7 @@ StartStreaming = Callable[..., Awaitable[Harness]]
 async def start_streaming(tmp_path: Path) -> AsyncIterator[StartStreaming]:
     started: list[Harness] = []
 
-    async def _start(**options: int) -> Harness:
+    async def _start(**options: object) -> Harness:
         events: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
         holder: list[StreamingServicer] = []
         register = make_register(lambda e, t: events.put_nowait((e, t)), holder.append)

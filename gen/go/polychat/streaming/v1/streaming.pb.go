@@ -83,7 +83,7 @@ func (x ChatResponse_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ChatResponse_Kind.Descriptor instead.
 func (ChatResponse_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_polychat_streaming_v1_streaming_proto_rawDescGZIP(), []int{6, 0}
+	return file_polychat_streaming_v1_streaming_proto_rawDescGZIP(), []int{9, 0}
 }
 
 // StreamServerTimeRequest configures the time stream.
@@ -282,7 +282,11 @@ type UploadFileMetadata struct {
 	// The total size, if known; when set, the upload must match it.
 	Size int64 `protobuf:"varint,2,opt,name=size,proto3" json:"size,omitempty"`
 	// Replace an existing file of the same name.
-	Overwrite     bool `protobuf:"varint,3,opt,name=overwrite,proto3" json:"overwrite,omitempty"`
+	Overwrite bool `protobuf:"varint,3,opt,name=overwrite,proto3" json:"overwrite,omitempty"`
+	// The upload grant of the chat server's OfferFile, for a file shared in
+	// a chat room: name and size must be the granted ones, and the file is
+	// kept as the chat's, not among the other uploads. Secret.
+	Grant         string `protobuf:"bytes,4,opt,name=grant,proto3" json:"grant,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -338,6 +342,13 @@ func (x *UploadFileMetadata) GetOverwrite() bool {
 	return false
 }
 
+func (x *UploadFileMetadata) GetGrant() string {
+	if x != nil {
+		return x.Grant
+	}
+	return ""
+}
+
 // UploadFileResponse describes the stored file.
 type UploadFileResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -350,7 +361,10 @@ type UploadFileResponse struct {
 	// Where the server stored it, relative to its data folder.
 	Path string `protobuf:"bytes,4,opt,name=path,proto3" json:"path,omitempty"`
 	// A readable summary.
-	Message       string `protobuf:"bytes,5,opt,name=message,proto3" json:"message,omitempty"`
+	Message string `protobuf:"bytes,5,opt,name=message,proto3" json:"message,omitempty"`
+	// For an upload with a grant: the receipt to pass to the chat server's
+	// ShareFile. Secret.
+	Receipt       string `protobuf:"bytes,6,opt,name=receipt,proto3" json:"receipt,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -420,6 +434,211 @@ func (x *UploadFileResponse) GetMessage() string {
 	return ""
 }
 
+func (x *UploadFileResponse) GetReceipt() string {
+	if x != nil {
+		return x.Receipt
+	}
+	return ""
+}
+
+// DownloadFileRequest asks for a file shared in a chat room.
+type DownloadFileRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The download grant of the chat server's GetFile. Secret.
+	Grant         string `protobuf:"bytes,1,opt,name=grant,proto3" json:"grant,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DownloadFileRequest) Reset() {
+	*x = DownloadFileRequest{}
+	mi := &file_polychat_streaming_v1_streaming_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DownloadFileRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DownloadFileRequest) ProtoMessage() {}
+
+func (x *DownloadFileRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_polychat_streaming_v1_streaming_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DownloadFileRequest.ProtoReflect.Descriptor instead.
+func (*DownloadFileRequest) Descriptor() ([]byte, []int) {
+	return file_polychat_streaming_v1_streaming_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *DownloadFileRequest) GetGrant() string {
+	if x != nil {
+		return x.Grant
+	}
+	return ""
+}
+
+// DownloadFileResponse is one message of a download: metadata first, then
+// chunks.
+type DownloadFileResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Exactly one per message.
+	//
+	// Types that are valid to be assigned to Data:
+	//
+	//	*DownloadFileResponse_Metadata
+	//	*DownloadFileResponse_Chunk
+	Data          isDownloadFileResponse_Data `protobuf_oneof:"data"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DownloadFileResponse) Reset() {
+	*x = DownloadFileResponse{}
+	mi := &file_polychat_streaming_v1_streaming_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DownloadFileResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DownloadFileResponse) ProtoMessage() {}
+
+func (x *DownloadFileResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_polychat_streaming_v1_streaming_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DownloadFileResponse.ProtoReflect.Descriptor instead.
+func (*DownloadFileResponse) Descriptor() ([]byte, []int) {
+	return file_polychat_streaming_v1_streaming_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *DownloadFileResponse) GetData() isDownloadFileResponse_Data {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+func (x *DownloadFileResponse) GetMetadata() *DownloadFileMetadata {
+	if x != nil {
+		if x, ok := x.Data.(*DownloadFileResponse_Metadata); ok {
+			return x.Metadata
+		}
+	}
+	return nil
+}
+
+func (x *DownloadFileResponse) GetChunk() []byte {
+	if x != nil {
+		if x, ok := x.Data.(*DownloadFileResponse_Chunk); ok {
+			return x.Chunk
+		}
+	}
+	return nil
+}
+
+type isDownloadFileResponse_Data interface {
+	isDownloadFileResponse_Data()
+}
+
+type DownloadFileResponse_Metadata struct {
+	// The first message, and only the first.
+	Metadata *DownloadFileMetadata `protobuf:"bytes,1,opt,name=metadata,proto3,oneof"`
+}
+
+type DownloadFileResponse_Chunk struct {
+	// The next piece of the file's bytes.
+	Chunk []byte `protobuf:"bytes,2,opt,name=chunk,proto3,oneof"`
+}
+
+func (*DownloadFileResponse_Metadata) isDownloadFileResponse_Data() {}
+
+func (*DownloadFileResponse_Chunk) isDownloadFileResponse_Data() {}
+
+// DownloadFileMetadata describes the file being downloaded.
+type DownloadFileMetadata struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The file's plain name, as it was shared.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Its size in bytes.
+	Size int64 `protobuf:"varint,2,opt,name=size,proto3" json:"size,omitempty"`
+	// The hex SHA-256 of its bytes, for the downloader to check.
+	Sha256        string `protobuf:"bytes,3,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DownloadFileMetadata) Reset() {
+	*x = DownloadFileMetadata{}
+	mi := &file_polychat_streaming_v1_streaming_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DownloadFileMetadata) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DownloadFileMetadata) ProtoMessage() {}
+
+func (x *DownloadFileMetadata) ProtoReflect() protoreflect.Message {
+	mi := &file_polychat_streaming_v1_streaming_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DownloadFileMetadata.ProtoReflect.Descriptor instead.
+func (*DownloadFileMetadata) Descriptor() ([]byte, []int) {
+	return file_polychat_streaming_v1_streaming_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *DownloadFileMetadata) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *DownloadFileMetadata) GetSize() int64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+func (x *DownloadFileMetadata) GetSha256() string {
+	if x != nil {
+		return x.Sha256
+	}
+	return ""
+}
+
 // ChatRequest is one line a chat member sends.
 type ChatRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -431,7 +650,7 @@ type ChatRequest struct {
 
 func (x *ChatRequest) Reset() {
 	*x = ChatRequest{}
-	mi := &file_polychat_streaming_v1_streaming_proto_msgTypes[5]
+	mi := &file_polychat_streaming_v1_streaming_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -443,7 +662,7 @@ func (x *ChatRequest) String() string {
 func (*ChatRequest) ProtoMessage() {}
 
 func (x *ChatRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_polychat_streaming_v1_streaming_proto_msgTypes[5]
+	mi := &file_polychat_streaming_v1_streaming_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -456,7 +675,7 @@ func (x *ChatRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChatRequest.ProtoReflect.Descriptor instead.
 func (*ChatRequest) Descriptor() ([]byte, []int) {
-	return file_polychat_streaming_v1_streaming_proto_rawDescGZIP(), []int{5}
+	return file_polychat_streaming_v1_streaming_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ChatRequest) GetMessage() string {
@@ -483,7 +702,7 @@ type ChatResponse struct {
 
 func (x *ChatResponse) Reset() {
 	*x = ChatResponse{}
-	mi := &file_polychat_streaming_v1_streaming_proto_msgTypes[6]
+	mi := &file_polychat_streaming_v1_streaming_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -495,7 +714,7 @@ func (x *ChatResponse) String() string {
 func (*ChatResponse) ProtoMessage() {}
 
 func (x *ChatResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_polychat_streaming_v1_streaming_proto_msgTypes[6]
+	mi := &file_polychat_streaming_v1_streaming_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -508,7 +727,7 @@ func (x *ChatResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChatResponse.ProtoReflect.Descriptor instead.
 func (*ChatResponse) Descriptor() ([]byte, []int) {
-	return file_polychat_streaming_v1_streaming_proto_rawDescGZIP(), []int{6}
+	return file_polychat_streaming_v1_streaming_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ChatResponse) GetUser() string {
@@ -552,17 +771,29 @@ const file_polychat_streaming_v1_streaming_proto_rawDesc = "" +
 	"\x11UploadFileRequest\x12G\n" +
 	"\bmetadata\x18\x01 \x01(\v2).polychat.streaming.v1.UploadFileMetadataH\x00R\bmetadata\x12\x16\n" +
 	"\x05chunk\x18\x02 \x01(\fH\x00R\x05chunkB\x06\n" +
-	"\x04data\"Z\n" +
+	"\x04data\"p\n" +
 	"\x12UploadFileMetadata\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04size\x18\x02 \x01(\x03R\x04size\x12\x1c\n" +
-	"\toverwrite\x18\x03 \x01(\bR\toverwrite\"\x82\x01\n" +
+	"\toverwrite\x18\x03 \x01(\bR\toverwrite\x12\x14\n" +
+	"\x05grant\x18\x04 \x01(\tR\x05grant\"\x9c\x01\n" +
 	"\x12UploadFileResponse\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04size\x18\x02 \x01(\x03R\x04size\x12\x16\n" +
 	"\x06sha256\x18\x03 \x01(\tR\x06sha256\x12\x12\n" +
 	"\x04path\x18\x04 \x01(\tR\x04path\x12\x18\n" +
-	"\amessage\x18\x05 \x01(\tR\amessage\"'\n" +
+	"\amessage\x18\x05 \x01(\tR\amessage\x12\x18\n" +
+	"\areceipt\x18\x06 \x01(\tR\areceipt\"+\n" +
+	"\x13DownloadFileRequest\x12\x14\n" +
+	"\x05grant\x18\x01 \x01(\tR\x05grant\"\x81\x01\n" +
+	"\x14DownloadFileResponse\x12I\n" +
+	"\bmetadata\x18\x01 \x01(\v2+.polychat.streaming.v1.DownloadFileMetadataH\x00R\bmetadata\x12\x16\n" +
+	"\x05chunk\x18\x02 \x01(\fH\x00R\x05chunkB\x06\n" +
+	"\x04data\"V\n" +
+	"\x14DownloadFileMetadata\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
+	"\x04size\x18\x02 \x01(\x03R\x04size\x12\x16\n" +
+	"\x06sha256\x18\x03 \x01(\tR\x06sha256\"'\n" +
 	"\vChatRequest\x12\x18\n" +
 	"\amessage\x18\x01 \x01(\tR\amessage\"\x91\x02\n" +
 	"\fChatResponse\x12\x12\n" +
@@ -576,11 +807,12 @@ const file_polychat_streaming_v1_streaming_proto_rawDesc = "" +
 	"\tKIND_JOIN\x10\x02\x12\x0e\n" +
 	"\n" +
 	"KIND_LEAVE\x10\x03\x12\x0f\n" +
-	"\vKIND_SYSTEM\x10\x042\xc3\x02\n" +
+	"\vKIND_SYSTEM\x10\x042\xae\x03\n" +
 	"\x10StreamingService\x12u\n" +
 	"\x10StreamServerTime\x12..polychat.streaming.v1.StreamServerTimeRequest\x1a/.polychat.streaming.v1.StreamServerTimeResponse0\x01\x12c\n" +
 	"\n" +
-	"UploadFile\x12(.polychat.streaming.v1.UploadFileRequest\x1a).polychat.streaming.v1.UploadFileResponse(\x01\x12S\n" +
+	"UploadFile\x12(.polychat.streaming.v1.UploadFileRequest\x1a).polychat.streaming.v1.UploadFileResponse(\x01\x12i\n" +
+	"\fDownloadFile\x12*.polychat.streaming.v1.DownloadFileRequest\x1a+.polychat.streaming.v1.DownloadFileResponse0\x01\x12S\n" +
 	"\x04Chat\x12\".polychat.streaming.v1.ChatRequest\x1a#.polychat.streaming.v1.ChatResponse(\x010\x01BGZEgithub.com/polychat/polychat/gen/go/polychat/streaming/v1;streamingv1b\x06proto3"
 
 var (
@@ -596,7 +828,7 @@ func file_polychat_streaming_v1_streaming_proto_rawDescGZIP() []byte {
 }
 
 var file_polychat_streaming_v1_streaming_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_polychat_streaming_v1_streaming_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_polychat_streaming_v1_streaming_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_polychat_streaming_v1_streaming_proto_goTypes = []any{
 	(ChatResponse_Kind)(0),           // 0: polychat.streaming.v1.ChatResponse.Kind
 	(*StreamServerTimeRequest)(nil),  // 1: polychat.streaming.v1.StreamServerTimeRequest
@@ -604,28 +836,34 @@ var file_polychat_streaming_v1_streaming_proto_goTypes = []any{
 	(*UploadFileRequest)(nil),        // 3: polychat.streaming.v1.UploadFileRequest
 	(*UploadFileMetadata)(nil),       // 4: polychat.streaming.v1.UploadFileMetadata
 	(*UploadFileResponse)(nil),       // 5: polychat.streaming.v1.UploadFileResponse
-	(*ChatRequest)(nil),              // 6: polychat.streaming.v1.ChatRequest
-	(*ChatResponse)(nil),             // 7: polychat.streaming.v1.ChatResponse
-	(*durationpb.Duration)(nil),      // 8: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),    // 9: google.protobuf.Timestamp
+	(*DownloadFileRequest)(nil),      // 6: polychat.streaming.v1.DownloadFileRequest
+	(*DownloadFileResponse)(nil),     // 7: polychat.streaming.v1.DownloadFileResponse
+	(*DownloadFileMetadata)(nil),     // 8: polychat.streaming.v1.DownloadFileMetadata
+	(*ChatRequest)(nil),              // 9: polychat.streaming.v1.ChatRequest
+	(*ChatResponse)(nil),             // 10: polychat.streaming.v1.ChatResponse
+	(*durationpb.Duration)(nil),      // 11: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),    // 12: google.protobuf.Timestamp
 }
 var file_polychat_streaming_v1_streaming_proto_depIdxs = []int32{
-	8, // 0: polychat.streaming.v1.StreamServerTimeRequest.interval:type_name -> google.protobuf.Duration
-	9, // 1: polychat.streaming.v1.StreamServerTimeResponse.time:type_name -> google.protobuf.Timestamp
-	4, // 2: polychat.streaming.v1.UploadFileRequest.metadata:type_name -> polychat.streaming.v1.UploadFileMetadata
-	9, // 3: polychat.streaming.v1.ChatResponse.timestamp:type_name -> google.protobuf.Timestamp
-	0, // 4: polychat.streaming.v1.ChatResponse.kind:type_name -> polychat.streaming.v1.ChatResponse.Kind
-	1, // 5: polychat.streaming.v1.StreamingService.StreamServerTime:input_type -> polychat.streaming.v1.StreamServerTimeRequest
-	3, // 6: polychat.streaming.v1.StreamingService.UploadFile:input_type -> polychat.streaming.v1.UploadFileRequest
-	6, // 7: polychat.streaming.v1.StreamingService.Chat:input_type -> polychat.streaming.v1.ChatRequest
-	2, // 8: polychat.streaming.v1.StreamingService.StreamServerTime:output_type -> polychat.streaming.v1.StreamServerTimeResponse
-	5, // 9: polychat.streaming.v1.StreamingService.UploadFile:output_type -> polychat.streaming.v1.UploadFileResponse
-	7, // 10: polychat.streaming.v1.StreamingService.Chat:output_type -> polychat.streaming.v1.ChatResponse
-	8, // [8:11] is the sub-list for method output_type
-	5, // [5:8] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	11, // 0: polychat.streaming.v1.StreamServerTimeRequest.interval:type_name -> google.protobuf.Duration
+	12, // 1: polychat.streaming.v1.StreamServerTimeResponse.time:type_name -> google.protobuf.Timestamp
+	4,  // 2: polychat.streaming.v1.UploadFileRequest.metadata:type_name -> polychat.streaming.v1.UploadFileMetadata
+	8,  // 3: polychat.streaming.v1.DownloadFileResponse.metadata:type_name -> polychat.streaming.v1.DownloadFileMetadata
+	12, // 4: polychat.streaming.v1.ChatResponse.timestamp:type_name -> google.protobuf.Timestamp
+	0,  // 5: polychat.streaming.v1.ChatResponse.kind:type_name -> polychat.streaming.v1.ChatResponse.Kind
+	1,  // 6: polychat.streaming.v1.StreamingService.StreamServerTime:input_type -> polychat.streaming.v1.StreamServerTimeRequest
+	3,  // 7: polychat.streaming.v1.StreamingService.UploadFile:input_type -> polychat.streaming.v1.UploadFileRequest
+	6,  // 8: polychat.streaming.v1.StreamingService.DownloadFile:input_type -> polychat.streaming.v1.DownloadFileRequest
+	9,  // 9: polychat.streaming.v1.StreamingService.Chat:input_type -> polychat.streaming.v1.ChatRequest
+	2,  // 10: polychat.streaming.v1.StreamingService.StreamServerTime:output_type -> polychat.streaming.v1.StreamServerTimeResponse
+	5,  // 11: polychat.streaming.v1.StreamingService.UploadFile:output_type -> polychat.streaming.v1.UploadFileResponse
+	7,  // 12: polychat.streaming.v1.StreamingService.DownloadFile:output_type -> polychat.streaming.v1.DownloadFileResponse
+	10, // 13: polychat.streaming.v1.StreamingService.Chat:output_type -> polychat.streaming.v1.ChatResponse
+	10, // [10:14] is the sub-list for method output_type
+	6,  // [6:10] is the sub-list for method input_type
+	6,  // [6:6] is the sub-list for extension type_name
+	6,  // [6:6] is the sub-list for extension extendee
+	0,  // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_polychat_streaming_v1_streaming_proto_init() }
@@ -637,13 +875,17 @@ func file_polychat_streaming_v1_streaming_proto_init() {
 		(*UploadFileRequest_Metadata)(nil),
 		(*UploadFileRequest_Chunk)(nil),
 	}
+	file_polychat_streaming_v1_streaming_proto_msgTypes[6].OneofWrappers = []any{
+		(*DownloadFileResponse_Metadata)(nil),
+		(*DownloadFileResponse_Chunk)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_polychat_streaming_v1_streaming_proto_rawDesc), len(file_polychat_streaming_v1_streaming_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   7,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

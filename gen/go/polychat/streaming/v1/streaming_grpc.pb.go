@@ -23,6 +23,7 @@ const _ = grpc.SupportPackageIsVersion9
 const (
 	StreamingService_StreamServerTime_FullMethodName = "/polychat.streaming.v1.StreamingService/StreamServerTime"
 	StreamingService_UploadFile_FullMethodName       = "/polychat.streaming.v1.StreamingService/UploadFile"
+	StreamingService_DownloadFile_FullMethodName     = "/polychat.streaming.v1.StreamingService/DownloadFile"
 	StreamingService_Chat_FullMethodName             = "/polychat.streaming.v1.StreamingService/Chat"
 )
 
@@ -39,6 +40,9 @@ type StreamingServiceClient interface {
 	// file appears only when the whole stream arrived; a cancelled or broken
 	// upload leaves nothing behind.
 	UploadFile(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[UploadFileRequest, UploadFileResponse], error)
+	// DownloadFile sends a file the chat server shared, under the download
+	// grant of its GetFile: a metadata message, then the bytes in chunks.
+	DownloadFile(ctx context.Context, in *DownloadFileRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[DownloadFileResponse], error)
 	// Chat is a room where every member is named Client(N) in joining order.
 	Chat(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[ChatRequest, ChatResponse], error)
 }
@@ -83,9 +87,28 @@ func (c *streamingServiceClient) UploadFile(ctx context.Context, opts ...grpc.Ca
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type StreamingService_UploadFileClient = grpc.ClientStreamingClient[UploadFileRequest, UploadFileResponse]
 
+func (c *streamingServiceClient) DownloadFile(ctx context.Context, in *DownloadFileRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[DownloadFileResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &StreamingService_ServiceDesc.Streams[2], StreamingService_DownloadFile_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[DownloadFileRequest, DownloadFileResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type StreamingService_DownloadFileClient = grpc.ServerStreamingClient[DownloadFileResponse]
+
 func (c *streamingServiceClient) Chat(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[ChatRequest, ChatResponse], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	stream, err := c.cc.NewStream(ctx, &StreamingService_ServiceDesc.Streams[2], StreamingService_Chat_FullMethodName, cOpts...)
+	stream, err := c.cc.NewStream(ctx, &StreamingService_ServiceDesc.Streams[3], StreamingService_Chat_FullMethodName, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -109,6 +132,9 @@ type StreamingServiceServer interface {
 	// file appears only when the whole stream arrived; a cancelled or broken
 	// upload leaves nothing behind.
 	UploadFile(grpc.ClientStreamingServer[UploadFileRequest, UploadFileResponse]) error
+	// DownloadFile sends a file the chat server shared, under the download
+	// grant of its GetFile: a metadata message, then the bytes in chunks.
+	DownloadFile(*DownloadFileRequest, grpc.ServerStreamingServer[DownloadFileResponse]) error
 	// Chat is a room where every member is named Client(N) in joining order.
 	Chat(grpc.BidiStreamingServer[ChatRequest, ChatResponse]) error
 	mustEmbedUnimplementedStreamingServiceServer()
@@ -126,6 +152,9 @@ func (UnimplementedStreamingServiceServer) StreamServerTime(*StreamServerTimeReq
 }
 func (UnimplementedStreamingServiceServer) UploadFile(grpc.ClientStreamingServer[UploadFileRequest, UploadFileResponse]) error {
 	return status.Error(codes.Unimplemented, "method UploadFile not implemented")
+}
+func (UnimplementedStreamingServiceServer) DownloadFile(*DownloadFileRequest, grpc.ServerStreamingServer[DownloadFileResponse]) error {
+	return status.Error(codes.Unimplemented, "method DownloadFile not implemented")
 }
 func (UnimplementedStreamingServiceServer) Chat(grpc.BidiStreamingServer[ChatRequest, ChatResponse]) error {
 	return status.Error(codes.Unimplemented, "method Chat not implemented")
@@ -169,6 +198,17 @@ func _StreamingService_UploadFile_Handler(srv interface{}, stream grpc.ServerStr
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type StreamingService_UploadFileServer = grpc.ClientStreamingServer[UploadFileRequest, UploadFileResponse]
 
+func _StreamingService_DownloadFile_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(DownloadFileRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(StreamingServiceServer).DownloadFile(m, &grpc.GenericServerStream[DownloadFileRequest, DownloadFileResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type StreamingService_DownloadFileServer = grpc.ServerStreamingServer[DownloadFileResponse]
+
 func _StreamingService_Chat_Handler(srv interface{}, stream grpc.ServerStream) error {
 	return srv.(StreamingServiceServer).Chat(&grpc.GenericServerStream[ChatRequest, ChatResponse]{ServerStream: stream})
 }
@@ -193,6 +233,11 @@ var StreamingService_ServiceDesc = grpc.ServiceDesc{
 			StreamName:    "UploadFile",
 			Handler:       _StreamingService_UploadFile_Handler,
 			ClientStreams: true,
+		},
+		{
+			StreamName:    "DownloadFile",
+			Handler:       _StreamingService_DownloadFile_Handler,
+			ServerStreams: true,
 		},
 		{
 			StreamName:    "Chat",

@@ -26,7 +26,7 @@ from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%polychat/streaming/v1/streaming.proto\x12\x15polychat.streaming.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"F\n\x17StreamServerTimeRequest\x12+\n\x08interval\x18\x01 \x01(\x0b\x32\x19.google.protobuf.Duration\"W\n\x18StreamServerTimeResponse\x12(\n\x04time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tformatted\x18\x02 \x01(\t\"k\n\x11UploadFileRequest\x12=\n\x08metadata\x18\x01 \x01(\x0b\x32).polychat.streaming.v1.UploadFileMetadataH\x00\x12\x0f\n\x05\x63hunk\x18\x02 \x01(\x0cH\x00\x42\x06\n\x04\x64\x61ta\"C\n\x12UploadFileMetadata\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x03\x12\x11\n\toverwrite\x18\x03 \x01(\x08\"_\n\x12UploadFileResponse\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x03\x12\x0e\n\x06sha256\x18\x03 \x01(\t\x12\x0c\n\x04path\x18\x04 \x01(\t\x12\x0f\n\x07message\x18\x05 \x01(\t\"\x1e\n\x0b\x43hatRequest\x12\x0f\n\x07message\x18\x01 \x01(\t\"\xf1\x01\n\x0c\x43hatResponse\x12\x0c\n\x04user\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12-\n\ttimestamp\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x36\n\x04kind\x18\x04 \x01(\x0e\x32(.polychat.streaming.v1.ChatResponse.Kind\"[\n\x04Kind\x12\x14\n\x10KIND_UNSPECIFIED\x10\x00\x12\r\n\tKIND_TEXT\x10\x01\x12\r\n\tKIND_JOIN\x10\x02\x12\x0e\n\nKIND_LEAVE\x10\x03\x12\x0f\n\x0bKIND_SYSTEM\x10\x04\x32\xc3\x02\n\x10StreamingService\x12u\n\x10StreamServerTime\x12..polychat.streaming.v1.StreamServerTimeRequest\x1a/.polychat.streaming.v1.StreamServerTimeResponse0\x01\x12\x63\n\nUploadFile\x12(.polychat.streaming.v1.UploadFileRequest\x1a).polychat.streaming.v1.UploadFileResponse(\x01\x12S\n\x04\x43hat\x12\".polychat.streaming.v1.ChatRequest\x1a#.polychat.streaming.v1.ChatResponse(\x01\x30\x01\x42GZEgithub.com/polychat/polychat/gen/go/polychat/streaming/v1;streamingv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%polychat/streaming/v1/streaming.proto\x12\x15polychat.streaming.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"F\n\x17StreamServerTimeRequest\x12+\n\x08interval\x18\x01 \x01(\x0b\x32\x19.google.protobuf.Duration\"W\n\x18StreamServerTimeResponse\x12(\n\x04time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tformatted\x18\x02 \x01(\t\"k\n\x11UploadFileRequest\x12=\n\x08metadata\x18\x01 \x01(\x0b\x32).polychat.streaming.v1.UploadFileMetadataH\x00\x12\x0f\n\x05\x63hunk\x18\x02 \x01(\x0cH\x00\x42\x06\n\x04\x64\x61ta\"R\n\x12UploadFileMetadata\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x03\x12\x11\n\toverwrite\x18\x03 \x01(\x08\x12\r\n\x05grant\x18\x04 \x01(\t\"p\n\x12UploadFileResponse\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x03\x12\x0e\n\x06sha256\x18\x03 \x01(\t\x12\x0c\n\x04path\x18\x04 \x01(\t\x12\x0f\n\x07message\x18\x05 \x01(\t\x12\x0f\n\x07receipt\x18\x06 \x01(\t\"$\n\x13\x44ownloadFileRequest\x12\r\n\x05grant\x18\x01 \x01(\t\"p\n\x14\x44ownloadFileResponse\x12?\n\x08metadata\x18\x01 \x01(\x0b\x32+.polychat.streaming.v1.DownloadFileMetadataH\x00\x12\x0f\n\x05\x63hunk\x18\x02 \x01(\x0cH\x00\x42\x06\n\x04\x64\x61ta\"B\n\x14\x44ownloadFileMetadata\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x03\x12\x0e\n\x06sha256\x18\x03 \x01(\t\"\x1e\n\x0b\x43hatRequest\x12\x0f\n\x07message\x18\x01 \x01(\t\"\xf1\x01\n\x0c\x43hatResponse\x12\x0c\n\x04user\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12-\n\ttimestamp\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x36\n\x04kind\x18\x04 \x01(\x0e\x32(.polychat.streaming.v1.ChatResponse.Kind\"[\n\x04Kind\x12\x14\n\x10KIND_UNSPECIFIED\x10\x00\x12\r\n\tKIND_TEXT\x10\x01\x12\r\n\tKIND_JOIN\x10\x02\x12\x0e\n\nKIND_LEAVE\x10\x03\x12\x0f\n\x0bKIND_SYSTEM\x10\x04\x32\xae\x03\n\x10StreamingService\x12u\n\x10StreamServerTime\x12..polychat.streaming.v1.StreamServerTimeRequest\x1a/.polychat.streaming.v1.StreamServerTimeResponse0\x01\x12\x63\n\nUploadFile\x12(.polychat.streaming.v1.UploadFileRequest\x1a).polychat.streaming.v1.UploadFileResponse(\x01\x12i\n\x0c\x44ownloadFile\x12*.polychat.streaming.v1.DownloadFileRequest\x1a+.polychat.streaming.v1.DownloadFileResponse0\x01\x12S\n\x04\x43hat\x12\".polychat.streaming.v1.ChatRequest\x1a#.polychat.streaming.v1.ChatResponse(\x01\x30\x01\x42GZEgithub.com/polychat/polychat/gen/go/polychat/streaming/v1;streamingv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -41,15 +41,21 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_UPLOADFILEREQUEST']._serialized_start=290
   _globals['_UPLOADFILEREQUEST']._serialized_end=397
   _globals['_UPLOADFILEMETADATA']._serialized_start=399
-  _globals['_UPLOADFILEMETADATA']._serialized_end=466
-  _globals['_UPLOADFILERESPONSE']._serialized_start=468
-  _globals['_UPLOADFILERESPONSE']._serialized_end=563
-  _globals['_CHATREQUEST']._serialized_start=565
-  _globals['_CHATREQUEST']._serialized_end=595
-  _globals['_CHATRESPONSE']._serialized_start=598
-  _globals['_CHATRESPONSE']._serialized_end=839
-  _globals['_CHATRESPONSE_KIND']._serialized_start=748
-  _globals['_CHATRESPONSE_KIND']._serialized_end=839
-  _globals['_STREAMINGSERVICE']._serialized_start=842
-  _globals['_STREAMINGSERVICE']._serialized_end=1165
+  _globals['_UPLOADFILEMETADATA']._serialized_end=481
+  _globals['_UPLOADFILERESPONSE']._serialized_start=483
+  _globals['_UPLOADFILERESPONSE']._serialized_end=595
+  _globals['_DOWNLOADFILEREQUEST']._serialized_start=597
+  _globals['_DOWNLOADFILEREQUEST']._serialized_end=633
+  _globals['_DOWNLOADFILERESPONSE']._serialized_start=635
+  _globals['_DOWNLOADFILERESPONSE']._serialized_end=747
+  _globals['_DOWNLOADFILEMETADATA']._serialized_start=749
+  _globals['_DOWNLOADFILEMETADATA']._serialized_end=815
+  _globals['_CHATREQUEST']._serialized_start=817
+  _globals['_CHATREQUEST']._serialized_end=847
+  _globals['_CHATRESPONSE']._serialized_start=850
+  _globals['_CHATRESPONSE']._serialized_end=1091
+  _globals['_CHATRESPONSE_KIND']._serialized_start=1000
+  _globals['_CHATRESPONSE_KIND']._serialized_end=1091
+  _globals['_STREAMINGSERVICE']._serialized_start=1094
+  _globals['_STREAMINGSERVICE']._serialized_end=1524
 # @@protoc_insertion_point(module_scope)

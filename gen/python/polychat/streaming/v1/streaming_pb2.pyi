@@ -33,28 +33,56 @@ class UploadFileRequest(_message.Message):
     def __init__(self, metadata: _Optional[_Union[UploadFileMetadata, _Mapping]] = ..., chunk: _Optional[bytes] = ...) -> None: ...
 
 class UploadFileMetadata(_message.Message):
-    __slots__ = ("name", "size", "overwrite")
+    __slots__ = ("name", "size", "overwrite", "grant")
     NAME_FIELD_NUMBER: _ClassVar[int]
     SIZE_FIELD_NUMBER: _ClassVar[int]
     OVERWRITE_FIELD_NUMBER: _ClassVar[int]
+    GRANT_FIELD_NUMBER: _ClassVar[int]
     name: str
     size: int
     overwrite: bool
-    def __init__(self, name: _Optional[str] = ..., size: _Optional[int] = ..., overwrite: _Optional[bool] = ...) -> None: ...
+    grant: str
+    def __init__(self, name: _Optional[str] = ..., size: _Optional[int] = ..., overwrite: _Optional[bool] = ..., grant: _Optional[str] = ...) -> None: ...
 
 class UploadFileResponse(_message.Message):
-    __slots__ = ("name", "size", "sha256", "path", "message")
+    __slots__ = ("name", "size", "sha256", "path", "message", "receipt")
     NAME_FIELD_NUMBER: _ClassVar[int]
     SIZE_FIELD_NUMBER: _ClassVar[int]
     SHA256_FIELD_NUMBER: _ClassVar[int]
     PATH_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    RECEIPT_FIELD_NUMBER: _ClassVar[int]
     name: str
     size: int
     sha256: str
     path: str
     message: str
-    def __init__(self, name: _Optional[str] = ..., size: _Optional[int] = ..., sha256: _Optional[str] = ..., path: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
+    receipt: str
+    def __init__(self, name: _Optional[str] = ..., size: _Optional[int] = ..., sha256: _Optional[str] = ..., path: _Optional[str] = ..., message: _Optional[str] = ..., receipt: _Optional[str] = ...) -> None: ...
+
+class DownloadFileRequest(_message.Message):
+    __slots__ = ("grant",)
+    GRANT_FIELD_NUMBER: _ClassVar[int]
+    grant: str
+    def __init__(self, grant: _Optional[str] = ...) -> None: ...
+
+class DownloadFileResponse(_message.Message):
+    __slots__ = ("metadata", "chunk")
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    CHUNK_FIELD_NUMBER: _ClassVar[int]
+    metadata: DownloadFileMetadata
+    chunk: bytes
+    def __init__(self, metadata: _Optional[_Union[DownloadFileMetadata, _Mapping]] = ..., chunk: _Optional[bytes] = ...) -> None: ...
+
+class DownloadFileMetadata(_message.Message):
+    __slots__ = ("name", "size", "sha256")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    size: int
+    sha256: str
+    def __init__(self, name: _Optional[str] = ..., size: _Optional[int] = ..., sha256: _Optional[str] = ...) -> None: ...
 
 class ChatRequest(_message.Message):
     __slots__ = ("message",)

@@ -45,6 +45,11 @@ class StreamingServiceStub:
                 request_serializer=polychat_dot_streaming_dot_v1_dot_streaming__pb2.UploadFileRequest.SerializeToString,
                 response_deserializer=polychat_dot_streaming_dot_v1_dot_streaming__pb2.UploadFileResponse.FromString,
                 _registered_method=True)
+        self.DownloadFile = channel.unary_stream(
+                '/polychat.streaming.v1.StreamingService/DownloadFile',
+                request_serializer=polychat_dot_streaming_dot_v1_dot_streaming__pb2.DownloadFileRequest.SerializeToString,
+                response_deserializer=polychat_dot_streaming_dot_v1_dot_streaming__pb2.DownloadFileResponse.FromString,
+                _registered_method=True)
         self.Chat = channel.stream_stream(
                 '/polychat.streaming.v1.StreamingService/Chat',
                 request_serializer=polychat_dot_streaming_dot_v1_dot_streaming__pb2.ChatRequest.SerializeToString,
@@ -73,6 +78,14 @@ class StreamingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DownloadFile(self, request, context):
+        """DownloadFile sends a file the chat server shared, under the download
+        grant of its GetFile: a metadata message, then the bytes in chunks.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Chat(self, request_iterator, context):
         """Chat is a room where every member is named Client(N) in joining order.
         """
@@ -92,6 +105,11 @@ def add_StreamingServiceServicer_to_server(servicer, server):
                     servicer.UploadFile,
                     request_deserializer=polychat_dot_streaming_dot_v1_dot_streaming__pb2.UploadFileRequest.FromString,
                     response_serializer=polychat_dot_streaming_dot_v1_dot_streaming__pb2.UploadFileResponse.SerializeToString,
+            ),
+            'DownloadFile': grpc.unary_stream_rpc_method_handler(
+                    servicer.DownloadFile,
+                    request_deserializer=polychat_dot_streaming_dot_v1_dot_streaming__pb2.DownloadFileRequest.FromString,
+                    response_serializer=polychat_dot_streaming_dot_v1_dot_streaming__pb2.DownloadFileResponse.SerializeToString,
             ),
             'Chat': grpc.stream_stream_rpc_method_handler(
                     servicer.Chat,
@@ -154,6 +172,33 @@ class StreamingService:
             '/polychat.streaming.v1.StreamingService/UploadFile',
             polychat_dot_streaming_dot_v1_dot_streaming__pb2.UploadFileRequest.SerializeToString,
             polychat_dot_streaming_dot_v1_dot_streaming__pb2.UploadFileResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DownloadFile(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/polychat.streaming.v1.StreamingService/DownloadFile',
+            polychat_dot_streaming_dot_v1_dot_streaming__pb2.DownloadFileRequest.SerializeToString,
+            polychat_dot_streaming_dot_v1_dot_streaming__pb2.DownloadFileResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,142 @@
+"""Files shared in chat rooms: uploads and downloads under the chat server's grants.
+
+The chat server grants each upload and download (see grants.py); this side
+checks the grant, keeps the bytes as `chat_files/<epoch>-<id>` apart from
+the other uploads, and answers an upload with a signed receipt. A grant that
+does not check is PERMISSION_DENIED, whatever file id it names.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+import stat
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+from polychat.streaming.v1 import streaming_pb2
+
+from pyservices.storage.atomic import StoredFile
+from pyservices.streaming.grants import (
+    DOWNLOAD,
+    LIFETIME_SECONDS,
+    RECEIPT,
+    UPLOAD,
+    Claims,
+    GrantError,
+    Key,
+)
+from pyservices.streaming.upload import Destination, UploadRejected
+
+CHAT_FOLDER = "chat_files"
+CHUNK_SIZE = 1024 * 1024
+# An epoch as the chat server makes it; anything else never names a file.
+_EPOCH = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
+NO_KEY = (
+    "this service does not take chat files: it was started without a file key "
+    "(--streaming-file-key-file / STREAMING_FILE_KEY_FILE)"
+)
+
+
+class DownloadRefused(Exception):
+    """The download is refused with `code`; the message is meant for the client."""
+
+    def __init__(self, code: grpc.StatusCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class ChatFiles:
+    """The chat's files in `folder`, granted under `key` (None: no chat files)."""
+
+    folder: Path
+    key: Key | None
+
+    def _check(self, token: str, kind: str) -> Claims:
+        if self.key is None:
+            raise UploadRejected(grpc.StatusCode.FAILED_PRECONDITION, NO_KEY)
+        try:
+            claims = self.key.verify(token, kind)
+        except GrantError as err:
+            raise UploadRejected(grpc.StatusCode.PERMISSION_DENIED, str(err)) from None
+        if not _EPOCH.fullmatch(claims.epoch):
+            raise UploadRejected(grpc.StatusCode.PERMISSION_DENIED, "not a valid file grant")
+        return claims
+
+    def _stored_name(self, claims: Claims) -> str:
+        return f"{claims.epoch}-{claims.file}"
+
+    def destination(self, meta: streaming_pb2.UploadFileMetadata) -> tuple[Destination, Claims]:
+        """Where the granted upload `meta` goes, or UploadRejected."""
+        claims = self._check(meta.grant, UPLOAD)
+        if meta.name != claims.name or meta.size != claims.size:
+            raise UploadRejected(
+                grpc.StatusCode.PERMISSION_DENIED,
+                f"the grant is for a file of {claims.size} bytes named {claims.name!r}, "
+                f"not {meta.size} bytes named {meta.name!r}; offer the file again",
+            )
+        dest = Destination(self.folder, self._stored_name(claims), False, claims.size)
+        return dest, claims
+
+    def receipt(self, claims: Claims, stored: StoredFile) -> str:
+        """The signed receipt of a granted upload, for the chat server's ShareFile."""
+        assert self.key is not None  # destination() checked it
+        return self.key.sign(
+            Claims(
+                epoch=claims.epoch,
+                exp=int(time.time()) + LIFETIME_SECONDS,
+                file=claims.file,
+                kind=RECEIPT,
+                name=claims.name,
+                room=claims.room,
+                sha256=stored.sha256,
+                size=stored.size,
+                user=claims.user,
+            )
+        )
+
+    def open_download(self, token: str) -> tuple[Claims, int]:
+        """The claims of a download grant and the stored file's open descriptor.
+
+        Blocks: call it in a worker thread. Raises DownloadRefused.
+        """
+        try:
+            claims = self._check(token, DOWNLOAD)
+        except UploadRejected as err:
+            raise DownloadRefused(err.code, str(err)) from None
+        path = self.folder / self._stored_name(claims)
+        try:
+            fd = os.open(path, _OPEN_FLAGS)
+        except FileNotFoundError:
+            raise DownloadRefused(
+                grpc.StatusCode.NOT_FOUND,
+                f"file {claims.file} ({claims.name}) is not stored by this service any more",
+            ) from None
+        except OSError as err:
+            if err.errno == errno.ELOOP:
+                raise DownloadRefused(
+                    grpc.StatusCode.FAILED_PRECONDITION,
+                    f"the stored file {claims.file} is a symlink: refusing to follow it",
+                ) from None
+            raise
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size != claims.size:
+            os.close(fd)
+            raise DownloadRefused(
+                grpc.StatusCode.DATA_LOSS,
+                f"the stored file {claims.file} is no longer the one that was shared",
+            )
+        return claims, fd
+
+
+def download_metadata(claims: Claims) -> streaming_pb2.DownloadFileResponse:
+    return streaming_pb2.DownloadFileResponse(
+        metadata=streaming_pb2.DownloadFileMetadata(
+            name=claims.name, size=claims.size, sha256=claims.sha256
+        )
+    )
