@@ -12,10 +12,10 @@ import grpc
 from google.protobuf import timestamp_pb2
 from polychat.file.v1 import file_pb2, file_pb2_grpc
 
+from pykit.filenames import InvalidName
 from pyservices.files.config import UPLOAD_FOLDER, FileOptions
 from pyservices.spec import ServiceSpec, Settings
 from pyservices.storage.atomic import StorageError, list_files, remove_stale_temps, write_atomic
-from pyservices.storage.names import InvalidName
 from pyservices.storage.status import storage_status
 
 log = logging.getLogger("pyservices.file")

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from pyservices.storage.names import check_name
+from pykit.filenames import check_name
 
 TEMP_PREFIX = ".upload-"
 TEMP_SUFFIX = ".tmp"

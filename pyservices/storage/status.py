@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import grpc
 
+from pykit.filenames import InvalidName
 from pyservices.storage.atomic import (
     AlreadyExists,
     NotRegularFile,
@@ -29,7 +30,6 @@ from pyservices.storage.atomic import (
     UnsafeFolder,
 )
 from pyservices.storage.inflight import ShuttingDown
-from pyservices.storage.names import InvalidName
 
 _REFUSALS: dict[type[Exception], grpc.StatusCode] = {
     InvalidName: grpc.StatusCode.INVALID_ARGUMENT,

@@ -10,9 +10,9 @@ from pathlib import Path
 import grpc
 from polychat.streaming.v1 import streaming_pb2
 
+from pykit.filenames import InvalidName, check_name
 from pyservices.storage.atomic import AtomicFile, StorageError, StoredFile, preflight
 from pyservices.storage.inflight import InFlight
-from pyservices.storage.names import InvalidName, check_name
 from pyservices.storage.status import storage_status
 
 # Told about each upload's temp file: ("receiving", temp name) when it is

@@ -205,7 +205,7 @@ def test_the_file_key_is_read_from_its_file(tmp_path: Path) -> None:
     key = opts.service_options["streaming"].file_key
     assert key is not None and key.verify(key.sign(_claims()), "upload", now=0).file == 1
     key_file.write_text("short\n")
-    with pytest.raises(ConfigError, match="STREAMING_FILE_KEY_FILE.*needs at least 32"):
+    with pytest.raises(ConfigError, match=r"STREAMING_FILE_KEY_FILE.*needs at least 32"):
         read(["--streaming-file-key-file", str(key_file)], {})
     with pytest.raises(ConfigError, match="cannot read the file key"):
         read(["--streaming-file-key-file", str(tmp_path / "missing")], {})

@@ -11,8 +11,8 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from polychat.file.v1 import file_pb2
 
+from pykit.tests.test_filenames import SENDABLE
 from pyservices.files.tests.conftest import Harness, StartFiles
-from pyservices.storage.tests.test_names import SENDABLE
 
 TIMEOUT = 10.0
 

@@ -13,7 +13,7 @@ import grpc
 import pytest
 from polychat.streaming.v1 import streaming_pb2
 
-from pyservices.storage.tests.test_names import SENDABLE
+from pykit.tests.test_filenames import SENDABLE
 from pyservices.streaming.tests.conftest import Harness, StartStreaming
 
 TIMEOUT = 10.0

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
-from pyservices.storage.names import MAX_NAME_BYTES, InvalidName, check_name
+from pykit.filenames import MAX_NAME_BYTES, InvalidName, check_name
 
 PATH = "give a plain name, not a path"
+NAMES_JSON = Path(__file__).parents[2] / "internal" / "filename" / "testdata" / "names.json"
 
 # One entry per rule, and per way of breaking it: with the rules checked in
 # order, a looser rule would show up here as another rule's reason.
@@ -84,3 +88,12 @@ def test_refused_name_gets_its_reason(name: str, reason: str) -> None:
 @pytest.mark.parametrize("name", ACCEPTED)
 def test_plain_names_are_accepted_unchanged(name: str) -> None:
     assert check_name(name) is name
+
+
+def test_the_go_rule_reads_the_same_names() -> None:
+    """internal/filename/testdata/names.json, which the Go chat client and server check
+    against, holds the same names and reasons as this file."""
+    vectors = json.loads(NAMES_JSON.read_text())
+    sendable = [(n, r) for n, r in _REFUSED if _utf8(n)]
+    assert [(c["name"], c["reason"]) for c in vectors["refused"]] == sendable
+    assert vectors["accepted"] == ACCEPTED

@@ -1,4 +1,8 @@
-"""Checks a client-supplied file name: a plain name inside one folder, or an error."""
+"""Checks a file name from the network: a plain name inside one folder, or an error.
+
+The services check the names of uploads with it, and the chat client the names of
+downloads, so that no name leaves the folder it is written into.
+"""
 
 from __future__ import annotations
 
