@@ -17,8 +17,15 @@ Kind = chat_pb2.ChatMessage.Kind
 # Starts each continuation line of a message of several lines.
 INDENT = "    "
 
-# The server words these kinds in full ("* Bob waves", "[private from Bob] hi").
-_WORDED = (Kind.KIND_HISTORY_START, Kind.KIND_HISTORY_END, Kind.KIND_ACTION, Kind.KIND_PRIVATE)
+# The server words these kinds in full ("* Bob waves", "[private from Bob] hi",
+# "Bob shared a.pdf (1.2 MB, sha256 ab12cd34…) — /get 17").
+_WORDED = (
+    Kind.KIND_HISTORY_START,
+    Kind.KIND_HISTORY_END,
+    Kind.KIND_ACTION,
+    Kind.KIND_PRIVATE,
+    Kind.KIND_FILE,
+)
 
 
 def clock(timestamp: int) -> str:

@@ -19,6 +19,7 @@ const Indent = "    "
 //
 //	text                  [Bob]: Hi Alice!
 //	action, private       * Bob waves / [private from Bob] Hi
+//	file                  Bob shared a.pdf (1.2 MB, sha256 ab12cd34…) — /get 17
 //	join, leave           [14:30:25] >>> Bob joined the room
 //	system                [14:30:25] *** Server is shutting down
 //	history start / end   --- Recent messages in general ---
@@ -37,7 +38,7 @@ func Render(msg *chatpb.ChatMessage) string {
 	case chatpb.ChatMessage_KIND_SYSTEM, chatpb.ChatMessage_KIND_MODERATION, chatpb.ChatMessage_KIND_REFUSED:
 		return Continued("["+messageTime(msg).Format(timeLayout)+"] *** ", msg.GetMessage())
 	case chatpb.ChatMessage_KIND_HISTORY_START, chatpb.ChatMessage_KIND_HISTORY_END,
-		chatpb.ChatMessage_KIND_ACTION, chatpb.ChatMessage_KIND_PRIVATE:
+		chatpb.ChatMessage_KIND_ACTION, chatpb.ChatMessage_KIND_PRIVATE, chatpb.ChatMessage_KIND_FILE:
 		// The server words these in full: "* Bob waves".
 		return Continued("", msg.GetMessage())
 	default: // KIND_TEXT, KIND_UNSPECIFIED and kinds added later

@@ -35,6 +35,7 @@ import (
 	"github.com/polychat/polychat/server/broker"
 	"github.com/polychat/polychat/server/chat"
 	"github.com/polychat/polychat/server/config"
+	"github.com/polychat/polychat/server/filegrant"
 	"github.com/polychat/polychat/server/limits"
 	"github.com/polychat/polychat/server/metrics"
 	"github.com/polychat/polychat/server/moderation"
@@ -135,6 +136,13 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 		authn = signin.NewChecker(signInClient, signin.Options{TTL: ttl, Logger: log})
 	}
 
+	var fileKey *filegrant.Key
+	if cfg.FileKeyFile != "" {
+		if fileKey, err = filegrant.ReadKeyFile(cfg.FileKeyFile); err != nil {
+			return nil, fmt.Errorf("-file-key-file: %w", err)
+		}
+	}
+
 	var (
 		chatMetrics *metrics.Chat
 		observer    broker.Observer // the broker's metrics, if any
@@ -227,6 +235,9 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 		ResumeGrace:     cfg.ResumeGrace,
 		Admins:          cfg.Admins,
 		Moderation:      s.moderation,
+		FileKey:         fileKey,
+		MaxFileBytes:    cfg.MaxFileBytes,
+		FileQuotaBytes:  cfg.FileQuotaBytes,
 	}
 	if chatMetrics != nil {
 		chatCfg.Metrics = chatMetrics

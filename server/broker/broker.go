@@ -13,7 +13,9 @@
 //   - bucket polychat_members: one key per name taken in a room, <room>.<skeleton>;
 //   - bucket polychat_sessions: resume session id → member key;
 //   - bucket polychat_nodes: one key per live chat node, refreshed while it lives;
-//   - bucket polychat_counters: message ids and Client(N) numbers;
+//   - bucket polychat_counters: message ids, Client(N) numbers and file ids;
+//   - bucket polychat_files: the files shared in rooms (f.<id>) and the bytes
+//     each user shared (u.<user>);
 //   - stream POLYCHAT_MODERATION, the moderation log, which package
 //     moderation keeps on this broker's JetStream (see JetStream).
 //
@@ -133,7 +135,7 @@ type Broker struct {
 	js    jetstream.JetStream
 	rooms jetstream.Stream
 
-	members, sessions, nodes, counters jetstream.KeyValue
+	members, sessions, nodes, counters, files jetstream.KeyValue
 
 	node    string // this node's id
 	epoch   string
@@ -482,6 +484,7 @@ func (b *Broker) setup(ctx context.Context) error {
 		{&b.nodes, jetstream.KeyValueConfig{Bucket: nodesBucket, Description: "Polychat: live chat nodes",
 			TTL: b.opts.NodeTTL, LimitMarkerTTL: time.Minute}},
 		{&b.counters, jetstream.KeyValueConfig{Bucket: countersBucket, Description: "Polychat: message ids and client numbers"}},
+		{&b.files, jetstream.KeyValueConfig{Bucket: filesBucket, Description: "Polychat: files shared in rooms, and each user's bytes shared"}},
 	}
 	for _, bk := range buckets {
 		// A bucket that exists is taken as it is: the first node made it.

@@ -67,10 +67,11 @@ type outbound struct {
 func (o *outbound) kept() bool { return o.direct == nil && Kept(o.msg.GetKind()) }
 
 // Kept reports whether a message of kind is kept as a room's history, with
-// a seq (texts and actions), rather than delivered and forgotten (notices,
-// private messages).
+// a seq (texts, actions and files shared), rather than delivered and
+// forgotten (notices, private messages).
 func Kept(kind chatpb.ChatMessage_Kind) bool {
-	return kind == chatpb.ChatMessage_KIND_TEXT || kind == chatpb.ChatMessage_KIND_ACTION
+	return kind == chatpb.ChatMessage_KIND_TEXT || kind == chatpb.ChatMessage_KIND_ACTION ||
+		kind == chatpb.ChatMessage_KIND_FILE
 }
 
 // Direct is a message for one member only.

@@ -16,6 +16,7 @@ const (
 	sessionsBucket = "polychat_sessions"
 	nodesBucket    = "polychat_nodes"
 	countersBucket = "polychat_counters"
+	filesBucket    = "polychat_files"
 	// takeoverPrefix + node is where a node is told that a membership it
 	// holds was resumed on another node.
 	takeoverPrefix = "polychat.takeover."

@@ -21,11 +21,15 @@ import (
 	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
 	"github.com/polychat/polychat/internal/chatwire"
 	"github.com/polychat/polychat/server/broker"
+	"github.com/polychat/polychat/server/filegrant"
 	"github.com/polychat/polychat/server/moderation"
 )
 
 // SystemUser is the author of every notice; members cannot take the name.
 const SystemUser = "system"
+
+// defaultMaxFileBytes is Config.MaxFileBytes when unset.
+const defaultMaxFileBytes = 100 << 20
 
 // Config configures a Service. Zero fields take the defaults of package
 // chatwire.
@@ -104,6 +108,16 @@ type Config struct {
 	// AuditNotify, when set, is called after each moderation action is
 	// stored: it wakes the audit sender.
 	AuditNotify func()
+
+	// FileKey, when set, turns file sharing on: grants and receipts are
+	// signed and checked with it, and ChatStream welcomes carry a
+	// member_token for the file RPCs. Nil answers them FAILED_PRECONDITION.
+	FileKey *filegrant.Key
+	// MaxFileBytes limits one shared file (0: chatwire's default), and
+	// FileQuotaBytes the bytes of all the files one user shares (0: no
+	// limit).
+	MaxFileBytes   int64
+	FileQuotaBytes int64
 }
 
 // Service implements chatpb.ChatServiceServer. Register it on a grpc.Server
@@ -189,6 +203,9 @@ func New(cfg Config) *Service {
 	}
 	if cfg.Rate < 0 {
 		cfg.Rate = 0
+	}
+	if cfg.MaxFileBytes <= 0 {
+		cfg.MaxFileBytes = defaultMaxFileBytes
 	}
 	if cfg.Rate > 0 && cfg.Burst < 1 {
 		cfg.Burst = 1

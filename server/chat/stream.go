@@ -57,10 +57,17 @@ func (s *Service) ChatStream(stream grpc.BidiStreamingServer[chatpb.ChatMessage,
 		return err
 	}
 	req.user, req.named = signedIn, named
+	if s.cfg.FileKey != nil {
+		// The file RPCs name the membership by it, as Send names a Join's.
+		req.memberToken = newMemberToken()
+	}
 	m, err := s.join(n, addr, ip, roomName, name, req, stream)
 	if err != nil {
 		log.Info("client rejected", "code", status.Code(err), "reason", status.Convert(err).Message())
 		return err
+	}
+	if req.memberToken != "" {
+		defer s.joined.remove(req.memberToken, m)
 	}
 	log.Info("client joined", "user", m.name, "room", roomName, "signed_in", signedIn != "", "resumed", m.resumed)
 

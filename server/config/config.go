@@ -144,6 +144,15 @@ type Config struct {
 	// alive: its members then keep their names for -resume-grace more.
 	NodeTTL time.Duration
 
+	// FileKeyFile holds the key file grants are signed with, the same
+	// file as StreamingService's --streaming-file-key-file; empty: files
+	// are not shared.
+	FileKeyFile string
+	// MaxFileBytes limits one shared file; FileQuotaBytes the bytes of
+	// all the files one user shared (0: no limit).
+	MaxFileBytes   int64
+	FileQuotaBytes int64
+
 	// Warnings are one line each about deprecated flags or environment
 	// variables that were used, for the log once it is set up.
 	Warnings []string
@@ -220,6 +229,10 @@ var env = map[string]cli.Var{
 	"nats-creds":    {Name: "CHAT_NATS_CREDS"},
 	"nats-replicas": {Name: "CHAT_NATS_REPLICAS"},
 	"node-ttl":      {Name: "CHAT_NODE_TTL"},
+
+	"file-key-file":    {Name: "CHAT_FILE_KEY_FILE"},
+	"max-file-bytes":   {Name: "CHAT_MAX_FILE_BYTES"},
+	"file-quota-bytes": {Name: "CHAT_FILE_QUOTA_BYTES"},
 }
 
 // NATSURLs returns the URLs of -nats-url.
@@ -255,6 +268,8 @@ const (
 	DefaultNoticeBurst         = 10
 	DefaultBigRoom             = 100
 	DefaultBigRoomSummary      = 10 * time.Second
+	DefaultMaxFileBytes        = 100 << 20
+	DefaultFileQuotaBytes      = 1 << 30
 	DefaultMaxRooms            = 1000
 	DefaultMaxRoomsPerIP       = 20
 	DefaultHistoryBytes        = 64 << 10
@@ -345,6 +360,9 @@ func Parse(prog string, args []string, lookupEnv func(string) (string, bool), us
 	fs.StringVar(&c.NATSKey, "nats-key", "", "PEM private key of -nats-cert")
 	fs.StringVar(&c.NATSCreds, "nats-creds", "", "NATS credentials file (user JWT and NKey seed)")
 	fs.IntVar(&c.NATSReplicas, "nats-replicas", 1, "copies JetStream keeps of the chat's stream and buckets (3 on a 3-node NATS cluster)")
+	fs.StringVar(&c.FileKeyFile, "file-key-file", "", "file holding the key (at least 32 bytes) file grants are signed with, StreamingService's --streaming-file-key-file; empty: files are not shared")
+	fs.Int64Var(&c.MaxFileBytes, "max-file-bytes", DefaultMaxFileBytes, "largest file a member may share (at most StreamingService's --streaming-max-upload-bytes)")
+	fs.Int64Var(&c.FileQuotaBytes, "file-quota-bytes", DefaultFileQuotaBytes, "bytes of all the files one user may share (0: no limit)")
 	fs.DurationVar(&c.NodeTTL, "node-ttl", DefaultNodeTTL, "how long a chat node that stopped answering counts as alive; its members then keep their names for -resume-grace")
 	warn := func(line string) { c.Warnings = append(c.Warnings, line) }
 	cli.Deprecated(fs, "auth-addr", "auth-server", warn)
@@ -473,6 +491,10 @@ func (c Config) validate() error {
 		return fmt.Errorf("-nats-replicas must be 1 to 5, not %d", c.NATSReplicas)
 	case c.NodeTTL < time.Second:
 		return fmt.Errorf("-node-ttl must be 1s or more, not %s", c.NodeTTL)
+	case c.MaxFileBytes <= 0:
+		return fmt.Errorf("-max-file-bytes must be more than 0, not %d", c.MaxFileBytes)
+	case c.FileQuotaBytes < 0:
+		return fmt.Errorf("-file-quota-bytes must be 0 or more, not %d", c.FileQuotaBytes)
 	}
 	return nil
 }

@@ -125,6 +125,8 @@ func TestBadValues(t *testing.T) {
 		{[]string{"-big-room-summary", "0s"}, nil, "-big-room-summary must be more than 0"},
 		{nil, map[string]string{"CHAT_BIG_ROOM_SUMMARY": "soon"}, "CHAT_BIG_ROOM_SUMMARY"},
 		{[]string{"-max-rooms", "-1"}, nil, "-max-rooms must be 0 or more"},
+		{[]string{"-max-file-bytes", "0"}, nil, "-max-file-bytes must be more than 0"},
+		{nil, map[string]string{"CHAT_FILE_QUOTA_BYTES": "-1"}, "-file-quota-bytes must be 0 or more"},
 		{[]string{"-max-rooms-per-ip", "-1"}, nil, "-max-rooms-per-ip must be 0 or more"},
 		{[]string{"-history-bytes", "0"}, nil, "-history-bytes must be more than 0"},
 		{nil, map[string]string{"CHAT_ROOM_RETENTION": "-1h"}, "-room-retention must be 0 or more"},

@@ -8,14 +8,12 @@ Python services, each as a process on a free loopback port.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
@@ -23,8 +21,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from pykit.testing.ports import free_port
-from pyservices.streaming.grants import DOWNLOAD, UPLOAD, Claims, Key
-from tests.interop import rawchat
+from tests.interop import rawchat, rawfiles
 from tests.interop.harness import Proc, wait_serving
 
 REPO = Path(__file__).resolve().parents[2]
@@ -90,11 +87,11 @@ CALLS: dict[str, tuple[list[dict], str]] = {
         '"sha256": "8f434346648f6b96df89dda901c5176b10a6d83961dd3c1ac88b59b2dc327aa4"',
     ),
     "polychat.streaming.v1.StreamingService/Chat": ([{"message": "hi"}], "Client(1)"),
-    # A file shared in a chat room, under a grant (see shared_file below).
-    "polychat.streaming.v1.StreamingService/DownloadFile": (
-        [{"grant": "GRANT"}],
-        '"chunk": "aGk="',
-    ),
+    # A file shared in a chat room, under a grant (see file_request below).
+    "polychat.streaming.v1.StreamingService/DownloadFile": ([{}], '"chunk": "aGk="'),
+    "chat.ChatService/OfferFile": ([{"name": "curl.txt", "size": 2}], '"uploadGrant"'),
+    "chat.ChatService/ShareFile": ([{}], '"sha256": "8f434346648f6b96df89dda901c5176b'),
+    "chat.ChatService/GetFile": ([{}], '"downloadGrant"'),
     "polychat.auth.v1.AuthService/Login": (
         [{"username": "user1", "password": "password1"}],
         '"session_id"',
@@ -153,6 +150,12 @@ GHZ_LOADS: dict[str, tuple[dict, int]] = {
     "chat.ChatService/Op": ({"room": "tools-ghz-mod", "user": "owner"}, 20),
     "chat.ChatService/SetTopic": ({"room": "tools-ghz-mod", "topic": "load"}, 20),
     "chat.ChatService/ListBans": ({"room": "tools-ghz-mod"}, 50),
+
+
+    # Each offer takes a new file id; a receipt is shared once; a file is granted often.
+    "chat.ChatService/OfferFile": ({"member_token": "MEMBER", "name": "ghz.txt", "size": 2}, 50),
+    "chat.ChatService/ShareFile": ({"member_token": "MEMBER", "receipt": "RECEIPT"}, 1),
+    "chat.ChatService/GetFile": ({"member_token": "MEMBER", "file_id": "FILE"}, 100),
     "polychat.file.v1.FileService/SayHello": ({"name": "ghz"}, 200),
     "polychat.file.v1.FileService/GetServerTime": ({}, 200),
     "polychat.file.v1.FileService/WriteFile": (
@@ -243,6 +246,8 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
                 str(data),
                 "-metrics-addr",
                 "",
+                "-file-key-file",
+                str(key_file),
             ],
             cwd=REPO,
         ),
@@ -436,8 +441,16 @@ def test_grpcurl_calls_through_reflection(tools: Tools, servers: Servers, method
             data=[{"name": "listed.txt", "content": "aGk=", "overwrite": True}],
         )
         assert written.returncode == 0, written.stderr
-    if method.endswith("/DownloadFile"):
-        data = [{"grant": shared_file(tools, address)}]
+    if method in FILE_METHODS:
+        member = rawchat.join_rpc(servers.address["chat.ChatService"], "curl", room="tools-files")
+        try:
+            data = [{**data[0], **file_request(servers, method, member)}]
+            result = grpcurl(tools, address, method, data=data)
+        finally:
+            member.close()
+        assert result.returncode == 0, (result.stdout, result.stderr)
+        assert expected in result.stdout, result.stdout
+        return
     if method.endswith("/StreamServerTime"):
         # It streams until the caller stops; grpcurl stops at -max-time.
         result = grpcurl(tools, "-max-time", "1.5", address, method, data=[{"interval": "0.1s"}])
@@ -496,6 +509,32 @@ def shared_file(tools: Tools, address: str) -> str:
     return key.sign(replace(claims, kind=DOWNLOAD, sha256=digest))
 
 
+# The file RPCs and what each needs prepared: a member of the chat and, but
+# for an offer, a file uploaded (ShareFile) or shared (GetFile, DownloadFile).
+FILE_METHODS = (
+    "chat.ChatService/OfferFile",
+    "chat.ChatService/ShareFile",
+    "chat.ChatService/GetFile",
+    "polychat.streaming.v1.StreamingService/DownloadFile",
+)
+
+
+def file_request(servers: Servers, method: str, member: rawchat.JoinedMember) -> dict:
+    """The request of a file RPC for `member`, with what it needs done first."""
+    chat = servers.address["chat.ChatService"]
+    streaming = servers.address["polychat.streaming.v1.StreamingService"]
+    token = member.welcomed().member_token
+    if method.endswith("/OfferFile"):
+        return {"memberToken": token}
+    receipt = rawfiles.offer_and_upload(chat, streaming, token, "curl.txt", b"hi")
+    if method.endswith("/ShareFile"):
+        return {"memberToken": token, "receipt": receipt}
+    shared = rawfiles.share(chat, token, receipt).file
+    if method.endswith("/GetFile"):
+        return {"memberToken": token, "fileId": shared.id}
+    return {"grant": rawfiles.get(chat, token, shared.id).download_grant}
+
+
 def test_grpcurl_lists_members_and_rooms(tools: Tools, servers: Servers) -> None:
     """Presence is a plain unary RPC: grpcurl pages through it, and a bad token is refused."""
     address = servers.address["chat.ChatService"]
@@ -551,6 +590,12 @@ def test_ghz_loads_every_unary_rpc(tools: Tools, servers: Servers, method: str) 
         # A membership opened over the generated Python stubs.
         member = rawchat.join_rpc(servers.address[service], "ghz", room="tools-ghz")
         data = {**data, "member_token": member.welcomed().member_token}
+        if method in FILE_METHODS:
+            prepared = file_request(servers, method, member)
+            if "receipt" in prepared:
+                data["receipt"] = prepared["receipt"]
+            if "fileId" in prepared:
+                data["file_id"] = prepared["fileId"]
     result = subprocess.run(
         [
             str(tools.ghz),

@@ -2778,7 +2778,7 @@ const file_polychat_chat_chat_proto_rawDesc = "" +
 	"\x04file\x18\x01 \x01(\v2\x10.chat.SharedFileR\x04file\x12%\n" +
 	"\x0edownload_grant\x18\x02 \x01(\tR\rdownloadGrant\x129\n" +
 	"\n" +
-	"expires_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt2\xa3\x06\n" +
+	"expires_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt2\xd7\a\n" +
 	"\vChatService\x126\n" +
 	"\n" +
 	"ChatStream\x12\x11.chat.ChatMessage\x1a\x11.chat.ChatMessage(\x010\x01\x12.\n" +
@@ -2795,7 +2795,10 @@ const file_polychat_chat_chat_proto_rawDesc = "" +
 	"\x05Unban\x12\x12.chat.UnbanRequest\x1a\x13.chat.UnbanResponse\x12'\n" +
 	"\x02Op\x12\x0f.chat.OpRequest\x1a\x10.chat.OpResponse\x129\n" +
 	"\bSetTopic\x12\x15.chat.SetTopicRequest\x1a\x16.chat.SetTopicResponse\x129\n" +
-	"\bListBans\x12\x15.chat.ListBansRequest\x1a\x16.chat.ListBansResponseB:Z8github.com/polychat/polychat/gen/go/polychat/chat;chatpbb\x06proto3"
+	"\bListBans\x12\x15.chat.ListBansRequest\x1a\x16.chat.ListBansResponse\x12<\n" +
+	"\tOfferFile\x12\x16.chat.OfferFileRequest\x1a\x17.chat.OfferFileResponse\x12<\n" +
+	"\tShareFile\x12\x16.chat.ShareFileRequest\x1a\x17.chat.ShareFileResponse\x126\n" +
+	"\aGetFile\x12\x14.chat.GetFileRequest\x1a\x15.chat.GetFileResponseB:Z8github.com/polychat/polychat/gen/go/polychat/chat;chatpbb\x06proto3"
 
 var (
 	file_polychat_chat_chat_proto_rawDescOnce sync.Once
@@ -2894,23 +2897,29 @@ var file_polychat_chat_chat_proto_depIdxs = []int32{
 	26, // 34: chat.ChatService.Op:input_type -> chat.OpRequest
 	28, // 35: chat.ChatService.SetTopic:input_type -> chat.SetTopicRequest
 	32, // 36: chat.ChatService.ListBans:input_type -> chat.ListBansRequest
-	2,  // 37: chat.ChatService.ChatStream:output_type -> chat.ChatMessage
-	2,  // 38: chat.ChatService.Join:output_type -> chat.ChatMessage
-	7,  // 39: chat.ChatService.Send:output_type -> chat.SendResponse
-	9,  // 40: chat.ChatService.Leave:output_type -> chat.LeaveResponse
-	11, // 41: chat.ChatService.ListMembers:output_type -> chat.ListMembersResponse
-	14, // 42: chat.ChatService.ListRooms:output_type -> chat.ListRoomsResponse
-	31, // 43: chat.ChatService.GetRoles:output_type -> chat.GetRolesResponse
-	17, // 44: chat.ChatService.Kick:output_type -> chat.KickResponse
-	19, // 45: chat.ChatService.Mute:output_type -> chat.MuteResponse
-	21, // 46: chat.ChatService.Unmute:output_type -> chat.UnmuteResponse
-	23, // 47: chat.ChatService.Ban:output_type -> chat.BanResponse
-	25, // 48: chat.ChatService.Unban:output_type -> chat.UnbanResponse
-	27, // 49: chat.ChatService.Op:output_type -> chat.OpResponse
-	29, // 50: chat.ChatService.SetTopic:output_type -> chat.SetTopicResponse
-	33, // 51: chat.ChatService.ListBans:output_type -> chat.ListBansResponse
-	37, // [37:52] is the sub-list for method output_type
-	22, // [22:37] is the sub-list for method input_type
+	35, // 37: chat.ChatService.OfferFile:input_type -> chat.OfferFileRequest
+	37, // 38: chat.ChatService.ShareFile:input_type -> chat.ShareFileRequest
+	39, // 39: chat.ChatService.GetFile:input_type -> chat.GetFileRequest
+	2,  // 40: chat.ChatService.ChatStream:output_type -> chat.ChatMessage
+	2,  // 41: chat.ChatService.Join:output_type -> chat.ChatMessage
+	7,  // 42: chat.ChatService.Send:output_type -> chat.SendResponse
+	9,  // 43: chat.ChatService.Leave:output_type -> chat.LeaveResponse
+	11, // 44: chat.ChatService.ListMembers:output_type -> chat.ListMembersResponse
+	14, // 45: chat.ChatService.ListRooms:output_type -> chat.ListRoomsResponse
+	31, // 46: chat.ChatService.GetRoles:output_type -> chat.GetRolesResponse
+	17, // 47: chat.ChatService.Kick:output_type -> chat.KickResponse
+	19, // 48: chat.ChatService.Mute:output_type -> chat.MuteResponse
+	21, // 49: chat.ChatService.Unmute:output_type -> chat.UnmuteResponse
+	23, // 50: chat.ChatService.Ban:output_type -> chat.BanResponse
+	25, // 51: chat.ChatService.Unban:output_type -> chat.UnbanResponse
+	27, // 52: chat.ChatService.Op:output_type -> chat.OpResponse
+	29, // 53: chat.ChatService.SetTopic:output_type -> chat.SetTopicResponse
+	33, // 54: chat.ChatService.ListBans:output_type -> chat.ListBansResponse
+	36, // 55: chat.ChatService.OfferFile:output_type -> chat.OfferFileResponse
+	38, // 56: chat.ChatService.ShareFile:output_type -> chat.ShareFileResponse
+	40, // 57: chat.ChatService.GetFile:output_type -> chat.GetFileResponse
+	40, // [40:58] is the sub-list for method output_type
+	22, // [22:40] is the sub-list for method input_type
 	22, // [22:22] is the sub-list for extension type_name
 	22, // [22:22] is the sub-list for extension extendee
 	0,  // [0:22] is the sub-list for field type_name

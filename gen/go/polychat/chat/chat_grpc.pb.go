@@ -41,6 +41,9 @@ const (
 	ChatService_Op_FullMethodName          = "/chat.ChatService/Op"
 	ChatService_SetTopic_FullMethodName    = "/chat.ChatService/SetTopic"
 	ChatService_ListBans_FullMethodName    = "/chat.ChatService/ListBans"
+	ChatService_OfferFile_FullMethodName   = "/chat.ChatService/OfferFile"
+	ChatService_ShareFile_FullMethodName   = "/chat.ChatService/ShareFile"
+	ChatService_GetFile_FullMethodName     = "/chat.ChatService/GetFile"
 )
 
 // ChatServiceClient is the client API for ChatService service.
@@ -105,6 +108,15 @@ type ChatServiceClient interface {
 	SetTopic(ctx context.Context, in *SetTopicRequest, opts ...grpc.CallOption) (*SetTopicResponse, error)
 	// ListBans lists the bans in force in a room.
 	ListBans(ctx context.Context, in *ListBansRequest, opts ...grpc.CallOption) (*ListBansResponse, error)
+	// OfferFile grants the member an upload to StreamingService of one file
+	// of the given name and size, within the server's limits.
+	OfferFile(ctx context.Context, in *OfferFileRequest, opts ...grpc.CallOption) (*OfferFileResponse, error)
+	// ShareFile tells the member's room about the file its upload receipt
+	// names, with a KIND_FILE message kept in history.
+	ShareFile(ctx context.Context, in *ShareFileRequest, opts ...grpc.CallOption) (*ShareFileResponse, error)
+	// GetFile grants the member a download from StreamingService of a file
+	// shared in its room; NOT_FOUND for any other id.
+	GetFile(ctx context.Context, in *GetFileRequest, opts ...grpc.CallOption) (*GetFileResponse, error)
 }
 
 type chatServiceClient struct {
@@ -277,6 +289,36 @@ func (c *chatServiceClient) ListBans(ctx context.Context, in *ListBansRequest, o
 	return out, nil
 }
 
+func (c *chatServiceClient) OfferFile(ctx context.Context, in *OfferFileRequest, opts ...grpc.CallOption) (*OfferFileResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(OfferFileResponse)
+	err := c.cc.Invoke(ctx, ChatService_OfferFile_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *chatServiceClient) ShareFile(ctx context.Context, in *ShareFileRequest, opts ...grpc.CallOption) (*ShareFileResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ShareFileResponse)
+	err := c.cc.Invoke(ctx, ChatService_ShareFile_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *chatServiceClient) GetFile(ctx context.Context, in *GetFileRequest, opts ...grpc.CallOption) (*GetFileResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetFileResponse)
+	err := c.cc.Invoke(ctx, ChatService_GetFile_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ChatServiceServer is the server API for ChatService service.
 // All implementations must embed UnimplementedChatServiceServer
 // for forward compatibility.
@@ -339,6 +381,15 @@ type ChatServiceServer interface {
 	SetTopic(context.Context, *SetTopicRequest) (*SetTopicResponse, error)
 	// ListBans lists the bans in force in a room.
 	ListBans(context.Context, *ListBansRequest) (*ListBansResponse, error)
+	// OfferFile grants the member an upload to StreamingService of one file
+	// of the given name and size, within the server's limits.
+	OfferFile(context.Context, *OfferFileRequest) (*OfferFileResponse, error)
+	// ShareFile tells the member's room about the file its upload receipt
+	// names, with a KIND_FILE message kept in history.
+	ShareFile(context.Context, *ShareFileRequest) (*ShareFileResponse, error)
+	// GetFile grants the member a download from StreamingService of a file
+	// shared in its room; NOT_FOUND for any other id.
+	GetFile(context.Context, *GetFileRequest) (*GetFileResponse, error)
 	mustEmbedUnimplementedChatServiceServer()
 }
 
@@ -393,6 +444,15 @@ func (UnimplementedChatServiceServer) SetTopic(context.Context, *SetTopicRequest
 }
 func (UnimplementedChatServiceServer) ListBans(context.Context, *ListBansRequest) (*ListBansResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListBans not implemented")
+}
+func (UnimplementedChatServiceServer) OfferFile(context.Context, *OfferFileRequest) (*OfferFileResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method OfferFile not implemented")
+}
+func (UnimplementedChatServiceServer) ShareFile(context.Context, *ShareFileRequest) (*ShareFileResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ShareFile not implemented")
+}
+func (UnimplementedChatServiceServer) GetFile(context.Context, *GetFileRequest) (*GetFileResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetFile not implemented")
 }
 func (UnimplementedChatServiceServer) mustEmbedUnimplementedChatServiceServer() {}
 func (UnimplementedChatServiceServer) testEmbeddedByValue()                     {}
@@ -667,6 +727,60 @@ func _ChatService_ListBans_Handler(srv interface{}, ctx context.Context, dec fun
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ChatService_OfferFile_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(OfferFileRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ChatServiceServer).OfferFile(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ChatService_OfferFile_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ChatServiceServer).OfferFile(ctx, req.(*OfferFileRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ChatService_ShareFile_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ShareFileRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ChatServiceServer).ShareFile(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ChatService_ShareFile_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ChatServiceServer).ShareFile(ctx, req.(*ShareFileRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ChatService_GetFile_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetFileRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ChatServiceServer).GetFile(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ChatService_GetFile_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ChatServiceServer).GetFile(ctx, req.(*GetFileRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ChatService_ServiceDesc is the grpc.ServiceDesc for ChatService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -725,6 +839,18 @@ var ChatService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListBans",
 			Handler:    _ChatService_ListBans_Handler,
+		},
+		{
+			MethodName: "OfferFile",
+			Handler:    _ChatService_OfferFile_Handler,
+		},
+		{
+			MethodName: "ShareFile",
+			Handler:    _ChatService_ShareFile_Handler,
+		},
+		{
+			MethodName: "GetFile",
+			Handler:    _ChatService_GetFile_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

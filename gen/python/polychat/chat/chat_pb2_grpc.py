@@ -127,6 +127,21 @@ class ChatServiceStub:
                 request_serializer=polychat_dot_chat_dot_chat__pb2.ListBansRequest.SerializeToString,
                 response_deserializer=polychat_dot_chat_dot_chat__pb2.ListBansResponse.FromString,
                 _registered_method=True)
+        self.OfferFile = channel.unary_unary(
+                '/chat.ChatService/OfferFile',
+                request_serializer=polychat_dot_chat_dot_chat__pb2.OfferFileRequest.SerializeToString,
+                response_deserializer=polychat_dot_chat_dot_chat__pb2.OfferFileResponse.FromString,
+                _registered_method=True)
+        self.ShareFile = channel.unary_unary(
+                '/chat.ChatService/ShareFile',
+                request_serializer=polychat_dot_chat_dot_chat__pb2.ShareFileRequest.SerializeToString,
+                response_deserializer=polychat_dot_chat_dot_chat__pb2.ShareFileResponse.FromString,
+                _registered_method=True)
+        self.GetFile = channel.unary_unary(
+                '/chat.ChatService/GetFile',
+                request_serializer=polychat_dot_chat_dot_chat__pb2.GetFileRequest.SerializeToString,
+                response_deserializer=polychat_dot_chat_dot_chat__pb2.GetFileResponse.FromString,
+                _registered_method=True)
 
 
 class ChatServiceServicer:
@@ -269,6 +284,34 @@ class ChatServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def OfferFile(self, request, context):
+        """File sharing (docs/chat-protocol.md, "File sharing"). Each names the
+        membership by its member_token; a server without a file key answers
+        FAILED_PRECONDITION.
+
+        OfferFile grants the member an upload to StreamingService of one file
+        of the given name and size, within the server's limits.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ShareFile(self, request, context):
+        """ShareFile tells the member's room about the file its upload receipt
+        names, with a KIND_FILE message kept in history.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetFile(self, request, context):
+        """GetFile grants the member a download from StreamingService of a file
+        shared in its room; NOT_FOUND for any other id.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ChatServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -346,6 +389,21 @@ def add_ChatServiceServicer_to_server(servicer, server):
                     servicer.ListBans,
                     request_deserializer=polychat_dot_chat_dot_chat__pb2.ListBansRequest.FromString,
                     response_serializer=polychat_dot_chat_dot_chat__pb2.ListBansResponse.SerializeToString,
+            ),
+            'OfferFile': grpc.unary_unary_rpc_method_handler(
+                    servicer.OfferFile,
+                    request_deserializer=polychat_dot_chat_dot_chat__pb2.OfferFileRequest.FromString,
+                    response_serializer=polychat_dot_chat_dot_chat__pb2.OfferFileResponse.SerializeToString,
+            ),
+            'ShareFile': grpc.unary_unary_rpc_method_handler(
+                    servicer.ShareFile,
+                    request_deserializer=polychat_dot_chat_dot_chat__pb2.ShareFileRequest.FromString,
+                    response_serializer=polychat_dot_chat_dot_chat__pb2.ShareFileResponse.SerializeToString,
+            ),
+            'GetFile': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetFile,
+                    request_deserializer=polychat_dot_chat_dot_chat__pb2.GetFileRequest.FromString,
+                    response_serializer=polychat_dot_chat_dot_chat__pb2.GetFileResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -771,6 +829,87 @@ class ChatService:
             '/chat.ChatService/ListBans',
             polychat_dot_chat_dot_chat__pb2.ListBansRequest.SerializeToString,
             polychat_dot_chat_dot_chat__pb2.ListBansResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def OfferFile(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chat.ChatService/OfferFile',
+            polychat_dot_chat_dot_chat__pb2.OfferFileRequest.SerializeToString,
+            polychat_dot_chat_dot_chat__pb2.OfferFileResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ShareFile(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chat.ChatService/ShareFile',
+            polychat_dot_chat_dot_chat__pb2.ShareFileRequest.SerializeToString,
+            polychat_dot_chat_dot_chat__pb2.ShareFileResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetFile(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chat.ChatService/GetFile',
+            polychat_dot_chat_dot_chat__pb2.GetFileRequest.SerializeToString,
+            polychat_dot_chat_dot_chat__pb2.GetFileResponse.FromString,
             options,
             channel_credentials,
             insecure,
