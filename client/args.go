@@ -64,6 +64,7 @@ var env = map[string]cli.Var{
 	"key":                 {Name: "POLYCHAT_TLS_CLIENT_KEY"},
 	"token":               {Name: "CHAT_TOKEN"},
 	"auth-server":         {Name: "AUTH_SERVER"},
+	"streaming-server":    {Name: "STREAMING_SERVER"},
 	"no-reconnect":        {Name: "CHAT_NO_RECONNECT"},
 	"reconnect-max-delay": {Name: "CHAT_RECONNECT_MAX_DELAY"},
 }
@@ -93,6 +94,7 @@ func parseArgs(args []string, getenv func(string) string, stderr io.Writer) (opt
 	fs.BoolVar(&opts.login, "login", false, "sign in: ask for the password and sign in as the name")
 	fs.StringVar(&opts.chat.Token, "token", "", "session token to sign in with (default $CHAT_TOKEN)")
 	fs.StringVar(&opts.authServer, "auth-server", "", "the auth server address for -login (default $AUTH_SERVER, else \""+chatwire.DefaultAuthServer+"\")")
+	fs.StringVar(&opts.chat.StreamingServer, "streaming-server", "", "the StreamingService address /send and /get move files through (default $STREAMING_SERVER, else \""+chatwire.DefaultStreamingServer+"\")")
 	noReconnect := fs.Bool("no-reconnect", false, "end the session when the connection is lost instead of reconnecting (default $CHAT_NO_RECONNECT)")
 	fs.Var((*positiveDuration)(&opts.chat.Backoff.MaxDelay), "reconnect-max-delay",
 		"the longest wait (a `duration`) between two attempts to reconnect (default $CHAT_RECONNECT_MAX_DELAY, else "+chatclient.DefaultReconnectMaxDelay.String()+")")

@@ -13,7 +13,12 @@ from typing import TypeVar
 
 from pyclient.backoff import DEFAULT_MAX_DELAY
 from pykit.channels import add_tls_arguments
-from pykit.chatwire import DEFAULT_AUTH_SERVER, DEFAULT_ROOM, DEFAULT_SERVER
+from pykit.chatwire import (
+    DEFAULT_AUTH_SERVER,
+    DEFAULT_ROOM,
+    DEFAULT_SERVER,
+    DEFAULT_STREAMING_SERVER,
+)
 from pykit.config import ArgumentParser, ConfigError, fail
 
 T = TypeVar("T")
@@ -21,8 +26,10 @@ T = TypeVar("T")
 # A bare host gets the port of the default address.
 DEFAULT_PORT = int(DEFAULT_SERVER.rpartition(":")[2])
 DEFAULT_AUTH_PORT = int(DEFAULT_AUTH_SERVER.rpartition(":")[2])
+DEFAULT_STREAMING_PORT = int(DEFAULT_STREAMING_SERVER.rpartition(":")[2])
 SERVER_ENV = "CHAT_SERVER"
 AUTH_SERVER_ENV = "AUTH_SERVER"
+STREAMING_SERVER_ENV = "STREAMING_SERVER"
 TOKEN_ENV = "CHAT_TOKEN"
 MAX_DELAY_ENV = "CHAT_RECONNECT_MAX_DELAY"
 NO_RECONNECT_ENV = "CHAT_NO_RECONNECT"
@@ -42,6 +49,8 @@ class Options:
     login: bool = False
     token: str | None = None
     auth_server: str = DEFAULT_AUTH_SERVER
+    # StreamingService, which /send and /get move files through.
+    streaming_server: str = DEFAULT_STREAMING_SERVER
     # TLS (for the chat server and AuthService alike): a CA, a client certificate and key,
     # or the system's roots. All unset: plaintext.
     ca: str | None = None
@@ -153,6 +162,13 @@ def build_parser(environ: Mapping[str, str] | None = None) -> argparse.ArgumentP
         help=f"AuthService for --login (env {AUTH_SERVER_ENV}, default {DEFAULT_AUTH_SERVER}; "
         "same TLS options as the chat server)",
     )
+    parser.add_argument(
+        "--streaming-server",
+        metavar="HOST:PORT",
+        help=f"StreamingService, which /send and /get move files through (env "
+        f"{STREAMING_SERVER_ENV}, default {DEFAULT_STREAMING_SERVER}; same TLS options as the "
+        "chat server)",
+    )
     add_tls_arguments(parser, environ)
     return parser
 
@@ -222,6 +238,9 @@ def parse_args(argv: list[str] | None = None, environ: Mapping[str, str] | None 
         login=ns.login,
         token=token,
         auth_server=ns.auth_server or env.get(AUTH_SERVER_ENV) or DEFAULT_AUTH_SERVER,
+        streaming_server=ns.streaming_server
+        or env.get(STREAMING_SERVER_ENV)
+        or DEFAULT_STREAMING_SERVER,
         ca=ns.ca,
         cert=ns.cert,
         key=ns.key,

@@ -25,10 +25,18 @@ try:
     from collections.abc import Awaitable, Iterator
     from typing import TypeVar
 
-    from pyclient.args import DEFAULT_AUTH_PORT, Options, normalize_target, parse_args
+    from pyclient.args import (
+        DEFAULT_AUTH_PORT,
+        DEFAULT_STREAMING_PORT,
+        Options,
+        normalize_target,
+        parse_args,
+    )
     from pyclient.backoff import Backoff, BackoffPolicy
     from pyclient.conversation import RECONNECT_TIMEOUT, UI, Connect, converse
+    from pyclient.files import FileTransfers
     from pyclient.plain import PlainUI
+    from pyclient.render import status
     from pyclient.session import KEEPALIVE, ChatError, ChatSession, check_identity, check_token
     from pyclient.signin import ask_password, read_password_line, sign_in, sign_out
     from pykit.channels import ClientTLS, TLSConfigError
@@ -241,9 +249,17 @@ async def _chat(
         return make_session(room=room)
 
     backoff = Backoff(BackoffPolicy(max_delay=opts.reconnect_max_delay))
+    try:
+        streaming = normalize_target(opts.streaming_server, DEFAULT_STREAMING_PORT)
+    except ValueError as err:
+        raise ChatError(
+            f"error: cannot reach the streaming service at {sanitize(opts.streaming_server)}: "
+            f"bad address: {err}"
+        ) from None
     # The first connection is not retried: a wrong address or a server that is not running
     # is one line and exit 1, as before.
     session = make_session()
+    files: FileTransfers | None = None
     try:
         try:
             await _until_stopped(session.open(), stop)
@@ -254,23 +270,39 @@ async def _chat(
             from pyclient.terminal import TerminalUI
 
             ui = TerminalUI()
+            files = FileTransfers(streaming, tls, lambda line: ui.show(status(line)))
             with ui.active():
                 print(
                     "Connected. Type a message and press Enter; "
                     "/help lists the commands, /quit leaves."
                 )
                 await converse(
-                    session, ui, stop, connect=connect, backoff=backoff, open_room=open_room
+                    session,
+                    ui,
+                    stop,
+                    connect=connect,
+                    backoff=backoff,
+                    open_room=open_room,
+                    files=files,
                 )
         else:
             plain = PlainUI()
             ui = plain
+            files = FileTransfers(streaming, tls, lambda line: plain.show(status(line)))
             with plain.active():
                 await converse(
-                    session, ui, stop, connect=connect, backoff=backoff, open_room=open_room
+                    session,
+                    ui,
+                    stop,
+                    connect=connect,
+                    backoff=backoff,
+                    open_room=open_room,
+                    files=files,
                 )
     finally:
         await session.close()
+        if files is not None:
+            await files.close()
     return EXIT_OK
 
 

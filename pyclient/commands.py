@@ -36,6 +36,8 @@ class Kind(Enum):
     TOPIC = "topic"  # set the room's topic to `text` ("" clears it)
     MODS = "mods"  # who moderates the room, and its topic
     BANS = "bans"  # the room's bans
+    SEND = "send"  # share the file at path `arg` (pyclient/files.py)
+    GET = "get"  # download file `arg` into the folder `text`, replacing a file if `overwrite`
 
 
 # The commands carried out with the moderation RPCs.
@@ -78,6 +80,14 @@ HELP_LINES = (
     "/bans             this room's bans",
 )
 
+# /send and /get, shown after HELP_LINES (the page has no file commands, so they are not
+# among the shared cases).
+FILE_HELP_LINES = (
+    "/send PATH        share the file at PATH with the room",
+    "/get ID [DEST]    download shared file ID into folder DEST (default: here); "
+    "--overwrite replaces a file",
+)
+
 # What separates a command's words: space and tab only, as in the Go client.
 _BLANKS = " \t"
 
@@ -88,6 +98,7 @@ class Command:
     arg: str = ""
     text: str = ""
     seconds: int = 0  # how long a /mute or /ban lasts (0: a ban until /unban)
+    overwrite: bool = False  # /get --overwrite
 
 
 _MUTE_USAGE = "/mute NAME TIME [WHY], TIME like 10m, 1h30m or 2d"
@@ -133,6 +144,11 @@ def parse(line: str) -> Command:
     moderation = _moderation(name, rest)
     if moderation is not None:
         return moderation
+
+    if name == "send":
+        return Command(Kind.SEND, arg=rest) if rest else _usage("/send PATH")
+    if name == "get":
+        return _parse_get(rest)
     return Command(Kind.INVALID, text=f"unknown command /{word}; /help lists them")
 
 
@@ -206,6 +222,20 @@ def _split_name(rest: str) -> tuple[str, str] | None:
     """(NAME, TEXT) from `NAME TEXT` or `"NAME WITH SPACES" TEXT`; None if either is missing."""
     name, text = _split_first(rest)
     return (name, text) if name and text else None
+
+
+def _parse_get(rest: str) -> Command:
+    """`/get ID [DEST] [--overwrite]`, as the Go client parses it."""
+    words = [w for w in rest.replace("\t", " ").split(" ") if w]
+    overwrite = "--overwrite" in words
+    words = [w for w in words if w != "--overwrite"]
+    if not words or len(words) > 2:
+        return _usage("/get ID [DEST] [--overwrite]")
+    if not (words[0].isascii() and words[0].isdigit()) or int(words[0]) >= 1 << 64:
+        return _usage("/get ID [DEST]: ID is the number the share notice gives (/get 17)")
+    return Command(
+        Kind.GET, arg=words[0], text=words[1] if len(words) == 2 else "", overwrite=overwrite
+    )
 
 
 def is_quit(line: str) -> bool:

@@ -21,9 +21,11 @@ from polychat.chat import chat_pb2
 
 from pyclient import moderation
 from pyclient.backoff import Backoff
-from pyclient.commands import HELP_LINES, MODERATION, SENT, Command
+from pyclient.commands import FILE_HELP_LINES, HELP_LINES, MODERATION, SENT, Command
 from pyclient.commands import Kind as Typed
 from pyclient.commands import parse as parse_command
+from pyclient.files import FileTransfers as Files
+from pyclient.files import TransferFailed
 from pyclient.outbox import Outbox, OutboxFull
 from pyclient.pace import Pace
 from pyclient.presence import members_line, rooms_line
@@ -116,8 +118,15 @@ class Conversation:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         pace: Callable[[], Pace] = Pace,
         open_room: OpenRoom | None = None,
+        files: Files | None = None,
     ) -> None:
         self.session = session
+        # /send and /get (pyclient/files.py): None refuses them; the transfers in flight,
+        # which leaving waits for; the member_token of the last welcome, which they use.
+        self.files = files
+        self._transfers: set[asyncio.Task[None]] = set()
+        self.member_token = ""
+        self._welcomed = asyncio.Event()  # the first message, the welcome, has arrived
         self.open_room = open_room
         # The room to be in: the first session's, then the last /join's.
         self.room = session.room
@@ -196,9 +205,11 @@ class Conversation:
         while True:
             line = await self.ui.read_line()
             if line is None:
+                await self._transfers_done()
                 return
             command = parse_command(line)
             if command.kind == Typed.QUIT:
+                await self._transfers_done()
                 return
             if command.kind == Typed.EMPTY:
                 continue
@@ -233,7 +244,7 @@ class Conversation:
     async def _command(self, command: Command, line: str) -> None:
         """Carry out a command that sends nothing into the room."""
         if command.kind == Typed.HELP:
-            self.ui.show(status(("\n" + INDENT).join(HELP_LINES)))
+            self.ui.show(status(("\n" + INDENT).join(HELP_LINES + FILE_HELP_LINES)))
         elif command.kind == Typed.INVALID:
             self.ui.show(status(sanitize(command.text)))
         elif not self.connected:
@@ -259,6 +270,44 @@ class Conversation:
             answer = await moderation.run(self.session, self.room, command)
             if answer:
                 self.ui.show(status(sanitize(answer)))
+        elif command.kind in (Typed.SEND, Typed.GET):
+            self._transfer(command)
+
+    def _transfer(self, command: Command) -> None:
+        """Start a /send or /get; it runs beside the chat and tells how it went."""
+        files = self.files
+        if files is None:
+            self.ui.show(status("This server does not share files"))
+            return
+        send = command.kind == Typed.SEND
+        what = f"send {sanitize(command.arg)}" if send else f"get file {command.arg}"
+
+        async def run() -> None:
+            # A line typed at once may come before the welcome and its token.
+            await self._welcomed.wait()
+            token, call = self.member_token, self.session.call
+            if not token:
+                self.ui.show(status("This server does not share files"))
+                return
+            try:
+                if send:
+                    await files.send(call, token, command.arg)
+                else:
+                    file_id = int(command.arg)
+                    await files.get(call, token, file_id, command.text, command.overwrite)
+            except TransferFailed as err:
+                self.ui.show(status(str(err)))
+            except ChatError as err:
+                self.ui.show(status(f"Cannot {what}: {err.reason}"))
+
+        task = asyncio.create_task(run(), name=f"/{command.kind.value}")
+        self._transfers.add(task)
+        task.add_done_callback(self._transfers.discard)
+
+    async def _transfers_done(self) -> None:
+        """Wait for the transfers in flight: a file on its way is shared before leaving."""
+        if self._transfers:
+            await asyncio.gather(*self._transfers, return_exceptions=True)
 
     async def _join(self, room: str) -> None:
         """Move to `room`: open a stream there first and wait for its welcome, so that a room
@@ -434,6 +483,9 @@ class Conversation:
         """Show `msg` unless it was shown before, or it is one of our own lines come back."""
         if msg.room:
             self.room = msg.room  # as the server names it
+        if msg.member_token:
+            self.member_token = msg.member_token
+        self._welcomed.set()
         if welcome:
             # A server that cannot resume sends no credential: do not offer a stale one.
             self.resume_token = msg.resume_token or None
@@ -496,6 +548,7 @@ async def converse(
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     pace: Callable[[], Pace] = Pace,
     open_room: OpenRoom | None = None,
+    files: Files | None = None,
 ) -> None:
     """Chat on the open `session` until the user leaves (returns) or it must end (ChatError).
 
@@ -511,5 +564,6 @@ async def converse(
         sleep=sleep,
         pace=pace,
         open_room=open_room,
+        files=files,
     )
     await conversation.run(stop)

@@ -24,6 +24,7 @@ DEFAULT_ROOM: Final = "general"
 # Addresses: *_SERVER is called, *_ADDR is listened on.
 DEFAULT_SERVER: Final = "localhost:50053"
 DEFAULT_AUTH_SERVER: Final = "localhost:50054"
+DEFAULT_STREAMING_SERVER: Final = "localhost:50056"
 DEFAULT_ADDR: Final = ":50053"
 
 # The chat server's default limits: bytes of one message's text and of a user or room name,

@@ -5,6 +5,18 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
+# File sharing (/send, /get) needs one key both the chat server and
+# StreamingService read: made once, kept beside the data, unless one is given.
+if [[ -z "${CHAT_FILE_KEY_FILE:-}" ]]; then
+  key="${POLYCHAT_DATA_DIR:-data}/file.key"
+  if [[ ! -s "$key" ]]; then
+    mkdir -p "$(dirname "$key")"
+    (umask 077 && .venv/bin/python -c 'import secrets; print(secrets.token_hex(32))' >"$key")
+  fi
+  export CHAT_FILE_KEY_FILE="$key"
+fi
+export STREAMING_FILE_KEY_FILE="${STREAMING_FILE_KEY_FILE:-$CHAT_FILE_KEY_FILE}"
+
 bin/chat-server "$@" &
 chat=$!
 .venv/bin/python -m pyservices &

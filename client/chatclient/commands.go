@@ -54,6 +54,11 @@ const (
 	// CommandInvalid is a command that cannot be carried out as typed;
 	// Text says why, to the user, and nothing is sent.
 	CommandInvalid
+	// CommandSend shares the file at path Arg in the room (files.go).
+	CommandSend
+	// CommandGet downloads the file of id Arg into the folder Text ("":
+	// the current one), replacing a file of its name if Overwrite.
+	CommandGet
 )
 
 var commandNames = map[CommandKind]string{
@@ -62,6 +67,7 @@ var commandNames = map[CommandKind]string{
 	CommandQuit: "quit", CommandInvalid: "invalid",
 	CommandKick: "kick", CommandMute: "mute", CommandUnmute: "unmute", CommandBan: "ban", CommandUnban: "unban",
 	CommandOp: "op", CommandTopic: "topic", CommandMods: "mods", CommandBans: "bans",
+	CommandSend: "send", CommandGet: "get",
 }
 
 // String returns the kind's name as testdata/commands.json spells it.
@@ -77,6 +83,8 @@ type Command struct {
 	Text string
 	// Seconds is how long a /mute or /ban lasts (0: a ban until /unban).
 	Seconds int64
+	// Overwrite is /get's --overwrite.
+	Overwrite bool
 }
 
 // HelpLines is what /help shows, one line each, the first a heading.
@@ -197,6 +205,8 @@ func ParseCommand(line string) Command {
 			return usage("/bans")
 		}
 		return Command{Kind: CommandBans}
+	case "send", "get":
+		return parseFileCommand(strings.ToLower(word), rest)
 	}
 	return Command{Kind: CommandInvalid, Text: "unknown command /" + word + "; /help lists them"}
 }

@@ -25,6 +25,9 @@ type Config struct {
 	// Server is the address of the chat server, as grpc.NewClient takes it.
 	// Empty means chatwire.DefaultServer.
 	Server string
+	// StreamingServer is the address of StreamingService, which /send and
+	// /get move files through. Empty means chatwire.DefaultStreamingServer.
+	StreamingServer string
 	// Name is the name to ask for. Empty lets the server assign Client(N).
 	Name string
 	// Room is the room to join. Empty means chatwire.DefaultRoom.
@@ -67,6 +70,9 @@ type Config struct {
 func withDefaults(cfg Config) Config {
 	if cfg.Server == "" {
 		cfg.Server = chatwire.DefaultServer
+	}
+	if cfg.StreamingServer == "" {
+		cfg.StreamingServer = chatwire.DefaultStreamingServer
 	}
 	cfg.Room = strings.TrimSpace(cfg.Room)
 	if cfg.Room == "" {

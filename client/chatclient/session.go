@@ -72,6 +72,8 @@ func Run(ctx context.Context, cfg Config, in LineReader, out io.Writer) error {
 		want:   cfg.Room,
 		outbox: newOutbox(cfg.maxPending, nil),
 		sched:  schedule{cfg: cfg.Backoff, random: cfg.random},
+
+		welcomed: make(chan struct{}),
 	}
 	c, err := s.connect(ctx)
 	if err != nil {
@@ -87,6 +89,7 @@ func Run(ctx context.Context, cfg Config, in LineReader, out io.Writer) error {
 		}
 	}
 	defer s.reportUnsent()
+	defer s.closeStreaming()
 
 	done := make(chan struct{})
 	defer close(done)
@@ -127,6 +130,15 @@ type session struct {
 	outage   bool   // the connection is lost and not back yet
 	failed   int    // attempts to reconnect that failed in this outage
 	token    string // resume_token of the last welcome
+	// memberToken is the member_token of the last welcome, for the file
+	// RPCs; streamingConn the connection to StreamingService (files.go).
+	memberToken   string
+	streamingConn *grpc.ClientConn
+	// transfers are the /send and /get in flight, which leaving waits for.
+	transfers sync.WaitGroup
+	// welcomed is closed once the first message (the welcome, with the
+	// member token) has arrived: a /send typed before waits for it.
+	welcomed chan struct{}
 	seen     dedupe
 	outbox   *outbox
 	held     string // a history start line, shown with the block's first new message
@@ -282,11 +294,13 @@ func (s *session) converse(ctx context.Context, c *conn, lines <-chan string) (f
 			return s.streamEnded(ctx, err)
 		case line, ok := <-lines:
 			if !ok {
+				s.transfers.Wait() // files on their way are shared before leaving
 				return true, s.leave(c, recvDone), nil
 			}
 			cmd := ParseCommand(line)
 			switch cmd.Kind {
 			case CommandQuit:
+				s.transfers.Wait()
 				return true, s.leave(c, recvDone), nil
 			case CommandJoin:
 				if s.join(ctx, c, recvDone, cmd.Arg) {
@@ -537,6 +551,9 @@ func (s *session) take(msg *chatpb.ChatMessage) []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []string
+	if !s.received {
+		close(s.welcomed)
+	}
 	s.received = true
 	if s.outage {
 		s.outage, s.failed = false, 0
@@ -547,6 +564,9 @@ func (s *session) take(msg *chatpb.ChatMessage) []string {
 	}
 	if token := msg.GetResumeToken(); token != "" {
 		s.token = token
+	}
+	if token := msg.GetMemberToken(); token != "" {
+		s.memberToken = token
 	}
 	show := s.seen.admit(msg)
 	if id := msg.GetClientMsgId(); show && s.outbox.isOwn(id) {

@@ -2,6 +2,7 @@ package chatclient
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
@@ -34,6 +35,8 @@ func (s *session) local(ctx context.Context, c *conn, cmd Command) {
 		s.rooms(ctx, c)
 	case CommandKick, CommandMute, CommandUnmute, CommandBan, CommandUnban, CommandOp, CommandTopic, CommandMods, CommandBans:
 		s.moderate(ctx, c, cmd)
+	case CommandSend, CommandGet:
+		s.transfer(ctx, c, cmd)
 	case CommandInvalid:
 		s.status(textsafe.Sanitize(cmd.Text))
 	}
@@ -59,5 +62,5 @@ func (s *session) offline(line string) (quit bool) {
 
 // help shows the commands: a heading, then one line each, indented.
 func (s *session) help() {
-	s.status(strings.Join(HelpLines, "\n"+Indent))
+	s.status(strings.Join(append(slices.Clone(HelpLines), FileHelpLines...), "\n"+Indent))
 }

@@ -32,6 +32,9 @@ const (
 	DefaultServer = "localhost:50053"
 	// DefaultAuthServer is the AuthService address called by default.
 	DefaultAuthServer = "localhost:50054"
+	// DefaultStreamingServer is the StreamingService address the chat
+	// clients move shared files through by default.
+	DefaultStreamingServer = "localhost:50056"
 	// DefaultAddr is the address the chat server listens on by default.
 	DefaultAddr = ":50053"
 	// MaxMessageBytes is the default limit on the text of one message.

@@ -14,7 +14,7 @@ import grpc
 from polychat.chat import chat_pb2
 
 from pyclient.backoff import Backoff
-from pyclient.commands import HELP_LINES
+from pyclient.commands import FILE_HELP_LINES, HELP_LINES
 from pyclient.conversation import converse
 from pyclient.pace import Pace
 from pyclient.render import INDENT
@@ -81,7 +81,9 @@ async def test_local_commands_send_nothing(
             ("/join", "*** usage: /join ROOM"),
             ("/msg Bob", "*** usage: /msg NAME TEXT"),
             ("/\x1b[2J", "*** unknown command /\\x1b[2J; /help lists them"),
-            ("/help", "*** " + f"\n{INDENT}".join(HELP_LINES)),
+            ("/help", "*** " + f"\n{INDENT}".join(HELP_LINES + FILE_HELP_LINES)),
+            # The fake server gives no member_token: it shares no files.
+            ("/send x.txt", "*** This server does not share files"),
         ]:
             client.ui.lines.put_nowait(line)
             assert (await client.shown()).endswith(reply)

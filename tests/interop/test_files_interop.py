@@ -1,0 +1,204 @@
+"""File sharing across languages, with real processes: the chat server, StreamingService, and
+the Go and Python clients as users run them.
+
+One client shares a file with /send, one of the other language downloads it with /get, and the
+bytes are the same; a member of another room, and a stranger with a guessed id, get nothing;
+a client that knows only the three documented fields sees the share notice as text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+import pytest
+
+from pykit.testing.ports import free_port
+from tests.interop import rawchat, rawfiles
+from tests.interop.conftest import ChatServer, Processes
+from tests.interop.harness import Proc, wait_serving
+
+STREAMING_SERVICE = "polychat.streaming.v1.StreamingService"
+FILE_KEY = "interop-file-key-0123456789abcdef-0123"
+# "Alice shared data.bin (3.1 MB, sha256 ab12cd34…) — /get 17"
+NOTICE = r"{name} shared {file} \({size}, sha256 {short}…\) — /get (\d+)$"
+
+
+@dataclass
+class Sharing:
+    chat: ChatServer
+    streaming: str
+    env: dict[str, str]  # for the clients: where StreamingService is
+
+
+@pytest.fixture
+def sharing(procs: Processes, tmp_path: Path) -> Iterator[Sharing]:
+    key_file = tmp_path / "file.key"
+    key_file.write_text(FILE_KEY + "\n")
+    chat = procs.server("-file-key-file", str(key_file))
+    streaming = f"127.0.0.1:{free_port()}"
+    services = procs.start(
+        "pyservices streaming",
+        [
+            sys.executable,
+            "-m",
+            "pyservices",
+            "streaming",
+            "--streaming-addr",
+            streaming,
+            "--data-dir",
+            str(tmp_path / "services-data"),
+            "--metrics-addr",
+            "",
+        ],
+        env={"STREAMING_FILE_KEY_FILE": str(key_file)},
+    )
+    wait_serving(streaming, [services], STREAMING_SERVICE)
+    yield Sharing(chat, streaming, {"STREAMING_SERVER": streaming})
+
+
+def client(procs: Processes, sharing: Sharing, kind: str, name: str, room: str = "general") -> Proc:
+    proc = procs.chat_client(kind, sharing.chat, name, room, sharing.env)
+    proc.expect(rf"\*\*\* Welcome, {name}! You are in room {room}\.")
+    return proc
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def share(sender: Proc, name: str, path: Path, *watchers: Proc) -> int:
+    """/send `path` as `name`; the file id every watcher (and the sender) is told."""
+    digest = sha256(path)
+    size = path.stat().st_size
+    shown = f"{size / 1e6:.1f} MB" if size >= 1_000_000 else f"{size} bytes"
+    notice = NOTICE.format(
+        name=name, file=re.escape(path.name), size=re.escape(shown), short=digest[:8]
+    )
+    sender.send(f"/send {path}")
+    ids = {int(re.search(notice, p.expect(notice)).group(1)) for p in (sender, *watchers)}  # type: ignore[union-attr]
+    assert len(ids) == 1, ids
+    return ids.pop()
+
+
+@pytest.mark.parametrize(("sender_kind", "getter_kind"), [("go", "py"), ("py", "go")])
+def test_a_shared_file_downloads_with_the_same_bytes(
+    procs: Processes, sharing: Sharing, tmp_path: Path, sender_kind: str, getter_kind: str
+) -> None:
+    alice = client(procs, sharing, sender_kind, "Alice")
+    bob = client(procs, sharing, getter_kind, "Bob")
+    alice.expect(r">>> Bob joined the room$")
+    original = tmp_path / "data.bin"
+    original.write_bytes(os.urandom(3 * 1024 * 1024 + 17))  # big enough for progress lines
+    file_id = share(alice, "Alice", original, bob)
+
+    dest = tmp_path / "downloads"
+    dest.mkdir()
+    bob.send(f"/get {file_id} {dest}")
+    bob.expect(rf"\*\*\* Saved {re.escape(str(dest / 'data.bin'))} \(3\.1 MB, SHA-256 verified\)$")
+    assert sha256(dest / "data.bin") == sha256(original)
+    assert sorted(os.listdir(dest)) == ["data.bin"]  # no temporary file left
+
+    # Never over an existing file unless asked.
+    (dest / "data.bin").write_bytes(b"mine")
+    bob.send(f"/get {file_id} {dest}")
+    bob.expect(r"exists; add --overwrite to replace it$")
+    assert (dest / "data.bin").read_bytes() == b"mine"
+    bob.send(f"/get {file_id} {dest} --overwrite")
+    bob.expect(r"\*\*\* Saved .*data\.bin \(3\.1 MB, SHA-256 verified\)$", start=len(bob.lines) - 1)
+    assert sha256(dest / "data.bin") == sha256(original)
+
+
+def test_another_rooms_member_and_a_stranger_get_nothing(
+    procs: Processes, sharing: Sharing, tmp_path: Path
+) -> None:
+    alice = client(procs, sharing, "go", "Alice")
+    original = tmp_path / "secret.txt"
+    original.write_bytes(b"for general only\n")
+    file_id = share(alice, "Alice", original)
+
+    # A member of another room, with the clients and over the RPCs.
+    carol = client(procs, sharing, "py", "Carol", room="other")
+    dest = tmp_path / "carol"
+    dest.mkdir()
+    carol.send(f"/get {file_id} {dest}")
+    carol.expect(rf"Cannot get file {file_id}: no file {file_id} was shared in room other$")
+    assert os.listdir(dest) == []
+    dave = rawchat.join_rpc(sharing.chat.address, "Dave", room="other")
+    try:
+        token = dave.welcomed().member_token
+        with pytest.raises(grpc.RpcError) as info:
+            rawfiles.get(sharing.chat.address, token, file_id)
+        assert info.value.code() == grpc.StatusCode.NOT_FOUND
+    finally:
+        dave.close()
+
+    # A stranger: no membership, a guessed id as the grant, a grant of its own making.
+    with pytest.raises(grpc.RpcError) as info:
+        rawfiles.get(sharing.chat.address, "guessed-token", file_id)
+    assert info.value.code() == grpc.StatusCode.NOT_FOUND
+    for guess in (str(file_id), f"v1.{file_id}.x", ""):
+        with pytest.raises(grpc.RpcError) as info:
+            rawfiles.download(sharing.streaming, guess)
+        assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED, guess
+
+    # A member of the room may: the same id works with a grant.
+    bob = rawchat.join_rpc(sharing.chat.address, "Bob", room="general")
+    try:
+        got = rawfiles.get(sharing.chat.address, bob.welcomed().member_token, file_id)
+        meta, data = rawfiles.download(sharing.streaming, got.download_grant)
+        assert (meta.name, data) == ("secret.txt", b"for general only\n")
+        # Its grant altered to name another file is refused.
+        head, payload, mac = got.download_grant.split(".")
+        forged = f"{head}.{payload[:-1]}{'A' if payload[-1] != 'A' else 'B'}.{mac}"
+        with pytest.raises(grpc.RpcError) as info:
+            rawfiles.download(sharing.streaming, forged)
+        assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    finally:
+        bob.close()
+
+
+def test_a_three_field_client_sees_the_notice_as_text(
+    procs: Processes, sharing: Sharing, tmp_path: Path, documented_stubs: Path
+) -> None:
+    legacy = procs.legacy_client(sharing.chat, "Legacy", documented_stubs)
+    legacy.expect(r"Welcome, Client\(\d+\)!")
+    alice = client(procs, sharing, "py", "Alice")
+    original = tmp_path / "notes.txt"
+    original.write_bytes(b"three fields are enough\n")
+    file_id = share(alice, "Alice", original)
+    legacy.expect(
+        rf"^\[Alice\]: Alice shared notes\.txt \(24 bytes, sha256 {sha256(original)[:8]}…\) "
+        rf"— /get {file_id}$"
+    )
+
+
+def test_send_refuses_what_cannot_be_shared(
+    procs: Processes, sharing: Sharing, tmp_path: Path
+) -> None:
+    alice = client(procs, sharing, "go", "Alice")
+    alice.send(f"/send {tmp_path / 'missing.txt'}")
+    alice.expect(r"\*\*\* Cannot send .*missing\.txt: no such file or directory$")
+    hidden = tmp_path / ".hidden"
+    hidden.write_text("x")
+    alice.send(f"/send {hidden}")
+    alice.expect(r"\*\*\* Cannot send .*\.hidden: file name must not start with '\.'")
+
+
+@pytest.mark.parametrize("kind", ["go", "py"])
+def test_a_send_typed_before_the_welcome_waits_for_it(
+    procs: Processes, sharing: Sharing, tmp_path: Path, kind: str
+) -> None:
+    original = tmp_path / "early.txt"
+    original.write_bytes(b"typed at once\n")
+    early = procs.chat_client(kind, sharing.chat, "Early", "general", sharing.env)
+    early.send(f"/send {original}")  # before its welcome has arrived
+    early.expect(r"\*\*\* Welcome, Early! You are in room general\.")
+    early.expect(r"^Early shared early\.txt \(14 bytes, sha256 [0-9a-f]{8}…\) — /get \d+$")
+    assert not any("does not share files" in line for line in early.lines)
