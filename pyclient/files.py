@@ -41,7 +41,7 @@ class TransferFailed(Exception):
 
 
 def human_bytes(n: int) -> str:
-    """`512 bytes`, `1.2 MB`: as the chat server words its notices (powers of 1000)."""
+    """`512 bytes`, `1.2 MB`: as the chat server words its notices (internal/bytesize)."""
     if n < 1000:
         return "1 byte" if n == 1 else f"{n} bytes"
     value = float(n)

@@ -18,6 +18,7 @@ import (
 
 	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
 	streamingv1 "github.com/polychat/polychat/gen/go/polychat/streaming/v1"
+	"github.com/polychat/polychat/internal/bytesize"
 	"github.com/polychat/polychat/internal/filename"
 	"github.com/polychat/polychat/internal/textsafe"
 )
@@ -161,7 +162,7 @@ func (s *session) sendFile(ctx context.Context, c *conn, token, path string) err
 	if err != nil {
 		return fmt.Errorf("Cannot send %s: %v", name, err)
 	}
-	s.status(fmt.Sprintf("Uploading %s (%s)", name, humanBytes(size)))
+	s.status(fmt.Sprintf("Uploading %s (%s)", name, bytesize.Human(size)))
 	up, err := streamingv1.NewStreamingServiceClient(cc).UploadFile(ctx)
 	if err != nil {
 		return fmt.Errorf("Cannot send %s: %s", name, lostReason(err))
@@ -258,7 +259,7 @@ func (s *session) getFile(ctx context.Context, c *conn, token string, id uint64,
 	if err != nil {
 		return fmt.Errorf("Cannot get file %d: %v", id, err)
 	}
-	s.status(fmt.Sprintf("Saved %s (%s, SHA-256 verified)", saved, humanBytes(file.GetSize())))
+	s.status(fmt.Sprintf("Saved %s (%s, SHA-256 verified)", saved, bytesize.Human(file.GetSize())))
 	return nil
 }
 
@@ -273,7 +274,7 @@ func (s *session) progress(verb, name string, total int64) func(int64) {
 			return
 		}
 		for next < 4 && done*4 >= total*next {
-			s.status(fmt.Sprintf("%s %s: %d%% (%s of %s)", verb, name, 25*next, humanBytes(done), humanBytes(total)))
+			s.status(fmt.Sprintf("%s %s: %d%% (%s of %s)", verb, name, 25*next, bytesize.Human(done), bytesize.Human(total)))
 			next++
 		}
 	}
@@ -369,24 +370,4 @@ func SaveDownload(dest string, want Download, overwrite bool, next func() ([]byt
 	}
 	kept = true
 	return target, nil
-}
-
-// humanBytes writes n as people read sizes: "512 bytes", "1.2 MB", as the
-// chat server words its notices.
-func humanBytes(n int64) string {
-	if n < 1000 {
-		if n == 1 {
-			return "1 byte"
-		}
-		return fmt.Sprintf("%d bytes", n)
-	}
-	v := float64(n)
-	units := []string{"kB", "MB", "GB", "TB"}
-	for i, unit := range units {
-		v /= 1000
-		if v < 999.95 || i == len(units)-1 {
-			return fmt.Sprintf("%.1f %s", v, unit)
-		}
-	}
-	return fmt.Sprintf("%d bytes", n)
 }

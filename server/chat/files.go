@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
+	"github.com/polychat/polychat/internal/bytesize"
 	"github.com/polychat/polychat/internal/filename"
 	"github.com/polychat/polychat/server/broker"
 	"github.com/polychat/polychat/server/filegrant"
@@ -197,7 +198,7 @@ func fileNotice(f *chatpb.SharedFile) string {
 	if len(sum) > 8 {
 		sum = sum[:8] + "…"
 	}
-	return fmt.Sprintf("%s shared %s (%s, sha256 %s) — /get %d", f.GetUser(), f.GetName(), humanBytes(f.GetSize()), sum, f.GetId())
+	return fmt.Sprintf("%s shared %s (%s, sha256 %s) — /get %d", f.GetUser(), f.GetName(), bytesize.Human(f.GetSize()), sum, f.GetId())
 }
 
 func quotaError(used, size, quota int64) error {
@@ -205,30 +206,11 @@ func quotaError(used, size, quota int64) error {
 		"the file is %s but only %s of your quota of %s is left", exactBytes(size), exactBytes(max(quota-used, 0)), exactBytes(quota))
 }
 
-// exactBytes is humanBytes with the exact count when it rounds, for the
+// exactBytes is bytesize.Human with the exact count when it rounds, for the
 // limits a person compares sizes with.
 func exactBytes(n int64) string {
 	if n < 1000 {
-		return humanBytes(n)
+		return bytesize.Human(n)
 	}
-	return fmt.Sprintf("%s (%d bytes)", humanBytes(n), n)
-}
-
-// humanBytes writes n as people read sizes: "512 bytes", "1.2 MB" (powers
-// of 1000, one decimal).
-func humanBytes(n int64) string {
-	if n < 1000 {
-		if n == 1 {
-			return "1 byte"
-		}
-		return fmt.Sprintf("%d bytes", n)
-	}
-	v := float64(n)
-	for _, unit := range []string{"kB", "MB", "GB", "TB"} {
-		v /= 1000
-		if v < 999.95 || unit == "TB" {
-			return fmt.Sprintf("%.1f %s", v, unit)
-		}
-	}
-	return fmt.Sprintf("%d bytes", n)
+	return fmt.Sprintf("%s (%d bytes)", bytesize.Human(n), n)
 }

@@ -211,13 +211,4 @@ func TestFileRPCsNeedAKeyAndAMembership(t *testing.T) {
 	wantCode(t, err, codes.InvalidArgument, "member_token is required")
 }
 
-func TestHumanBytes(t *testing.T) {
-	for n, want := range map[int64]string{0: "0 bytes", 1: "1 byte", 999: "999 bytes", 1000: "1.0 kB",
-		1_234_567: "1.2 MB", 999_960: "1.0 MB", 5 << 30: "5.4 GB"} {
-		if got := humanBytes(n); got != want {
-			t.Errorf("humanBytes(%d) = %q, want %q", n, got, want)
-		}
-	}
-}
-
 func itoa(n uint64) string { return strconv.FormatUint(n, 10) }
