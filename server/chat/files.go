@@ -29,7 +29,7 @@ var errNoFiles = status.Error(codes.FailedPrecondition,
 
 // OfferFile implements chatpb.ChatServiceServer.
 func (s *Service) OfferFile(ctx context.Context, req *chatpb.OfferFileRequest) (*chatpb.OfferFileResponse, error) {
-	m, log, err := s.fileMember(ctx, req.GetMemberToken())
+	m, log, err := s.fileMember(ctx, req.GetMemberToken(), true)
 	if err != nil {
 		return nil, err
 	}
@@ -73,7 +73,7 @@ func (s *Service) OfferFile(ctx context.Context, req *chatpb.OfferFileRequest) (
 
 // ShareFile implements chatpb.ChatServiceServer.
 func (s *Service) ShareFile(ctx context.Context, req *chatpb.ShareFileRequest) (*chatpb.ShareFileResponse, error) {
-	m, log, err := s.fileMember(ctx, req.GetMemberToken())
+	m, log, err := s.fileMember(ctx, req.GetMemberToken(), true)
 	if err != nil {
 		return nil, err
 	}
@@ -111,7 +111,7 @@ func (s *Service) ShareFile(ctx context.Context, req *chatpb.ShareFileRequest) (
 
 // GetFile implements chatpb.ChatServiceServer.
 func (s *Service) GetFile(ctx context.Context, req *chatpb.GetFileRequest) (*chatpb.GetFileResponse, error) {
-	m, log, err := s.fileMember(ctx, req.GetMemberToken())
+	m, log, err := s.fileMember(ctx, req.GetMemberToken(), false)
 	if err != nil {
 		return nil, err
 	}
@@ -138,8 +138,10 @@ func (s *Service) GetFile(ctx context.Context, req *chatpb.GetFileRequest) (*cha
 }
 
 // fileMember returns the member token names for a file RPC, after checking
-// the server shares files and the member may post.
-func (s *Service) fileMember(ctx context.Context, token string) (*member, *slog.Logger, error) {
+// the server shares files and, for an RPC that posts to the room (offering
+// and sharing a file), that the member is not muted there. A banned user
+// has no membership to name; a muted one may still download.
+func (s *Service) fileMember(ctx context.Context, token string, posts bool) (*member, *slog.Logger, error) {
 	if s.cfg.FileKey == nil {
 		return nil, nil, errNoFiles
 	}
@@ -147,19 +149,12 @@ func (s *Service) fileMember(ctx context.Context, token string) (*member, *slog.
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := s.mayPost(m); err != nil {
-		return nil, nil, err
+	if posts {
+		if err := s.checkMuted(m); err != nil {
+			return nil, nil, err
+		}
 	}
 	return m, log, nil
-}
-
-// mayPost returns nil if m may post to its room, or the status that says
-// why not. Every member may today; moderation (mutes and bans) answers
-// here, so that a muted or banned member can neither offer nor share a
-// file.
-func (s *Service) mayPost(m *member) error {
-	_ = m
-	return nil
 }
 
 // tellFile tells m's room, m included, that f was shared, through the

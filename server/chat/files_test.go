@@ -9,6 +9,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
 	"github.com/polychat/polychat/internal/chatwire"
@@ -212,3 +213,42 @@ func TestFileRPCsNeedAKeyAndAMembership(t *testing.T) {
 }
 
 func itoa(n uint64) string { return strconv.FormatUint(n, 10) }
+
+// A muted member can neither offer nor share a file until the mute ends;
+// reading (GetFile) is not posting and stays open to it.
+func TestAMutedMemberCannotShareAFile(t *testing.T) {
+	_, chk, _ := startAuth(t)
+	ts := startServer(t, Config{Auth: chk, FileKey: testFileKey})
+	clk := &clock{now: time.Now()}
+	ts.svc.now = clk.Now
+	alice := ts.signedIn(t, "tok-alice", "red")
+	cc := ts.conn(t)
+	bobStream := newClient(t, ts.open(t, cc, chatwire.AuthorizationKey, "Bearer tok-bob", chatwire.RoomKey, "red"))
+	bob := &filer{client: bobStream, token: bobStream.expect(kSys, "").GetMemberToken(), api: chatpb.NewChatServiceClient(cc)}
+	alice.expect(kJoin, "bob joined the room")
+	ctx, cancel := as("tok-alice")
+	defer cancel()
+	if _, err := chatpb.NewChatServiceClient(ts.conn(t)).Mute(ctx, &chatpb.MuteRequest{Room: "red", User: "bob", Duration: durationpb.New(10 * time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	bobCtx, bobDone := as("tok-bob")
+	defer bobDone()
+	offer := func() error {
+		_, err := bob.api.OfferFile(bobCtx, &chatpb.OfferFileRequest{MemberToken: bob.token, Name: "notes.txt", Size: 5})
+		return err
+	}
+	if err := offer(); code(err) != codes.PermissionDenied ||
+		!strings.HasPrefix(status.Convert(err).Message(), "Not sent: you are muted in red") {
+		t.Fatalf("OfferFile while muted: %v; want PERMISSION_DENIED", err)
+	}
+	if _, err := bob.api.ShareFile(bobCtx, &chatpb.ShareFileRequest{MemberToken: bob.token, Receipt: "v1.forged.receipt"}); code(err) != codes.PermissionDenied {
+		t.Fatalf("ShareFile while muted: %v; want PERMISSION_DENIED", err)
+	}
+	if _, err := bob.api.GetFile(bobCtx, &chatpb.GetFileRequest{MemberToken: bob.token, FileId: 999}); code(err) != codes.NotFound {
+		t.Fatalf("GetFile while muted: %v; want NOT_FOUND (reading is not posting)", err)
+	}
+	clk.add(11 * time.Minute)
+	if err := offer(); err != nil {
+		t.Fatalf("OfferFile after the mute: %v", err)
+	}
+}
