@@ -16,9 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import grpc
 import pytest
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from pykit.testing.ports import free_port
 from tests.interop import rawchat, rawfiles
@@ -134,7 +132,8 @@ MODERATION = {
 MODERATOR = "user1"
 
 # Unary RPCs and the ghz request that loads each one (ghz takes the proto's own
-# snake_case field names; its templates make the writes unique). Login hashes a password (argon2) on purpose, so it gets few calls.
+# snake_case field names; its templates make the writes unique). Login hashes a
+# password (argon2) on purpose, so it gets few calls.
 GHZ_LOADS: dict[str, tuple[dict, int]] = {
     "chat.ChatService/ListMembers": ({"room": "general"}, 200),
     "chat.ChatService/ListRooms": ({}, 200),
@@ -150,8 +149,6 @@ GHZ_LOADS: dict[str, tuple[dict, int]] = {
     "chat.ChatService/Op": ({"room": "tools-ghz-mod", "user": "owner"}, 20),
     "chat.ChatService/SetTopic": ({"room": "tools-ghz-mod", "topic": "load"}, 20),
     "chat.ChatService/ListBans": ({"room": "tools-ghz-mod"}, 50),
-
-
     # Each offer takes a new file id; a receipt is shared once; a file is granted often.
     "chat.ChatService/OfferFile": ({"member_token": "MEMBER", "name": "ghz.txt", "size": 2}, 50),
     "chat.ChatService/ShareFile": ({"member_token": "MEMBER", "receipt": "RECEIPT"}, 1),
@@ -489,24 +486,6 @@ def test_grpcurl_moderation_needs_a_moderator(tools: Tools, servers: Servers) ->
     assert anonymous.returncode != 0
     assert "FailedPrecondition" in anonymous.stderr
     assert "this server has no moderators" in anonymous.stderr
-
-
-def shared_file(tools: Tools, address: str) -> str:
-    """Upload a chat file under a grant signed with the shared key; its download grant."""
-    key = Key(FILE_KEY.encode())
-    claims = Claims("tools", int(time.time()) + 60, 1, UPLOAD, "hi.txt", "tools", "", 2, "curl")
-    uploaded = grpcurl(
-        tools,
-        address,
-        "polychat.streaming.v1.StreamingService/UploadFile",
-        data=[
-            {"metadata": {"name": "hi.txt", "size": 2, "grant": key.sign(claims)}},
-            {"chunk": "aGk="},
-        ],
-    )
-    assert uploaded.returncode == 0 or "already exists" in uploaded.stderr, uploaded.stderr
-    digest = hashlib.sha256(b"hi").hexdigest()
-    return key.sign(replace(claims, kind=DOWNLOAD, sha256=digest))
 
 
 # The file RPCs and what each needs prepared: a member of the chat and, but
