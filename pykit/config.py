@@ -263,6 +263,11 @@ class Reader:
                 return old, f"flag {setting.flag}", text
         return None
 
+    def given(self, setting: Setting[T]) -> str | None:
+        """The flag or variable that set `setting` (a deprecated one included); None if unset."""
+        found = self._find(setting)
+        return None if found is None else found[0]
+
     def get(self, setting: Setting[T]) -> T:
         """The setting's value; ConfigError naming the flag and its variable if it is unusable."""
         found = self._find(setting)

@@ -23,6 +23,7 @@ from pykit.tls import (
     SERVER_CLIENT_CA_ENV,
     SERVER_KEY_ENV,
 )
+from pyservices.auth.config import LOGGER_SERVER
 from pyservices.spec import ServiceSpec, read_options
 
 ERROR_PREFIX = "pyservices: error"
@@ -183,4 +184,27 @@ def read(
         addresses={name: reader.get(listen_setting(spec)) for name, spec in specs.items()},
         service_options={name: read_options(specs[name].options, reader) for name in names},
     )
-    return opts, reader.renamed
+    note = _logger_addr_alias(reader, specs, names)
+    return opts, reader.renamed + ([note] if note else [])
+
+
+def _logger_addr_alias(
+    reader: Reader, specs: Mapping[str, ServiceSpec[Any]], names: Sequence[str]
+) -> str | None:
+    """The deprecation line when the logger's listen address stands in for AUTH_LOGGER_SERVER.
+
+    AuthService falls back to the logger's listen address, which is right when the logger runs
+    in the same process; set for an AuthService without its logger, it is the old way of
+    saying where to call, now AUTH_LOGGER_SERVER.
+    """
+    if "auth" not in names or "logger" in names or "logger" not in specs:
+        return None
+    if reader.given(LOGGER_SERVER) is not None:
+        return None
+    used = reader.given(listen_setting(specs["logger"]))
+    if used is None:
+        return None
+    return (
+        f"{used} as the address AuthService calls LoggerService at is deprecated and will be "
+        f"removed; use {LOGGER_SERVER.env} (flag {LOGGER_SERVER.flag})"
+    )

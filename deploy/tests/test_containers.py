@@ -196,7 +196,7 @@ def host_network_override(ports: dict[str, int], web_port: int, build_args: dict
                 "SERVICES_METRICS_ADDR": metrics,
             }
             if name == "auth":
-                service["environment"]["LOGGER_ADDR"] = f"logger:{ports['logger']}"
+                service["environment"]["AUTH_LOGGER_SERVER"] = f"logger:{ports['logger']}"
         services[name] = service
     return {"services": services}
 

@@ -1,4 +1,4 @@
-"""AuthService options: how long a session lasts, and login throttling (flag, env, default)."""
+"""AuthService options: its LoggerService, how long a session lasts, and login throttling."""
 
 from __future__ import annotations
 
@@ -6,10 +6,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from pykit.config import Setting, seconds, whole_number
+from pykit.config import Setting, non_empty, seconds, whole_number
 from pyservices.auth.throttle import ThrottleConfig
 
 DEFAULT_SESSION_TTL = 3600.0
+
+# None: the logger's listen address in this process (LOGGER_ADDR), which is where the
+# LoggerService is when both services run in one process.
+LOGGER_SERVER: Setting[str | None] = Setting(
+    "--auth-logger-server",
+    "AUTH_LOGGER_SERVER",
+    non_empty,
+    None,
+    "LoggerService that AuthService sends its events to; none: where --logger-addr listens",
+    metavar="HOST:PORT",
+)
 
 SESSION_TTL = Setting(
     "--auth-session-ttl",
@@ -60,6 +71,7 @@ class AuthOptions:
     """AuthService's own options."""
 
     SETTINGS: ClassVar[Mapping[str, Setting[Any]]] = {
+        "logger_server": LOGGER_SERVER,
         "session_ttl": SESSION_TTL,
         "login_user_limit": LOGIN_USER_LIMIT,
         "login_address_limit": LOGIN_ADDRESS_LIMIT,
@@ -72,6 +84,7 @@ class AuthOptions:
     login_address_limit: int = _THROTTLE.address_limit
     login_max_backoff: float = _THROTTLE.max_backoff
     login_forget_after: float = _THROTTLE.forget_after
+    logger_server: str | None = None
 
     def throttle(self) -> ThrottleConfig:
         return ThrottleConfig(

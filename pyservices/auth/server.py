@@ -269,7 +269,7 @@ async def build(
     dummy_hash = await asyncio.to_thread(hasher.hash, secrets.token_urlsafe(16))
     outbox = Outbox(
         store,
-        settings.addresses["logger"],
+        options.logger_server or settings.addresses["logger"],
         max_backoff=max_backoff,
         tls=settings.client_tls,
         write_key=settings.logger_write_key,

@@ -53,6 +53,7 @@ def test_defaults() -> None:
         (["--file-max-bytes", "0"], {"FILE_MAX_BYTES": "10"}, "file", FileOptions(max_bytes=0)),
         ([], {"AUTH_SESSION_TTL": "0.3"}, "auth", AuthOptions(session_ttl=0.3)),
         (["--auth-session-ttl", "60"], {"AUTH_SESSION_TTL": "7"}, "auth", AuthOptions(60)),
+        ([], {"AUTH_LOGGER_SERVER": "logger:1"}, "auth", AuthOptions(logger_server="logger:1")),
         (
             ["--streaming-chat-queue", "4"],
             {"STREAMING_MAX_UPLOAD_BYTES": "1024"},
@@ -342,3 +343,36 @@ async def test_registration_does_not_read_the_environment(
     finally:
         await files.stop(0)
     assert reply.size == 2
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "noted"),
+    [
+        # The logger in this process: its listen address is where AuthService calls it.
+        (["logger", "auth"], {"LOGGER_ADDR": "127.0.0.1:6000"}, False),
+        (["auth"], {"AUTH_LOGGER_SERVER": "logger:50055"}, False),
+        (["auth"], {"AUTH_LOGGER_SERVER": "logger:50055", "LOGGER_ADDR": "x:1"}, False),
+        (["auth"], {}, False),
+        (["auth"], {"LOGGER_ADDR": "logger:50055"}, True),
+        (["auth", "--logger-addr", "logger:50055"], {}, True),
+    ],
+)
+def test_logger_addr_for_an_auth_without_its_logger_is_deprecated(
+    argv: list[str], env: dict[str, str], noted: bool
+) -> None:
+    opts, notes = read(argv, env)
+    assert isinstance(opts.service_options["auth"], AuthOptions)
+    assert [n for n in notes if "AUTH_LOGGER_SERVER" in n] == (
+        [
+            f"{'--logger-addr' if '--logger-addr' in argv else 'LOGGER_ADDR'} as the address "
+            "AuthService calls LoggerService at is deprecated and will be removed; "
+            "use AUTH_LOGGER_SERVER (flag --auth-logger-server)"
+        ]
+        if noted
+        else []
+    )
+
+
+def test_an_empty_auth_logger_server_flag_is_an_error() -> None:
+    with pytest.raises(ConfigError, match="--auth-logger-server"):
+        read(["auth", "--auth-logger-server", " "], {})

@@ -179,3 +179,50 @@ async def test_auth_in_the_same_process_needs_no_key(tmp_path: Path) -> None:
         assert code == grpc.StatusCode.UNAUTHENTICATED
     finally:
         await kill(proc)
+
+
+@pytest.mark.parametrize(
+    ("setting", "warning"),
+    [
+        ("AUTH_LOGGER_SERVER", None),
+        ("--auth-logger-server", None),
+        (
+            "LOGGER_ADDR",
+            "LOGGER_ADDR as the address AuthService calls LoggerService at is deprecated and "
+            "will be removed; use AUTH_LOGGER_SERVER (flag --auth-logger-server)",
+        ),
+    ],
+)
+async def test_auth_alone_sends_to_the_logger_server_it_is_told(
+    tmp_path: Path, setting: str, warning: str | None
+) -> None:
+    """An AuthService in a process of its own (a container) calls the logger it is told of."""
+    key = "shared-write-key"
+    logger = await start_on(SPEC, replace(make_settings(tmp_path / "logger"), logger_write_key=key))
+    auth = free_port()
+    where = f"127.0.0.1:{logger.port}"
+    told = [setting, where] if setting.startswith("--") else []
+    env = {} if told else {setting: where}
+    proc = await spawn(
+        "pyservices", "auth", "--data-dir", str(tmp_path / "auth"), "--metrics-addr", "",
+        "--auth-addr", f"127.0.0.1:{auth}", *told, **{WRITE_KEY_ENV: key}, **env,
+    )  # fmt: skip
+    try:
+        assert proc.stderr is not None
+        startup = await read_until(proc.stderr, "listening service=auth")
+        warnings = [line for line in startup.splitlines() if "level=WARNING" in line]
+        assert [w.split(" logger=pyservices ")[-1] for w in warnings] == (
+            [warning] if warning else []
+        ), startup
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{auth}") as channel:
+            await auth_pb2_grpc.AuthServiceStub(channel).Login(
+                auth_pb2.LoginRequest(username="user1", password="password1")
+            )
+
+        async def arrived() -> bool:
+            return [e.writer for e in await entries(logger.port)] == ["key:auth"]
+
+        await wait_until(arrived, what="the login event from Auth")
+    finally:
+        await kill(proc)
+        await logger.stop(0)
