@@ -10,6 +10,7 @@ import grpc
 from google.protobuf.message import Message
 from polychat.chat import chat_pb2, chat_pb2_grpc
 
+from pyclient.reasons import short_reason
 from pyclient.retryinfo import retry_delay
 from pykit.callstatus import ServerStatus
 from pykit.channels import ChannelOptions, ClientTLS, explain_unavailable, open_channel
@@ -131,7 +132,10 @@ _EXHAUSTED = grpc.StatusCode.RESOURCE_EXHAUSTED
 
 def _call_failed(err: grpc.aio.AioRpcError) -> ChatError:
     """A unary call the server did not answer: the reason in its words, or the code."""
-    reason = sanitize(err.details() or "") or err.code().name
+    details = err.details() or ""
+    if err.code() == grpc.StatusCode.UNAVAILABLE and _is_transport_failure(details):
+        details = short_reason(details)
+    reason = sanitize(details) or err.code().name
     return ChatError(f"error: {reason}", reason=reason, code=err.code())
 
 
@@ -179,7 +183,8 @@ class ChatSession:
         self._first: chat_pb2.ChatMessage | None = None
 
     def _unreachable(self, detail: str) -> ChatError:
-        detail = sanitize(explain_unavailable(detail, self.tls.enabled))
+        explained = explain_unavailable(detail, self.tls.enabled)
+        detail = sanitize(short_reason(detail) if explained == detail else explained)
         return ChatError(
             f"error: cannot reach chat server at {self.address}: {detail}",
             retry=True,
@@ -255,11 +260,11 @@ class ChatSession:
             if not self._connected:
                 return self._unreachable(err.details() or "unavailable")
             if _is_transport_failure(details):
+                reason = short_reason(details)
                 return ChatError(
-                    f"error: lost connection to chat server at {self.address}: "
-                    f"{details or 'unavailable'}",
+                    f"error: lost connection to chat server at {self.address}: {reason}",
                     retry=True,
-                    reason=details or "unavailable",
+                    reason=reason,
                 )
             # Otherwise the server itself ended the stream, e.g. "server is shutting down".
         if code == grpc.StatusCode.UNKNOWN and not self._connected:

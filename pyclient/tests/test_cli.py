@@ -233,7 +233,8 @@ async def test_end_of_input_while_reconnecting_leaves_at_once(
         member = await asyncio.wait_for(fake.joined.get(), WAIT)
         fake.refuse = (grpc.StatusCode.UNAVAILABLE, "starting up")
         fake.drop(member)
-        assert (await line(proc)).endswith("*** Connection lost (Socket closed); reconnecting...")
+        lost = await line(proc)
+        assert lost.endswith("*** Connection lost (connection closed); reconnecting...")
         await send(proc, "never sent\n")
         assert await line(proc) == "(pending) never sent"
         assert proc.stdin is not None

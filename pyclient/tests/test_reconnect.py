@@ -139,7 +139,7 @@ async def test_reconnects_with_the_resume_metadata_and_keeps_its_name(
 
         fake.drop(member)
         assert (await client.shown()).endswith(
-            "] *** Connection lost (Socket closed); reconnecting..."
+            "] *** Connection lost (connection closed); reconnecting..."
         )
         metadata = await asyncio.wait_for(fake.attempts.get(), WAIT)
         assert metadata["chat-resume-token"] == fake.issued[0]

@@ -11,6 +11,7 @@ import pytest
 
 from pykit.testing.ports import free_port
 from tests.interop.harness import Proc, wait_serving
+from tests.interop.tcpproxy import TcpProxy
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -130,6 +131,16 @@ def procs(request: pytest.FixtureRequest, go_bin: Path, tmp_path: Path) -> Itera
 @pytest.fixture
 def server(procs: Processes) -> ChatServer:
     return procs.server()
+
+
+@pytest.fixture
+def proxy(server: ChatServer) -> Iterator[TcpProxy]:
+    """A TCP proxy in front of `server` that a test can cut, hold or make refuse."""
+    p = TcpProxy(server.address)
+    try:
+        yield p
+    finally:
+        p.close()
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,6 @@ proxy count.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 
@@ -27,15 +26,6 @@ BURST = 20
 # (HTTP/2 and gRPC framing, a 36-byte client_msg_id, ids and times). A connection held after
 # these many bytes passes one line whole and the next in part, then black-holes the rest.
 HOLD_AFTER = {"up": 200, "down": 240}
-
-
-@pytest.fixture
-def proxy(server: ChatServer) -> Iterator[TcpProxy]:
-    p = TcpProxy(server.address)
-    try:
-        yield p
-    finally:
-        p.close()
 
 
 class Room:
