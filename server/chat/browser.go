@@ -6,10 +6,12 @@ import (
 	"encoding/base64"
 	"log/slog"
 	"sync"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
 	"github.com/polychat/polychat/internal/chatwire"
@@ -96,6 +98,11 @@ func (s *Service) Join(req *chatpb.JoinRequest, stream grpc.ServerStreamingServe
 		log.Info("client rejected", "code", status.Code(err), "reason", status.Convert(err).Message())
 		return err
 	}
+	heartbeat, err := heartbeatOf(req)
+	if err != nil {
+		log.Info("client rejected", "code", status.Code(err), "reason", status.Convert(err).Message())
+		return err
+	}
 	rr.memberToken = newMemberToken()
 	m, err := s.join(n, addr, ip, roomName, name, rr, stream)
 	if err != nil {
@@ -104,7 +111,32 @@ func (s *Service) Join(req *chatpb.JoinRequest, stream grpc.ServerStreamingServe
 	}
 	defer s.joined.remove(rr.memberToken, m)
 	log.Info("client joined", "user", m.currentName(), "room", roomName, "signed_in", signedIn != "", "resumed", m.resumed)
-	return s.stay(ctx, m, log)
+	return s.stay(ctx, m, log, heartbeat)
+}
+
+// maxHeartbeatSeconds is the longest heartbeat interval a Join may ask for.
+const maxHeartbeatSeconds = 3600
+
+// heartbeatOf returns the heartbeat interval req asks for, 0 for none.
+func heartbeatOf(req *chatpb.JoinRequest) (time.Duration, error) {
+	n := req.GetHeartbeatSeconds()
+	if n > maxHeartbeatSeconds {
+		return 0, status.Errorf(codes.InvalidArgument,
+			"heartbeat_seconds must be 0 (no heartbeats) to %d, not %d", maxHeartbeatSeconds, n)
+	}
+	return time.Duration(n) * time.Second, nil
+}
+
+// heartbeatMessage is a KIND_HEARTBEAT for a member of room: no id, no
+// seq, so that no client counts or keeps it.
+func heartbeatMessage(room string) *outgoing {
+	now := time.Now()
+	return encode(&chatpb.ChatMessage{
+		Kind:      chatpb.ChatMessage_KIND_HEARTBEAT,
+		Room:      room,
+		Timestamp: now.Unix(),
+		SentAt:    timestamppb.New(now),
+	})
 }
 
 // joinRequest validates req: the signed-in user ("" without sign-in), the

@@ -292,6 +292,7 @@ func TestJoinRefusesBadResumePoints(t *testing.T) {
 		{&chatpb.JoinRequest{User: "A", ResumeEpoch: strings.Repeat("e", 65)}, "resume_epoch must be an epoch"},
 		{&chatpb.JoinRequest{User: "A\x1b[2J"}, "name (user) contains the control character"},
 		{&chatpb.JoinRequest{User: "A", Room: strings.Repeat("r", 65)}, "room is 65 bytes"},
+		{&chatpb.JoinRequest{User: "A", HeartbeatSeconds: 3601}, "heartbeat_seconds must be 0 (no heartbeats) to 3600, not 3601"},
 	} {
 		err := ts.openWeb(t, tc.req).end()
 		if code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), tc.want) {
@@ -370,4 +371,28 @@ func TestShutdownEndsJoinStreams(t *testing.T) {
 	if err := ts.openWeb(t, &chatpb.JoinRequest{User: "Late"}).end(); code(err) != codes.Unavailable {
 		t.Fatalf("Join during shutdown: %v", err)
 	}
+}
+
+func TestJoinSendsTheHeartbeatsItAsksFor(t *testing.T) {
+	ts := startServer(t, Config{ResumeGrace: grace})
+	quiet := ts.joinWeb(t, &chatpb.JoinRequest{User: "Quiet", Room: "beats"})
+	beating := ts.joinWeb(t, &chatpb.JoinRequest{User: "Beating", Room: "beats", HeartbeatSeconds: 1})
+	quiet.expect(chatpb.ChatMessage_KIND_JOIN, "Beating joined the room")
+
+	for i := range 2 {
+		m := beating.next()
+		for m.GetKind() == chatpb.ChatMessage_KIND_HISTORY_START || m.GetKind() == chatpb.ChatMessage_KIND_HISTORY_END {
+			m = beating.next()
+		}
+		if m.GetKind() != chatpb.ChatMessage_KIND_HEARTBEAT {
+			t.Fatalf("message %d: %s %q, want a heartbeat", i, m.GetKind(), m.GetMessage())
+		}
+		if m.GetId() != 0 || m.GetSeq() != 0 || m.GetRoom() != "beats" || m.GetSentAt() == nil {
+			t.Fatalf("heartbeat %v: want no id or seq, the room and the time", m)
+		}
+	}
+	// Two seconds on, the member that asked for none has had none: what
+	// comes next is the room's traffic.
+	beating.sayWeb("after the beats")
+	quiet.expectText("Beating", "after the beats")
 }

@@ -75,7 +75,7 @@ func (s *Service) ChatStream(stream grpc.BidiStreamingServer[chatpb.ChatMessage,
 	// gRPC cancels the stream on return; everything it does after that is
 	// ignored because the member has left.
 	go s.read(stream, m, log)
-	return s.stay(ctx, m, log)
+	return s.stay(ctx, m, log, 0)
 }
 
 // streamName returns the name a new stream asks for: want, or Client(N)
@@ -101,11 +101,27 @@ func peerOf(ctx context.Context) (addr, ip string) {
 // stay keeps m, a member whose stream has ctx, in its room until its stream
 // ends or is cancelled, then takes it out (a leave or a drop) and returns
 // the status the stream ends with.
-func (s *Service) stay(ctx context.Context, m *member, log *slog.Logger) error {
-	select {
-	case <-m.ended:
-	case <-ctx.Done():
-		m.end(status.FromContextError(ctx.Err()).Err())
+func (s *Service) stay(ctx context.Context, m *member, log *slog.Logger, heartbeat time.Duration) error {
+	var beats <-chan time.Time
+	if heartbeat > 0 {
+		t := time.NewTicker(heartbeat)
+		defer t.Stop()
+		beats = t.C
+	}
+wait:
+	for {
+		select {
+		case <-m.ended:
+			break wait
+		case <-ctx.Done():
+			m.end(status.FromContextError(ctx.Err()).Err())
+			break wait
+		case <-beats:
+			// A member too slow to take it is dropped as for any message.
+			if !m.push(heartbeatMessage(m.room.name)) {
+				m.end(errSlow)
+			}
+		}
 	}
 	final := m.currentName()
 	dropped := s.leave(m)

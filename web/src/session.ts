@@ -91,6 +91,30 @@ const OWN_IDS_KEPT = 1024;
 
 const WELCOME = /^Welcome(?: back)?, (.+)! You are in room /s;
 
+// The page asks the server for a heartbeat every HEARTBEAT_SECONDS on its
+// Join stream, and gives up on a stream that brought nothing for
+// SILENCE_MS: two heartbeats missed, and some slack. A connection that died
+// without a word (a network that drops packets, no FIN) is then noticed,
+// which the browser alone would not do for many minutes.
+export const HEARTBEAT_SECONDS = 10;
+export const SILENCE_MS = 2 * HEARTBEAT_SECONDS * 1000 + 5000;
+
+/** The next message of a stream, or an UNAVAILABLE error after SILENCE_MS without one. */
+async function nextWithin(messages: AsyncIterator<ChatMessage>): Promise<IteratorResult<ChatMessage>> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const silence = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new ConnectError(`no word from the server for ${SILENCE_MS / 1000} s`, Code.Unavailable)),
+      SILENCE_MS,
+    );
+  });
+  try {
+    return await Promise.race([messages.next(), silence]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** An open Join stream, read up to and including its welcome. */
 interface Conn {
   abort: AbortController;
@@ -255,7 +279,11 @@ export class ChatSession {
 
   /** Opens a Join stream to room and reads it up to its welcome. */
   private async open(room: string, resume: boolean): Promise<Conn> {
-    const req: MessageInitShape<typeof JoinRequestSchema> = { user: this.name, room };
+    const req: MessageInitShape<typeof JoinRequestSchema> = {
+      user: this.name,
+      room,
+      heartbeatSeconds: HEARTBEAT_SECONDS,
+    };
     const point = this.dedupe.resumePoint();
     if (resume && this.resumeToken) req.resumeToken = this.resumeToken;
     if (resume && point) {
@@ -267,7 +295,7 @@ export class ChatSession {
     const first: ChatMessage[] = [];
     try {
       for (;;) {
-        const r = await messages.next();
+        const r = await nextWithin(messages);
         if (r.done) throw new ConnectError("the server closed the stream before the welcome", Code.Unavailable);
         first.push(r.value);
         if (r.value.memberToken !== "") return { abort, messages, first };
@@ -307,7 +335,7 @@ export class ChatSession {
       for (const msg of conn.first) this.receive(msg);
       conn.first = [];
       for (;;) {
-        const r = await conn.messages.next();
+        const r = await nextWithin(conn.messages);
         if (r.done) return null;
         this.receive(r.value);
       }
@@ -347,6 +375,8 @@ export class ChatSession {
 
   /** Shows one message from the server, unless it was shown before. */
   private receive(msg: ChatMessage): void {
+    // It only had to arrive.
+    if (msg.kind === Kind.HEARTBEAT) return;
     if (msg.memberToken !== "") this.welcomed(msg);
     if (msg.kind === Kind.HISTORY_START) {
       this.block = [msg];

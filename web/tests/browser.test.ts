@@ -15,6 +15,7 @@ import {
   shown,
   type ChatPage,
 } from "./harness";
+import { SILENCE_MS } from "../src/session";
 
 let browser: { context: BrowserContext; close: () => Promise<void> };
 let fx: Fixture;
@@ -39,8 +40,8 @@ afterEach(async () => {
   await fx.close();
 });
 
-async function page(url: string): Promise<ChatPage> {
-  const p = await openPage(browser.context, url);
+async function page(url: string, opts: { clock?: boolean } = {}): Promise<ChatPage> {
+  const p = await openPage(browser.context, url, opts);
   pages.push(p);
   return p;
 }
@@ -151,6 +152,38 @@ describe("the chat page", () => {
     assert.equal(gus.count(/Ann (left|joined) the room|Ann\(2\)/), 0, gus.dump());
     assert.equal(await ann.page.locator("#where").textContent(), "Ann in lobby");
     void again;
+  });
+
+  it("notices a connection that went silent, and resumes, losing and repeating nothing", async () => {
+    const srv = await fx.server();
+    const proxy = await fx.proxy(srv);
+    const ann = await page(proxy.url, { clock: true });
+    await joinAs(ann, "Ann", "lobby");
+    const gus = await fx.client("go", srv, "Gus", "lobby");
+    const bo = await fx.client("go", srv, "Bo", "lobby");
+    gus.send("before the silence");
+    await seen(ann, "before the silence");
+
+    // The Join stream's connection stops carrying anything, and is not closed.
+    assert.equal(proxy.hold("/chat.ChatService/Join"), 1);
+    gus.send("during the silence");
+    await bo.expect(/\[Gus\]: during the silence/); // relayed while Ann's connection was silent
+    // Nothing arrives, not even a heartbeat: once the page's clock has gone
+    // past the silence it allows, it gives up on the stream.
+    await ann.page.clock.fastForward(SILENCE_MS);
+    await seen(ann, `Connection lost (no word from the server for ${SILENCE_MS / 1000} s); reconnecting...`);
+    await seen(ann, "Reconnected");
+    await seen(ann, "Welcome back, Ann!");
+    await seen(ann, "during the silence");
+    await say(ann, "after the silence");
+    await gus.expect(/\[Ann\]: after the silence/);
+
+    for (const line of ["before the silence", "during the silence", "after the silence"]) {
+      assert.equal(await shown(ann, line), 1, `Ann's page shows "${line}"`);
+    }
+    assert.equal(gus.count(/\[Ann\]: after the silence/), 1);
+    // She kept her name and never left: the room saw no leave or join.
+    assert.equal(gus.count(/Ann (left|joined) the room|Ann\(2\)/), 0, gus.dump());
   });
 
   it("signs in when the server requires it, refusing a wrong password", async () => {

@@ -5,7 +5,7 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { EventEmitter } from "node:events";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
+import { connect, createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -158,6 +158,7 @@ export interface ChatServer {
 /** Starts and stops everything a test uses. */
 export class Fixture {
   private readonly procs: Proc[] = [];
+  private readonly proxies: HoldingProxy[] = [];
   readonly tmp = mkdtempSync(join(tmpdir(), "polychat-web-"));
   private static binDir = "";
 
@@ -235,9 +236,99 @@ export class Fixture {
     return auth;
   }
 
+  /** A proxy to the page port of srv, that a test can make stop forwarding. */
+  async proxy(srv: { webPort: number }): Promise<HoldingProxy> {
+    const p = new HoldingProxy(srv.webPort);
+    this.proxies.push(p);
+    await p.listen();
+    return p;
+  }
+
   async close(): Promise<void> {
+    await Promise.all(this.proxies.map((p) => p.close()));
     await Promise.all(this.procs.map((p) => p.stop()));
     rmSync(this.tmp, { recursive: true, force: true });
+  }
+}
+
+/** One browser connection through a HoldingProxy. */
+interface Link {
+  client: Socket;
+  upstream: Socket;
+  /** The path of the last HTTP/1.1 request the browser sent on it. */
+  path: string;
+  /** Nothing more is forwarded either way; the sockets stay open. */
+  held: boolean;
+}
+
+/**
+ * A TCP proxy in front of the chat server's page port. hold(path) makes the
+ * connections whose last request went to path go silent, as a network that
+ * drops packets would: nothing is forwarded either way, and nothing is
+ * closed. Other and new connections are forwarded as before.
+ */
+export class HoldingProxy {
+  private readonly links = new Set<Link>();
+  private server: Server | null = null;
+  port = 0;
+
+  constructor(private readonly upstreamPort: number) {}
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}/`;
+  }
+
+  listen(): Promise<void> {
+    this.server = createServer((client) => this.accept(client));
+    return new Promise((ok, fail) => {
+      this.server!.once("error", fail);
+      this.server!.listen(0, "127.0.0.1", () => {
+        const a = this.server!.address();
+        this.port = typeof a === "object" && a ? a.port : 0;
+        ok();
+      });
+    });
+  }
+
+  private accept(client: Socket): void {
+    const upstream = connect(this.upstreamPort, "127.0.0.1");
+    const link: Link = { client, upstream, path: "", held: false };
+    this.links.add(link);
+    client.on("data", (chunk: Buffer) => {
+      const m = /^(?:GET|POST) (\S+) HTTP\/1\.1\r\n/m.exec(chunk.toString("latin1"));
+      if (m) link.path = m[1];
+      if (!link.held) upstream.write(chunk);
+    });
+    upstream.on("data", (chunk: Buffer) => {
+      if (!link.held) client.write(chunk);
+    });
+    const drop = () => {
+      this.links.delete(link);
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on("close", drop).on("error", drop);
+    upstream.on("close", drop).on("error", drop);
+  }
+
+  /** Silences the open connections whose last request went to path; returns how many. */
+  hold(path: string): number {
+    let n = 0;
+    for (const link of this.links) {
+      if (link.path === path && !link.held) {
+        link.held = true;
+        n++;
+      }
+    }
+    return n;
+  }
+
+  async close(): Promise<void> {
+    for (const link of this.links) {
+      link.client.destroy();
+      link.upstream.destroy();
+    }
+    await new Promise<void>((ok) => (this.server ? this.server.close(() => ok()) : ok()));
   }
 }
 
@@ -267,8 +358,10 @@ export interface ChatPage {
 }
 
 /** Opens the page at url, ready to join. */
-export async function openPage(context: BrowserContext, url: string): Promise<ChatPage> {
+export async function openPage(context: BrowserContext, url: string, opts: { clock?: boolean } = {}): Promise<ChatPage> {
   const page = await context.newPage();
+  // A clock the test moves on (page.clock.fastForward); it runs as time does until then.
+  if (opts.clock) await page.clock.install();
   page.setDefaultTimeout(TIMEOUT);
   const cp: ChatPage = { page, dialogs: [], errors: [] };
   page.on("dialog", (d) => {

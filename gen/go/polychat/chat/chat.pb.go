@@ -71,6 +71,11 @@ const (
 	// says why, and `message` is readable, e.g. "Not sent: you are muted in
 	// general until 14:05 UTC". The stream goes on.
 	ChatMessage_KIND_REFUSED ChatMessage_Kind = 11
+	// Sent only on a Join stream that asked for heartbeats
+	// (JoinRequest.heartbeat_seconds), every that many seconds: it says the
+	// connection still carries what the server sends. Not shown, not kept;
+	// only kind, timestamp, sent_at and room are set.
+	ChatMessage_KIND_HEARTBEAT ChatMessage_Kind = 12
 )
 
 // Enum value maps for ChatMessage_Kind.
@@ -88,6 +93,7 @@ var (
 		9:  "KIND_MODERATION",
 		10: "KIND_FILE",
 		11: "KIND_REFUSED",
+		12: "KIND_HEARTBEAT",
 	}
 	ChatMessage_Kind_value = map[string]int32{
 		"KIND_UNSPECIFIED":   0,
@@ -102,6 +108,7 @@ var (
 		"KIND_MODERATION":    9,
 		"KIND_FILE":          10,
 		"KIND_REFUSED":       11,
+		"KIND_HEARTBEAT":     12,
 	}
 )
 
@@ -561,9 +568,13 @@ type JoinRequest struct {
 	// resume point.
 	ResumeEpoch string `protobuf:"bytes,4,opt,name=resume_epoch,json=resumeEpoch,proto3" json:"resume_epoch,omitempty"`
 	// See resume_epoch; 0 means no text shown yet.
-	ResumeSeq     uint64 `protobuf:"varint,5,opt,name=resume_seq,json=resumeSeq,proto3" json:"resume_seq,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	ResumeSeq uint64 `protobuf:"varint,5,opt,name=resume_seq,json=resumeSeq,proto3" json:"resume_seq,omitempty"`
+	// Ask for a KIND_HEARTBEAT message every this many seconds (1 to 3600),
+	// so that a client notices a connection that died silently when nothing
+	// has arrived for a while; 0 means none.
+	HeartbeatSeconds uint32 `protobuf:"varint,6,opt,name=heartbeat_seconds,json=heartbeatSeconds,proto3" json:"heartbeat_seconds,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *JoinRequest) Reset() {
@@ -627,6 +638,13 @@ func (x *JoinRequest) GetResumeEpoch() string {
 func (x *JoinRequest) GetResumeSeq() uint64 {
 	if x != nil {
 		return x.ResumeSeq
+	}
+	return 0
+}
+
+func (x *JoinRequest) GetHeartbeatSeconds() uint32 {
+	if x != nil {
+		return x.HeartbeatSeconds
 	}
 	return 0
 }
@@ -2603,7 +2621,7 @@ var File_polychat_chat_chat_proto protoreflect.FileDescriptor
 
 const file_polychat_chat_chat_proto_rawDesc = "" +
 	"\n" +
-	"\x18polychat/chat/chat.proto\x12\x04chat\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb4\x06\n" +
+	"\x18polychat/chat/chat.proto\x12\x04chat\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc8\x06\n" +
 	"\vChatMessage\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\x1c\n" +
@@ -2623,7 +2641,7 @@ const file_polychat_chat_chat_proto_rawDesc = "" +
 	"\fmember_token\x18\x0f \x01(\tR\vmemberToken\x12$\n" +
 	"\x04file\x18\x10 \x01(\v2\x10.chat.SharedFileR\x04file\x12'\n" +
 	"\arefusal\x18\x11 \x01(\v2\r.chat.RefusalR\arefusal\x12\x14\n" +
-	"\x05topic\x18\x12 \x01(\tR\x05topic\"\xe2\x01\n" +
+	"\x05topic\x18\x12 \x01(\tR\x05topic\"\xf6\x01\n" +
 	"\x04Kind\x12\x14\n" +
 	"\x10KIND_UNSPECIFIED\x10\x00\x12\r\n" +
 	"\tKIND_TEXT\x10\x01\x12\r\n" +
@@ -2638,7 +2656,8 @@ const file_polychat_chat_chat_proto_rawDesc = "" +
 	"\x0fKIND_MODERATION\x10\t\x12\r\n" +
 	"\tKIND_FILE\x10\n" +
 	"\x12\x10\n" +
-	"\fKIND_REFUSED\x10\v\"\x84\x01\n" +
+	"\fKIND_REFUSED\x10\v\x12\x12\n" +
+	"\x0eKIND_HEARTBEAT\x10\f\"\x84\x01\n" +
 	"\n" +
 	"SharedFile\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x12\n" +
@@ -2652,14 +2671,15 @@ const file_polychat_chat_chat_proto_rawDesc = "" +
 	"\x05until\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x05until\"2\n" +
 	"\x06Reason\x12\x16\n" +
 	"\x12REASON_UNSPECIFIED\x10\x00\x12\x10\n" +
-	"\fREASON_MUTED\x10\x01\"\x9a\x01\n" +
+	"\fREASON_MUTED\x10\x01\"\xc7\x01\n" +
 	"\vJoinRequest\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x12\n" +
 	"\x04room\x18\x02 \x01(\tR\x04room\x12!\n" +
 	"\fresume_token\x18\x03 \x01(\tR\vresumeToken\x12!\n" +
 	"\fresume_epoch\x18\x04 \x01(\tR\vresumeEpoch\x12\x1d\n" +
 	"\n" +
-	"resume_seq\x18\x05 \x01(\x04R\tresumeSeq\"\xfa\x01\n" +
+	"resume_seq\x18\x05 \x01(\x04R\tresumeSeq\x12+\n" +
+	"\x11heartbeat_seconds\x18\x06 \x01(\rR\x10heartbeatSeconds\"\xfa\x01\n" +
 	"\vSendRequest\x12!\n" +
 	"\fmember_token\x18\x01 \x01(\tR\vmemberToken\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12*\n" +

@@ -27,6 +27,7 @@ class ChatMessage(_message.Message):
         KIND_MODERATION: _ClassVar[ChatMessage.Kind]
         KIND_FILE: _ClassVar[ChatMessage.Kind]
         KIND_REFUSED: _ClassVar[ChatMessage.Kind]
+        KIND_HEARTBEAT: _ClassVar[ChatMessage.Kind]
     KIND_UNSPECIFIED: ChatMessage.Kind
     KIND_TEXT: ChatMessage.Kind
     KIND_JOIN: ChatMessage.Kind
@@ -39,6 +40,7 @@ class ChatMessage(_message.Message):
     KIND_MODERATION: ChatMessage.Kind
     KIND_FILE: ChatMessage.Kind
     KIND_REFUSED: ChatMessage.Kind
+    KIND_HEARTBEAT: ChatMessage.Kind
     USER_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
@@ -108,18 +110,20 @@ class Refusal(_message.Message):
     def __init__(self, reason: _Optional[_Union[Refusal.Reason, str]] = ..., until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class JoinRequest(_message.Message):
-    __slots__ = ("user", "room", "resume_token", "resume_epoch", "resume_seq")
+    __slots__ = ("user", "room", "resume_token", "resume_epoch", "resume_seq", "heartbeat_seconds")
     USER_FIELD_NUMBER: _ClassVar[int]
     ROOM_FIELD_NUMBER: _ClassVar[int]
     RESUME_TOKEN_FIELD_NUMBER: _ClassVar[int]
     RESUME_EPOCH_FIELD_NUMBER: _ClassVar[int]
     RESUME_SEQ_FIELD_NUMBER: _ClassVar[int]
+    HEARTBEAT_SECONDS_FIELD_NUMBER: _ClassVar[int]
     user: str
     room: str
     resume_token: str
     resume_epoch: str
     resume_seq: int
-    def __init__(self, user: _Optional[str] = ..., room: _Optional[str] = ..., resume_token: _Optional[str] = ..., resume_epoch: _Optional[str] = ..., resume_seq: _Optional[int] = ...) -> None: ...
+    heartbeat_seconds: int
+    def __init__(self, user: _Optional[str] = ..., room: _Optional[str] = ..., resume_token: _Optional[str] = ..., resume_epoch: _Optional[str] = ..., resume_seq: _Optional[int] = ..., heartbeat_seconds: _Optional[int] = ...) -> None: ...
 
 class SendRequest(_message.Message):
     __slots__ = ("member_token", "message", "kind", "recipient", "client_msg_id", "client_sent_at")
