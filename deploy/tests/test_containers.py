@@ -47,8 +47,13 @@ PROJECT = "polychat-test"
 PROJECT_LABEL = f"io.podman.compose.project={PROJECT}"
 SERVICE_LABEL = "com.docker.compose.service"
 SERVICES = ("chat", "file", "random", "auth", "logger", "streaming", "user")
+# The profile "cluster": a NATS cluster and the chat nodes on it.
+NATS = ("nats-1", "nats-2", "nats-3")
+CHAT_NODES = ("chat-1", "chat-2", "chat-3")
+CLUSTER = NATS + CHAT_NODES
 SERVICES_IMAGE = "polychat/services"
 CHAT_IMAGE = "polychat/chat-server"
+NATS_IMAGE = "polychat/nats"
 # A service is up well within this; a container that exits fails at once.
 HEALTHY_WITHIN = 180.0
 CLIENT_TIMEOUT = 30.0
@@ -67,10 +72,15 @@ class System:
     def address(self, service: str) -> str:
         return f"127.0.0.1:{self.ports[service]}"
 
-    def compose(self, *args: str) -> subprocess.CompletedProcess[str]:
-        """Run `podman-compose ARGS` on compose.yaml and the host-network override."""
+    def compose(self, *args: str, cluster: bool = False) -> subprocess.CompletedProcess[str]:
+        """Run `podman-compose ARGS` on compose.yaml and the host-network override.
+
+        With `cluster`, the profile "cluster" is on: its services can be named and are
+        taken down too.
+        """
         argv = [
             str(Path(sys.executable).with_name("podman-compose")),
+            *(["--profile", "cluster"] if cluster else []),
             "--project-name",
             PROJECT,
             "--file",
@@ -95,12 +105,14 @@ class System:
             parts.append(f"--- {service} ({name})\n{result.stdout}{result.stderr}")
         return "\n".join(parts)
 
-    def wait_healthy(self) -> None:
+    def wait_healthy(self, services: tuple[str, ...] = SERVICES) -> None:
         """Wait until every service's container passes its image's or compose's health check."""
         deadline = time.monotonic() + HEALTHY_WITHIN
         containers = self.containers()
-        assert sorted(containers) == sorted(SERVICES), containers
+        assert set(services) <= set(containers), containers
         for service, name in containers.items():
+            if service not in services:
+                continue
             while True:
                 state = self.podman.run("inspect", "--format", "{{.State.Status}}", name)
                 if state.stdout.strip() != "running":
@@ -128,7 +140,7 @@ class System:
             for mount in self.podman.inspect_container(found["Id"])["Mounts"]
             if mount["Type"] == "volume" and not mount["Name"].startswith(f"{PROJECT}_")
         ]
-        self.compose("down", "--timeout", "10", *(["--volumes"] if volumes else []))
+        self.compose("down", "--timeout", "10", *(["--volumes"] if volumes else []), cluster=True)
         left = [found["Names"][0] for found in self.podman.containers(PROJECT_LABEL)]
         assert not left, f"containers left after down: {left}"
         if anonymous:
@@ -168,17 +180,41 @@ def host_aliases() -> list[str]:
 
 
 def host_network_override(ports: dict[str, int], web_port: int, build_args: dict[str, str]) -> dict:
-    """compose.yaml's services on the host network, each on a free loopback port."""
+    """compose.yaml's services on the host network, each on a free loopback port.
+
+    `ports` has one for every service and chat node, and NAME-routes for each NATS node's
+    cluster port.
+    """
     services: dict[str, dict] = {}
-    for name in SERVICES:
+    routes = ",".join(f"nats://{node}:{ports[node + '-routes']}" for node in NATS)
+    nats_urls = ",".join(f"nats://{node}:{ports[node]}" for node in NATS)
+    for name in SERVICES + CLUSTER:
         listen = f"127.0.0.1:{ports[name]}"
         metrics = f"127.0.0.1:{free_port()}"
         service: dict = {
             "network_mode": "host",
-            "extra_hosts": [f"{other}:127.0.0.1" for other in SERVICES],
+            "extra_hosts": [f"{other}:127.0.0.1" for other in SERVICES + CLUSTER],
             "build": {"args": build_args},
         }
-        if name == "chat":
+        if name in NATS:
+            # compose.yaml's command, on this node's own ports.
+            service["command"] = [
+                f"--name={name}", "--jetstream", "--store_dir=/data", "--cluster_name=polychat",
+                "--addr=127.0.0.1", f"--port={ports[name]}",
+                f"--cluster=nats://127.0.0.1:{ports[name + '-routes']}", f"--routes={routes}",
+            ]  # fmt: skip
+        elif name in CHAT_NODES:
+            service["environment"] = {
+                "CHAT_ADDR": listen,
+                "CHAT_WEB_ADDR": f"127.0.0.1:{free_port()}",
+                "CHAT_METRICS_ADDR": metrics,
+                "CHAT_AUTH_SERVER": f"auth:{ports['auth']}",
+                "CHAT_NATS_URL": nats_urls,
+            }
+            service["healthcheck"] = {
+                "test": ["CMD", "/usr/local/bin/grpc_health_probe", f"-addr={listen}"]
+            }
+        elif name == "chat":
             service["environment"] = {
                 "CHAT_ADDR": listen,
                 "CHAT_WEB_ADDR": f"127.0.0.1:{web_port}",
@@ -224,7 +260,8 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
     # compose.yaml requires the key LoggerService and AuthService share.
     podman.env["LOGGER_WRITE_KEY"] = secrets.token_hex(32)
     base = baseimages.ensure(podman)
-    ports = {name: free_port() for name in SERVICES}
+    ports = {name: free_port() for name in SERVICES + CLUSTER}
+    ports |= {f"{node}-routes": free_port() for node in NATS}
     web_port = free_port()
     override_file = tmp_path_factory.mktemp("compose") / "compose.host-network.json"
     override = host_network_override(ports, web_port, base.build_args())
@@ -277,20 +314,20 @@ def sign_in(clients: list[Proc], argv: list[str], name: str, password: str) -> P
     return proc
 
 
-def go_client_argv(system: System, go_client: Path, name: str) -> list[str]:
+def go_client_argv(system: System, go_client: Path, name: str, chat: str = "chat") -> list[str]:
     return [
         str(go_client),
         *("-login", "-auth-server", system.address("auth")),
-        *(name, "general", system.address("chat")),
+        *(name, "general", system.address(chat)),
     ]
 
 
-def py_client_argv(system: System, name: str) -> list[str]:
+def py_client_argv(system: System, name: str, chat: str = "chat") -> list[str]:
     return [
         sys.executable,
         "pyclient/client.py",
         *("--login", "--auth-server", system.address("auth")),
-        *(name, "general", system.address("chat")),
+        *(name, "general", system.address(chat)),
     ]
 
 
@@ -299,11 +336,12 @@ def password_of(name: str) -> str:
 
 
 def new_account_on_go_client(
-    system: System, clients: list[Proc], go_client: Path, name: str
+    system: System, clients: list[Proc], go_client: Path, name: str, chat: str = "chat"
 ) -> Proc:
-    """Register `name` with AuthService, then sign in as it with the Go client."""
+    """Register `name` with AuthService, then sign in as it with the Go client on `chat`."""
     system.register(name, password_of(name))
-    return sign_in(clients, go_client_argv(system, go_client, name), name, password_of(name))
+    argv = go_client_argv(system, go_client, name, chat)
+    return sign_in(clients, argv, name, password_of(name))
 
 
 def test_images_run_as_a_user_other_than_root(system: System) -> None:
@@ -378,3 +416,28 @@ def test_stored_data_outlives_the_containers(
         # carol's account (auth.db) and the room's history (chat.db) are still there.
         again = sign_in(clients, py_client_argv(system, "carol"), "carol", password_of("carol"))
         again.expect(r"kept in a volume$", timeout=CLIENT_TIMEOUT)
+
+
+def test_the_cluster_profile_chats_across_three_nodes(
+    system: System, go_client: Path, clients: list[Proc]
+) -> None:
+    """compose.yaml's profile "cluster": 3 NATS nodes and 3 chat nodes on them, next to the rest."""
+    system.compose("build", "nats-1", cluster=True)
+    system.podman.run("image", "prune", "--force")
+    config = system.podman.inspect_image(NATS_IMAGE)["Config"]
+    assert config["User"] == "65532:65532", config["User"]
+    system.compose("up", "--detach", *CLUSTER, cluster=True)
+    with explained(system):
+        system.wait_healthy(CHAT_NODES)
+        first, last = CHAT_NODES[0], CHAT_NODES[-1]
+        dan = new_account_on_go_client(system, clients, go_client, "dan", first)
+        pia = sign_in(clients, py_client_argv(system, "user1", last), "user1", "password1")
+        dan.expect(r">>> user1 joined the room$", timeout=CLIENT_TIMEOUT)
+        dan.send(f"hello from {first}")
+        pia.expect(rf"^\[dan\]: hello from {first}$", timeout=CLIENT_TIMEOUT)
+        pia.send(f"hello from {last}")
+        dan.expect(rf"^\[user1\]: hello from {last}$", timeout=CLIENT_TIMEOUT)
+        # The room's stream is kept on all three NATS nodes.
+        started = system.podman.run("logs", system.containers()[first])
+        logs = started.stdout + started.stderr
+        assert re.search(r'msg="chat node of a cluster" .*replicas=3', logs), logs[-2000:]
