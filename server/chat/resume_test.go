@@ -718,3 +718,21 @@ func TestAnEndedGraceIsCounted(t *testing.T) {
 		t.Fatalf("dropped %d resumed %d expired %d; want 1 0 1", dropped, resumed, expired)
 	}
 }
+
+// The shutdown notice reaches every member at once, even one whose room has
+// a text still on its way to the broker: the notice does not wait behind
+// it (the stream ends, and the text is in history for the resume).
+func TestShutdownNoticeDoesNotWaitBehindATextOnItsWay(t *testing.T) {
+	h := newHolder()
+	ts := startHeld(t, Config{}, h)
+	alice := ts.join(t, "Alice", "")
+	bob := ts.join(t, "Bob", "")
+	alice.expect(kJoin, "Bob joined the room")
+	h.hold()
+	alice.say("just before")
+	h.held(t)
+	ts.svc.Shutdown()
+	alice.expect(kSys, "Server is shutting down")
+	bob.expect(kSys, "Server is shutting down")
+	h.release()
+}

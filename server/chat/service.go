@@ -285,9 +285,19 @@ func (s *Service) Shutdown() {
 	for _, r := range rooms {
 		r.mu.Lock()
 		if !r.closed {
+			// The notice goes out now, not behind texts still on their way
+			// through the broker: their echo would find the room closed and
+			// never release it. What waits behind them goes first; the texts
+			// themselves are in history once stored, for the resume.
+			for _, h := range r.held {
+				if h.ready && h.o != nil {
+					s.deliverNowLocked(r, h.o, h.exclude, "")
+				}
+			}
+			r.held = nil
 			o := s.newMessage(r.name, SystemUser, chatpb.ChatMessage_KIND_SYSTEM, "Server is shutting down", nil)
 			o.final = true
-			s.deliverLocked(r, o, nil)
+			s.deliverNowLocked(r, o, nil, "")
 			r.closed = true
 		}
 		r.mu.Unlock()
