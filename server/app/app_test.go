@@ -31,7 +31,7 @@ import (
 )
 
 // wait bounds every wait for an event; tests never sleep.
-const wait = 5 * time.Second
+const wait = 15 * time.Second
 
 type syncBuffer struct {
 	mu sync.Mutex

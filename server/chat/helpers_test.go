@@ -22,7 +22,7 @@ import (
 )
 
 // wait bounds every wait for an event; tests never sleep.
-const wait = 5 * time.Second
+const wait = 15 * time.Second
 
 // testServer is a Service served over an in-memory connection.
 type testServer struct {
