@@ -432,15 +432,23 @@ func startHeld(t *testing.T, cfg Config, h *holder) *testServer {
 	return startServer(t, cfg)
 }
 
-func TestTextIsDeliveredOnlyOnceStored(t *testing.T) {
-	h := newHolder()
-	ts := startHeld(t, Config{}, h)
-	alice := ts.join(t, "Alice", "")
-	bob := ts.join(t, "Bob", "")
+// withTextOnItsWay starts a server with Alice and Bob in one room and
+// Alice's text on its way to the broker, held there until h.release.
+func withTextOnItsWay(t *testing.T, text string) (ts *testServer, h *holder, alice, bob *client) {
+	t.Helper()
+	h = newHolder()
+	ts = startHeld(t, Config{}, h)
+	alice = ts.join(t, "Alice", "")
+	bob = ts.join(t, "Bob", "")
 	alice.expect(kJoin, "Bob joined the room")
 	h.hold()
-	alice.say("pending")
+	alice.say(text)
 	h.held(t)
+	return ts, h, alice, bob
+}
+
+func TestTextIsDeliveredOnlyOnceStored(t *testing.T) {
+	ts, h, alice, bob := withTextOnItsWay(t, "pending")
 	// Carol joins while the text is on its way to the broker: it is not
 	// in her history (nobody has seen it), and she gets it live with the
 	// others.
@@ -723,14 +731,7 @@ func TestAnEndedGraceIsCounted(t *testing.T) {
 // a text still on its way to the broker: the notice does not wait behind
 // it (the stream ends, and the text is in history for the resume).
 func TestShutdownNoticeDoesNotWaitBehindATextOnItsWay(t *testing.T) {
-	h := newHolder()
-	ts := startHeld(t, Config{}, h)
-	alice := ts.join(t, "Alice", "")
-	bob := ts.join(t, "Bob", "")
-	alice.expect(kJoin, "Bob joined the room")
-	h.hold()
-	alice.say("just before")
-	h.held(t)
+	ts, h, alice, bob := withTextOnItsWay(t, "just before")
 	ts.svc.Shutdown()
 	alice.expect(kSys, "Server is shutting down")
 	bob.expect(kSys, "Server is shutting down")
