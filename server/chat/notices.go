@@ -112,3 +112,24 @@ func summaryText(joins, leaves int) string {
 	}
 	return strings.Join(parts, " and ") + " the room (too many to list one by one)"
 }
+
+// leftLocked tells r that m left once m's name is free in the broker (its
+// release runs off the lock, queued before this): whoever sees the notice
+// can take the name at once. r.mu must be held.
+func (s *Service) leftLocked(r *room, m *member) {
+	if r.closed {
+		return
+	}
+	text := m.name + " left the room"
+	if m.released == nil {
+		s.noticeLocked(r, chatpb.ChatMessage_KIND_LEAVE, text, nil)
+		return
+	}
+	r.offLockLocked(func() {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if !r.closed {
+			s.noticeLocked(r, chatpb.ChatMessage_KIND_LEAVE, text, nil)
+		}
+	})
+}

@@ -426,8 +426,6 @@ func (s *Service) removeLocked(r *room, m *member) bool {
 	}
 	r.dropName(m)
 	s.forgetSessionLocked(m)
-	if !r.closed {
-		s.noticeLocked(r, chatpb.ChatMessage_KIND_LEAVE, m.name+" left the room", nil)
-	}
+	s.leftLocked(r, m)
 	return true
 }

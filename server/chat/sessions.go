@@ -5,8 +5,6 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-
-	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
 )
 
 // errReplaced ends the stream of a member whose session was resumed by a
@@ -61,9 +59,7 @@ func (s *Service) expire(sess *session, m *member) {
 	s.expired.add(sess, time.Now())
 	s.sessMu.Unlock()
 	s.metrics.GraceExpired()
-	if !r.closed {
-		s.noticeLocked(r, chatpb.ChatMessage_KIND_LEAVE, m.name+" left the room", nil)
-	}
+	s.leftLocked(r, m)
 	unload := s.retireIfEmptyLocked(r)
 	r.mu.Unlock()
 	s.mu.Unlock()
