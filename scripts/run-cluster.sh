@@ -25,6 +25,7 @@ for i in 1 2 3; do
   addr=127.0.0.1:$((50060 + i))
   chat_addrs+=("$addr")
   bin/chat-server -addr "$addr" -metrics-addr "127.0.0.1:$((9060 + i))" \
+    -web-addr "127.0.0.1:$((8060 + i))" -data-dir "$run/chat-$i" \
     -nats-url "$nats_urls" -nats-replicas 3 &
   pids+=($!)
 done
@@ -44,6 +45,7 @@ cat <<MSG
 Polychat cluster on loopback:
   NATS (JetStream, 3 nodes):  $nats_urls   (logs and stores in $run/)
   chat servers:              ${chat_addrs[*]}   (metrics on :9061, :9062, :9063)
+  chat in the browser:       http://127.0.0.1:8061/ (and :8062, :8063)
   Python services:           as with make run
 Connect clients to any server, or to all of them (a client uses the first
 that answers and moves to another if it is lost, resuming its session):
