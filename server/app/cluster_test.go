@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"math/rand/v2"
 	"net"
 	"strconv"
 	"strings"
@@ -86,7 +87,7 @@ type natsNode struct {
 func nodeOnNATS(t *testing.T) natsNode {
 	t.Helper()
 	n := natsNode{dir: t.TempDir()}
-	n.ns = natsOn(t, 0, n.dir)
+	n.ns = natsOn(t, stablePort(t), n.dir)
 	n.port = n.ns.Addr().(*net.TCPAddr).Port
 	n.node = start(t, testConfig(t, "-nats-url", "nats://127.0.0.1:"+strconv.Itoa(n.port)))
 	n.cc = dial(t, n.node.Addr().String(), nil)
@@ -172,4 +173,26 @@ func TestTextRefusedWithoutNATSGoesOutWhenSentAgain(t *testing.T) {
 	if m := recv(t, bob); m.GetMessage() != "after" {
 		t.Fatalf("Bob got %v, want the next line", m)
 	}
+}
+
+// stablePort returns a free loopback port below Linux's ephemeral range
+// (32768-60999), for a NATS server the test stops and starts again on it: a
+// port of that range may be taken meanwhile as the local port of an
+// outgoing connection, even the chat server's own reconnect to that very
+// port (TCP connects a socket to itself), and the restart cannot bind it.
+func stablePort(t *testing.T) int {
+	t.Helper()
+	for range 200 {
+		port := 20000 + rand.IntN(12000)
+		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+		if err != nil {
+			continue
+		}
+		if err := l.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return port
+	}
+	t.Fatal("no free port between 20000 and 32000")
+	return 0
 }

@@ -19,7 +19,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from pykit.testing.ports import free_port
+from pykit.testing.ports import stable_port
 from tests.interop.conftest import REPO, ChatServer, Processes
 from tests.interop.harness import Proc
 from tests.interop.rawchat import HISTORY_END, HISTORY_START, SYSTEM, TEXT, RawMember, join
@@ -44,8 +44,10 @@ class NatsCluster:
 
     def __init__(self, procs: Processes, binary: Path, store: Path) -> None:
         self.procs, self.binary, self.store = procs, binary, store
-        self.ports = [free_port() for _ in range(3)]
-        self.cluster_ports = [free_port() for _ in range(3)]
+        # Nodes are stopped and started again on their ports: ports no outgoing
+        # connection can take meanwhile.
+        self.ports = [stable_port() for _ in range(3)]
+        self.cluster_ports = [stable_port() for _ in range(3)]
         self.nodes: list[Proc | None] = [None, None, None]
         for i in range(3):
             self.start(i)
