@@ -33,7 +33,7 @@ try:
         parse_args,
     )
     from pyclient.backoff import Backoff, BackoffPolicy
-    from pyclient.conversation import RECONNECT_TIMEOUT, UI, Connect, converse
+    from pyclient.conversation import RECONNECT_TIMEOUT, Connect, converse
     from pyclient.files import FileTransfers
     from pyclient.plain import PlainUI
     from pyclient.render import status
@@ -265,40 +265,28 @@ async def _chat(
             await _until_stopped(session.open(), stop)
         except KeyboardInterrupt:
             return EXIT_INTERRUPTED
-        ui: UI
         if interactive:
             from pyclient.terminal import TerminalUI
 
-            ui = TerminalUI()
-            files = FileTransfers(streaming, tls, lambda line: ui.show(status(line)))
-            with ui.active():
+            ui: TerminalUI | PlainUI = TerminalUI()
+        else:
+            ui = PlainUI()
+        files = FileTransfers(streaming, tls, lambda line: ui.show(status(line)))
+        with ui.active():
+            if interactive:
                 print(
                     "Connected. Type a message and press Enter; "
                     "/help lists the commands, /quit leaves."
                 )
-                await converse(
-                    session,
-                    ui,
-                    stop,
-                    connect=connect,
-                    backoff=backoff,
-                    open_room=open_room,
-                    files=files,
-                )
-        else:
-            plain = PlainUI()
-            ui = plain
-            files = FileTransfers(streaming, tls, lambda line: plain.show(status(line)))
-            with plain.active():
-                await converse(
-                    session,
-                    ui,
-                    stop,
-                    connect=connect,
-                    backoff=backoff,
-                    open_room=open_room,
-                    files=files,
-                )
+            await converse(
+                session,
+                ui,
+                stop,
+                connect=connect,
+                backoff=backoff,
+                open_room=open_room,
+                files=files,
+            )
     finally:
         await session.close()
         if files is not None:
