@@ -7,7 +7,8 @@
 // What is kept where:
 //
 //   - stream POLYCHAT_ROOMS, subjects polychat.rooms.<room>.t (texts: a
-//     room's history, at most History records per room) and .n (notices,
+//     room's history: the last History records per room, and a delivery
+//     margin more, see historyRecords) and .n (notices,
 //     kept a minute): one record per stream message, holding one message
 //     or a batch of texts (see record.go);
 //   - bucket polychat_members: one key per name taken in a room, <room>.<skeleton>;
@@ -81,8 +82,9 @@ type Options struct {
 	// Replicas is how many copies JetStream keeps of the stream and
 	// buckets (1 without a cluster; 3 in a 3-node cluster).
 	Replicas int
-	// History is how many records of texts each room keeps (at least 1,
-	// which keeps the room's last seq).
+	// History is how many records of texts are a room's history (at least
+	// 1, which keeps the room's last seq); the stream keeps a margin more
+	// for readers lagging behind.
 	History int
 	// MaxBytes bounds the room stream (0: no bound): past it, the oldest
 	// records go first, whatever their room.
@@ -374,8 +376,22 @@ func (b *Broker) storage() jetstream.StorageType {
 	return jetstream.FileStorage
 }
 
-// historyRecords is the per-subject limit of the room stream.
-func (b *Broker) historyRecords() int64 { return int64(max(b.opts.History, 1)) }
+// historyRecords is the per-subject limit of the room stream: the History
+// records a room's history is, and as many again (at least
+// minDeliveryMargin). JetStream discards a room's oldest record the moment
+// a newer one passes the limit, delivered to the chat nodes following the
+// room or not; a node whose reader lags the room by more than the limit (a
+// burst, a consumer being made again) would never get the records
+// discarded meanwhile, and its members would miss them live. Follow gives
+// only the last History records as history.
+func (b *Broker) historyRecords() int64 {
+	history := max(b.opts.History, 1)
+	return int64(history + max(history, minDeliveryMargin))
+}
+
+// minDeliveryMargin is the fewest records a room stream keeps beyond its
+// history for readers lagging behind.
+const minDeliveryMargin = 64
 
 // maxBytes is the room stream's byte limit as JetStream spells it: -1 for
 // none.

@@ -3,6 +3,7 @@ package broker
 import (
 	"fmt"
 	"testing"
+	"time"
 )
 
 // A room whose consumer goes away (as it does with the NATS server that
@@ -49,5 +50,59 @@ func TestARoomWhoseConsumerIsLostGoesOnFromWhereItWas(t *testing.T) {
 	case d := <-f.got:
 		t.Fatalf("an extra delivery: %q", d.Msg.GetMessage())
 	default:
+	}
+}
+
+// A reader lagging the room by more than History records (its node busy,
+// its consumer being made again) still gets every record: the stream keeps
+// a margin beyond the history for it. A follower joining later still gets
+// only the last History records as history.
+func TestAReaderLaggingBehindTheHistoryLosesNothing(t *testing.T) {
+	b := open(t, nil) // History 5
+	first := make(chan struct{})
+	release := make(chan struct{})
+	got := make(chan Delivery, 100)
+	r, err := b.Follow(ctx(t), "general", func([]Delivery) {}, func(d Delivery) {
+		if d.Msg.GetMessage() == "0" {
+			close(first)
+			<-release // the node is busy with this record
+		}
+		got <- d
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Close)
+	publish(t, r, text("general", "Alice", "0"), "elsewhere")
+	<-first
+	// The consumer goes while the reader is busy: what is stored from now
+	// on comes through the next one, made from the record after "0".
+	lister := b.rooms.ListConsumers(ctx(t))
+	for info := range lister.Info() {
+		if err := b.js.DeleteConsumer(ctx(t), roomStream, info.Name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := lister.Err(); err != nil {
+		t.Fatal(err)
+	}
+	const n = 30 // six times the history
+	for i := 1; i <= n; i++ {
+		publish(t, r, text("general", "Alice", fmt.Sprint(i)), "elsewhere")
+	}
+	close(release)
+	for i := 0; i <= n; i++ {
+		select {
+		case d := <-got:
+			if d.Msg.GetMessage() != fmt.Sprint(i) {
+				t.Fatalf("got %q, want %d", d.Msg.GetMessage(), i)
+			}
+		case <-time.After(wait):
+			t.Fatalf("record %d of %d never came", i, n)
+		}
+	}
+	late := follow(t, b, "general")
+	if len(late.hist) != 5 || late.hist[0].Msg.GetMessage() != fmt.Sprint(n-4) {
+		t.Fatalf("a later follower's history: %v, want the last 5 records", late.hist)
 	}
 }

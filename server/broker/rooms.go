@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -82,7 +83,7 @@ type Direct struct {
 }
 
 // Follow starts following room: hist is called once with the room's kept
-// texts (oldest first), then deliver with every message stored after them,
+// texts (those of its last History records, oldest first), then deliver with every message stored after them,
 // in the stream's order, on one goroutine of the Room's. Follow returns
 // once hist has been called. Close the Room to stop.
 func (b *Broker) Follow(ctx context.Context, room string, hist func([]Delivery), deliver func(Delivery)) (*Room, error) {
@@ -107,13 +108,14 @@ func (b *Broker) Follow(ctx context.Context, room string, hist func([]Delivery),
 		r.setLast(last.Header, last.Sequence)
 	}
 	var (
-		history []Delivery
+		history [][]Delivery // the last keep records, each decoded
+		keep    = max(b.opts.History, 1)
 		ready   = make(chan struct{})
 		caught  = lastText == 0
 	)
 	finish := func() {
 		caught = true
-		hist(history)
+		hist(slices.Concat(history...))
 		history = nil
 		close(ready)
 	}
@@ -134,7 +136,11 @@ func (b *Broker) Follow(ctx context.Context, room string, hist func([]Delivery),
 				if err != nil {
 					b.log.Error("skipping a malformed room record", "room", room, "seq", seq, "err", err)
 				}
-				history = append(history, ds...)
+				history = append(history, ds)
+				if len(history) > keep {
+					history[0] = nil
+					history = history[1:]
+				}
 			}
 			if seq >= lastText || meta.NumPending == 0 {
 				finish()

@@ -141,13 +141,16 @@ func (s *Service) relay(r *room, d broker.Delivery) {
 		return
 	}
 	r.hist.add(d.Msg, s.cfg.History, s.cfg.HistoryBytes)
+	s.releaseSkippedLocked(r, d.Msg.GetSeq())
 	for _, h := range r.held {
 		if h.id == d.Msg.GetId() && h.o == nil && !h.ready {
 			// A text of this node's, back from the broker: it goes out,
 			// and what this node held back behind it.
 			h.o, h.ready = o, true
 			s.releaseHeldLocked(r)
-			r.pace.back()
+			if h.exclude != nil {
+				r.pace.back() // a member's text, counted by the pacer
+			}
 			return
 		}
 	}
@@ -184,6 +187,39 @@ func (s *Service) refused(r *room, m *member, id string) {
 	}
 	r.mu.Unlock()
 	m.end(errBroker)
+}
+
+// releaseSkippedLocked sends the texts of this node's that the broker
+// stored before seq but that never came back to it: the stream discarded
+// them before this node's reader got them (it lagged the room by more than
+// the stream keeps), and seq coming back means they never will. Without
+// this, everything held behind such a text would wait for ever. r.mu must
+// be held.
+func (s *Service) releaseSkippedLocked(r *room, seq uint64) {
+	skipped := false
+	for _, h := range r.held {
+		if stored := h.stored.Load(); !h.ready && h.o == nil && stored != 0 && stored < seq {
+			s.log.Warn("a text of this node's was not read back from the broker; sending it from here",
+				"room", r.name, "seq", stored, "next_seq_read", seq)
+			h.o, h.ready, skipped = encode(h.msg), true, true
+			if h.exclude != nil {
+				r.pace.back() // a member's text, counted by the pacer
+			}
+		}
+	}
+	if skipped {
+		s.releaseHeldLocked(r)
+	}
+}
+
+// holdLocked puts msg, a text of this node's (from exclude, who is not sent
+// it; nil: a notice of the node's), at the end of r.held, until it comes
+// back from the broker. The returned done, called when the broker has
+// stored msg, records its seq. r.mu must be held.
+func (s *Service) holdLocked(r *room, msg *chatpb.ChatMessage, exclude *member) (h *heldMsg, stored func()) {
+	h = &heldMsg{id: msg.GetId(), exclude: exclude, msg: msg}
+	r.held = append(r.held, h)
+	return h, func() { h.stored.Store(msg.GetSeq()) }
 }
 
 // releaseHeldLocked delivers the messages at the head of r.held that are
@@ -516,8 +552,7 @@ func (s *Service) publishLocked(r *room, m *member, msg *chatpb.ChatMessage, log
 	}
 	// Its sender is excluded by pointer, as without a broker, not by its
 	// membership: that costs a room of 1,000 a string comparison per member.
-	h := &heldMsg{id: msg.GetId(), exclude: m}
-	r.held = append(r.held, h)
+	h, stored := s.holdLocked(r, msg, m)
 	r.pace.sent()
 	r.link.Publish(msg, m.sess.rec.ID, func(err error) {
 		if err != nil {
@@ -530,6 +565,7 @@ func (s *Service) publishLocked(r *room, m *member, msg *chatpb.ChatMessage, log
 			s.refused(r, m, msg.GetClientMsgId())
 			return
 		}
+		stored()
 		if log.Enabled(context.Background(), slog.LevelInfo) {
 			log.Info("message", "room", r.name, "user", msg.GetUser(), "bytes", len(msg.GetMessage()), "id", msg.GetId(), "seq", msg.GetSeq())
 		}

@@ -168,8 +168,7 @@ func (s *Service) tellFile(m *member, f *chatpb.SharedFile, log *slog.Logger) er
 	}
 	msg := s.message(r.name, f.GetUser(), chatpb.ChatMessage_KIND_FILE, fileNotice(f), nil)
 	msg.File = f
-	h := &heldMsg{id: msg.GetId()}
-	r.held = append(r.held, h)
+	h, stored := s.holdLocked(r, msg, nil)
 	r.link.Publish(msg, s.noticeOrigin(), func(err error) {
 		if err != nil {
 			log.Error("cannot send a file notice to the broker", "room", r.name, "err", err)
@@ -177,7 +176,9 @@ func (s *Service) tellFile(m *member, f *chatpb.SharedFile, log *slog.Logger) er
 			h.ready = true
 			s.releaseHeldLocked(r)
 			r.mu.Unlock()
+			return
 		}
+		stored()
 	})
 	return nil
 }

@@ -737,3 +737,35 @@ func TestShutdownNoticeDoesNotWaitBehindATextOnItsWay(t *testing.T) {
 	bob.expect(kSys, "Server is shutting down")
 	h.release()
 }
+
+// A text of this node's that the stream stored but discarded before this
+// node read it back (its reader lagged the room by more than the stream
+// keeps) goes out once a later text comes back: what was held behind it
+// does not wait for ever.
+func TestATextTheStreamSkippedDoesNotHoldUpTheRoom(t *testing.T) {
+	ts := startServer(t, Config{History: 1})
+	alice := ts.join(t, "Alice", "")
+	bob := ts.join(t, "Bob", "")
+	alice.expect(kJoin, "Bob joined the room")
+	alice.say("first")
+	first := bob.expectText("Alice", "first")
+	ts.svc.mu.Lock()
+	r := ts.svc.rooms[chatwire.DefaultRoom]
+	ts.svc.mu.Unlock()
+	// Alice's text "skipped": stored with first's seq, never read back.
+	r.mu.Lock()
+	var alicem *member
+	for _, m := range r.members {
+		if m.name == "Alice" {
+			alicem = m
+		}
+	}
+	lost := ts.svc.message(r.name, "Alice", kText, "skipped", nil)
+	lost.Seq = first.GetSeq()
+	_, stored := ts.svc.holdLocked(r, lost, alicem)
+	stored()
+	r.mu.Unlock()
+	alice.say("after")
+	bob.expectText("Alice", "skipped")
+	bob.expectText("Alice", "after")
+}

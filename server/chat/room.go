@@ -3,7 +3,9 @@ package chat
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 
+	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
 	"github.com/polychat/polychat/server/broker"
 	"github.com/polychat/polychat/server/names"
 )
@@ -103,6 +105,12 @@ type heldMsg struct {
 	// id is the id of a text of this node's on its way through the broker
 	// (o is nil until it comes back).
 	id uint64
+	// msg is that text, and stored its seq in the room once the broker has
+	// stored it (0 until then): should the stream discard the text before
+	// this node reads it back, a later seq coming back tells that it never
+	// will, and msg goes out instead.
+	msg    *chatpb.ChatMessage
+	stored atomic.Uint64
 }
 
 // newRoom returns room name whose members' queues hold queueSize messages.
