@@ -126,7 +126,25 @@ func OpenShared(ctx context.Context, js jetstream.JetStream, opts SharedOptions)
 		js: js, node: opts.Node, log: opts.Logger, st: newState(),
 		advanced: make(chan struct{}), held: make(map[uint64]heldEvent),
 	}
-	if s.stream, err = openStream(ctx, js, opts); err != nil {
+	err = untilReady(ctx, s.log, func(ctx context.Context) (err error) {
+		if s.stream, err = openStream(ctx, js, opts); err != nil {
+			return err
+		}
+		s.audit, err = s.stream.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
+			Durable:       AuditConsumer,
+			Description:   "Polychat: moderation actions not yet in LoggerService's audit log",
+			FilterSubject: actionSubject,
+			AckPolicy:     jetstream.AckExplicitPolicy,
+			AckWait:       auditAckWait,
+			MaxAckPending: 10 * pendingBatch,
+			DeliverPolicy: jetstream.DeliverAllPolicy,
+		})
+		if err != nil {
+			return fmt.Errorf("moderation: consumer %s: %w", AuditConsumer, err)
+		}
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	info := s.stream.CachedInfo()
@@ -135,22 +153,42 @@ func OpenShared(ctx context.Context, js jetstream.JetStream, opts SharedOptions)
 		sum := sha256.Sum256([]byte(info.Created.UTC().Format(time.RFC3339Nano)))
 		s.epoch = hex.EncodeToString(sum[:8])
 	}
-	s.audit, err = s.stream.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
-		Durable:       AuditConsumer,
-		Description:   "Polychat: moderation actions not yet in LoggerService's audit log",
-		FilterSubject: actionSubject,
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       auditAckWait,
-		MaxAckPending: 10 * pendingBatch,
-		DeliverPolicy: jetstream.DeliverAllPolicy,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("moderation: consumer %s: %w", AuditConsumer, err)
-	}
 	if err := s.startFollowing(ctx); err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+// Bounds of setting up the moderation stream and consumer. A try is short
+// because chat nodes starting together race to create them, and a request
+// caught in that race (the stream electing its leader among the NATS
+// servers) may get no answer at all: waiting out the caller's whole
+// deadline on it left a node hanging at start-up.
+const (
+	setupTry   = 2 * time.Second
+	setupRetry = 250 * time.Millisecond
+)
+
+// untilReady runs set up, each try bounded by setupTry, until one
+// succeeds or ctx is done (then the last try's error).
+func untilReady(ctx context.Context, log *slog.Logger, setUp func(context.Context) error) error {
+	for logged := false; ; {
+		try, cancel := context.WithTimeout(ctx, setupTry)
+		err := setUp(try)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if !logged {
+			log.Info("moderation log not ready yet; trying again", "err", err)
+			logged = true
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(setupRetry):
+		}
+	}
 }
 
 // openStream creates (or opens) the moderation stream.
@@ -180,7 +218,11 @@ func openStream(ctx context.Context, js jetstream.JetStream, opts SharedOptions)
 
 // startFollowing folds the log as it stands, then every message after it.
 func (s *Shared) startFollowing(ctx context.Context) error {
-	info, err := s.stream.Info(ctx)
+	var info *jetstream.StreamInfo
+	err := untilReady(ctx, s.log, func(ctx context.Context) (err error) {
+		info, err = s.stream.Info(ctx)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("moderation: stream %s: %w", StreamName, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -376,4 +377,41 @@ func kinds(actions []Action) []Kind {
 		out = append(out, a.Kind)
 	}
 	return out
+}
+
+// firstUnanswered is a JetStream whose first request for a stream gets no
+// answer, as one caught in the stream's leader election among NATS servers
+// (chat nodes of a cluster starting together) may not.
+type firstUnanswered struct {
+	jetstream.JetStream
+	asked atomic.Bool
+}
+
+func (f *firstUnanswered) Stream(ctx context.Context, name string) (jetstream.Stream, error) {
+	if f.asked.CompareAndSwap(false, true) {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	return f.JetStream.Stream(ctx, name)
+}
+
+// A request left unanswered while the log is set up is asked again: the
+// node starts, rather than waiting out its whole start-up deadline.
+func TestOpenSharedAsksAgainWhenARequestGetsNoAnswer(t *testing.T) {
+	nc, err := nats.Connect("", nats.InProcessServer(brokertest.Server(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*setupTry)
+	defer cancel()
+	s, err := OpenShared(ctx, &firstUnanswered{JetStream: js}, SharedOptions{Storage: jetstream.FileStorage, Node: "n1"})
+	if err != nil {
+		t.Fatalf("OpenShared: %v", err)
+	}
+	s.Close()
 }
