@@ -45,7 +45,10 @@ def test_targets_missed_and_not_measured() -> None:
     got = targets(res)
     # Drops below saturation miss the target however fast the step.
     assert got[0]["met"] is False
-    assert got[0]["value"] == "300,000/s sustained, p99 5.0 ms, drops below saturation 2"
+    assert got[0]["value"] == (
+        "300,000/s sustained, p99 5.0 ms, drops below saturation 2 "
+        "(baseline in this run: 400,000/s, p99 5.0 ms)"
+    )
     assert got[1]["met"] is False  # 300,000 / 400,000 < 0.8
     assert got[2]["met"] is False  # p99 +20%
     assert (got[3]["value"], got[3]["met"]) == ("timed out after 150s", None)
@@ -86,3 +89,13 @@ def test_scale_targets() -> None:
     assert v["ping-pong latency"] is False  # 2.4x
     res["overload"]["disconnected"] = 999
     assert _verdicts(res)["overload"] is False
+
+
+def test_throughput_targets_show_the_same_runs_yardstick() -> None:
+    got = {t["target"].split(":")[0]: t["value"] for t in targets(results())}
+    assert got["3 chat servers on NATS, 1,000 clients"] == (
+        "224,000/s sustained, p99 30.0 ms (one chat server in this run: 299,000/s, p99 5.0 ms)"
+    )
+    assert got["chat fan-out at 1,000 clients"].endswith(
+        "(baseline in this run: 299,000/s, p99 5.0 ms)"
+    )
