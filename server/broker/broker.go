@@ -349,7 +349,7 @@ func (b *Broker) refollow() {
 	b.followMu.Lock()
 	defer b.followMu.Unlock()
 	for r := range b.followed {
-		r.f.again(r.f.serial.Load())
+		r.f.Restart()
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
+	"github.com/polychat/polychat/server/streamread"
 )
 
 // seqHeader, on a text record, is the seq of its last text: the room's
@@ -40,7 +41,7 @@ type Room struct {
 	texts   string // subject of the room's texts
 	notices string // subject of its notices
 
-	f *reader
+	f *streamread.Reader
 	// pending is how many records of the room are stored but not yet
 	// delivered here, as of the last one delivered.
 	pending atomic.Uint64
@@ -122,7 +123,10 @@ func (b *Broker) Follow(ctx context.Context, room string, hist func([]Delivery),
 	if caught {
 		finish()
 	}
-	r.f = b.newReader([]string{r.texts, r.notices}, func(m jetstream.Msg) {
+	r.f = streamread.Start(b.js, streamread.Options{
+		Stream: roomStream, Filters: []string{r.texts, r.notices}, What: "room " + room,
+		Expiry: followExpiry, Logger: b.log,
+	}, func(m jetstream.Msg) {
 		meta, err := m.Metadata()
 		if err != nil {
 			b.log.Error("room message without metadata", "room", room, "err", err)
@@ -173,7 +177,7 @@ func (b *Broker) Follow(ctx context.Context, room string, hist func([]Delivery),
 		b.follows(r, true)
 		return r, nil
 	case <-ctx.Done():
-		r.f.stop()
+		r.f.Stop()
 		return nil, fmt.Errorf("broker: follow room %q: reading its history: %w", room, unavailable(ctx.Err()))
 	}
 }
@@ -184,7 +188,7 @@ func (r *Room) Name() string { return r.name }
 // Close stops following the room. Messages queued for publishing are
 // still published.
 func (r *Room) Close() {
-	r.f.stop()
+	r.f.Stop()
 	r.b.follows(r, false)
 }
 

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/polychat/polychat/server/streamread"
 )
 
 // The names Shared keeps its log under in JetStream.
@@ -73,7 +75,7 @@ type Shared struct {
 	js     jetstream.JetStream
 	stream jetstream.Stream
 	audit  jetstream.Consumer
-	follow jetstream.ConsumeContext
+	follow *streamread.Reader
 	epoch  string
 	node   string
 	log    *slog.Logger
@@ -159,6 +161,10 @@ func OpenShared(ctx context.Context, js jetstream.JetStream, opts SharedOptions)
 	return s, nil
 }
 
+// followExpiry bounds each pull of the log: a lost NATS server is noticed
+// within about half of it.
+const followExpiry = 4 * time.Second
+
 // Bounds of setting up the moderation stream and consumer. A try is short
 // because chat nodes starting together race to create them, and a request
 // caught in that race (the stream electing its leader among the NATS
@@ -227,13 +233,12 @@ func (s *Shared) startFollowing(ctx context.Context) error {
 		return fmt.Errorf("moderation: stream %s: %w", StreamName, err)
 	}
 	s.replayed = info.State.LastSeq
-	c, err := s.stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
-	if err != nil {
-		return fmt.Errorf("moderation: follow %s: %w", StreamName, err)
-	}
-	if s.follow, err = c.Consume(s.fold); err != nil {
-		return fmt.Errorf("moderation: follow %s: %w", StreamName, err)
-	}
+	// Read as the chat's rooms are: nats.go's ordered consumer could stall
+	// for most of a minute after a NATS server was lost, and a ban made on
+	// another node meanwhile would not hold here.
+	s.follow = streamread.Start(s.js, streamread.Options{
+		Stream: StreamName, What: "the moderation log", Expiry: followExpiry, Logger: s.log,
+	}, s.fold)
 	if err := s.waitFolded(ctx, s.replayed); err != nil {
 		s.follow.Stop()
 		return fmt.Errorf("moderation: read %s: %w", StreamName, err)

@@ -415,3 +415,45 @@ func TestOpenSharedAsksAgainWhenARequestGetsNoAnswer(t *testing.T) {
 	}
 	s.Close()
 }
+
+// A node whose reader of the log loses its consumer (as it does with the
+// NATS server that held it) reads on from where it was: an action taken on
+// another node meanwhile holds here too.
+func TestSharedReadsOnWhenItsConsumerIsLost(t *testing.T) {
+	ns := brokertest.Server(t)
+	n1, n2 := openShared(t, ns, "n1"), openShared(t, ns, "n2")
+	told := make(chan Action, 4)
+	n2.Watch(func(a Action) { told <- a })
+	expect := func(target string) {
+		t.Helper()
+		select {
+		case a := <-told:
+			if a.Target != target {
+				t.Fatalf("n2 was told of %+v; want the ban of %s", a, target)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("n2 was not told of the ban of %s", target)
+		}
+	}
+	apply(t, n1, Action{Kind: Ban, Room: "general", Actor: "mia", Target: "bob", At: t0})
+	expect("bob")
+	lister := n2.stream.ListConsumers(context.Background())
+	deleted := 0
+	for info := range lister.Info() {
+		if info.Name == AuditConsumer {
+			continue
+		}
+		if err := n2.js.DeleteConsumer(context.Background(), StreamName, info.Name); err != nil {
+			t.Fatal(err)
+		}
+		deleted++
+	}
+	if err := lister.Err(); err != nil || deleted != 2 {
+		t.Fatalf("deleted %d readers' consumers (want n1's and n2's): %v", deleted, err)
+	}
+	apply(t, n1, Action{Kind: Ban, Room: "general", Actor: "mia", Target: "eve", At: t0})
+	expect("eve")
+	if _, ok := inForce(t, n2, Ban, "general", "eve", t0); !ok {
+		t.Fatal("n1's ban of eve does not hold on n2")
+	}
+}
