@@ -5,37 +5,31 @@ from __future__ import annotations
 import random
 import socket
 
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listened on a moment ago.
-
-    For a child process to listen on; a server in this process binds port 0 instead.
-    """
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 # Below Linux's ephemeral range (32768-60999), from which outgoing connections
 # take their local ports.
-_STABLE_PORTS = range(20000, 32000)
+_PORTS = range(20000, 32000)
+_given: set[int] = set()
 
 
-def stable_port() -> int:
-    """A free TCP port on 127.0.0.1 outside the ephemeral range, for a server a test stops
-    and starts again on the same port.
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1 for a server in a child process to listen on (a server
+    in this process binds port 0 instead), never one this process gave before.
 
-    A port from the ephemeral range can be taken meanwhile as the local port of any
-    outgoing connection on the machine, even a client reconnecting to that very port
-    (TCP connects a socket to itself), and the restart then cannot bind it.
+    It is below the ephemeral range: a port from that range can be taken, between this
+    call and the child's bind, as the local port of any outgoing connection on the
+    machine, and a server a test stops and starts again can lose its port the same way
+    (even to a client reconnecting to that very port: TCP connects a socket to itself).
     """
     rng = random.Random()
-    for _ in range(200):
-        port = rng.choice(_STABLE_PORTS)
+    for _ in range(500):
+        port = rng.choice(_PORTS)
+        if port in _given:
+            continue
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
             try:
                 sock.bind(("127.0.0.1", port))
             except OSError:
                 continue
-            return port
-    raise RuntimeError("no free port between 20000 and 32000")
+        _given.add(port)
+        return port
+    raise RuntimeError(f"no free port between {_PORTS.start} and {_PORTS.stop - 1}")

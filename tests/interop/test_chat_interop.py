@@ -14,7 +14,7 @@ import grpc
 import pytest
 from polychat.chat import chat_pb2, chat_pb2_grpc
 
-from pykit.testing.ports import free_port, stable_port
+from pykit.testing.ports import free_port
 from tests.interop.conftest import ChatServer, Processes
 from tests.interop.harness import Proc
 
@@ -128,7 +128,7 @@ def test_late_joiner_gets_history(procs: Processes, server: ChatServer, late: st
 
 def test_history_survives_a_server_restart(procs: Processes, tmp_path) -> None:
     data = tmp_path / "persisted"
-    port = stable_port()  # the server restarts on it
+    port = free_port()  # the server restarts on it
     first = procs.server(data_dir=data, port=port)
     alice = start(procs, "go", first, "Alice")
     welcomed(alice, "Alice")

@@ -6,13 +6,13 @@ import signal
 
 import pytest
 
-from pykit.testing.ports import stable_port
+from pykit.testing.ports import free_port
 from tests.interop.conftest import Processes
 
 
 @pytest.mark.parametrize("kind", ["go", "py"])
 def test_client_reconnects_after_a_restart(procs: Processes, kind: str) -> None:
-    port = stable_port()  # the server restarts on it
+    port = free_port()  # the server restarts on it
     server = procs.server(port=port)
     alice = procs.chat_client(kind, server, "Alice", "general")
     alice.expect(r"\*\*\* Welcome, Alice! You are in room general\.$")

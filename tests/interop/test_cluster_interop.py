@@ -19,7 +19,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from pykit.testing.ports import stable_port
+from pykit.testing.ports import free_port
 from tests.interop.conftest import REPO, ChatServer, Processes
 from tests.interop.harness import Proc
 from tests.interop.rawchat import HISTORY_END, HISTORY_START, SYSTEM, TEXT, RawMember, join
@@ -46,8 +46,8 @@ class NatsCluster:
         self.procs, self.binary, self.store = procs, binary, store
         # Nodes are stopped and started again on their ports: ports no outgoing
         # connection can take meanwhile.
-        self.ports = [stable_port() for _ in range(3)]
-        self.cluster_ports = [stable_port() for _ in range(3)]
+        self.ports = [free_port() for _ in range(3)]
+        self.cluster_ports = [free_port() for _ in range(3)]
         self.nodes: list[Proc | None] = [None, None, None]
         for i in range(3):
             self.start(i)

@@ -12,7 +12,7 @@ import signal
 
 import pytest
 
-from pykit.testing.ports import stable_port
+from pykit.testing.ports import free_port
 from tests.interop import rawchat
 from tests.interop.conftest import ChatServer, Processes
 from tests.interop.harness import Proc
@@ -104,7 +104,7 @@ def test_join_moves_between_rooms_with_history(
 
 @pytest.mark.parametrize("kind", CLIENT_KINDS)
 def test_join_then_resume_after_a_server_restart(procs: Processes, tmp_path, kind: str) -> None:
-    data, port = tmp_path / "persisted", stable_port()  # the server restarts on it
+    data, port = tmp_path / "persisted", free_port()  # the server restarts on it
     first = procs.server(data_dir=data, port=port)
     alice = start(procs, kind, first, "Alice")
     welcomed(alice, "Alice")

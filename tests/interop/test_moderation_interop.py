@@ -24,7 +24,7 @@ from polychat.chat import chat_pb2, chat_pb2_grpc
 from polychat.logger.v1 import logger_pb2, logger_pb2_grpc
 
 from pykit.testing.polling import wait_until
-from pykit.testing.ports import free_port, stable_port
+from pykit.testing.ports import free_port
 from tests.interop import rawchat
 from tests.interop.conftest import REPO, ChatServer, Processes
 from tests.interop.harness import Proc, wait_serving
@@ -215,7 +215,7 @@ def test_kick_and_a_mute_that_ends(procs: Processes, services: Services) -> None
 
 
 def test_ban_survives_a_restart_and_a_reconnect(procs: Processes, services: Services) -> None:
-    port = stable_port()  # the server restarts on it
+    port = free_port()  # the server restarts on it
     server = chat_server(procs, services, port)
     admin = client(procs, "py", server, services, ADMIN)
     bob = client(procs, "go", server, services, "bob")

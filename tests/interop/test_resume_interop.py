@@ -15,7 +15,7 @@ import grpc
 import pytest
 from polychat.auth.v1 import auth_pb2, auth_pb2_grpc
 
-from pykit.testing.ports import free_port, stable_port
+from pykit.testing.ports import free_port
 from tests.interop.conftest import ChatServer, Processes
 from tests.interop.rawchat import (
     HISTORY_END,
@@ -150,7 +150,7 @@ def test_forged_token_and_malformed_resume_point(procs: Processes) -> None:
 
 
 def test_another_epoch_is_a_reset(procs: Processes, tmp_path: Path) -> None:
-    port = stable_port()  # the server restarts on it
+    port = free_port()  # the server restarts on it
     # History in memory: every start is a new epoch.
     server = procs.server("-data-dir", "", port=port)
     alice = welcome(join(server.address, "Alice"), "Alice")

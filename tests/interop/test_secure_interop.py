@@ -21,7 +21,7 @@ from polychat.auth.v1 import auth_pb2, auth_pb2_grpc
 from polychat.logger.v1 import logger_pb2, logger_pb2_grpc
 
 from pykit.testing.polling import wait_until
-from pykit.testing.ports import free_port, stable_port
+from pykit.testing.ports import free_port
 from tests.interop.conftest import REPO, ChatServer, Processes
 from tests.interop.harness import Proc
 
@@ -224,7 +224,7 @@ def certs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def mtls_server(procs: Processes, certs: Path) -> ChatServer:
     good = certs / "good"
-    port = stable_port()  # the server restarts on it
+    port = free_port()  # the server restarts on it
     address = f"127.0.0.1:{port}"
     proc = procs.start(
         "chat-server mtls",

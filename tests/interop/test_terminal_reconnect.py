@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from pykit.testing.ports import stable_port
+from pykit.testing.ports import free_port
 from tests.interop.conftest import REPO, Processes
 from tests.interop.ptyproc import PtyProc
 
@@ -25,7 +25,7 @@ def terminals() -> Iterator[list[PtyProc]]:
 def test_a_half_typed_line_is_kept_across_a_reconnect(
     procs: Processes, terminals: list[PtyProc], kind: str
 ) -> None:
-    port = stable_port()  # the server restarts on it
+    port = free_port()  # the server restarts on it
     server = procs.server(port=port)
     if kind == "go":
         argv = [str(procs.go_bin / "chat-client"), "Alice", "general", server.address]
