@@ -32,7 +32,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -131,8 +130,7 @@ var ErrUnavailable = errors.New("the message broker (NATS) is unreachable")
 type Broker struct {
 	opts  Options
 	log   *slog.Logger
-	ns    *server.Server // the embedded server, if any
-	tmp   string         // the embedded server's store directory when in memory
+	emb   *embedded // the embedded server, if any
 	nc    *nats.Conn
 	js    jetstream.JetStream
 	rooms jetstream.Stream
@@ -144,9 +142,12 @@ type Broker struct {
 	created bool // this node created the room stream
 
 	connected atomic.Bool
-	closing   atomic.Bool // Close (or a failed Open) is shutting down
-	statusMu  sync.Mutex
-	onStatus  []func(connected bool)
+	// storeTrouble is set while the embedded server's store cannot be
+	// written (see storeFailed).
+	storeTrouble atomic.Pointer[storeProblem]
+	closing      atomic.Bool // Close (or a failed Open) is shutting down
+	statusMu     sync.Mutex
+	onStatus     []func(connected bool)
 
 	stopBeat chan struct{}
 	beatDone chan struct{}
@@ -243,13 +244,13 @@ func (b *Broker) connect(ctx context.Context) error {
 		nopts = append(nopts, nats.InProcessServer(b.opts.Server))
 		url = b.opts.Server.ClientURL()
 	case len(b.opts.URLs) == 0:
-		ns, tmp, err := startEmbedded(b.opts)
+		emb, err := startEmbedded(b.opts, b.storeFailed)
 		if err != nil {
 			return err
 		}
-		b.ns, b.tmp = ns, tmp
-		nopts = append(nopts, nats.InProcessServer(ns))
-		url = ns.ClientURL()
+		b.emb = emb
+		nopts = append(nopts, nats.InProcessServer(emb))
+		url = emb.server().ClientURL()
 	default:
 		if b.opts.CAFile != "" {
 			nopts = append(nopts, nats.RootCAs(b.opts.CAFile))
@@ -309,7 +310,7 @@ func (b *Broker) OnStatus(fn func(connected bool)) {
 func (b *Broker) Connected() bool { return b.connected.Load() }
 
 // Embedded reports whether the broker runs its own NATS server.
-func (b *Broker) Embedded() bool { return b.ns != nil }
+func (b *Broker) Embedded() bool { return b.emb != nil }
 
 // Node returns this node's id, unique to this process.
 func (b *Broker) Node() string { return b.node }
@@ -370,7 +371,7 @@ func (b *Broker) Conn() *nats.Conn { return b.nc }
 // storage is the storage of the stream and buckets: memory for the
 // embedded server without a data directory, files otherwise.
 func (b *Broker) storage() jetstream.StorageType {
-	if b.ns != nil && b.opts.DataDir == "" {
+	if b.emb != nil && b.opts.DataDir == "" {
 		return jetstream.MemoryStorage
 	}
 	return jetstream.FileStorage
@@ -612,12 +613,8 @@ func (b *Broker) shutdown() {
 		_ = b.nc.Drain()
 		b.nc.Close()
 	}
-	if b.ns != nil {
-		b.ns.Shutdown()
-		b.ns.WaitForShutdown()
-	}
-	if b.tmp != "" {
-		_ = os.RemoveAll(b.tmp)
+	if b.emb != nil {
+		b.emb.shutdown()
 	}
 }
 

@@ -195,7 +195,7 @@ func (s *Service) fromMetadata(ctx context.Context, withName bool) (name, room s
 // once: either in the history (or the replay) or live.
 func (s *Service) join(stream uint64, addr, ip, roomName, want string, req resumeRequest, out grpc.ServerStream) (*member, error) {
 	if !s.broker.Connected() {
-		return nil, errBroker
+		return nil, status.Error(codes.Unavailable, s.broker.Problem())
 	}
 	if err := s.checkBan(out.Context(), roomName, req.user); err != nil {
 		return nil, err
