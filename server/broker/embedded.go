@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -29,15 +30,19 @@ type embedded struct {
 	tmp   string // the store directory when everything is in memory, for removal
 	// writeFailed is called, once per server started, when that server
 	// could not write its store.
-	writeFailed func(error)
+	writeFailed func(*embedded, error)
 
 	mu sync.Mutex
 	ns *server.Server
+	// life is held while the server is started again or shut down, so that
+	// no server is started once shutdown began.
+	life    sync.Mutex
+	stopped bool
 }
 
 // startEmbedded starts the embedded server. Its store is <DataDir>/nats,
 // or a temporary directory when everything is kept in memory.
-func startEmbedded(opts Options, writeFailed func(error)) (*embedded, error) {
+func startEmbedded(opts Options, writeFailed func(*embedded, error)) (*embedded, error) {
 	e := &embedded{
 		sopts: &server.Options{
 			ServerName: "polychat-embedded",
@@ -97,7 +102,7 @@ func (e *embedded) start() (*server.Server, error) {
 	}
 	var once sync.Once
 	ns.SetLoggerV2(serverLogger{log: e.log, writeFailed: func(err error) {
-		once.Do(func() { e.writeFailed(err) })
+		once.Do(func() { e.writeFailed(e, err) })
 	}}, false, false, false)
 	go ns.Start()
 	if !ns.ReadyForConnections(embeddedReady) {
@@ -120,6 +125,11 @@ func (e *embedded) InProcessConn() (net.Conn, error) { return e.server().InProce
 // restart shuts the server down and starts another on the same store: it
 // reads the store from disk again, as a server started anew does.
 func (e *embedded) restart() error {
+	e.life.Lock()
+	defer e.life.Unlock()
+	if e.stopped {
+		return errors.New("broker: embedded NATS: shut down")
+	}
 	old := e.server()
 	old.Shutdown()
 	old.WaitForShutdown()
@@ -135,6 +145,9 @@ func (e *embedded) restart() error {
 
 // shutdown stops the server and removes a temporary store.
 func (e *embedded) shutdown() {
+	e.life.Lock()
+	defer e.life.Unlock()
+	e.stopped = true
 	ns := e.server()
 	ns.Shutdown()
 	ns.WaitForShutdown()
@@ -195,14 +208,14 @@ const (
 // (not serving; clients are told why), and once the disk can be written
 // again, starts the server again on its store, which it reads back as at a
 // start, and serves again.
-func (b *Broker) storeFailed(err error) {
+func (b *Broker) storeFailed(e *embedded, err error) {
 	if !b.storeTrouble.CompareAndSwap(nil, &storeProblem{err: err}) {
 		return // already recovering
 	}
 	b.log.Error("the chat's store cannot be written; refusing clients until it can be written again",
-		"dir", b.emb.sopts.StoreDir, "err", err)
+		"dir", e.sopts.StoreDir, "err", err)
 	b.setConnected(false)
-	go b.recoverStore()
+	go b.recoverStore(e)
 }
 
 // storeProblem is why the store cannot be written.
@@ -211,20 +224,20 @@ type storeProblem struct{ err error }
 // recoverStore waits until the store's directory can be written, then
 // starts the embedded server again; the connection to it comes back by
 // itself, and with it the rooms (see connect).
-func (b *Broker) recoverStore() {
+func (b *Broker) recoverStore(e *embedded) {
 	wait := storeCheckMin
 	for !b.closing.Load() {
 		time.Sleep(wait)
 		wait = min(2*wait, storeCheckMax)
-		if err := writable(b.emb.sopts.StoreDir, storeCheckBytes); err != nil {
+		if err := writable(e.sopts.StoreDir, storeCheckBytes); err != nil {
 			continue
 		}
-		if err := b.emb.restart(); err != nil {
+		if err := e.restart(); err != nil {
 			b.log.Error("cannot start the embedded NATS server again", "err", err)
 			continue
 		}
 		b.storeTrouble.Store(nil)
-		b.log.Info("the chat's store can be written again; serving", "dir", b.emb.sopts.StoreDir)
+		b.log.Info("the chat's store can be written again; serving", "dir", e.sopts.StoreDir)
 		return
 	}
 }
