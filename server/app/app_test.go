@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -542,6 +544,25 @@ func TestBadTLSFiles(t *testing.T) {
 				s.Close()
 			}
 			t.Errorf("%v: %v, want a one-line error", args, err)
+		}
+	}
+}
+
+// A -data-dir the server cannot write is one line at start, at once, not a
+// server waiting for NATS to store nothing.
+func TestUnusableDataDir(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "a-file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []string{file, filepath.Join(file, "below")} {
+		s, err := New(testConfig(t, "-data-dir", dir), slog.New(slog.DiscardHandler))
+		if err == nil {
+			s.Close()
+			t.Fatalf("-data-dir %s: no error", dir)
+		}
+		if want := "cannot use -data-dir " + dir + ": "; !strings.HasPrefix(err.Error(), want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("-data-dir %s: %q, want one line starting %q", dir, err, want)
 		}
 	}
 }
