@@ -95,6 +95,8 @@ type Server struct {
 	moderation *moderation.Shared
 	audit      *moderation.Sender
 	loggerConn *grpc.ClientConn
+	// dataLock holds -data-dir for this server alone while it runs.
+	dataLock *os.File
 }
 
 // New builds the server cfg describes and starts listening on cfg.Addr
@@ -169,8 +171,7 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 		return nil, &ListenError{Addr: cfg.Addr, Err: err}
 	}
 
-	if err := usableDataDir(cfg.DataDir); err != nil {
-		s.lis.Close()
+	if s.dataLock, err = useDataDir(cfg.DataDir); err != nil {
 		return nil, err
 	}
 	// A chat.db of an older version is imported once; the broker's stream
@@ -543,32 +544,10 @@ func (s *Server) Close() {
 		}
 		s.broker = nil
 	}
-}
-
-// usableDataDir makes dir (none: nothing kept on disk) if it does not
-// exist and checks that a file can be written and synced in it, so that a
-// folder the server cannot use is one line at start, not a server that
-// waits a minute for NATS to store nothing.
-func usableDataDir(dir string) error {
-	if dir == "" {
-		return nil
+	if s.dataLock != nil {
+		_ = s.dataLock.Close() // releases the lock
+		s.dataLock = nil
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("cannot use -data-dir %s: %w", dir, err)
-	}
-	f, err := os.CreateTemp(dir, ".polychat-write-check-")
-	if err != nil {
-		return fmt.Errorf("cannot use -data-dir %s: %w", dir, err)
-	}
-	defer os.Remove(f.Name())
-	defer f.Close()
-	if _, err := f.Write([]byte("polychat")); err != nil {
-		return fmt.Errorf("cannot use -data-dir %s: %w", dir, err)
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("cannot use -data-dir %s: %w", dir, err)
-	}
-	return nil
 }
 
 // memoryBound is how many bytes the embedded NATS server may keep of the

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -565,4 +566,31 @@ func TestUnusableDataDir(t *testing.T) {
 			t.Errorf("-data-dir %s: %q, want one line starting %q", dir, err, want)
 		}
 	}
+}
+
+// Two chat servers never open one -data-dir (its NATS store) at once: the
+// second is one line naming the first; once the first stops, it is free.
+func TestDataDirIsOneServers(t *testing.T) {
+	dir := t.TempDir()
+	log := slog.New(slog.DiscardHandler)
+	first, err := New(testConfig(t, "-data-dir", dir), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := New(testConfig(t, "-data-dir", dir), log)
+	if err == nil {
+		second.Close()
+		first.Close()
+		t.Fatal("a second server opened the same -data-dir")
+	}
+	want := fmt.Sprintf("cannot use -data-dir %s: another chat server (process %d) is using it", dir, os.Getpid())
+	if !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("second server: %q, want it to start %q", err, want)
+	}
+	first.Close()
+	third, err := New(testConfig(t, "-data-dir", dir), log)
+	if err != nil {
+		t.Fatalf("after the first stopped: %v", err)
+	}
+	third.Close()
 }
