@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/polychat/polychat/server/broker/brokertest"
 )
 
 // A room whose consumer goes away (as it does with the NATS server that
@@ -32,16 +34,8 @@ func TestARoomWhoseConsumerIsLostGoesOnFromWhereItWas(t *testing.T) {
 	for round := range 3 {
 		// Texts stored while the consumer goes, and after.
 		say(round)
-		lister := b.rooms.ListConsumers(ctx(t))
-		n := 0
-		for info := range lister.Info() {
-			if err := b.js.DeleteConsumer(ctx(t), roomStream, info.Name); err != nil {
-				t.Fatal(err)
-			}
-			n++
-		}
-		if err := lister.Err(); err != nil || n != 1 {
-			t.Fatalf("round %d: deleted %d consumers: %v", round, n, err)
+		if n := brokertest.DeleteConsumers(t, b.js, roomStream); n != 1 {
+			t.Fatalf("round %d: deleted %d consumers", round, n)
 		}
 		say(2)
 		expect()
@@ -77,15 +71,7 @@ func TestAReaderLaggingBehindTheHistoryLosesNothing(t *testing.T) {
 	<-first
 	// The consumer goes while the reader is busy: what is stored from now
 	// on comes through the next one, made from the record after "0".
-	lister := b.rooms.ListConsumers(ctx(t))
-	for info := range lister.Info() {
-		if err := b.js.DeleteConsumer(ctx(t), roomStream, info.Name); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := lister.Err(); err != nil {
-		t.Fatal(err)
-	}
+	brokertest.DeleteConsumers(t, b.js, roomStream)
 	const n = 30 // six times the history
 	for i := 1; i <= n; i++ {
 		publish(t, r, text("general", "Alice", fmt.Sprint(i)), "elsewhere")

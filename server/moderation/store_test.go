@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/polychat/polychat/server/broker/brokertest"
@@ -33,15 +32,7 @@ func stores(t *testing.T, f func(t *testing.T, s interface {
 // when the test ends.
 func openShared(t *testing.T, ns *server.Server, node string) *Shared {
 	t.Helper()
-	nc, err := nats.Connect("", nats.InProcessServer(ns))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := brokertest.JetStream(t, ns)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	s, err := OpenShared(ctx, js, SharedOptions{Storage: jetstream.FileStorage, Node: node})
@@ -398,15 +389,7 @@ func (f *firstUnanswered) Stream(ctx context.Context, name string) (jetstream.St
 // A request left unanswered while the log is set up is asked again: the
 // node starts, rather than waiting out its whole start-up deadline.
 func TestOpenSharedAsksAgainWhenARequestGetsNoAnswer(t *testing.T) {
-	nc, err := nats.Connect("", nats.InProcessServer(brokertest.Server(t)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := brokertest.JetStream(t, brokertest.Server(t))
 	ctx, cancel := context.WithTimeout(context.Background(), 3*setupTry)
 	defer cancel()
 	s, err := OpenShared(ctx, &firstUnanswered{JetStream: js}, SharedOptions{Storage: jetstream.FileStorage, Node: "n1"})
@@ -437,19 +420,8 @@ func TestSharedReadsOnWhenItsConsumerIsLost(t *testing.T) {
 	}
 	apply(t, n1, Action{Kind: Ban, Room: "general", Actor: "mia", Target: "bob", At: t0})
 	expect("bob")
-	lister := n2.stream.ListConsumers(context.Background())
-	deleted := 0
-	for info := range lister.Info() {
-		if info.Name == AuditConsumer {
-			continue
-		}
-		if err := n2.js.DeleteConsumer(context.Background(), StreamName, info.Name); err != nil {
-			t.Fatal(err)
-		}
-		deleted++
-	}
-	if err := lister.Err(); err != nil || deleted != 2 {
-		t.Fatalf("deleted %d readers' consumers (want n1's and n2's): %v", deleted, err)
+	if n := brokertest.DeleteConsumers(t, n2.js, StreamName, AuditConsumer); n != 2 {
+		t.Fatalf("deleted %d readers' consumers, want n1's and n2's", n)
 	}
 	apply(t, n1, Action{Kind: Ban, Room: "general", Actor: "mia", Target: "eve", At: t0})
 	expect("eve")

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/polychat/polychat/server/broker/brokertest"
@@ -17,15 +16,7 @@ const wait = 10 * time.Second
 // stream makes stream "S" (subjects s.*) on an in-process NATS server.
 func stream(t *testing.T) jetstream.JetStream {
 	t.Helper()
-	nc, err := nats.Connect("", nats.InProcessServer(brokertest.Server(t)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := brokertest.JetStream(t, brokertest.Server(t))
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
 	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "S", Subjects: []string{"s.*"}}); err != nil {
@@ -74,20 +65,8 @@ func TestReaderRidesOutALostConsumer(t *testing.T) {
 	expect()
 	for round := range 3 {
 		say(round)
-		st, err := js.Stream(ctx, "S")
-		if err != nil {
-			t.Fatal(err)
-		}
-		lister := st.ListConsumers(ctx)
-		n := 0
-		for info := range lister.Info() {
-			if err := js.DeleteConsumer(ctx, "S", info.Name); err != nil {
-				t.Fatal(err)
-			}
-			n++
-		}
-		if err := lister.Err(); err != nil || n != 1 {
-			t.Fatalf("round %d: deleted %d consumers: %v", round, n, err)
+		if n := brokertest.DeleteConsumers(t, js, "S"); n != 1 {
+			t.Fatalf("round %d: deleted %d consumers", round, n)
 		}
 		say(2)
 		expect()

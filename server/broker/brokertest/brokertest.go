@@ -3,10 +3,14 @@
 package brokertest
 
 import (
+	"context"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // Server starts a NATS server with JetStream, in-process and without a
@@ -36,4 +40,48 @@ func ServerAt(t testing.TB, dir string) *server.Server {
 		ns.WaitForShutdown()
 	})
 	return ns
+}
+
+// JetStream connects to ns in-process; the connection is closed when the
+// test ends.
+func JetStream(t testing.TB, ns *server.Server) jetstream.JetStream {
+	t.Helper()
+	nc, err := nats.Connect("", nats.InProcessServer(ns))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js
+}
+
+// DeleteConsumers deletes the consumers of stream but those named in
+// keep, as losing the NATS server that held them does, and returns how
+// many it deleted.
+func DeleteConsumers(t testing.TB, js jetstream.JetStream, stream string, keep ...string) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	st, err := js.Stream(ctx, stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lister := st.ListConsumers(ctx)
+	n := 0
+	for info := range lister.Info() {
+		if slices.Contains(keep, info.Name) {
+			continue
+		}
+		if err := js.DeleteConsumer(ctx, stream, info.Name); err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	if err := lister.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
