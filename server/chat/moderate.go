@@ -106,19 +106,45 @@ func checkDuration(what string, d *durationpb.Duration) (time.Duration, error) {
 }
 
 // apply stores a and enforces it on this node, returning a (with its id)
-// and whether it changed anything, and how many memberships it ended here.
+// and whether it changed anything, and how many of the target's
+// memberships it ends: here, and on the other nodes of a cluster (each
+// ends its own when it reads a from the log).
 func (s *Service) apply(ctx context.Context, a moderation.Action) (moderation.Action, bool, int, error) {
+	elsewhere := 0
+	if a.Kind == moderation.Kick || a.Kind == moderation.Ban {
+		elsewhere = s.membershipsElsewhere(a.Room, a.Target)
+	}
 	a, changed, err := s.moderation.Apply(ctx, a)
 	if err != nil {
 		return a, false, 0, s.moderationUnavailable(err)
 	}
 	ended := 0
 	if changed || a.Kind == moderation.Kick {
-		ended = s.enforce(a)
+		ended = s.enforce(a) + elsewhere
 	}
 	s.notifyAudit()
 	s.log.Info("moderation", "action", a.Kind, "room", a.Room, "actor", a.Actor, "target", a.Target)
 	return a, changed, ended, nil
+}
+
+// membershipsElsewhere counts user's connected memberships of room on the
+// other nodes of the cluster (0 when the broker cannot say: the action
+// goes ahead all the same).
+func (s *Service) membershipsElsewhere(room, user string) int {
+	ctx, cancel := brokerCtx()
+	defer cancel()
+	ms, err := s.broker.RoomMembers(ctx, room)
+	if err != nil {
+		s.log.Warn("cannot count a member's memberships on other nodes", "room", room, "err", err)
+		return 0
+	}
+	self, n := s.broker.Node(), 0
+	for _, m := range ms {
+		if m.User == user && m.Node != self && m.Connected() {
+			n++
+		}
+	}
+	return n
 }
 
 // notifyAudit wakes the audit sender, if any.

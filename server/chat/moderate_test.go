@@ -268,8 +268,12 @@ func TestClusterBanOnAnotherNode(t *testing.T) {
 
 	ctx, cancel := as("tok-alice")
 	defer cancel()
-	if _, err := chatpb.NewChatServiceClient(n1.conn(t)).Ban(ctx, &chatpb.BanRequest{Room: "red", User: "bob", Duration: durationpb.New(time.Hour)}); err != nil {
+	resp, err := chatpb.NewChatServiceClient(n1.conn(t)).Ban(ctx, &chatpb.BanRequest{Room: "red", User: "bob", Duration: durationpb.New(time.Hour)})
+	if err != nil {
 		t.Fatal(err)
+	}
+	if resp.GetMemberships() != 1 {
+		t.Errorf("the ban ended %d memberships; want bob's one, on the other node", resp.GetMemberships())
 	}
 	if err := bob.end(); code(err) != codes.PermissionDenied {
 		t.Fatalf("bob's stream on the other node ended with %v; want PERMISSION_DENIED", err)

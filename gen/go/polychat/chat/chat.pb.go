@@ -1279,7 +1279,8 @@ func (x *KickRequest) GetReason() string {
 // KickResponse says the target was kicked.
 type KickResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// How many of the target's memberships ended (0 when not connected).
+	// How many of the target's connected memberships it ends, on every node
+	// (0 when not connected).
 	Memberships   int32 `protobuf:"varint,1,opt,name=memberships,proto3" json:"memberships,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1620,7 +1621,7 @@ type BanResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// When the ban ends; unset for a ban until Unban.
 	Until *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=until,proto3" json:"until,omitempty"`
-	// How many of the target's memberships ended.
+	// How many of the target's connected memberships it ends, on every node.
 	Memberships   int32 `protobuf:"varint,2,opt,name=memberships,proto3" json:"memberships,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

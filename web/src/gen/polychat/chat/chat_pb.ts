@@ -808,7 +808,8 @@ export const KickRequestSchema: GenMessage<KickRequest> = /*@__PURE__*/
  */
 export type KickResponse = Message<"chat.KickResponse"> & {
   /**
-   * How many of the target's memberships ended (0 when not connected).
+   * How many of the target's connected memberships it ends, on every node
+   * (0 when not connected).
    *
    * @generated from field: int32 memberships = 1;
    */
@@ -990,7 +991,7 @@ export type BanResponse = Message<"chat.BanResponse"> & {
   until?: Timestamp | undefined;
 
   /**
-   * How many of the target's memberships ended.
+   * How many of the target's connected memberships it ends, on every node.
    *
    * @generated from field: int32 memberships = 2;
    */
