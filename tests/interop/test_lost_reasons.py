@@ -53,7 +53,11 @@ def test_a_killed_server(procs: Processes) -> None:
     server = procs.server()
     clients = welcomed(procs, server)
     server.proc.signal(signal.SIGKILL)
-    assert lost_reasons(clients) == {kind: "connection closed" for kind in KINDS}
+    # The kernel closes a killed process's connections with a FIN, or with a RST when it
+    # had not read all that its client sent (an HTTP/2 ping, a window update): each
+    # connection's own timing, so each client may see either, in the same words.
+    reasons = lost_reasons(clients)
+    assert set(reasons.values()) <= {"connection closed", "connection reset by peer"}, reasons
 
 
 @pytest.mark.parametrize(
