@@ -88,6 +88,7 @@ type Server struct {
 	registry *prometheus.Registry
 	metLis   net.Listener
 	metSrv   *http.Server
+	prof     *profiler   // nil unless -pprof-addr is set
 	web      *web.Server // nil when the page is off
 
 	// moderation is the moderation log, beside the rooms in NATS; audit
@@ -343,6 +344,9 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 			s.metSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 		}
 	}
+	if cfg.PprofAddr != "" {
+		s.prof = listenProfiler(cfg.PprofAddr, log)
+	}
 	return s, nil
 }
 
@@ -384,6 +388,9 @@ func (s *Server) Run(ctx context.Context) error {
 				s.log.Error("metrics server stopped", "err", err)
 			}
 		}()
+	}
+	if s.prof != nil {
+		go s.prof.serve(s.log)
 	}
 	if s.web != nil {
 		go func() {
@@ -524,6 +531,9 @@ func (s *Server) Close() {
 	}
 	if s.metLis != nil {
 		_ = s.metLis.Close()
+	}
+	if s.prof != nil {
+		s.prof.close()
 	}
 	if s.web != nil {
 		s.web.Close()

@@ -79,6 +79,9 @@ type Config struct {
 
 	// MetricsAddr is where /metrics is served over HTTP; empty turns it off.
 	MetricsAddr string
+	// PprofAddr is where Go's runtime profiles (net/http/pprof) are served
+	// over HTTP; empty, the default, turns them off.
+	PprofAddr string
 	// WebAddr is where the chat page and the browsers' RPCs are served over
 	// HTTP (HTTPS with TLS); empty turns the page off.
 	WebAddr string
@@ -200,6 +203,7 @@ var env = map[string]cli.Var{
 	"burst":                {Name: "CHAT_BURST"},
 
 	"metrics-addr": {Name: "CHAT_METRICS_ADDR"},
+	"pprof-addr":   {Name: "CHAT_PPROF_ADDR"},
 	"web-addr":     {Name: "CHAT_WEB_ADDR"},
 
 	"max-header-bytes":       {Name: "CHAT_MAX_HEADER_BYTES"},
@@ -334,6 +338,7 @@ func Parse(prog string, args []string, lookupEnv func(string) (string, bool), us
 	fs.IntVar(&c.Burst, "burst", DefaultBurst, "messages a client may send at once, above -rate")
 
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", DefaultMetricsAddr, "address to serve Prometheus /metrics on over HTTP; empty turns metrics off")
+	fs.StringVar(&c.PprofAddr, "pprof-addr", "", "address to serve Go's runtime profiles (/debug/pprof/) on over HTTP, for finding where memory and time go; empty (the default) turns them off")
 	fs.StringVar(&c.WebAddr, "web-addr", DefaultWebAddr, "address to serve the chat page and its RPCs on (HTTPS with -tls-cert); empty turns the page off")
 
 	fs.IntVar(&c.MaxHeaderBytes, "max-header-bytes", DefaultMaxHeaderBytes, "largest header list (metadata) of a request in bytes; larger requests are refused")
