@@ -219,7 +219,7 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 
 	logOpts := []logging.Option{logging.WithLogOnEvents(logging.FinishCall)}
 	unary = append(unary, logging.UnaryServerInterceptor(requestLogger(log), logOpts...))
-	stream = append(stream, logging.StreamServerInterceptor(requestLogger(log), logOpts...))
+	stream = append(stream, streamRequestLog(requestLogger(log)))
 
 	chatCfg := chat.Config{
 		MaxMessageBytes: cfg.MaxMessageBytes,
