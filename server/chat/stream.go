@@ -25,26 +25,61 @@ import (
 // before anything is read, so a client that never sends still receives.
 func (s *Service) ChatStream(stream grpc.BidiStreamingServer[chatpb.ChatMessage, chatpb.ChatMessage]) (err error) {
 	defer func() { s.metrics.StreamEnded(status.Code(err)) }()
+	// Joining runs deep (broker requests, logging) and grows the stack of
+	// the goroutine doing it, which keeps that size while it uses a quarter
+	// of it: the handler goroutine, which waits as long as the member
+	// stays, would keep a joining-sized stack for nothing. A goroutine of
+	// its own joins, and gives its stack back when it ends.
+	entered := make(chan entry, 1)
+	go func() { entered <- s.enter(stream) }()
+	e := <-entered
+	if e.err != nil {
+		return e.err
+	}
+	m, log := e.m, e.log
+	if e.memberToken != "" {
+		defer s.joined.remove(e.memberToken, m)
+	}
+	// The reader may outlive this handler by one Recv, which fails as soon as
+	// gRPC cancels the stream on return; everything it does after that is
+	// ignored because the member has left.
+	go s.read(stream, m, log)
+	return s.stay(stream.Context(), m, log, 0)
+}
+
+// entry is what enter returns: the member that joined, its stream's
+// logger and member token, or why it could not join.
+type entry struct {
+	m           *member
+	log         *slog.Logger
+	memberToken string
+	err         error
+}
+
+// enter reads what a new ChatStream asks for from its metadata and joins
+// the member to its room (see join).
+func (s *Service) enter(stream grpc.ServerStream) entry {
 	ctx := stream.Context()
 	n := s.streams.Add(1)
 	addr, ip := peerOf(ctx)
 	log := s.log.With("peer", addr, "stream", n)
 	log.Info("client connected")
+	rejected := func(err error) entry {
+		log.Info("client rejected", "code", status.Code(err), "reason", status.Convert(err).Message())
+		return entry{err: err}
+	}
 
 	signedIn, err := s.signedInUser(ctx)
 	if err != nil {
-		log.Info("client rejected", "code", status.Code(err), "reason", status.Convert(err).Message())
-		return err
+		return rejected(err)
 	}
 	name, roomName, err := s.fromMetadata(ctx, signedIn == "")
 	if err != nil {
-		log.Info("client rejected", "code", status.Code(err), "reason", status.Convert(err).Message())
-		return err
+		return rejected(err)
 	}
 	req, err := resumeFromMetadata(ctx)
 	if err != nil {
-		log.Info("client rejected", "code", status.Code(err), "reason", status.Convert(err).Message())
-		return err
+		return rejected(err)
 	}
 	if signedIn != "" {
 		// The signed-in user's name, whatever chat-user asks for: nobody
@@ -53,8 +88,7 @@ func (s *Service) ChatStream(stream grpc.BidiStreamingServer[chatpb.ChatMessage,
 	}
 	named := name != ""
 	if name, err = s.streamName(name); err != nil {
-		log.Info("client rejected", "code", status.Code(err), "reason", status.Convert(err).Message())
-		return err
+		return rejected(err)
 	}
 	req.user, req.named = signedIn, named
 	if s.cfg.FileKey != nil {
@@ -63,19 +97,10 @@ func (s *Service) ChatStream(stream grpc.BidiStreamingServer[chatpb.ChatMessage,
 	}
 	m, err := s.join(n, addr, ip, roomName, name, req, stream)
 	if err != nil {
-		log.Info("client rejected", "code", status.Code(err), "reason", status.Convert(err).Message())
-		return err
-	}
-	if req.memberToken != "" {
-		defer s.joined.remove(req.memberToken, m)
+		return rejected(err)
 	}
 	log.Info("client joined", "user", m.name, "room", roomName, "signed_in", signedIn != "", "resumed", m.resumed)
-
-	// The reader may outlive this handler by one Recv, which fails as soon as
-	// gRPC cancels the stream on return; everything it does after that is
-	// ignored because the member has left.
-	go s.read(stream, m, log)
-	return s.stay(ctx, m, log, 0)
+	return entry{m: m, log: log, memberToken: req.memberToken}
 }
 
 // streamName returns the name a new stream asks for: want, or Client(N)
