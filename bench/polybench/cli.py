@@ -62,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     res["overload"] = scenarios.overload(chat, res["fanout"], timing)
     res["latency"] = scenarios.latency(chat)
     res["memory"] = scenarios.memory(chat, mem_counts)
+    if not args.quick:
+        res["scale"] = scenarios.scale(chat, scenarios.SCALE_MEMBERS)
     res["resilience"] = resilience.resilience(chat, args.quick)
     res["cluster"] = cluster.cluster(chat, str(bindir / "nats-server"), args.quick, timing)
     if Path(args.ghz).exists():

@@ -160,6 +160,26 @@ def _memory(res: dict[str, Any]) -> list[str]:
             f"| {r['clients']:,} | {r['server']} | {fmt_num(mm.get('rss_before_kb'))} | "
             f"{fmt_num(mm.get('rss_after_kb'))} | {fmt_num(mm.get('rss_per_client_kb'), 1)} |"
         )
+    sc = res.get("scale")
+    if sc:
+        mm = sc.get("memory") or {}
+        lines += [
+            "",
+            f"One server, {sc['members']:,} idle members (Polychat alone, rooms of 100, "
+            f"{sc['streams_per_conn']:,} streams per connection):",
+            "",
+            "| members | RSS before KB | RSS after KB | KB per member | join s |",
+            "|---:|---:|---:|---:|---:|",
+        ]
+        if mm:
+            lines.append(
+                f"| {sc['members']:,} | {fmt_num(mm.get('rss_before_kb'))} | "
+                f"{fmt_num(mm.get('rss_after_kb'))} | {fmt_num(mm.get('rss_per_client_kb'), 1)} | "
+                f"{fmt_num(mm.get('connect_seconds'), 1)} |"
+            )
+        else:
+            lines.append(f"| {sc['members']:,} | — | — | — | — |")
+            lines += ["", f"Not measured: {sc.get('error') or 'no result'}."]
     return lines
 
 

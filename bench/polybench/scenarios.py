@@ -255,6 +255,45 @@ def memory(chat: Chat, counts: list[int]) -> list[dict[str, Any]]:
     return results
 
 
+# The one-server scale run: this many idle members (Polychat alone), in rooms of 100, over
+# connections of SCALE_STREAMS_PER_CONN streams each (100 connections: far from running out of
+# ephemeral ports on one loopback address), and the longest the joins may take.
+SCALE_MEMBERS = 100_000
+SCALE_STREAMS_PER_CONN = 1000
+SCALE_JOIN_TIMEOUT_S = 300
+
+
+def scale(chat: Chat, members: int) -> dict[str, Any]:
+    """Polychat's RSS and join time with members idle clients joined in rooms of 100 (the
+    loadgen memory mode): RSS after, per member, and how long the joins took."""
+    log(f"scale: polychat, {members} idle members")
+    proc, addr = chat.start("polychat", f"scale-{members}")
+    time.sleep(0.5)  # let the server settle before the "before" sample
+    try:
+        extra = [
+            "-label", "polychat",
+            "-idle",
+            "-clients", str(members),
+            "-conns", str(max(1, members // SCALE_STREAMS_PER_CONN)),
+            "-room-size", "100",
+            "-connect-timeout", f"{SCALE_JOIN_TIMEOUT_S}s",
+            "-hold", "2s",
+        ]  # fmt: skip
+        rep = loadgen(
+            chat.bindir, addr, proc.pid, extra, SCALE_JOIN_TIMEOUT_S + 60,
+            OUT / f"scale-{members}.json",
+        )  # fmt: skip
+    finally:
+        PROCS.stop(proc)
+    return {
+        "server": "polychat",
+        "members": members,
+        "streams_per_conn": SCALE_STREAMS_PER_CONN,
+        "memory": rep.get("memory"),
+        "error": rep.get("error"),
+    }
+
+
 # Overload runs at this room size, at this multiple of Polychat's peak there.
 OVERLOAD_CLIENTS = 1000
 OVERLOAD_FACTOR = 1.5

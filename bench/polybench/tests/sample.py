@@ -91,6 +91,18 @@ def results() -> dict[str, Any]:
                 "memory": {"rss_before_kb": 9000, "rss_after_kb": 29000, "rss_per_client_kb": 20.0},
             },
         ],
+        "scale": {
+            "server": "polychat",
+            "members": 100_000,
+            "streams_per_conn": 1000,
+            "memory": {
+                "rss_before_kb": 30_000,
+                "rss_after_kb": 2_030_000,
+                "rss_per_client_kb": 20.0,
+                "connect_seconds": 61.5,
+            },
+            "error": None,
+        },
         "resilience": {
             "clients": 200,
             "senders": 5,

@@ -47,7 +47,9 @@ def test_report_of_a_whole_run() -> None:
     iso = _section(md, "Isolation")
     assert "| change | -2.0% | +3.0% |" in iso
     assert "The stuck client's stream ended with `RESOURCE_EXHAUSTED`." in iso
-    assert "| 1,000 | polychat | 9,000 | 29,000 | 20.0 |" in _section(md, "Memory")
+    mem = _section(md, "Memory")
+    assert "| 1,000 | polychat | 9,000 | 29,000 | 20.0 |" in mem
+    assert "| 100,000 | 30,000 | 2,030,000 | 20.0 | 61.5 |" in mem
     cl = _section(md, "One chat server against three")
     assert "| 1 | 299,000 | 299,000 | 1.0 / 5.0 | — |" in cl
     assert "| 3 | 224,000 | 224,000 | 1.0 / 30.0 | — |" in cl
@@ -72,6 +74,11 @@ def test_report_of_a_run_with_parts_missing() -> None:
     res["notes"] = ["ghz not found at .bin/ghz: Python services not measured"]
     md = markdown(res)
     assert _section(md, "Isolation")[2] == "Not measured: a run did not finish."
+    res["scale"] = {"members": 100_000, "streams_per_conn": 1000, "memory": None,
+                    "error": "timed out after 360s"}  # fmt: skip
+    mem = _section(markdown(res), "Memory")
+    assert "| 100,000 | — | — | — | — |" in mem
+    assert "Not measured: timed out after 360s." in mem
     # A | in an error would end the table cell.
     assert any(line.endswith("| timed out / after 195s |") for line in _section(md, "Chat"))
     py = _section(md, "Python services")

@@ -23,7 +23,7 @@ def test_each_target_against_its_threshold() -> None:
         "chat fan-out at 5,000 clients": None,
         "overload": None,
         "ping-pong latency": None,
-        "100,000 idle members on one server": None,
+        "100,000 idle members on one server": True,  # 20.0 KB per member
     }
     python = next(t for t in targets(res) if t["target"].startswith("Python"))
     assert python["value"] == (
@@ -99,3 +99,17 @@ def test_throughput_targets_show_the_same_runs_yardstick() -> None:
     assert got["chat fan-out at 1,000 clients"].endswith(
         "(baseline in this run: 299,000/s, p99 5.0 ms)"
     )
+
+
+def test_scale_members_target() -> None:
+    res = results()
+    row = next(t for t in targets(res) if t["target"].startswith("100,000"))
+    assert row["value"] == ("100,000 members: RSS 1,982 MB, 20.0 KB per member, joined in 61.5 s")
+    res["scale"]["memory"]["rss_per_client_kb"] = 20.1
+    assert _verdicts(res)["100,000 idle members on one server"] is False
+    res["scale"] = {"members": 100_000, "memory": None, "error": "timed out after 360s"}
+    row = next(t for t in targets(res) if t["target"].startswith("100,000"))
+    assert (row["value"], row["met"]) == ("timed out after 360s", None)
+    del res["scale"]  # --quick
+    row = next(t for t in targets(res) if t["target"].startswith("100,000"))
+    assert row["met"] is None and row["value"].startswith("not run")
