@@ -68,6 +68,11 @@ type member struct {
 	endOnce sync.Once
 	ended   chan struct{} // closed by end
 	err     error         // why the stream ends; written before ended closes
+	// onEnd, when set (before the writer starts), is run on a goroutine of
+	// its own once the member is ended, and closes finished when done:
+	// the stream finishes without its handler (see finishEarly).
+	onEnd    func()
+	finished chan struct{}
 
 	// The outbox. A writer goroutine runs only while there is something to
 	// send, so an idle member costs just the handler and reader goroutines
@@ -103,6 +108,9 @@ func (m *member) end(err error) {
 	m.endOnce.Do(func() {
 		m.err = err
 		close(m.ended)
+		if m.onEnd != nil {
+			go m.onEnd()
+		}
 	})
 }
 

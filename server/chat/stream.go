@@ -40,11 +40,58 @@ func (s *Service) ChatStream(stream grpc.BidiStreamingServer[chatpb.ChatMessage,
 	if e.memberToken != "" {
 		defer s.joined.remove(e.memberToken, m)
 	}
+	if m.finished != nil {
+		// Ending the member finishes the stream (see finishEarly), which
+		// also ends a RecvMsg: this goroutine reads, and an idle member
+		// costs no other.
+		s.read(stream, m, log)
+		select {
+		case <-m.ended:
+		case <-stream.Context().Done():
+			m.end(status.FromContextError(stream.Context().Err()).Err())
+		}
+		<-m.finished
+		return m.err
+	}
 	// The reader may outlive this handler by one Recv, which fails as soon as
 	// gRPC cancels the stream on return; everything it does after that is
 	// ignored because the member has left.
 	go s.read(stream, m, log)
 	return s.stay(stream.Context(), m, log, 0)
+}
+
+// statusWriter is what gRPC's transport stream (the ServerTransportStream
+// of a handler's context) does to end a stream with a status: trailers,
+// then the stream's context is cancelled, which ends a RecvMsg waiting on
+// it. The handler's own return writes the status too, once more, to no
+// effect.
+type statusWriter interface {
+	WriteStatus(*status.Status) error
+}
+
+// finishEarly makes ending m (m.end) finish its stream at once, off the
+// handler goroutine: m leaves its room as when stay sees the end, then the
+// stream's status is written, and m.finished is closed. The handler
+// goroutine can then wait in RecvMsg instead of on m.ended, with no reader
+// goroutine beside it. It does nothing (the stream keeps stay and a reader
+// goroutine) when out's transport stream cannot write its status. Called
+// before m's writer starts, which may end m.
+func (s *Service) finishEarly(m *member, out grpc.ServerStream, log *slog.Logger) {
+	w, ok := grpc.ServerTransportStreamFromContext(out.Context()).(statusWriter)
+	if !ok || log == nil {
+		return
+	}
+	m.finished = make(chan struct{})
+	m.onEnd = func() {
+		defer close(m.finished)
+		s.finish(m, log)
+		st, ok := status.FromError(m.err)
+		if !ok {
+			// As gRPC turns a handler's error that is not a status.
+			st = status.FromContextError(m.err)
+		}
+		_ = w.WriteStatus(st) // fails only if the stream has already ended
+	}
 }
 
 // entry is what enter returns: the member that joined, its stream's
@@ -90,7 +137,7 @@ func (s *Service) enter(stream grpc.ServerStream) entry {
 	if name, err = s.streamName(name); err != nil {
 		return rejected(err)
 	}
-	req.user, req.named = signedIn, named
+	req.user, req.named, req.log = signedIn, named, log
 	if s.cfg.FileKey != nil {
 		// The file RPCs name the membership by it, as Send names a Join's.
 		req.memberToken = newMemberToken()
@@ -148,12 +195,18 @@ wait:
 			}
 		}
 	}
+	s.finish(m, log)
+	return m.err
+}
+
+// finish takes m, whose stream is ending, out of its room (a leave or a
+// drop) and stops its writer.
+func (s *Service) finish(m *member, log *slog.Logger) {
 	final := m.currentName()
 	dropped := s.leave(m)
 	m.stopWriter()
 	log.Info("client left", "user", final, "room", m.room.name, "code", status.Code(m.err), "reason", status.Convert(m.err).Message(),
 		"name_reserved", dropped)
-	return m.err
 }
 
 // resumeRequest is what a client asks for when it opens its stream:
@@ -167,6 +220,9 @@ type resumeRequest struct {
 	// memberToken, on a Join stream, is the credential Send and Leave
 	// name the membership with: put in the welcome and registered.
 	memberToken string
+	// log, for a ChatStream, is its logger: its end then runs as soon as
+	// it is ended (see finishEarly).
+	log *slog.Logger
 }
 
 // resumeFromMetadata reads chat-resume-token and chat-resume-from.
@@ -261,6 +317,7 @@ func (s *Service) join(stream uint64, addr, ip, roomName, want string, req resum
 	m := newMember(stream, addr, r, s.cfg.QueueSize)
 	m.out = out
 	m.metrics = s.metrics
+	s.finishEarly(m, out, req.log)
 	if s.cfg.Rate > 0 {
 		m.limiter = rate.NewLimiter(rate.Limit(s.cfg.Rate), s.cfg.Burst)
 	}
