@@ -2,11 +2,20 @@ package chat
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
+	"io"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
 )
 
 // chatGoroutines returns the stacks of the goroutines running a method of
@@ -62,5 +71,48 @@ func TestIdleMemberCostsOneGoroutine(t *testing.T) {
 	if len(got) != members {
 		t.Fatalf("%d idle members run %d goroutines of the chat, want %d:\n\n%s", members, len(got), members,
 			strings.Join(got, "\n\n"))
+	}
+}
+
+// plainTransportStream is a grpc.ServerTransportStream that cannot write a
+// status ahead of the handler.
+type plainTransportStream struct{ grpc.ServerTransportStream }
+
+// hiddenTransport is a stream whose context holds a plainTransportStream.
+type hiddenTransport struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (h hiddenTransport) Context() context.Context { return h.ctx }
+
+// A stream whose transport cannot write its status early keeps a reader
+// goroutine beside the handler, and behaves the same.
+func TestStreamWithoutEarlyFinishReadsOnAGoroutine(t *testing.T) {
+	hide := func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		ctx := ss.Context()
+		ctx = grpc.NewContextWithServerTransportStream(ctx, plainTransportStream{grpc.ServerTransportStreamFromContext(ctx)})
+		return handler(srv, hiddenTransport{ss, ctx})
+	}
+	ts := startServer(t, Config{}, grpc.StreamInterceptor(hide))
+	alice := ts.join(t, "Alice", "")
+	bob := ts.join(t, "Bob", "")
+	alice.expect(kJoin, "Bob joined the room")
+	bob.say("Hi Alice!")
+	alice.expectText("Bob", "Hi Alice!")
+	if got := chatGoroutines(ts.svc); len(got) != 4 {
+		t.Fatalf("2 members run %d goroutines of the chat, want 4 (handler and reader each)", len(got))
+	}
+	if err := bob.stream.Send(&chatpb.ChatMessage{Kind: kLeave}); err != nil {
+		t.Fatal(err)
+	}
+	alice.expect(kLeave, "Bob left the room")
+	if err := bob.end(); !errors.Is(err, io.EOF) {
+		t.Fatalf("leaving stream ended with %v, want OK", err)
+	}
+	ts.svc.Shutdown()
+	alice.expect(kSys, "Server is shutting down")
+	if err := alice.end(); status.Code(err) != codes.Unavailable {
+		t.Fatalf("stream ended with %v, want UNAVAILABLE", err)
 	}
 }
