@@ -221,29 +221,35 @@ def isolation(chat: Chat, n: int, offered: float, timing: dict[str, float]) -> d
     return compare_isolation(n, offered, runs)
 
 
+def idle_run(
+    chat: Chat, kind: str, n: int, conns: int, join_timeout: float, tag: str
+) -> dict[str, Any]:
+    """One loadgen memory run: n idle clients join rooms of 100 over conns connections on a
+    fresh server of kind; its report (RSS before and after, per client, join time)."""
+    proc, addr = chat.start(kind, tag)
+    time.sleep(0.5)  # let the server settle before the "before" sample
+    try:
+        extra = [
+            "-label", kind,
+            "-idle",
+            "-clients", str(n),
+            "-conns", str(conns),
+            "-room-size", "100",
+            "-connect-timeout", f"{join_timeout:g}s",
+            "-hold", "2s",
+        ]  # fmt: skip
+        return loadgen(chat.bindir, addr, proc.pid, extra, join_timeout + 60, OUT / f"{tag}.json")
+    finally:
+        PROCS.stop(proc)
+
+
 def memory(chat: Chat, counts: list[int]) -> list[dict[str, Any]]:
     """Server RSS before and after counts idle clients join rooms of 100, both servers."""
     results = []
     for n in counts:
         for kind in ("baseline", "polychat"):
             log(f"memory: {kind}, {n} idle clients")
-            proc, addr = chat.start(kind, f"memory-{n}")
-            time.sleep(0.5)  # let the server settle before the "before" sample
-            try:
-                extra = [
-                    "-label", kind,
-                    "-idle",
-                    "-clients", str(n),
-                    "-conns", str(max(1, n // 100)),
-                    "-room-size", "100",
-                    "-connect-timeout", "90s",
-                    "-hold", "2s",
-                ]  # fmt: skip
-                rep = loadgen(
-                    chat.bindir, addr, proc.pid, extra, 150, OUT / f"memory-{n}-{kind}.json"
-                )
-            finally:
-                PROCS.stop(proc)
+            rep = idle_run(chat, kind, n, max(1, n // 100), 90, f"memory-{n}-{kind}")
             results.append(
                 {
                     "server": kind,
@@ -267,24 +273,8 @@ def scale(chat: Chat, members: int) -> dict[str, Any]:
     """Polychat's RSS and join time with members idle clients joined in rooms of 100 (the
     loadgen memory mode): RSS after, per member, and how long the joins took."""
     log(f"scale: polychat, {members} idle members")
-    proc, addr = chat.start("polychat", f"scale-{members}")
-    time.sleep(0.5)  # let the server settle before the "before" sample
-    try:
-        extra = [
-            "-label", "polychat",
-            "-idle",
-            "-clients", str(members),
-            "-conns", str(max(1, members // SCALE_STREAMS_PER_CONN)),
-            "-room-size", "100",
-            "-connect-timeout", f"{SCALE_JOIN_TIMEOUT_S}s",
-            "-hold", "2s",
-        ]  # fmt: skip
-        rep = loadgen(
-            chat.bindir, addr, proc.pid, extra, SCALE_JOIN_TIMEOUT_S + 60,
-            OUT / f"scale-{members}.json",
-        )  # fmt: skip
-    finally:
-        PROCS.stop(proc)
+    conns = max(1, members // SCALE_STREAMS_PER_CONN)
+    rep = idle_run(chat, "polychat", members, conns, SCALE_JOIN_TIMEOUT_S, f"scale-{members}")
     return {
         "server": "polychat",
         "members": members,
