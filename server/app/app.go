@@ -362,6 +362,15 @@ func (s *Server) MetricsAddr() net.Addr {
 	return s.metLis.Addr()
 }
 
+// PprofAddr is the address Go's runtime profiles are served on, or nil when
+// -pprof-addr is empty or could not be listened on.
+func (s *Server) PprofAddr() net.Addr {
+	if s.prof == nil {
+		return nil
+	}
+	return s.prof.lis.Addr()
+}
+
 // WebURL returns the chat page's address, or "" when the page is off or
 // its address could not be listened on.
 func (s *Server) WebURL() string {
