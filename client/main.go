@@ -3,33 +3,24 @@
 //
 //	go run client/main.go [flags] [name] [room] [server]
 //
-// Flags and arguments may come in any order. Run with -h for the flags. The
-// command line is read in args.go, the session runs in console.go, and the
-// chat logic lives in package chatclient.
+// Flags and arguments may come in any order. Run with -h for the flags. This
+// file is the whole of package main, so that `go run client/main.go` builds
+// the command: the command line and the session are package command, the
+// chat logic package chatclient.
 package main
 
 import (
 	"context"
-	"io"
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/polychat/polychat/client/command"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
+	code := command.Run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
 	stop()
 	os.Exit(code)
-}
-
-// run is the whole command, with its environment passed in so that tests can
-// drive it. Cancelling ctx (Ctrl+C) leaves the chat. It returns the exit
-// status.
-func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
-	opts, code, ok := parseArgs(args, getenv, stderr)
-	if !ok {
-		return code
-	}
-	return converse(ctx, opts, stdin, stdout, stderr)
 }

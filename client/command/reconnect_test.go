@@ -1,4 +1,4 @@
-package main
+package command
 
 import (
 	"bufio"
@@ -55,7 +55,7 @@ func TestPipeSessionReconnects(t *testing.T) {
 	var stderr strings.Builder
 	done := make(chan int, 1)
 	go func() {
-		done <- run(context.Background(), []string{"Alice", "general", addr}, inR, outW, &stderr, func(string) string { return "" })
+		done <- Run(context.Background(), []string{"Alice", "general", addr}, inR, outW, &stderr, func(string) string { return "" })
 		_ = outW.Close()
 	}()
 	lines := make(chan string, 10)

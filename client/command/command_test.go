@@ -1,4 +1,4 @@
-package main
+package command
 
 import (
 	"bytes"
@@ -85,7 +85,7 @@ func serve(t *testing.T, f chatpb.ChatServiceServer, opts ...grpc.ServerOption) 
 func runCmd(t *testing.T, stdin string, env map[string]string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	code = run(context.Background(), args, strings.NewReader(stdin), &out, &errOut,
+	code = Run(context.Background(), args, strings.NewReader(stdin), &out, &errOut,
 		func(k string) string { return env[k] })
 	return code, out.String(), errOut.String()
 }
