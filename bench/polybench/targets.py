@@ -94,15 +94,15 @@ def targets(res: dict[str, Any]) -> list[dict[str, Any]]:
     py = res.get("python") or {}
     ur, uir = py.get("unary_ratio"), py.get("unary_info_ratio")
     value = "—"
-    if ur is not None:
-        value = f"{ur:.2f} (--log-level warning)"
-        if uir is not None:
-            value += f"; {uir:.2f} with a request log line per call (info)"
+    if uir is not None:
+        value = f"{uir:.2f} at the default level (a request log line per call)"
+        if ur is not None:
+            value += f"; {ur:.2f} at --log-level warning"
     t.append(
         {
-            "target": "Python unary (GetUser) ≥ 0.9 x bare grpcio aio RPS",
+            "target": "Python unary (GetUser) ≥ 0.9 x bare grpcio aio RPS at the default log level",
             "value": value,
-            "met": None if ur is None else ur >= TARGET_PY_UNARY,
+            "met": None if uir is None else uir >= TARGET_PY_UNARY,
         }
     )
     t += _resilience_targets(res.get("resilience"))

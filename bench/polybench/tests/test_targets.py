@@ -15,7 +15,7 @@ def test_each_target_against_its_threshold() -> None:
         "Polychat ≥ 0.8 x baseline peak deliveries/s": True,
         "isolation": True,
         "≤ 20 KB server RSS per idle client": True,
-        "Python unary": True,
+        "Python unary": False,  # 0.75 at the default level < 0.9
         "resilience": False,  # 2 lost, 1 duplicate through the cut
         "history on disk costs ≤ 10% of fan-out peak deliveries/s": True,
         "3 chat servers on NATS, 1,000 clients": False,  # 224,000 < 250,000
@@ -27,7 +27,7 @@ def test_each_target_against_its_threshold() -> None:
     }
     python = next(t for t in targets(res) if t["target"].startswith("Python"))
     assert python["value"] == (
-        "0.95 (--log-level warning); 0.75 with a request log line per call (info)"
+        "0.75 at the default level (a request log line per call); 0.95 at --log-level warning"
     )
 
 
