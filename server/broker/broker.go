@@ -110,6 +110,15 @@ type Options struct {
 	// released (Release), with the member's room: blocking in it holds
 	// the release back, as a slow store would.
 	BeforeRelease func(room string)
+	// BeforeClaim, for tests, is called before a name is claimed (Claim,
+	// and Rename's claim of the new name), with the member's room.
+	BeforeClaim func(room string)
+	// BeforeReserve, for tests, is called before numbers are reserved
+	// (Reserve), with the counter's name.
+	BeforeReserve func(counter string)
+	// BeforeDeleteHistory, for tests, is called before a room's history is
+	// deleted (DeleteHistory), with the room.
+	BeforeDeleteHistory func(room string)
 }
 
 // Observer receives the broker's measures. Its methods are called on the

@@ -52,6 +52,9 @@ var ErrChanged = errors.New("broker: the member was changed by another node")
 // session (if any); ErrTaken if a name with the same skeleton is taken.
 // m.Revision is set.
 func (b *Broker) Claim(ctx context.Context, m *Member) error {
+	if hook := b.opts.BeforeClaim; hook != nil {
+		hook(m.Room)
+	}
 	m.Node = b.node
 	data, err := json.Marshal(m)
 	if err != nil {
@@ -367,6 +370,9 @@ func splitMemberKey(key string) (room, skel string, err error) {
 // Reserve reserves n consecutive numbers of the counter name (message ids,
 // client numbers) and returns the first; the first ever is 1.
 func (b *Broker) Reserve(ctx context.Context, name string, n uint64) (uint64, error) {
+	if hook := b.opts.BeforeReserve; hook != nil {
+		hook(name)
+	}
 	for {
 		e, err := again(ctx, func() (jetstream.KeyValueEntry, error) { return b.counters.Get(ctx, name) })
 		if errors.Is(err, jetstream.ErrKeyNotFound) {

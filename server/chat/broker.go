@@ -416,7 +416,7 @@ func (s *Service) lookupRemote(req resumeRequest, roomName string) error {
 // its room here, keeping its name until its grace period (from dropped)
 // ends unless it resumes.
 func (s *Service) adopt(rec *broker.Member, dropped time.Time) {
-	s.mu.Lock()
+	s.lockRooms(rec.Room)
 	r := s.rooms[rec.Room]
 	if r == nil {
 		r = newRoom(rec.Room, s.cfg.QueueSize)

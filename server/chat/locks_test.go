@@ -3,8 +3,8 @@ package chat
 import (
 	"errors"
 	"io"
-
 	"testing"
+	"time"
 
 	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
 	"github.com/polychat/polychat/internal/chatwire"
@@ -39,4 +39,39 @@ func TestSlowReleaseHoldsUpNoOtherRoom(t *testing.T) {
 	if err := alice.end(); !errors.Is(err, io.EOF) {
 		t.Fatalf("Alice's stream ended with %v, want OK", err)
 	}
+}
+
+// Deleting an idle room's history holds up no join to another room (the
+// service-wide lock is not held meanwhile), and a join to that room waits
+// for it, so that it never shows history about to go.
+func TestSlowExpiryHoldsUpNoOtherRoom(t *testing.T) {
+	h := newHolder()
+	b := openBroker(t, broker.Options{History: chatwire.HistorySize, BeforeDeleteHistory: h.beforePublish})
+	ts := startServer(t, Config{Broker: b, RoomRetention: time.Hour})
+	alice := ts.join(t, "Alice", "old")
+	bob := ts.join(t, "Bob", "old")
+	alice.expect(kJoin, "Bob joined the room")
+	alice.say("soon gone")
+	bob.expectText("Alice", "soon gone")
+	alice.leave()
+	bob.leave()
+
+	h.hold()
+	expired := make(chan int, 1)
+	go func() { expired <- ts.svc.ExpireIdleRooms(time.Now().Add(2 * time.Hour)) }()
+	h.held(t)
+	carol := ts.join(t, "Carol", "other")
+	dan := ts.join(t, "Dan", "other")
+	carol.expect(kJoin, "Dan joined the room")
+	dan.say("still here")
+	carol.expectText("Dan", "still here")
+	// A join to the expiring room waits, then finds no history.
+	eve := newClient(t, ts.open(t, nil, chatwire.UserKey, "Eve", chatwire.RoomKey, "old"))
+	h.release()
+	if n := <-expired; n != 1 {
+		t.Fatalf("expired %d rooms, want 1", n)
+	}
+	eve.expect(chatpb.ChatMessage_KIND_SYSTEM, "Welcome, Eve! You are in room old.")
+	ts.join(t, "Fay", "old")
+	eve.expect(kJoin, "Fay joined the room") // no history block before it
 }

@@ -54,40 +54,70 @@ func (s *Service) forgetCreatorLocked(ip string) {
 // RoomRetention or longer at now, so that it no longer counts against the
 // room limits, and returns how many it deleted. The server calls it
 // periodically; it does nothing when RoomRetention is zero.
+//
+// The broker is asked with the service-wide lock released: a slow broker
+// holds up the joins to the rooms being expired (lockRooms), not the
+// others.
 func (s *Service) ExpireIdleRooms(now time.Time) int {
 	if s.cfg.RoomRetention <= 0 {
 		return 0
 	}
+	type due struct {
+		name string
+		ir   *idleRoom
+	}
+	var expiring []due
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
 	for name, ir := range s.idle {
-		if now.Sub(ir.since) < s.cfg.RoomRetention {
-			continue
+		if ir.expiring == nil && now.Sub(ir.since) >= s.cfg.RoomRetention {
+			ir.expiring = make(chan struct{})
+			expiring = append(expiring, due{name, ir})
 		}
-		// Under s.mu, so that a join cannot reopen the room and read its
-		// history before it is deleted.
-		deleted, err := s.deleteHistory(name)
-		if err != nil {
-			s.log.Error("cannot delete an expired room's history", "room", name, "err", err)
-			continue
-		}
-		if !deleted {
+	}
+	s.mu.Unlock()
+	n := 0
+	for _, d := range expiring {
+		deleted, err := s.deleteHistory(d.name)
+		s.mu.Lock()
+		// Still idle: a join to the room waited for this.
+		close(d.ir.expiring)
+		d.ir.expiring = nil
+		switch {
+		case err != nil:
+			s.log.Error("cannot delete an expired room's history", "room", d.name, "err", err)
+		case !deleted:
 			// In use on another node: idle here, but not unused.
-			ir.since = now
-			s.log.Debug("room idle here has members on another node; its history is kept", "room", name)
-			continue
+			d.ir.since = now
+			s.log.Debug("room idle here has members on another node; its history is kept", "room", d.name)
+		default:
+			delete(s.idle, d.name)
+			s.forgetCreatorLocked(d.ir.creator)
+			s.metrics.RoomExpired()
+			s.log.Debug("room expired", "room", d.name, "idle_since", d.ir.since)
+			n++
 		}
-		delete(s.idle, name)
-		s.forgetCreatorLocked(ir.creator)
-		s.metrics.RoomExpired()
-		s.log.Debug("room expired", "room", name, "idle_since", ir.since)
-		n++
+		s.mu.Unlock()
 	}
 	if n > 0 {
 		s.log.Info("expired idle rooms", "count", n, "retention", s.cfg.RoomRetention)
 	}
 	return n
+}
+
+// lockRooms locks s.mu to open room, once its history is not being
+// deleted: a join must not open the room and show its history just before
+// it goes. Only the joins to such a room wait.
+func (s *Service) lockRooms(room string) {
+	for {
+		s.mu.Lock()
+		ir := s.idle[room]
+		if ir == nil || ir.expiring == nil {
+			return
+		}
+		wait := ir.expiring
+		s.mu.Unlock()
+		<-wait
+	}
 }
 
 // deleteHistory deletes the history of room, which has no member here,

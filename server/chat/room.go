@@ -24,7 +24,7 @@ type room struct {
 	// counter is written once per block of ids), claiming or renaming a
 	// name, saving a member's session as it joins or drops, and reading the
 	// history when the room opens here. The service-wide lock is never
-	// held across a broker call but to expire idle rooms.
+	// held across a broker call.
 	mu      sync.Mutex
 	members []*member
 	names   map[string]*member // by the skeleton of the name, members and dropped ones

@@ -177,6 +177,9 @@ type Service struct {
 type idleRoom struct {
 	creator string    // IP address; "" for rooms from before a restart
 	since   time.Time // its last member left, or its newest message
+	// expiring, while ExpireIdleRooms deletes the room's history, is
+	// closed once it is done (nil otherwise); s.mu guards it.
+	expiring chan struct{}
 }
 
 var _ chatpb.ChatServiceServer = (*Service)(nil)

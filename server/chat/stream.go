@@ -286,7 +286,7 @@ func (s *Service) join(stream uint64, addr, ip, roomName, want string, req resum
 	if err := s.lookupRemote(req, roomName); err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
+	s.lockRooms(roomName)
 	if s.closing {
 		s.mu.Unlock()
 		return nil, errShutdown
