@@ -2,6 +2,7 @@ package chat
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"testing"
 	"time"
@@ -74,4 +75,38 @@ func TestSlowExpiryHoldsUpNoOtherRoom(t *testing.T) {
 	eve.expect(chatpb.ChatMessage_KIND_SYSTEM, "Welcome, Eve! You are in room old.")
 	ts.join(t, "Fay", "old")
 	eve.expect(kJoin, "Fay joined the room") // no history block before it
+}
+
+// A slow reservation of message ids holds up no text: the next block is
+// reserved ahead, off the room lock, while the current one lasts.
+func TestSlowIDReservationHoldsUpNoText(t *testing.T) {
+	h := newHolder()
+	ts := startServer(t, Config{Broker: openBroker(t, broker.Options{History: chatwire.HistorySize, BeforeReserve: holdIDs(h)})})
+	alice := ts.join(t, "Alice", "busy")
+	bob := ts.join(t, "Bob", "busy")
+	alice.expect(kJoin, "Bob joined the room")
+	h.hold()
+	// Past three-quarters of the first block, short of its end.
+	const texts = idBlock - 16
+	var last uint64
+	for i := range texts {
+		text := fmt.Sprint("text ", i)
+		alice.say(text)
+		m := bob.expectText("Alice", text)
+		if m.GetId() <= last {
+			t.Fatalf("id %d after %d", m.GetId(), last)
+		}
+		last = m.GetId()
+	}
+	h.held(t)
+	h.release()
+	for i := range 32 { // into the next block
+		text := fmt.Sprint("later ", i)
+		alice.say(text)
+		if m := bob.expectText("Alice", text); m.GetId() <= last {
+			t.Fatalf("id %d after %d", m.GetId(), last)
+		} else {
+			last = m.GetId()
+		}
+	}
 }

@@ -20,9 +20,9 @@ type room struct {
 	// leave a gap. Queuing never blocks and sends happen on each member's
 	// writer; texts and notices go to the broker on its publishing
 	// goroutine, and names are freed there off the lock (offLockLocked).
-	// Work under mu can still wait on the broker: taking an id (its
-	// counter is written once per block of ids), claiming or renaming a
-	// name, saving a member's session as it joins or drops, and reading the
+	// Work under mu can still wait on the broker: taking an id when ids
+	// run out faster than the next block is reserved ahead (ids.go),
+	// claiming or renaming a name, saving a member's session as it joins or drops, and reading the
 	// history when the room opens here. The service-wide lock is never
 	// held across a broker call.
 	mu      sync.Mutex

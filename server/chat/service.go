@@ -129,7 +129,7 @@ type Service struct {
 	log     *slog.Logger
 	broker  *broker.Broker
 	epoch   string // the broker's, set on every message sent
-	ids     idSource
+	ids     *idSource
 	metrics Metrics
 
 	// errTooFast ends a member over the rate limit.
@@ -261,7 +261,7 @@ func New(cfg Config) *Service {
 		s.errTooFast = status.Errorf(codes.ResourceExhausted, "sending too fast: at most %s %s per second",
 			strconv.FormatFloat(cfg.Rate, 'f', -1, 64), unit)
 	}
-	s.ids = idSource{broker: s.broker, log: cfg.Logger}
+	s.ids = newIDSource(s.broker, cfg.Logger, idBlock)
 	if err := s.broker.WatchMembers(context.Background(), s.dir.apply); err != nil {
 		s.log.Error("cannot watch the members of the other chat nodes; presence lists will fail", "err", err)
 	}
