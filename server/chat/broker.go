@@ -263,30 +263,63 @@ func (s *Service) announceLocked(r *room, kind chatpb.ChatMessage_Kind, text str
 	})
 }
 
-// claimLocked gives m, joining r, a distinct form of want that it claims in
-// the broker, with a new membership (for session sess, "" when m cannot
-// resume). r.mu must be held.
-func (s *Service) claimLocked(r *room, m *member, want, sess string) error {
-	var rec *broker.Member
-	name, err := s.distinctInBroker(r, want, func(ctx context.Context, name string) error {
-		rec = &broker.Member{
-			ID: newMembershipID(), Session: sess, Room: r.name, Name: name, Skeleton: names.Skeleton(name),
-			Named: m.named, User: m.sess.user,
+// newcomer is a new member's membership, its name claimed in the broker
+// before its join takes a lock.
+type newcomer struct {
+	rec   *broker.Member
+	token string // its resume token; "" when resuming is off
+}
+
+// resumesHere reports whether req resumes a session of roomName this node
+// holds: a join that does claims no name.
+func (s *Service) resumesHere(req resumeRequest, roomName string) bool {
+	if req.token == "" || s.cfg.ResumeGrace <= 0 || tokenEpoch(req.token) != s.epoch {
+		return false
+	}
+	sess := s.lookupSession(tokenID(req.token))
+	return sess != nil && sess.room == roomName
+}
+
+// claimNewcomer claims in the broker a distinct form of want for a new
+// member joining roomName with req, with a new membership (and session,
+// with resuming on), skipping the names in takenHere (and the server's
+// own): the join checks under the room lock that the room has none of it.
+func (s *Service) claimNewcomer(roomName, want string, req resumeRequest, takenHere []string) (*newcomer, error) {
+	nc := &newcomer{}
+	var sessID string
+	if s.cfg.ResumeGrace > 0 {
+		nc.token, sessID = newToken(s.epoch)
+	}
+	taken := func(name string) bool {
+		key := names.Skeleton(name)
+		if key == systemSkeleton {
+			return true
 		}
-		return s.broker.Claim(ctx, rec)
+		for _, t := range takenHere {
+			if names.Skeleton(t) == key {
+				return true
+			}
+		}
+		return false
+	}
+	_, err := s.distinctInBroker(want, taken, func(ctx context.Context, name string) error {
+		nc.rec = &broker.Member{
+			ID: newMembershipID(), Session: sessID, Room: roomName, Name: name, Skeleton: names.Skeleton(name),
+			Named: req.named, User: req.user,
+		}
+		return s.broker.Claim(ctx, nc.rec)
 	})
 	if err != nil {
-		s.log.Error("cannot claim a name in the broker", "room", r.name, "err", err)
-		return errBroker
+		s.log.Error("cannot claim a name in the broker", "room", roomName, "err", err)
+		return nil, errBroker
 	}
-	m.name, m.sess.rec = name, rec
-	return nil
+	return nc, nil
 }
 
 // renameLocked moves m to a distinct form of want, claimed in the broker,
 // and reports whether it did. r.mu must be held.
 func (s *Service) renameLocked(r *room, m *member, want string) bool {
-	name, err := s.distinctInBroker(r, want, func(ctx context.Context, name string) error {
+	name, err := s.distinctInBroker(want, r.taken, func(ctx context.Context, name string) error {
 		return s.broker.Rename(ctx, m.sess.rec, name, names.Skeleton(name))
 	})
 	if err != nil {
@@ -297,10 +330,10 @@ func (s *Service) renameLocked(r *room, m *member, want string) bool {
 	return true
 }
 
-// distinctInBroker tries want, want(2), want(3)... (those free in r here)
-// with claim until one is not taken in the broker either, and returns it.
-// r.mu must be held.
-func (s *Service) distinctInBroker(r *room, want string, claim func(ctx context.Context, name string) error) (string, error) {
+// distinctInBroker tries want, want(2), want(3)... (but those taken
+// reports) with claim until one is not taken in the broker either, and
+// returns it.
+func (s *Service) distinctInBroker(want string, taken func(string) bool, claim func(ctx context.Context, name string) error) (string, error) {
 	ctx, cancel := brokerCtx()
 	defer cancel()
 	for i := 1; ; i++ {
@@ -308,7 +341,7 @@ func (s *Service) distinctInBroker(r *room, want string, claim func(ctx context.
 		if i > 1 {
 			name = fmt.Sprintf("%s(%d)", want, i)
 		}
-		if r.taken(name) {
+		if taken(name) {
 			continue
 		}
 		switch err := claim(ctx, name); {
@@ -353,13 +386,17 @@ func (s *Service) releaseMemberLocked(r *room, m *member) {
 		return
 	}
 	m.sess.rec = nil
-	m.released = r.offLockLocked(func() {
-		ctx, cancel := brokerCtx()
-		defer cancel()
-		if err := s.broker.Release(ctx, rec); err != nil && !errors.Is(err, broker.ErrChanged) {
-			s.log.Error("cannot free a name in the broker", "room", rec.Room, "err", err)
-		}
-	})
+	m.released = r.offLockLocked(func() { s.release(rec) })
+}
+
+// release frees rec's name in the broker and forgets its session there,
+// unless another node holds it now.
+func (s *Service) release(rec *broker.Member) {
+	ctx, cancel := brokerCtx()
+	defer cancel()
+	if err := s.broker.Release(ctx, rec); err != nil && !errors.Is(err, broker.ErrChanged) {
+		s.log.Error("cannot free a name in the broker", "room", rec.Room, "err", err)
+	}
 }
 
 // lookupRemote finds, for a stream resuming with req into roomName, a

@@ -110,3 +110,21 @@ func TestSlowIDReservationHoldsUpNoText(t *testing.T) {
 		}
 	}
 }
+
+// A name the broker is slow to claim holds up only the member joining with
+// it: its room goes on meanwhile.
+func TestSlowClaimHoldsUpNoOneElse(t *testing.T) {
+	h := newHolder()
+	ts := startServer(t, Config{Broker: openBroker(t, broker.Options{History: chatwire.HistorySize, BeforeClaim: h.beforePublish})})
+	alice := ts.join(t, "Alice", "busy")
+	bob := ts.join(t, "Bob", "busy")
+	alice.expect(kJoin, "Bob joined the room")
+	h.hold()
+	carol := newClient(t, ts.open(t, nil, chatwire.UserKey, "Carol", chatwire.RoomKey, "busy"))
+	h.held(t)
+	alice.say("go on")
+	bob.expectText("Alice", "go on")
+	h.release()
+	carol.expect(chatpb.ChatMessage_KIND_SYSTEM, "Welcome, Carol! You are in room busy.")
+	alice.expect(kJoin, "Carol joined the room")
+}

@@ -11,13 +11,8 @@ func (s *Service) openRoomLocked(name, ip string) (*room, error) {
 		delete(s.idle, name)
 		r.creator = idle.creator
 	} else {
-		switch {
-		case s.cfg.MaxRooms > 0 && len(s.rooms)+len(s.idle) >= s.cfg.MaxRooms:
-			s.metrics.RoomRefused(LimitMaxRooms)
-			return nil, s.errMaxRooms
-		case s.cfg.MaxRoomsPerIP > 0 && s.created[ip] >= s.cfg.MaxRoomsPerIP:
-			s.metrics.RoomRefused(LimitMaxRoomsPerIP)
-			return nil, s.errMaxRoomsPerIP
+		if err := s.roomRefusedLocked(name, ip); err != nil {
+			return nil, err
 		}
 		r.creator = ip
 		s.created[ip]++
@@ -25,6 +20,24 @@ func (s *Service) openRoomLocked(name, ip string) (*room, error) {
 	s.rooms[name] = r
 	s.metrics.RoomOpened()
 	return r, nil
+}
+
+// roomRefusedLocked returns why room name, not open here, may not be
+// opened for ip (nil if it may): it would be one room over MaxRooms or
+// MaxRoomsPerIP. An idle room opens again within the limits. s.mu must be
+// held.
+func (s *Service) roomRefusedLocked(name, ip string) error {
+	switch {
+	case s.idle[name] != nil:
+		return nil
+	case s.cfg.MaxRooms > 0 && len(s.rooms)+len(s.idle) >= s.cfg.MaxRooms:
+		s.metrics.RoomRefused(LimitMaxRooms)
+		return s.errMaxRooms
+	case s.cfg.MaxRoomsPerIP > 0 && s.created[ip] >= s.cfg.MaxRoomsPerIP:
+		s.metrics.RoomRefused(LimitMaxRoomsPerIP)
+		return s.errMaxRoomsPerIP
+	}
+	return nil
 }
 
 // closeRoomLocked retires r, whose last member left: it stays known as an

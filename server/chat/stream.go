@@ -274,6 +274,9 @@ func (s *Service) fromMetadata(ctx context.Context, withName bool) (name, room s
 // and history on out. Holding the room lock while taking the history
 // snapshot and registering means the member sees every message exactly
 // once: either in the history (or the replay) or live.
+//
+// A new member's name is claimed in the broker before any lock is taken, so
+// that a slow broker holds up this join alone, not its room.
 func (s *Service) join(stream uint64, addr, ip, roomName, want string, req resumeRequest, out grpc.ServerStream) (*member, error) {
 	if !s.broker.Connected() {
 		return nil, status.Error(codes.Unavailable, s.broker.Problem())
@@ -286,6 +289,59 @@ func (s *Service) join(stream uint64, addr, ip, roomName, want string, req resum
 	if err := s.lookupRemote(req, roomName); err != nil {
 		return nil, err
 	}
+	var takenHere []string // names the broker gave but this node has
+	for {
+		var nc *newcomer
+		if !s.resumesHere(req, roomName) {
+			if err := s.mayJoin(roomName, ip); err != nil {
+				return nil, err
+			}
+			var err error
+			if nc, err = s.claimNewcomer(roomName, want, req, takenHere); err != nil {
+				return nil, err
+			}
+		}
+		m, err := s.enterRoom(stream, addr, ip, roomName, req, nc, out)
+		if err == nil {
+			return m, nil
+		}
+		if nc != nil {
+			s.release(nc.rec)
+		}
+		if !errors.Is(err, errJoinAgain) {
+			return nil, err
+		}
+		if nc != nil {
+			takenHere = append(takenHere, nc.rec.Name)
+		}
+	}
+}
+
+// errJoinAgain is what enterRoom returns when the join is to start over: the
+// session it was to resume has expired meanwhile, or the name claimed for
+// it is taken here.
+var errJoinAgain = errors.New("join again")
+
+// mayJoin refuses a join that cannot go on: the server is shutting down,
+// or the room would be over the room limits. enterRoom checks again, under
+// the lock; this spares a refused join its claim in the broker.
+func (s *Service) mayJoin(roomName, ip string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return errShutdown
+	}
+	if s.rooms[roomName] != nil {
+		return nil
+	}
+	return s.roomRefusedLocked(roomName, ip)
+}
+
+// enterRoom makes a member of the room for a join: the member of the session
+// req resumes, or the newcomer nc, claimed for it (nil when req resumes a
+// session here). It returns errJoinAgain if it can be neither. r.mu is
+// held from taking the room's history to registering the member.
+func (s *Service) enterRoom(stream uint64, addr, ip, roomName string, req resumeRequest, nc *newcomer, out grpc.ServerStream) (*member, error) {
 	s.lockRooms(roomName)
 	if s.closing {
 		s.mu.Unlock()
@@ -313,6 +369,9 @@ func (s *Service) join(stream uint64, addr, ip, roomName, want string, req resum
 	if err := s.followLocked(r); err != nil {
 		return nil, err
 	}
+	if sess == nil && (nc == nil || r.taken(nc.rec.Name)) {
+		return nil, errJoinAgain
+	}
 
 	m := newMember(stream, addr, r, s.cfg.QueueSize)
 	m.out = out
@@ -323,18 +382,16 @@ func (s *Service) join(stream uint64, addr, ip, roomName, want string, req resum
 	}
 	var token string
 	if sess != nil {
+		if nc != nil {
+			// Claimed for a session that was not here yet, unused.
+			r.offLockLocked(func() { s.release(nc.rec) })
+		}
 		token = req.token
 		s.takeOverLocked(r, sess, m)
 	} else {
-		m.name = r.distinct(want)
-		m.named = req.named
-		m.sess = &session{room: r.name, user: req.user}
-		if s.cfg.ResumeGrace > 0 {
-			token, m.sess.id = newToken(s.epoch)
-		}
-		if err := s.claimLocked(r, m, want, m.sess.id); err != nil {
-			return nil, err
-		}
+		token = nc.token
+		m.name, m.named = nc.rec.Name, req.named
+		m.sess = &session{id: nc.rec.Session, room: r.name, user: req.user, rec: nc.rec}
 		if m.sess.id != "" {
 			s.addSession(m.sess)
 		}
