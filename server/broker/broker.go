@@ -106,19 +106,31 @@ type Options struct {
 	// JetStream, on the room's publishing goroutine: blocking in it holds
 	// the room's messages back, as a slow broker would.
 	BeforePublish func(room string)
-	// BeforeRelease, for tests, is called before a member's name is
-	// released (Release), with the member's room: blocking in it holds
-	// the release back, as a slow store would.
-	BeforeRelease func(room string)
-	// BeforeClaim, for tests, is called before a name is claimed (Claim,
-	// and Rename's claim of the new name), with the member's room.
-	BeforeClaim func(room string)
-	// BeforeReserve, for tests, is called before numbers are reserved
-	// (Reserve), with the counter's name.
-	BeforeReserve func(counter string)
-	// BeforeDeleteHistory, for tests, is called before a room's history is
-	// deleted (DeleteHistory), with the room.
-	BeforeDeleteHistory func(room string)
+	// Before, for tests, is called before each write this package makes
+	// to the members bucket, the counters or a room's history outside of
+	// the rooms' publishing (see BeforePublish): op says which, and name
+	// is the member's room, the counter or the room. Blocking in it holds
+	// the write back, as a slow store would.
+	Before func(op Op, name string)
+}
+
+// Op names a write to the broker, for Options.Before.
+type Op string
+
+// The writes Options.Before is called for.
+const (
+	OpClaim         Op = "claim"          // Claim, and Rename's claim of the new name
+	OpUpdate        Op = "update"         // Update, and TakeOver's and Adopt's
+	OpRelease       Op = "release"        // Release, and Rename's release of the old name
+	OpReserve       Op = "reserve"        // Reserve
+	OpDeleteHistory Op = "delete history" // DeleteHistory
+)
+
+// before calls Options.Before, if set.
+func (b *Broker) before(op Op, name string) {
+	if hook := b.opts.Before; hook != nil {
+		hook(op, name)
+	}
 }
 
 // Observer receives the broker's measures. Its methods are called on the

@@ -52,9 +52,7 @@ var ErrChanged = errors.New("broker: the member was changed by another node")
 // session (if any); ErrTaken if a name with the same skeleton is taken.
 // m.Revision is set.
 func (b *Broker) Claim(ctx context.Context, m *Member) error {
-	if hook := b.opts.BeforeClaim; hook != nil {
-		hook(m.Room)
-	}
+	b.before(OpClaim, m.Room)
 	m.Node = b.node
 	data, err := json.Marshal(m)
 	if err != nil {
@@ -80,6 +78,7 @@ func (b *Broker) Claim(ctx context.Context, m *Member) error {
 // Update saves m, which this node holds, unless another node changed it
 // since m.Revision (ErrChanged). m.Revision is updated.
 func (b *Broker) Update(ctx context.Context, m *Member) error {
+	b.before(OpUpdate, m.Room)
 	m.Node = b.node
 	data, err := json.Marshal(m)
 	if err != nil {
@@ -99,9 +98,7 @@ func (b *Broker) Update(ctx context.Context, m *Member) error {
 // Release frees m's name and forgets its session, unless another node
 // changed it since m.Revision (then it is that node's: ErrChanged).
 func (b *Broker) Release(ctx context.Context, m *Member) error {
-	if hook := b.opts.BeforeRelease; hook != nil {
-		hook(m.Room)
-	}
+	b.before(OpRelease, m.Room)
 	err := againErr(ctx, func() error { return b.members.Delete(ctx, m.key(), jetstream.LastRevision(m.Revision)) })
 	if errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyNotFound) {
 		return ErrChanged
@@ -370,9 +367,7 @@ func splitMemberKey(key string) (room, skel string, err error) {
 // Reserve reserves n consecutive numbers of the counter name (message ids,
 // client numbers) and returns the first; the first ever is 1.
 func (b *Broker) Reserve(ctx context.Context, name string, n uint64) (uint64, error) {
-	if hook := b.opts.BeforeReserve; hook != nil {
-		hook(name)
-	}
+	b.before(OpReserve, name)
 	for {
 		e, err := again(ctx, func() (jetstream.KeyValueEntry, error) { return b.counters.Get(ctx, name) })
 		if errors.Is(err, jetstream.ErrKeyNotFound) {

@@ -451,9 +451,7 @@ func (b *Broker) Rooms(ctx context.Context) (map[string]time.Time, error) {
 // DeleteHistory deletes room's texts, keeping (in a record of no texts)
 // its last seq, so that the room's seqs are never reused.
 func (b *Broker) DeleteHistory(ctx context.Context, room string) error {
-	if hook := b.opts.BeforeDeleteHistory; hook != nil {
-		hook(room)
-	}
+	b.before(OpDeleteHistory, room)
 	r := &Room{b: b, texts: roomSubject(room, textKind)}
 	seq, _, err := r.readLast(ctx)
 	if err != nil {

@@ -316,20 +316,6 @@ func (s *Service) claimNewcomer(roomName, want string, req resumeRequest, takenH
 	return nc, nil
 }
 
-// renameLocked moves m to a distinct form of want, claimed in the broker,
-// and reports whether it did. r.mu must be held.
-func (s *Service) renameLocked(r *room, m *member, want string) bool {
-	name, err := s.distinctInBroker(want, r.taken, func(ctx context.Context, name string) error {
-		return s.broker.Rename(ctx, m.sess.rec, name, names.Skeleton(name))
-	})
-	if err != nil {
-		s.log.Error("cannot rename a member in the broker", "room", r.name, "err", err)
-		return false
-	}
-	m.name = name
-	return true
-}
-
 // distinctInBroker tries want, want(2), want(3)... (but those taken
 // reports) with claim until one is not taken in the broker either, and
 // returns it.
@@ -360,20 +346,56 @@ func newMembershipID() string {
 	return id[:16]
 }
 
-// saveSession has the broker keep m's membership as it is (dropped since
-// dropped, or connected when dropped is zero), so that m can resume on any
-// node, after a restart too.
-func (s *Service) saveSession(m *member, dropped time.Time) {
-	if m.sess == nil || m.sess.rec == nil {
+// saveSessionLocked has the broker keep m's membership, dropped since
+// dropped (connected when dropped is zero), so that m can resume on any
+// node, after a restart too. It is saved after r.mu is released, in order
+// with the room's other broker work (a rename before it is saved with it,
+// a release after it frees what it wrote). r.mu must be held.
+func (s *Service) saveSessionLocked(r *room, m *member, dropped time.Time) {
+	sess := m.sess
+	if sess == nil || sess.rec == nil {
 		return
 	}
-	rec := m.sess.rec
-	rec.Name, rec.Named, rec.DroppedAt = m.name, m.named, dropped
-	ctx, cancel := brokerCtx()
-	defer cancel()
-	if err := s.broker.Update(ctx, rec); err != nil {
-		s.log.Error("cannot save a member in the broker", "room", rec.Room, "err", err)
+	rec := sess.rec
+	r.offLockLocked(func() {
+		// As it is by now: a rename queued before this has run.
+		r.mu.Lock()
+		name, named := m.name, m.named
+		r.mu.Unlock()
+		s.updateMember(r, sess, rec, func(next *broker.Member) error {
+			next.Name, next.Named, next.DroppedAt = name, named, dropped
+			ctx, cancel := brokerCtx()
+			defer cancel()
+			if err := s.broker.Update(ctx, next); err != nil {
+				s.log.Error("cannot save a member in the broker", "room", next.Room, "err", err)
+				return err
+			}
+			return nil
+		})
+	})
+}
+
+// updateMember runs change, on r's broker work, on a copy of rec, the
+// membership of sess, and keeps the copy once change succeeded. It does
+// nothing when sess no longer holds rec (it was freed, or another node
+// holds it now). A membership's fields change only here: under r.mu,
+// others read only its id.
+func (s *Service) updateMember(r *room, sess *session, rec *broker.Member, change func(next *broker.Member) error) {
+	r.mu.Lock()
+	if sess.rec != rec {
+		r.mu.Unlock()
+		return
 	}
+	next := *rec
+	r.mu.Unlock()
+	if change(&next) != nil {
+		return
+	}
+	r.mu.Lock()
+	// Kept even if sess let rec go meanwhile: its release, queued after
+	// this, frees what the broker holds now.
+	*rec = next
+	r.mu.Unlock()
 }
 
 // releaseMemberLocked has m's name freed in the broker and its session

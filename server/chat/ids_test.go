@@ -9,11 +9,11 @@ import (
 	"github.com/polychat/polychat/server/broker"
 )
 
-// holdIDs returns a BeforeReserve hook that has h hold the reservations of
-// message ids (not those of Client(N) numbers).
-func holdIDs(h *holder) func(string) {
-	return func(counter string) {
-		if counter == broker.MessageIDs {
+// holdIDs returns a broker Before hook that has h hold back the
+// reservations of message ids (not those of Client(N) numbers).
+func holdIDs(h *holder) func(broker.Op, string) {
+	return func(op broker.Op, counter string) {
+		if op == broker.OpReserve && counter == broker.MessageIDs {
 			h.beforePublish(counter)
 		}
 	}
@@ -39,7 +39,7 @@ func takeID(t *testing.T, src *idSource) uint64 {
 // keep increasing, and two nodes never hand out the same one.
 func TestIDsAreReservedAhead(t *testing.T) {
 	h := newHolder()
-	b := openBroker(t, broker.Options{History: chatwire.HistorySize, BeforeReserve: holdIDs(h)})
+	b := openBroker(t, broker.Options{History: chatwire.HistorySize, Before: holdIDs(h)})
 	log := slog.New(slog.DiscardHandler)
 	src, other := newIDSource(b, log, 8), newIDSource(b, log, 8)
 	seen := make(map[uint64]bool)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,11 +13,20 @@ import (
 	"github.com/polychat/polychat/server/broker"
 )
 
+// holdOp returns a broker Before hook that has h hold back the writes op.
+func holdOp(h *holder, op broker.Op) func(broker.Op, string) {
+	return func(o broker.Op, name string) {
+		if o == op {
+			h.beforePublish(name)
+		}
+	}
+}
+
 // A name the broker is slow to free holds up no other room: neither the
 // service-wide lock nor the room's is held meanwhile.
 func TestSlowReleaseHoldsUpNoOtherRoom(t *testing.T) {
 	h := newHolder()
-	ts := startServer(t, Config{Broker: openBroker(t, broker.Options{History: chatwire.HistorySize, BeforeRelease: h.beforePublish})})
+	ts := startServer(t, Config{Broker: openBroker(t, broker.Options{History: chatwire.HistorySize, Before: holdOp(h, broker.OpRelease)})})
 	alice := ts.join(t, "Alice", "slow")
 	stays := ts.join(t, "Stays", "slow")
 	alice.expect(kJoin, "Stays joined the room")
@@ -47,7 +57,7 @@ func TestSlowReleaseHoldsUpNoOtherRoom(t *testing.T) {
 // for it, so that it never shows history about to go.
 func TestSlowExpiryHoldsUpNoOtherRoom(t *testing.T) {
 	h := newHolder()
-	b := openBroker(t, broker.Options{History: chatwire.HistorySize, BeforeDeleteHistory: h.beforePublish})
+	b := openBroker(t, broker.Options{History: chatwire.HistorySize, Before: holdOp(h, broker.OpDeleteHistory)})
 	ts := startServer(t, Config{Broker: b, RoomRetention: time.Hour})
 	alice := ts.join(t, "Alice", "old")
 	bob := ts.join(t, "Bob", "old")
@@ -81,7 +91,7 @@ func TestSlowExpiryHoldsUpNoOtherRoom(t *testing.T) {
 // reserved ahead, off the room lock, while the current one lasts.
 func TestSlowIDReservationHoldsUpNoText(t *testing.T) {
 	h := newHolder()
-	ts := startServer(t, Config{Broker: openBroker(t, broker.Options{History: chatwire.HistorySize, BeforeReserve: holdIDs(h)})})
+	ts := startServer(t, Config{Broker: openBroker(t, broker.Options{History: chatwire.HistorySize, Before: holdIDs(h)})})
 	alice := ts.join(t, "Alice", "busy")
 	bob := ts.join(t, "Bob", "busy")
 	alice.expect(kJoin, "Bob joined the room")
@@ -115,7 +125,7 @@ func TestSlowIDReservationHoldsUpNoText(t *testing.T) {
 // it: its room goes on meanwhile.
 func TestSlowClaimHoldsUpNoOneElse(t *testing.T) {
 	h := newHolder()
-	ts := startServer(t, Config{Broker: openBroker(t, broker.Options{History: chatwire.HistorySize, BeforeClaim: h.beforePublish})})
+	ts := startServer(t, Config{Broker: openBroker(t, broker.Options{History: chatwire.HistorySize, Before: holdOp(h, broker.OpClaim)})})
 	alice := ts.join(t, "Alice", "busy")
 	bob := ts.join(t, "Bob", "busy")
 	alice.expect(kJoin, "Bob joined the room")
@@ -127,4 +137,51 @@ func TestSlowClaimHoldsUpNoOneElse(t *testing.T) {
 	h.release()
 	carol.expect(chatpb.ChatMessage_KIND_SYSTEM, "Welcome, Carol! You are in room busy.")
 	alice.expect(kJoin, "Carol joined the room")
+}
+
+// A rename the broker is slow to take holds up only the member renaming:
+// its room goes on meanwhile, and its next text carries the new name.
+func TestSlowRenameHoldsUpNoOneElse(t *testing.T) {
+	h := newHolder()
+	ts := startServer(t, Config{Broker: openBroker(t, broker.Options{History: chatwire.HistorySize, Before: holdOp(h, broker.OpClaim)})})
+	anon := ts.join(t, "", "busy")
+	bob := ts.join(t, "Bob", "busy")
+	anon.expect(kJoin, "Bob joined the room")
+	h.hold()
+	if err := anon.stream.Send(&chatpb.ChatMessage{User: "Alicia", Message: "hello"}); err != nil {
+		t.Fatal(err)
+	}
+	h.held(t)
+	bob.say("go on")
+	anon.expectText("Bob", "go on")
+	h.release()
+	if m := bob.expect(kSys, ""); !strings.HasSuffix(m.GetMessage(), " is now known as Alicia") {
+		t.Fatalf("got %q, want the rename", m.GetMessage())
+	}
+	bob.expectText("Alicia", "hello")
+}
+
+// Saving a dropped member's session, when the broker is slow to, holds up
+// no one: the room goes on, and the member resumes once it is saved.
+func TestSlowSaveHoldsUpNoOneElse(t *testing.T) {
+	h := newHolder()
+	ts := startServer(t, Config{ResumeGrace: grace,
+		Broker: openBroker(t, broker.Options{History: chatwire.HistorySize, Before: holdOp(h, broker.OpUpdate)})})
+	alice := ts.joinDroppable(t, "Alice")
+	bob := ts.join(t, "Bob", "")
+	h.hold()
+	alice.drop()
+	h.held(t)
+	carol := ts.join(t, "Carol", "")
+	bob.expect(kJoin, "Carol joined the room")
+	bob.say("go on")
+	carol.expectText("Bob", "go on")
+	h.release()
+	back := ts.joinDroppable(t, "Alice", chatwire.ResumeTokenKey, alice.welcome.GetResumeToken())
+	if !back.welcome.GetResumed() {
+		t.Fatalf("welcome %q, want a resume", back.welcome.GetMessage())
+	}
+	bob.say("welcome back")
+	for back.next().GetMessage() != "welcome back" { // its history first
+	}
 }

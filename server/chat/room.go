@@ -132,6 +132,15 @@ func (r *room) taken(name string) bool {
 	return key == systemSkeleton || r.names[key] != nil
 }
 
+// takenFrom reports whether m may not take name, as taken does, but for m's
+// own name. It locks r.mu.
+func (r *room) takenFrom(m *member, name string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	key := names.Skeleton(name)
+	return key == systemSkeleton || (r.names[key] != nil && r.names[key] != m)
+}
+
 // addName registers m under its name. r.mu must be held.
 func (r *room) addName(m *member) {
 	m.key = names.Skeleton(m.name)

@@ -18,7 +18,9 @@ import (
 
 	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
 	"github.com/polychat/polychat/internal/chatwire"
+	"github.com/polychat/polychat/server/broker"
 	"github.com/polychat/polychat/server/limits"
+	"github.com/polychat/polychat/server/names"
 )
 
 // ChatStream implements chatpb.ChatServiceServer. The stream joins its room
@@ -442,8 +444,8 @@ func (s *Service) enterRoom(stream uint64, addr, ip, roomName string, req resume
 	if m.resumed {
 		// Connected again. A new member's record is as its claim stored
 		// it: saving it again would cost every join one more write to
-		// the broker under the room lock.
-		s.saveSession(m, time.Time{})
+		// the broker.
+		s.saveSessionLocked(r, m, time.Time{})
 	}
 	s.metrics.ClientJoined()
 	m.mu.Lock()
@@ -703,22 +705,61 @@ func (s *Service) handle(m *member, in *chatpb.ChatMessage, log *slog.Logger) er
 }
 
 // rename gives m a distinct form of want and tells the room, m included, so
-// that m learns the name it got.
+// that m learns the name it got. The name is claimed in the broker on the
+// room's broker work, without the room lock; m's next message waits for it.
 func (s *Service) rename(m *member, want string, log *slog.Logger) {
 	r := m.room
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	m.named = true
-	if m.left || r.closed || want == m.name {
+	if m.left || r.closed || want == m.name || m.sess.rec == nil {
+		r.mu.Unlock()
 		return
 	}
+	sess := m.sess
+	rec := sess.rec
+	done := r.offLockLocked(func() {
+		r.mu.Lock()
+		gone := m.left || r.closed // the message is not relayed either
+		r.mu.Unlock()
+		if gone {
+			return
+		}
+		var name string
+		s.updateMember(r, sess, rec, func(next *broker.Member) error {
+			var err error
+			name, err = s.distinctInBroker(want, func(name string) bool { return r.takenFrom(m, name) },
+				func(ctx context.Context, name string) error {
+					return s.broker.Rename(ctx, next, name, names.Skeleton(name))
+				})
+			if err != nil {
+				log.Error("cannot rename a member in the broker", "room", r.name, "err", err)
+			}
+			return err
+		})
+		if name != "" {
+			s.renamed(r, m, name, log)
+		}
+	})
+	r.mu.Unlock()
+	<-done
+}
+
+// renamed gives m, renamed in the broker, its new name here and tells the
+// room.
+func (s *Service) renamed(r *room, m *member, name string, log *slog.Logger) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	old := m.name
-	r.dropName(m)
-	if !s.renameLocked(r, m, want) {
+	if r.names[m.key] == m {
+		r.dropName(m)
+		m.name = name
 		r.addName(m)
+	} else {
+		m.name = name
+	}
+	if r.closed || m.left {
 		return
 	}
-	r.addName(m)
 	log.Info("client renamed", "room", r.name, "from", old, "to", m.name)
 	s.announceLocked(r, chatpb.ChatMessage_KIND_SYSTEM, fmt.Sprintf("%s is now known as %s", old, m.name), nil)
 }
