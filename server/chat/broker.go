@@ -582,15 +582,20 @@ func (s *Service) forgetLocalLocked(r *room, m *member) {
 }
 
 // unload lets go of r once it is retired: the node stops following the
-// room in the broker.
+// room in the broker, after the room's broker work queued so far (the
+// notice that its last member left goes to the other nodes first).
 func (s *Service) unload(r *room) {
 	r.mu.Lock()
-	link := r.link
-	r.link = nil
-	r.mu.Unlock()
-	if link != nil {
-		link.Close()
-	}
+	defer r.mu.Unlock()
+	r.offLockLocked(func() {
+		r.mu.Lock()
+		link := r.link
+		r.link = nil
+		r.mu.Unlock()
+		if link != nil {
+			link.Close()
+		}
+	})
 }
 
 // errOtherUsersSession refuses a resume token of another signed-in user's session.
