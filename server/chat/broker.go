@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -38,32 +37,13 @@ func brokerCtx() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), brokerTimeout)
 }
 
-// clientNumberBlock is how many Client(N) numbers a node reserves at once.
-const clientNumberBlock = 64
-
-// numbers hands out Client(N) numbers, unique across the nodes.
-type numbers struct {
-	mu          sync.Mutex
-	next, limit uint64
-}
-
 // clientNumber returns the number of a new stream, for Client(N): from the
 // broker's counter, in blocks.
 func (s *Service) clientNumber() (uint64, error) {
-	s.nums.mu.Lock()
-	defer s.nums.mu.Unlock()
-	if s.nums.next >= s.nums.limit {
-		ctx, cancel := brokerCtx()
-		defer cancel()
-		first, err := s.broker.Reserve(ctx, broker.ClientNumbers, clientNumberBlock)
-		if err != nil {
-			s.log.Error("cannot reserve client numbers", "err", err)
-			return 0, errBroker
-		}
-		s.nums.next, s.nums.limit = first, first+clientNumberBlock
+	n, err := s.nums.take()
+	if err != nil {
+		return 0, errBroker
 	}
-	n := s.nums.next
-	s.nums.next++
 	return n, nil
 }
 
@@ -91,7 +71,10 @@ func (h *recentTexts) add(msg *chatpb.ChatMessage, limit, maxBytes int) {
 
 // followLocked has r follow its room in the broker, once: its history is
 // read, and from then on every message of the room comes through relay.
-// r.mu must be held.
+// r.mu must be held, and stays held across the read: the member joining
+// must be shown the history before anything live, and there is nobody
+// connected here yet for it to hold up; the room's other joins wait for
+// it, no other room does.
 func (s *Service) followLocked(r *room) error {
 	if r.link != nil {
 		return nil
@@ -638,7 +621,10 @@ func (s *Service) publishLocked(r *room, m *member, msg *chatpb.ChatMessage, log
 
 // lastSeqInBroker returns the seq of r's last text in the broker, at least
 // seen (a seq a resuming client showed) when the broker has it, or r's
-// last relayed seq when it cannot be read. r.mu must be held.
+// last relayed seq when it cannot be read. r.mu must be held, across the
+// read: the resuming member's replay must end where live delivery to it
+// starts. Only a client that saw more than this node relayed (it comes
+// from a node further on) costs its room that read.
 func (s *Service) lastSeqInBroker(r *room, seen uint64) uint64 {
 	ctx, cancel := brokerCtx()
 	defer cancel()

@@ -11,87 +11,113 @@ import (
 // counter is written once per idBlock messages rather than once per message.
 const idBlock = 1024
 
-// idSource hands out increasing message ids, reserving them from the broker
-// in blocks so that ids keep increasing across restarts and never collide
-// between chat nodes.
+// clientNumberBlock is how many Client(N) numbers a node reserves at once.
+const clientNumberBlock = 64
+
+// counter hands out increasing numbers of a counter in the broker (message
+// ids, Client(N) numbers), reserving them in blocks so that they keep
+// increasing across restarts and never collide between chat nodes.
 //
-// Ids are taken under room locks (a room's ids follow its delivery order),
+// Numbers are taken under locks (a room's ids follow its delivery order),
 // so the next block is reserved ahead, in the background, once the current
-// one is three-quarters used: taking an id waits for the broker only when
-// a quarter of a block goes by faster than the broker answers, or when
-// reserving failed.
-type idSource struct {
+// one is three-quarters used: taking a number waits for the broker only
+// when a quarter of a block goes by faster than the broker answers, or
+// when reserving failed.
+type counter struct {
 	broker *broker.Broker
 	log    *slog.Logger
-	block  uint64 // ids per reservation
+	name   string // the counter in the broker
+	block  uint64 // numbers per reservation
+	// lenient, when a block runs out and the next cannot be reserved,
+	// goes on from where it is instead of failing: the numbers still
+	// increase on this node, only their uniqueness across nodes and
+	// restarts is weakened until a reservation succeeds again.
+	lenient bool
 
 	mu          sync.Mutex
 	next, limit uint64
-	// spare is the first id of the block reserved ahead (0: none yet).
+	// spare is the first number of the block reserved ahead (0: none yet).
 	spare uint64
 	// reserving is closed when the reservation in flight ends (nil: none
-	// is).
+	// is); failed is why the last one failed (nil if it did not).
 	reserving chan struct{}
+	failed    error
 }
 
-// newIDSource returns an idSource reserving blocks of block ids from b.
-func newIDSource(b *broker.Broker, log *slog.Logger, block uint64) *idSource {
-	return &idSource{broker: b, log: log, block: block}
+// newIDs returns the counter of message ids, reserved block at a time: a
+// message always gets an id.
+func newIDs(b *broker.Broker, log *slog.Logger, block uint64) *counter {
+	return &counter{broker: b, log: log, name: broker.MessageIDs, block: block, lenient: true}
 }
 
-// nextID returns a new id. Callers that need ids in delivery order within a
-// room call it while holding the room lock.
-func (s *idSource) nextID() uint64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for s.next >= s.limit {
-		if s.spare != 0 {
-			if s.spare > s.next {
-				s.next = s.spare
-			}
-			s.limit, s.spare = s.next+s.block, 0
-			break
-		}
-		if s.reserving == nil {
-			s.reserveLocked()
-		}
-		done := s.reserving
-		s.mu.Unlock()
-		<-done
-		s.mu.Lock()
-		if s.spare == 0 && s.next >= s.limit {
-			// Ids go on increasing on this node; only their uniqueness
-			// across nodes and restarts is weakened until a reservation
-			// succeeds again.
-			s.limit = s.next + s.block
-		}
-	}
-	id := s.next
-	s.next++
-	if s.spare == 0 && s.reserving == nil && s.limit-s.next <= s.block/4 {
-		s.reserveLocked()
-	}
+// newClientNumbers returns the counter of Client(N) numbers, reserved block
+// at a time: a stream that cannot get one is refused.
+func newClientNumbers(b *broker.Broker, log *slog.Logger, block uint64) *counter {
+	return &counter{broker: b, log: log, name: broker.ClientNumbers, block: block}
+}
+
+// nextID returns a new message id from c, a counter of newIDs. Callers that
+// need ids in delivery order within a room call it while holding the room
+// lock.
+func (c *counter) nextID() uint64 {
+	id, _ := c.take()
 	return id
 }
 
+// take returns the next number, or, unless c is lenient, the broker's
+// error when none is reserved.
+func (c *counter) take() (uint64, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for c.next >= c.limit {
+		if c.spare != 0 {
+			if c.spare > c.next {
+				c.next = c.spare
+			}
+			c.limit, c.spare = c.next+c.block, 0
+			break
+		}
+		if c.reserving == nil {
+			c.reserveLocked()
+		}
+		done := c.reserving
+		c.mu.Unlock()
+		<-done
+		c.mu.Lock()
+		if c.spare == 0 && c.next >= c.limit && c.failed != nil {
+			if !c.lenient {
+				return 0, c.failed
+			}
+			c.limit = c.next + c.block
+		}
+	}
+	n := c.next
+	c.next++
+	if c.spare == 0 && c.reserving == nil && c.limit-c.next <= c.block/4 {
+		c.reserveLocked()
+	}
+	return n, nil
+}
+
 // reserveLocked reserves the next block in the background, into spare.
-// s.mu must be held.
-func (s *idSource) reserveLocked() {
+// c.mu must be held.
+func (c *counter) reserveLocked() {
 	done := make(chan struct{})
-	s.reserving = done
+	c.reserving = done
 	go func() {
 		ctx, cancel := brokerCtx()
-		first, err := s.broker.Reserve(ctx, broker.MessageIDs, s.block)
+		first, err := c.broker.Reserve(ctx, c.name, c.block)
 		cancel()
 		if err != nil {
-			s.log.Error("cannot reserve message ids", "err", err)
+			c.log.Error("cannot reserve numbers from the broker", "counter", c.name, "err", err)
 		}
-		s.mu.Lock()
+		c.mu.Lock()
 		if err == nil {
-			s.spare = first
+			c.spare = first
 		}
-		s.reserving = nil
+		c.failed = err
+		c.reserving = nil
 		close(done)
-		s.mu.Unlock()
+		c.mu.Unlock()
 	}()
 }

@@ -21,7 +21,7 @@ func holdIDs(h *holder) func(broker.Op, string) {
 
 // takeID returns src's next id, failing the test if it waits for the
 // broker.
-func takeID(t *testing.T, src *idSource) uint64 {
+func takeID(t *testing.T, src *counter) uint64 {
 	t.Helper()
 	got := make(chan uint64, 1)
 	go func() { got <- src.nextID() }()
@@ -41,10 +41,10 @@ func TestIDsAreReservedAhead(t *testing.T) {
 	h := newHolder()
 	b := openBroker(t, broker.Options{History: chatwire.HistorySize, Before: holdIDs(h)})
 	log := slog.New(slog.DiscardHandler)
-	src, other := newIDSource(b, log, 8), newIDSource(b, log, 8)
+	src, other := newIDs(b, log, 8), newIDs(b, log, 8)
 	seen := make(map[uint64]bool)
 	var last uint64
-	take := func(s *idSource) uint64 {
+	take := func(s *counter) uint64 {
 		t.Helper()
 		id := takeID(t, s)
 		if seen[id] {
@@ -98,7 +98,7 @@ func TestIDsAreReservedAhead(t *testing.T) {
 // nodes waits for it), rather than every text waiting.
 func TestIDsGoOnWithoutTheBroker(t *testing.T) {
 	b := openBroker(t, broker.Options{History: chatwire.HistorySize})
-	src := newIDSource(b, slog.New(slog.DiscardHandler), 4)
+	src := newIDs(b, slog.New(slog.DiscardHandler), 4)
 	last := takeID(t, src)
 	b.Close()
 	for range 10 {
@@ -107,5 +107,25 @@ func TestIDsGoOnWithoutTheBroker(t *testing.T) {
 			t.Fatalf("id %d after %d", id, last)
 		}
 		last = id
+	}
+}
+
+// Client(N) numbers are not made up: once the reserved ones are used, a
+// stream that cannot reserve more gets none.
+func TestClientNumbersNeedTheBroker(t *testing.T) {
+	b := openBroker(t, broker.Options{History: chatwire.HistorySize})
+	nums := newClientNumbers(b, slog.New(slog.DiscardHandler), 4)
+	first, err := nums.take()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+	for i := range uint64(3) { // the rest of the block
+		if n, err := nums.take(); err != nil || n != first+1+i {
+			t.Fatalf("got %d, %v; want %d", n, err, first+1+i)
+		}
+	}
+	if n, err := nums.take(); err == nil {
+		t.Fatalf("got %d without the broker, want an error", n)
 	}
 }

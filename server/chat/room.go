@@ -19,12 +19,15 @@ type room struct {
 	// member joins, so that history and live traffic neither overlap nor
 	// leave a gap. Queuing never blocks and sends happen on each member's
 	// writer; texts and notices go to the broker on its publishing
-	// goroutine, and names are freed there off the lock (offLockLocked).
-	// Work under mu can still wait on the broker: taking an id when ids
-	// run out faster than the next block is reserved ahead (ids.go),
-	// claiming or renaming a name, saving a member's session as it joins or drops, and reading the
-	// history when the room opens here. The service-wide lock is never
-	// held across a broker call.
+	// goroutine, and a member's name and session are claimed before its
+	// join takes mu, and renamed, saved and freed on the room's broker
+	// work after mu is released (offLockLocked). Work under mu still waits
+	// on the broker, holding up this room alone, to read the history when
+	// the room opens here (its first member is shown it before anything
+	// live), to read the room's last seq for a member resuming from
+	// further than this node relayed, and to take an id when ids run out
+	// before the next block is reserved (ids.go). The service-wide lock
+	// is never held across a broker call.
 	mu      sync.Mutex
 	members []*member
 	names   map[string]*member // by the skeleton of the name, members and dropped ones
@@ -56,7 +59,8 @@ type room struct {
 
 	// work is broker work queued under mu to run after it is released, in
 	// order, on one goroutine while working: nothing slow runs under the
-	// room lock that does not have to.
+	// room lock that does not have to, and a member's writes to the broker
+	// (save, rename, release) keep their order.
 	work    []func()
 	working bool
 }

@@ -129,7 +129,7 @@ type Service struct {
 	log     *slog.Logger
 	broker  *broker.Broker
 	epoch   string // the broker's, set on every message sent
-	ids     *idSource
+	ids     *counter
 	metrics Metrics
 
 	// errTooFast ends a member over the rate limit.
@@ -145,7 +145,7 @@ type Service struct {
 	// streams counts streams since start, for the logs; nums numbers
 	// Client(N).
 	streams atomic.Uint64
-	nums    numbers
+	nums    *counter
 
 	mu      sync.Mutex           // guards the fields below; taken before any room.mu
 	rooms   map[string]*room     // rooms with members
@@ -261,7 +261,8 @@ func New(cfg Config) *Service {
 		s.errTooFast = status.Errorf(codes.ResourceExhausted, "sending too fast: at most %s %s per second",
 			strconv.FormatFloat(cfg.Rate, 'f', -1, 64), unit)
 	}
-	s.ids = newIDSource(s.broker, cfg.Logger, idBlock)
+	s.ids = newIDs(s.broker, cfg.Logger, idBlock)
+	s.nums = newClientNumbers(s.broker, cfg.Logger, clientNumberBlock)
 	if err := s.broker.WatchMembers(context.Background(), s.dir.apply); err != nil {
 		s.log.Error("cannot watch the members of the other chat nodes; presence lists will fail", "err", err)
 	}
