@@ -333,14 +333,15 @@ func newMembershipID() string {
 // dropped (connected when dropped is zero), so that m can resume on any
 // node, after a restart too. It is saved after r.mu is released, in order
 // with the room's other broker work (a rename before it is saved with it,
-// a release after it frees what it wrote). r.mu must be held.
-func (s *Service) saveSessionLocked(r *room, m *member, dropped time.Time) {
+// a release after it frees what it wrote); the channel returned (nil if
+// there is nothing to save) is closed once saved. r.mu must be held.
+func (s *Service) saveSessionLocked(r *room, m *member, dropped time.Time) <-chan struct{} {
 	sess := m.sess
 	if sess == nil || sess.rec == nil {
-		return
+		return nil
 	}
 	rec := sess.rec
-	r.offLockLocked(func() {
+	return r.offLockLocked(func() {
 		// As it is by now: a rename queued before this has run.
 		r.mu.Lock()
 		name, named := m.name, m.named
@@ -383,7 +384,7 @@ func (s *Service) updateMember(r *room, sess *session, rec *broker.Member, chang
 
 // releaseMemberLocked has m's name freed in the broker and its session
 // forgotten there, after r.mu is released (the membership is nobody's
-// here any more, so it is the release's alone): m.released is closed once
+// here any more, so it is the release's alone): m.settled is closed once
 // done. r.mu must be held.
 func (s *Service) releaseMemberLocked(r *room, m *member) {
 	rec := m.sess.rec
@@ -391,7 +392,7 @@ func (s *Service) releaseMemberLocked(r *room, m *member) {
 		return
 	}
 	m.sess.rec = nil
-	m.released = r.offLockLocked(func() { s.release(rec) })
+	m.settled = r.offLockLocked(func() { s.release(rec) })
 }
 
 // release frees rec's name in the broker and forgets its session there,

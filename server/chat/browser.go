@@ -109,7 +109,6 @@ func (s *Service) Join(req *chatpb.JoinRequest, stream grpc.ServerStreamingServe
 		log.Info("client rejected", "code", status.Code(err), "reason", status.Convert(err).Message())
 		return err
 	}
-	defer s.joined.remove(rr.memberToken, m)
 	log.Info("client joined", "user", m.currentName(), "room", roomName, "signed_in", signedIn != "", "resumed", m.resumed)
 	return s.stay(ctx, m, log, heartbeat)
 }

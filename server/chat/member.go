@@ -51,10 +51,14 @@ type member struct {
 	// sess is the member's session: set at join, shared with the member's
 	// earlier and later streams when it resumes.
 	sess *session
+	// memberToken, for a Join stream's member, is the token its Send and
+	// Leave name it by; set at join.
+	memberToken string
 
-	// released, once the member's name is being freed in the broker off
-	// the room lock, is closed when that is done. Guarded by room.mu.
-	released <-chan struct{}
+	// settled, once the member's name is being freed in the broker off
+	// the room lock (or its session saved as dropped), is closed when that
+	// is done. Guarded by room.mu.
+	settled <-chan struct{}
 
 	// quit is set when the client asked to leave (KIND_LEAVE): its stream
 	// ending is then a leave, not a drop to ride out.

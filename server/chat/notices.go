@@ -121,7 +121,7 @@ func (s *Service) leftLocked(r *room, m *member) {
 		return
 	}
 	text := m.name + " left the room"
-	if m.released == nil {
+	if m.settled == nil {
 		s.noticeLocked(r, chatpb.ChatMessage_KIND_LEAVE, text, nil)
 		return
 	}

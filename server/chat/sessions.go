@@ -23,7 +23,7 @@ func (s *Service) dropLocked(r *room, m *member) bool {
 	m.dropped = true
 	r.reserved++
 	s.metrics.MemberDropped()
-	s.saveSessionLocked(r, m, time.Now())
+	m.settled = s.saveSessionLocked(r, m, time.Now())
 	s.expireLater(m, s.cfg.ResumeGrace)
 	return true
 }

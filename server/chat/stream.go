@@ -39,9 +39,6 @@ func (s *Service) ChatStream(stream grpc.BidiStreamingServer[chatpb.ChatMessage,
 		return e.err
 	}
 	m, log := e.m, e.log
-	if e.memberToken != "" {
-		defer s.joined.remove(e.memberToken, m)
-	}
 	if m.finished != nil {
 		// Ending the member finishes the stream (see finishEarly), which
 		// also ends a RecvMsg: this goroutine reads, and an idle member
@@ -96,13 +93,12 @@ func (s *Service) finishEarly(m *member, out grpc.ServerStream, log *slog.Logger
 	}
 }
 
-// entry is what enter returns: the member that joined, its stream's
-// logger and member token, or why it could not join.
+// entry is what enter returns: the member that joined and its stream's
+// logger, or why it could not join.
 type entry struct {
-	m           *member
-	log         *slog.Logger
-	memberToken string
-	err         error
+	m   *member
+	log *slog.Logger
+	err error
 }
 
 // enter reads what a new ChatStream asks for from its metadata and joins
@@ -149,7 +145,7 @@ func (s *Service) enter(stream grpc.ServerStream) entry {
 		return rejected(err)
 	}
 	log.Info("client joined", "user", m.name, "room", roomName, "signed_in", signedIn != "", "resumed", m.resumed)
-	return entry{m: m, log: log, memberToken: req.memberToken}
+	return entry{m: m, log: log}
 }
 
 // streamName returns the name a new stream asks for: want, or Client(N)
@@ -430,6 +426,7 @@ func (s *Service) enterRoom(stream uint64, addr, ip, roomName string, req resume
 		// Registered before the writer starts, so that the member is found
 		// by the time its client can know the token.
 		welcome.MemberToken = req.memberToken
+		m.memberToken = req.memberToken
 		s.joined.add(req.memberToken, m)
 	}
 	m.preamble = append(m.preamble, encode(welcome))
@@ -571,17 +568,21 @@ func (s *Service) replayLocked(r *room, m *member, from *resumePoint) {
 // It reports whether m's name stays reserved for the grace period.
 //
 // Only the room lock is held while m leaves, and its name is freed in the
-// broker after that (waited for, so that its client, told the stream
-// ended, finds the name free): a slow broker holds up m's room, never the
-// others.
+// broker after that, or its session saved as dropped (waited for, so that
+// its client, told the stream ended, finds the name free, and the other
+// nodes know it dropped): a slow broker holds up no one but m.
 func (s *Service) leave(m *member) (dropped bool) {
 	r := m.room
 	r.mu.Lock()
 	s.dropOrRemoveLocked(r, m)
-	dropped, released := m.dropped, m.released
+	dropped, settled := m.dropped, m.settled
 	r.mu.Unlock()
-	if released != nil {
-		<-released
+	if m.memberToken != "" {
+		// Its Send and Leave find no membership from now on.
+		s.joined.remove(m.memberToken, m)
+	}
+	if settled != nil {
+		<-settled
 	}
 	s.mu.Lock()
 	r.mu.Lock()
