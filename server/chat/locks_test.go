@@ -22,11 +22,19 @@ func holdOp(h *holder, op broker.Op) func(broker.Op, string) {
 	}
 }
 
+// startHolding starts a chat server with cfg whose broker calls before
+// ahead of its writes (see holdOp).
+func startHolding(t *testing.T, cfg Config, before func(broker.Op, string)) *testServer {
+	t.Helper()
+	cfg.Broker = openBroker(t, broker.Options{History: chatwire.HistorySize, Before: before})
+	return startServer(t, cfg)
+}
+
 // A name the broker is slow to free holds up no other room: neither the
 // service-wide lock nor the room's is held meanwhile.
 func TestSlowReleaseHoldsUpNoOtherRoom(t *testing.T) {
 	h := newHolder()
-	ts := startServer(t, Config{Broker: openBroker(t, broker.Options{History: chatwire.HistorySize, Before: holdOp(h, broker.OpRelease)})})
+	ts := startHolding(t, Config{}, holdOp(h, broker.OpRelease))
 	alice := ts.join(t, "Alice", "slow")
 	stays := ts.join(t, "Stays", "slow")
 	alice.expect(kJoin, "Stays joined the room")
@@ -57,8 +65,7 @@ func TestSlowReleaseHoldsUpNoOtherRoom(t *testing.T) {
 // for it, so that it never shows history about to go.
 func TestSlowExpiryHoldsUpNoOtherRoom(t *testing.T) {
 	h := newHolder()
-	b := openBroker(t, broker.Options{History: chatwire.HistorySize, Before: holdOp(h, broker.OpDeleteHistory)})
-	ts := startServer(t, Config{Broker: b, RoomRetention: time.Hour})
+	ts := startHolding(t, Config{RoomRetention: time.Hour}, holdOp(h, broker.OpDeleteHistory))
 	alice := ts.join(t, "Alice", "old")
 	bob := ts.join(t, "Bob", "old")
 	alice.expect(kJoin, "Bob joined the room")
@@ -91,7 +98,7 @@ func TestSlowExpiryHoldsUpNoOtherRoom(t *testing.T) {
 // reserved ahead, off the room lock, while the current one lasts.
 func TestSlowIDReservationHoldsUpNoText(t *testing.T) {
 	h := newHolder()
-	ts := startServer(t, Config{Broker: openBroker(t, broker.Options{History: chatwire.HistorySize, Before: holdIDs(h)})})
+	ts := startHolding(t, Config{}, holdIDs(h))
 	alice := ts.join(t, "Alice", "busy")
 	bob := ts.join(t, "Bob", "busy")
 	alice.expect(kJoin, "Bob joined the room")
@@ -125,7 +132,7 @@ func TestSlowIDReservationHoldsUpNoText(t *testing.T) {
 // it: its room goes on meanwhile.
 func TestSlowClaimHoldsUpNoOneElse(t *testing.T) {
 	h := newHolder()
-	ts := startServer(t, Config{Broker: openBroker(t, broker.Options{History: chatwire.HistorySize, Before: holdOp(h, broker.OpClaim)})})
+	ts := startHolding(t, Config{}, holdOp(h, broker.OpClaim))
 	alice := ts.join(t, "Alice", "busy")
 	bob := ts.join(t, "Bob", "busy")
 	alice.expect(kJoin, "Bob joined the room")
@@ -143,7 +150,7 @@ func TestSlowClaimHoldsUpNoOneElse(t *testing.T) {
 // its room goes on meanwhile, and its next text carries the new name.
 func TestSlowRenameHoldsUpNoOneElse(t *testing.T) {
 	h := newHolder()
-	ts := startServer(t, Config{Broker: openBroker(t, broker.Options{History: chatwire.HistorySize, Before: holdOp(h, broker.OpClaim)})})
+	ts := startHolding(t, Config{}, holdOp(h, broker.OpClaim))
 	anon := ts.join(t, "", "busy")
 	bob := ts.join(t, "Bob", "busy")
 	anon.expect(kJoin, "Bob joined the room")
@@ -165,8 +172,7 @@ func TestSlowRenameHoldsUpNoOneElse(t *testing.T) {
 // no one: the room goes on, and the member resumes once it is saved.
 func TestSlowSaveHoldsUpNoOneElse(t *testing.T) {
 	h := newHolder()
-	ts := startServer(t, Config{ResumeGrace: grace,
-		Broker: openBroker(t, broker.Options{History: chatwire.HistorySize, Before: holdOp(h, broker.OpUpdate)})})
+	ts := startHolding(t, Config{ResumeGrace: grace}, holdOp(h, broker.OpUpdate))
 	alice := ts.joinDroppable(t, "Alice")
 	bob := ts.join(t, "Bob", "")
 	h.hold()
