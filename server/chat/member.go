@@ -56,8 +56,8 @@ type member struct {
 	memberToken string
 
 	// settled, once the member's name is being freed in the broker off
-	// the room lock (or its session saved as dropped), is closed when that
-	// is done. Guarded by room.mu.
+	// the room lock and the room told it left (or its session saved as
+	// dropped), is closed when that is done. Guarded by room.mu.
 	settled <-chan struct{}
 
 	// quit is set when the client asked to leave (KIND_LEAVE): its stream

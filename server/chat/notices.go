@@ -115,7 +115,9 @@ func summaryText(joins, leaves int) string {
 
 // leftLocked tells r that m left once m's name is free in the broker (its
 // release runs off the lock, queued before this): whoever sees the notice
-// can take the name at once. r.mu must be held.
+// can take the name at once. m.settled then waits for the notice too, so
+// that a leave is told (or counted) by the time its stream ends. r.mu must
+// be held.
 func (s *Service) leftLocked(r *room, m *member) {
 	if r.closed {
 		return
@@ -125,7 +127,7 @@ func (s *Service) leftLocked(r *room, m *member) {
 		s.noticeLocked(r, chatpb.ChatMessage_KIND_LEAVE, text, nil)
 		return
 	}
-	r.offLockLocked(func() {
+	m.settled = r.offLockLocked(func() {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		if !r.closed {
