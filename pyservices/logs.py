@@ -6,8 +6,10 @@ work no line here uses: they look up the caller's file and line and the thread,
 process and multiprocessing names of every record, and format the date afresh for
 every line. This module turns those off (as the logging HOWTO's "Optimization"
 section describes), formats a second's date once and a text line with one f-string,
-and writes the lines logged during one turn of the event loop with one write
-(`LoopBatchingHandler`) rather than one system call per line. (Handing records to a
+and writes the lines logged within `FLUSH_INTERVAL` (50 ms) of each other on the event
+loop with one write (`LoopBatchingHandler`) rather than one system call per line or per
+turn of the loop: under load a turn handles a call or two, and a write per turn cost
+about as much as formatting the line. (Handing records to a
 writer thread costs more than it saves: the calls and the writer share one CPU and the
 GIL, and the writer's formatting is no cheaper for being elsewhere.)
 
@@ -77,13 +79,19 @@ class JSONFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
-class LoopBatchingHandler(logging.StreamHandler):  # type: ignore[type-arg]
-    """A StreamHandler that writes the lines logged during one turn of an event loop at
-    the end of that turn, in one write. A line logged where no event loop runs is written
-    at once, after any still waiting, so the order of lines is kept."""
+# How long a line logged on the event loop may wait for others to share its write.
+FLUSH_INTERVAL = 0.05
 
-    def __init__(self, stream: TextIO | None = None) -> None:
+
+class LoopBatchingHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """A StreamHandler that writes the lines logged on an event loop `interval` seconds
+    after the first of them (0: at the end of the loop's turn), in one write. A line logged
+    where no event loop runs is written at once, after any still waiting, so the order of
+    lines is kept; `flush` (which `logging.shutdown` calls at exit) writes what waits."""
+
+    def __init__(self, stream: TextIO | None = None, interval: float = FLUSH_INTERVAL) -> None:
         super().__init__(stream)
+        self.interval = interval
         self._lines: list[str] = []
         self._scheduled: asyncio.AbstractEventLoop | None = None
 
@@ -97,13 +105,16 @@ class LoopBatchingHandler(logging.StreamHandler):  # type: ignore[type-arg]
                 return
             if self._scheduled is not loop:
                 self._scheduled = loop
-                loop.call_soon(self._end_of_turn)
+                if self.interval > 0:
+                    loop.call_later(self.interval, self._end_of_batch)
+                else:
+                    loop.call_soon(self._end_of_batch)
         except RecursionError:
             raise
         except Exception:
             self.handleError(record)
 
-    def _end_of_turn(self) -> None:
+    def _end_of_batch(self) -> None:
         with self.lock:  # type: ignore[union-attr]
             self._scheduled = None
             self._write()

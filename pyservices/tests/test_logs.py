@@ -17,9 +17,11 @@ class CountingStream(io.StringIO):
     def __init__(self) -> None:
         super().__init__()
         self.writes = 0
+        self.written = asyncio.Event()  # set by a write on the event loop's thread
 
     def write(self, text: str) -> int:
         self.writes += 1
+        self.written.set()
         return super().write(text)
 
 
@@ -45,7 +47,7 @@ def test_a_line_with_a_traceback_keeps_it() -> None:
 
 async def test_lines_of_one_loop_turn_go_out_in_one_write_in_order() -> None:
     stream = CountingStream()
-    handler = LoopBatchingHandler(stream)
+    handler = LoopBatchingHandler(stream, interval=0)
     handler.setFormatter(logging.Formatter("%(message)s"))
     for n in range(5):
         handler.handle(record("line %d", n))
@@ -60,7 +62,7 @@ async def test_lines_of_one_loop_turn_go_out_in_one_write_in_order() -> None:
 
 async def test_a_line_from_another_thread_goes_out_at_once_after_the_waiting_ones() -> None:
     stream = CountingStream()
-    handler = LoopBatchingHandler(stream)
+    handler = LoopBatchingHandler(stream, interval=0)
     handler.setFormatter(logging.Formatter("%(message)s"))
     handler.handle(record("from the loop"))
     worker = threading.Thread(target=handler.handle, args=(record("from a thread"),))
@@ -73,7 +75,7 @@ async def test_a_line_from_another_thread_goes_out_at_once_after_the_waiting_one
 
 def test_outside_an_event_loop_lines_go_out_at_once_and_flush_writes_the_rest() -> None:
     stream = CountingStream()
-    handler = LoopBatchingHandler(stream)
+    handler = LoopBatchingHandler(stream, interval=0)
     handler.setFormatter(logging.Formatter("%(message)s"))
     handler.handle(record("now"))
     assert stream.getvalue() == "now\n"
@@ -89,3 +91,20 @@ def test_outside_an_event_loop_lines_go_out_at_once_and_flush_writes_the_rest() 
         loop.close()
     handler.flush()  # as logging.shutdown does at exit
     assert stream.getvalue() == "now\nat the last turn\n"
+
+
+async def test_lines_logged_within_the_interval_share_one_write() -> None:
+    stream = CountingStream()
+    handler = LoopBatchingHandler(stream, interval=0.05)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.handle(record("first"))
+    await asyncio.sleep(0)
+    handler.handle(record("a turn later"))
+    await asyncio.sleep(0)
+    assert stream.getvalue() == ""  # waiting for the interval to end
+    await asyncio.wait_for(stream.written.wait(), 5)
+    assert stream.getvalue() == "first\na turn later\n"
+    assert stream.writes == 1
+    handler.handle(record("unwritten at exit"))
+    handler.flush()  # as logging.shutdown does
+    assert stream.getvalue().endswith("a turn later\nunwritten at exit\n")
