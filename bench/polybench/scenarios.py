@@ -65,7 +65,8 @@ def summarize(steps: list[dict[str, Any]]) -> dict[str, Any]:
 def join_estimate(results: list[dict[str, Any]], kind: str, n: int) -> float | None:
     """Seconds the join phase of n clients should take, from the largest room so far: a server
     that tells every member of everyone after it sends N(N-1)/2 join notices; one that sums
-    up the joins of a big room (about one notice per client) grows linearly."""
+    up the joins of a big room (each member told of the joins before the room grew big, then
+    summaries: far fewer than N(N-1)/2) grows linearly."""
     done = [r for r in results if r["server"] == kind and r.get("connect")]
     if not done:
         return None
@@ -74,8 +75,8 @@ def join_estimate(results: list[dict[str, Any]], kind: str, n: int) -> float | N
     m = last["clients"]
     if m < 100 or c["seconds"] <= 0:
         return None
-    if c["notices"] < 4 * m:
-        # Joins summed up: a few notices per client.
+    if c["notices"] < m * (m - 1) / 2 / 4:
+        # Joins summed up: far fewer notices than one per pair of members.
         return 1.5 * c["seconds"] * n / m
     # Measured: the rate falls as the room grows (about 1.5x slower from 1,000 to 5,000).
     return 1.5 * n * (n - 1) / 2 / (c["notices"] / c["seconds"])

@@ -53,6 +53,10 @@ def test_join_estimate_scales_the_largest_room_so_far() -> None:
         1.5 * 5000 * 4999 / 2 / 49_950
     )
     assert join_estimate([small, other], "polychat", 5000) is None
+    # A big room's joins summed up: 100 members told one by one (4,950 notices), then
+    # summaries; the join phase grows linearly.
+    big["connect"] = {"notices": 5_560, "seconds": 0.2}
+    assert join_estimate([small, big, other], "polychat", 5000) == pytest.approx(1.5 * 0.2 * 5)
 
 
 def test_isolation_sets_the_stuck_run_against_the_mean_of_the_others() -> None:
