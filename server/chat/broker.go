@@ -124,18 +124,8 @@ func (s *Service) relay(r *room, d broker.Delivery) {
 		return
 	}
 	r.hist.add(d.Msg, s.cfg.History, s.cfg.HistoryBytes)
-	s.releaseSkippedLocked(r, d.Msg.GetSeq())
-	for _, h := range r.held {
-		if h.id == d.Msg.GetId() && h.o == nil && !h.ready {
-			// A text of this node's, back from the broker: it goes out,
-			// and what this node held back behind it.
-			h.o, h.ready = o, true
-			s.releaseHeldLocked(r)
-			if h.exclude != nil {
-				r.pace.back() // a member's text, counted by the pacer
-			}
-			return
-		}
+	if s.heldCameBackLocked(r, d.Msg, o) {
+		return
 	}
 	// Another node's text: the stream has it before this node's texts
 	// still on their way, so it goes out at once.
@@ -172,27 +162,42 @@ func (s *Service) refused(r *room, m *member, id string) {
 	m.end(errBroker)
 }
 
-// releaseSkippedLocked sends the texts of this node's that the broker
-// stored before seq but that never came back to it: the stream discarded
-// them before this node's reader got them (it lagged the room by more than
-// the stream keeps), and seq coming back means they never will. Without
-// this, everything held behind such a text would wait for ever. r.mu must
-// be held.
-func (s *Service) releaseSkippedLocked(r *room, seq uint64) {
-	skipped := false
+// heldCameBackLocked looks, in one pass over r.held, for msg (o, as the
+// broker stored it) among the texts this node holds back until they come
+// back: found, it goes out, with what was held behind it, and true is
+// returned. On the way it sends the texts of this node's that the broker
+// stored before msg but that never came back: the stream discarded them
+// before this node's reader got them (it lagged the room by more than the
+// stream keeps), and msg coming back means they never will; without this,
+// everything held behind such a text would wait for ever. r.mu must be
+// held.
+func (s *Service) heldCameBackLocked(r *room, msg *chatpb.ChatMessage, o *outgoing) bool {
+	id, seq := msg.GetId(), msg.GetSeq()
+	mine, skipped := false, false
 	for _, h := range r.held {
-		if stored := h.stored.Load(); !h.ready && h.o == nil && stored != 0 && stored < seq {
+		if h.ready || h.o != nil {
+			continue
+		}
+		if h.id == id {
+			h.o, h.ready, mine = o, true, true
+		} else if stored := h.stored.Load(); stored != 0 && stored < seq {
 			s.log.Warn("a text of this node's was not read back from the broker; sending it from here",
 				"room", r.name, "seq", stored, "next_seq_read", seq)
 			h.o, h.ready, skipped = encode(h.msg), true, true
-			if h.exclude != nil {
-				r.pace.back() // a member's text, counted by the pacer
-			}
+		} else {
+			continue
+		}
+		if h.exclude != nil {
+			r.pace.back() // a member's text, counted by the pacer
+		}
+		if mine {
+			break // texts held after it were stored after it
 		}
 	}
-	if skipped {
+	if mine || skipped {
 		s.releaseHeldLocked(r)
 	}
+	return mine
 }
 
 // holdLocked puts msg, a text of this node's (from exclude, who is not sent
