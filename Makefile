@@ -129,7 +129,7 @@ $(VENV)/.bench-installed: $(VENV)/.installed pyproject.toml
 	@touch $@
 
 .PHONY: bench bench-quick
-bench: $(VENV)/.bench-installed $(BIN)/ghz ## Benchmarks (~5 min): bench/results/latest.{json,md}, latency.png.
+bench: $(VENV)/.bench-installed $(BIN)/ghz ## Benchmarks (~10 min): bench/results/latest.{json,md}, latency.png.
 	$(PYTHON) bench/run.py --ghz $(BIN)/ghz --command "make bench"
 
 bench-quick: $(VENV)/.bench-installed $(BIN)/ghz ## A smaller benchmark sweep, as a sanity check (~2 min).
