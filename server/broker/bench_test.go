@@ -30,3 +30,26 @@ func BenchmarkPublishFollow(b *testing.B) {
 		<-got
 	}
 }
+
+// BenchmarkPublishOneInFlight measures one text at a time: published,
+// stored and delivered on this node before the next is published (the
+// latency a lone conversation sees).
+func BenchmarkPublishOneInFlight(b *testing.B) {
+	br, err := Open(context.Background(), Options{History: 50, Logger: quiet})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer br.Close()
+	got := make(chan struct{}, 1)
+	r, err := br.Follow(context.Background(), "bench", func([]Delivery) {}, func(Delivery) { got <- struct{}{} })
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		r.Publish(text("bench", "u", "0123456789012345678901234567890123456789012345678901234567890123"), "m", nil)
+		<-got
+	}
+}

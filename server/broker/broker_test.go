@@ -186,6 +186,54 @@ func TestTextsGetRoomSeqsInOneOrderAcrossNodes(t *testing.T) {
 	if seq, err := a.LastSeq(ctx(t), "lobby"); err != nil || seq != 2*n {
 		t.Fatalf("LastSeq %d, %v", seq, err)
 	}
+	// Nothing was delivered twice: the next delivery on each node is the
+	// next text.
+	publish(t, fa.room, text("lobby", "A", "last"), "A")
+	if da, db := fa.next(t), fb.next(t); da.Msg.GetSeq() != 2*n+1 || db.Msg.GetSeq() != 2*n+1 {
+		t.Fatalf("after the burst: seqs %d and %d, want %d", da.Msg.GetSeq(), db.Msg.GetSeq(), 2*n+1)
+	}
+}
+
+// A text of this node's is delivered here as soon as it is stored, not
+// after a further hop through NATS to the room's reader (what a lone
+// conversation waits for on every line), and once only.
+func TestATextOfThisNodesIsDeliveredOnceStored(t *testing.T) {
+	f := follow(t, open(t, nil), "lobby")
+	const n = 20
+	for i := range n {
+		delivered := make(chan bool, 1)
+		f.room.Publish(text("lobby", "A", fmt.Sprint(i)), "A", func(err error) {
+			if err != nil {
+				t.Error(err)
+			}
+			delivered <- len(f.got) > 0
+		})
+		if !<-delivered {
+			t.Fatalf("text %d: stored, not yet delivered", i)
+		}
+		if d := f.next(t); d.Msg.GetSeq() != uint64(i+1) || d.Origin != "A" || len(d.Data) == 0 {
+			t.Fatalf("text %d: delivered %v from %q with %d bytes", i, d.Msg, d.Origin, len(d.Data))
+		}
+	}
+	publish(t, f.room, &chatpb.ChatMessage{Room: "lobby", User: "A", Message: "left", Kind: chatpb.ChatMessage_KIND_LEAVE}, "")
+	if d := f.next(t); d.Msg.GetKind() != chatpb.ChatMessage_KIND_LEAVE {
+		t.Fatalf("after the texts: %v, want the notice (a text delivered twice?)", d.Msg)
+	}
+}
+
+// A private message this node stored before a text is delivered before it:
+// the text is not delivered at once while the reader has not yet read the
+// private message back.
+func TestAPrivateMessageStoredBeforeATextIsDeliveredFirst(t *testing.T) {
+	f := follow(t, open(t, nil), "lobby")
+	for i := range 20 {
+		f.room.PublishDirect([]Direct{{Msg: text("lobby", "A", fmt.Sprint("private ", i)), To: "B"}}, "A", nil)
+		publish(t, f.room, text("lobby", "A", fmt.Sprint("public ", i)), "A")
+		first, second := f.next(t), f.next(t)
+		if first.To != "B" || second.Msg.GetMessage() != fmt.Sprint("public ", i) {
+			t.Fatalf("round %d: delivered %q (to %q) then %q", i, first.Msg.GetMessage(), first.To, second.Msg.GetMessage())
+		}
+	}
 }
 
 func TestHistoryIsTheLastRecordsAndJoinersSeeNoGapNorDuplicate(t *testing.T) {
@@ -429,5 +477,24 @@ func TestCountersNeverRepeat(t *testing.T) {
 	}
 	if n, _ := b.Reserve(ctx(t), "ids", 1); n != 1000 {
 		t.Fatalf("after raising to 1000: %d", n)
+	}
+}
+
+// Once a burst is published, the room's queue keeps none of its messages
+// (a room of a thousand joins would otherwise hold their notices as long
+// as it is followed).
+func TestAPublishedBurstIsNotKept(t *testing.T) {
+	f := follow(t, open(t, nil), "lobby")
+	const n = 100
+	var wg sync.WaitGroup
+	wg.Add(n)
+	for i := range n {
+		f.room.Publish(text("lobby", "A", fmt.Sprint(i)), "A", func(error) { wg.Done() })
+	}
+	wg.Wait()
+	f.room.mu.Lock()
+	defer f.room.mu.Unlock()
+	if kept := f.room.queue[:cap(f.room.queue)]; len(kept) > 0 {
+		t.Fatalf("the queue still holds %d slots after the burst", len(kept))
 	}
 }

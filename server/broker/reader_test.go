@@ -14,10 +14,11 @@ import (
 func TestARoomWhoseConsumerIsLostGoesOnFromWhereItWas(t *testing.T) {
 	b := open(t, nil)
 	f := follow(t, b, "general")
+	other := elsewhere(b, "general")
 	sent := 0
 	say := func(n int) {
 		for range n {
-			publish(t, f.room, text("general", "Alice", fmt.Sprint(sent)), "elsewhere")
+			publish(t, other, text("general", "Alice", fmt.Sprint(sent)), "elsewhere")
 			sent++
 		}
 	}
@@ -67,14 +68,15 @@ func TestAReaderLaggingBehindTheHistoryLosesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(r.Close)
-	publish(t, r, text("general", "Alice", "0"), "elsewhere")
+	other := elsewhere(b, "general")
+	publish(t, other, text("general", "Alice", "0"), "elsewhere")
 	<-first
 	// The consumer goes while the reader is busy: what is stored from now
 	// on comes through the next one, made from the record after "0".
 	brokertest.DeleteConsumers(t, b.js, roomStream)
 	const n = 30 // six times the history
 	for i := 1; i <= n; i++ {
-		publish(t, r, text("general", "Alice", fmt.Sprint(i)), "elsewhere")
+		publish(t, other, text("general", "Alice", fmt.Sprint(i)), "elsewhere")
 	}
 	close(release)
 	for i := 0; i <= n; i++ {
@@ -91,4 +93,11 @@ func TestAReaderLaggingBehindTheHistoryLosesNothing(t *testing.T) {
 	if len(late.hist) != 5 || late.hist[0].Msg.GetMessage() != fmt.Sprint(n-4) {
 		t.Fatalf("a later follower's history: %v, want the last 5 records", late.hist)
 	}
+}
+
+// elsewhere returns room as a node that publishes to it and follows nothing
+// sees it: what it publishes reaches a follower through the room's reader
+// (a node delivers its own texts at once, without the reader).
+func elsewhere(b *Broker, room string) *Room {
+	return &Room{b: b, name: room, texts: roomSubject(room, textKind), notices: roomSubject(room, noticeKind)}
 }

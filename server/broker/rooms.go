@@ -46,6 +46,18 @@ type Room struct {
 	// delivered here, as of the last one delivered.
 	pending atomic.Uint64
 
+	// deliverMu is held across every call of deliver: the reader's, and
+	// the publisher's when it delivers a record of this node's at once
+	// (deliverStored). It guards the fields below.
+	deliverMu sync.Mutex
+	deliver   func(Delivery)
+	// textSeen is the stream sequence of the room's last text record
+	// delivered here (or read past as history); read is the last record of
+	// the room, of either subject, delivered here; ownOther is the last
+	// notice or private record this node stored.
+	textSeen, read, ownOther uint64
+	closed                   atomic.Bool // by Close: deliver no more
+
 	mu      sync.Mutex
 	queue   []*outbound
 	running bool // a publisher goroutine drains queue
@@ -108,6 +120,7 @@ func (b *Broker) Follow(ctx context.Context, room string, hist func([]Delivery),
 		lastText = last.Sequence
 		r.setLast(last.Header, last.Sequence)
 	}
+	r.deliver, r.textSeen, r.read = deliver, min(lastText, boundary), boundary
 	var (
 		history [][]Delivery // the last keep records, each decoded
 		keep    = max(b.opts.History, 1)
@@ -157,11 +170,21 @@ func (b *Broker) Follow(ctx context.Context, room string, hist func([]Delivery),
 		if seq <= boundary {
 			return
 		}
-		if m.Subject() == r.texts {
+		text := m.Subject() == r.texts
+		if text {
 			r.setLast(m.Headers(), seq)
 		}
 		if obs := b.opts.Observer; obs != nil {
 			obs.Delivered(time.Since(meta.Timestamp))
+		}
+		r.deliverMu.Lock()
+		defer r.deliverMu.Unlock()
+		r.read = max(r.read, seq)
+		if text {
+			if seq <= r.textSeen {
+				return // a record of this node's, delivered when it was stored
+			}
+			r.textSeen = seq
 		}
 		ds, err := decodeRecord(m.Data())
 		if err != nil {
@@ -188,6 +211,7 @@ func (r *Room) Name() string { return r.name }
 // Close stops following the room. Messages queued for publishing are
 // still published.
 func (r *Room) Close() {
+	r.closed.Store(true)
 	r.f.Stop()
 	r.b.follows(r, false)
 }
@@ -283,6 +307,12 @@ func (r *Room) publish() {
 		}
 		batch := r.queue[:n:n]
 		r.queue = r.queue[n:]
+		if len(r.queue) == 0 {
+			// Appending reuses the array from here on: it would keep every
+			// message of a burst (a thousand join notices) as long as the
+			// room is followed.
+			r.queue = nil
+		}
 		r.mu.Unlock()
 
 		if hook := r.b.opts.BeforePublish; hook != nil {
@@ -303,6 +333,7 @@ func (r *Room) publish() {
 				o.done(err)
 			}
 		}
+		clear(batch) // the array may still be the queue's: let the messages go
 	}
 }
 
@@ -323,13 +354,16 @@ func (r *Room) publishNotice(o *outbound) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
-	_, err := again(ctx, func() (*jetstream.PubAck, error) {
+	ack, err := again(ctx, func() (*jetstream.PubAck, error) {
 		return r.b.js.PublishMsg(ctx, &nats.Msg{Subject: r.notices, Data: rec},
 			jetstream.WithMsgTTL(noticeTTL), jetstream.WithExpectStream(roomStream))
 	})
 	if err != nil {
 		return fmt.Errorf("broker: publish notice: %w", unavailable(err))
 	}
+	r.deliverMu.Lock()
+	r.ownOther = max(r.ownOther, ack.Sequence)
+	r.deliverMu.Unlock()
 	return nil
 }
 
@@ -351,13 +385,14 @@ func (r *Room) publishTexts(batch []*outbound) error {
 			}
 		}
 		var rec []byte
+		data := make([][]byte, len(batch))
 		for i, o := range batch {
 			o.msg.Seq = seq + uint64(i) + 1
-			data, err := proto.Marshal(o.msg)
-			if err != nil {
+			var err error
+			if data[i], err = proto.Marshal(o.msg); err != nil {
 				return fmt.Errorf("broker: encode text: %w", err)
 			}
-			rec = appendEntry(rec, data, o.origin, "")
+			rec = appendEntry(rec, data[i], o.origin, "")
 		}
 		last := seq + uint64(len(batch))
 		m := &nats.Msg{Subject: r.texts, Header: nats.Header{seqHeader: []string{strconv.FormatUint(last, 10)}}, Data: rec}
@@ -381,7 +416,29 @@ func (r *Room) publishTexts(batch []*outbound) error {
 			r.lastSeq, r.lastStream, r.known = last, ack.Sequence, true
 		}
 		r.mu.Unlock()
+		r.deliverStored(stream, ack.Sequence, batch, data)
 		return nil
+	}
+}
+
+// deliverStored delivers batch, just stored as the text record at stream
+// sequence seq right after the room's text record at prev, at once rather
+// than when the reader reads it back (a hop through NATS saved on every
+// text of this node's), if this node has delivered everything the stream
+// holds before it: the room's text record at prev, and this node's own
+// notices and private messages stored before it. Otherwise the reader
+// delivers it, in order. Either way it is delivered once: the reader
+// passes over a text record at or before the last one delivered. data[i]
+// is batch[i].msg marshalled.
+func (r *Room) deliverStored(prev, seq uint64, batch []*outbound, data [][]byte) {
+	r.deliverMu.Lock()
+	defer r.deliverMu.Unlock()
+	if r.deliver == nil || r.textSeen != prev || r.read < r.ownOther || r.closed.Load() {
+		return
+	}
+	r.textSeen = seq
+	for i, o := range batch {
+		r.deliver(Delivery{Msg: o.msg, Data: data[i], Origin: o.origin})
 	}
 }
 
