@@ -183,6 +183,12 @@ func (l serverLogger) Errorf(format string, v ...any) {
 	}
 }
 
+// Alone reports whether no other chat server can share this node's rooms:
+// its NATS server is embedded and accepts no clients from outside the
+// process. What is meant only for other nodes (notices) need not be
+// published then.
+func (b *Broker) Alone() bool { return b.emb != nil && b.opts.Listen == "" }
+
 // ListenAddr returns the address the embedded server accepts NATS clients
 // on, or nil when it accepts none (or there is no embedded server).
 func (b *Broker) ListenAddr() net.Addr {

@@ -240,6 +240,9 @@ func (s *Service) announceLocked(r *room, kind chatpb.ChatMessage_Kind, text str
 	if len(r.members) > 0 {
 		s.deliverLocked(r, encode(msg), about)
 	}
+	if s.broker.Alone() {
+		return // no other node to tell
+	}
 	if r.link == nil {
 		s.log.Warn("notice not sent to the other nodes: the room is not linked to the broker", "room", r.name, "kind", kind)
 		return
@@ -278,8 +281,16 @@ func (s *Service) claimNewcomer(roomName, want string, req resumeRequest, takenH
 	if s.cfg.ResumeGrace > 0 {
 		nc.token, sessID = newToken(s.epoch)
 	}
+	// The skeleton of the name last tried, for taken and then its claim.
+	var tried, key string
+	skeleton := func(name string) string {
+		if name != tried {
+			tried, key = name, names.Skeleton(name)
+		}
+		return key
+	}
 	taken := func(name string) bool {
-		key := names.Skeleton(name)
+		key := skeleton(name)
 		if key == systemSkeleton {
 			return true
 		}
@@ -292,7 +303,7 @@ func (s *Service) claimNewcomer(roomName, want string, req resumeRequest, takenH
 	}
 	_, err := s.distinctInBroker(want, taken, func(ctx context.Context, name string) error {
 		nc.rec = &broker.Member{
-			ID: newMembershipID(), Session: sessID, Room: roomName, Name: name, Skeleton: names.Skeleton(name),
+			ID: newMembershipID(), Session: sessID, Room: roomName, Name: name, Skeleton: skeleton(name),
 			Named: req.named, User: req.user,
 		}
 		return s.broker.Claim(ctx, nc.rec)
