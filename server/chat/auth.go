@@ -24,8 +24,7 @@ var errNoToken = status.Error(codes.Unauthenticated, "sign in first: missing bea
 // bearerToken returns the token of the stream's "authorization: Bearer
 // <token>" metadata, or "" when there is none.
 func bearerToken(ctx context.Context) string {
-	md, _ := metadata.FromIncomingContext(ctx)
-	v := md.Get(chatwire.AuthorizationKey)
+	v := metadata.ValueFromIncomingContext(ctx, chatwire.AuthorizationKey)
 	if len(v) == 0 {
 		return ""
 	}

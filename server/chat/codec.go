@@ -6,6 +6,7 @@ import (
 	grpcproto "google.golang.org/grpc/encoding/proto"
 	"google.golang.org/grpc/mem"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
 )
@@ -46,9 +47,20 @@ func newOutgoing(msg *chatpb.ChatMessage, data []byte) *outgoing {
 // failure (such as invalid UTF-8) is kept in err instead of being returned to
 // gRPC, which would end the stream with INTERNAL before the service could
 // answer INVALID_ARGUMENT.
+//
+// The message is made when one arrives, not before: a member waits for its
+// next message as long as it stays, and most members send seldom.
 type incoming struct {
 	*chatpb.ChatMessage
 	err error
+}
+
+// ProtoReflect makes the message to decode into, for the standard codec.
+func (in *incoming) ProtoReflect() protoreflect.Message {
+	if in.ChatMessage == nil {
+		in.ChatMessage = new(chatpb.ChatMessage)
+	}
+	return in.ChatMessage.ProtoReflect()
 }
 
 // preEncodedCodec is the proto codec, except that it sends an *outgoing's
@@ -76,6 +88,9 @@ func (c preEncodedCodec) Unmarshal(data mem.BufferSlice, v any) error {
 	in, ok := v.(*incoming)
 	if !ok {
 		return c.CodecV2.Unmarshal(data, v)
+	}
+	if in.ChatMessage == nil {
+		in.ChatMessage = new(chatpb.ChatMessage)
 	}
 	buf := data.MaterializeToBuffer(mem.DefaultBufferPool())
 	defer buf.Free()

@@ -7,6 +7,7 @@ import (
 
 	"google.golang.org/grpc/encoding"
 	grpcproto "google.golang.org/grpc/encoding/proto"
+	"google.golang.org/grpc/mem"
 	"google.golang.org/protobuf/proto"
 
 	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
@@ -47,5 +48,25 @@ func TestCodecSendsPreEncodedBytesWithoutAllocating(t *testing.T) {
 	got, err := c.Marshal(&outgoing{ChatMessage: msg})
 	if err != nil || !bytes.Equal(got.Materialize(), want) {
 		t.Fatalf("fallback Marshal = %x, %v", got.Materialize(), err)
+	}
+}
+
+// A member waiting for its next message holds no message until one comes:
+// both the service's codec and the standard one make it then.
+func TestIncomingIsMadeWhenAMessageArrives(t *testing.T) {
+	msg := &chatpb.ChatMessage{User: "alice", Message: "hello", Kind: chatpb.ChatMessage_KIND_TEXT}
+	data, err := proto.Marshal(msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	std := encoding.GetCodecV2(grpcproto.Name)
+	for name, c := range map[string]encoding.CodecV2{"service codec": preEncodedCodec{std}, "standard codec": std} {
+		in := new(incoming)
+		if err := c.Unmarshal(mem.BufferSlice{mem.SliceBuffer(data)}, in); err != nil || in.err != nil {
+			t.Fatalf("%s: Unmarshal: %v, %v", name, err, in.err)
+		}
+		if !proto.Equal(in.ChatMessage, msg) {
+			t.Fatalf("%s: got %v, want %v", name, in.ChatMessage, msg)
+		}
 	}
 }

@@ -53,14 +53,17 @@ type recentIDs struct {
 	set  map[string]struct{}
 }
 
-func newRecentIDs() *recentIDs {
-	return &recentIDs{set: make(map[string]struct{})}
-}
+// newRecentIDs returns an empty set. Its map is made by the first add: most
+// members send seldom, and an empty map costs a few hundred bytes each.
+func newRecentIDs() *recentIDs { return &recentIDs{} }
 
 // add records id and reports whether it was new.
 func (r *recentIDs) add(id string) bool {
 	if _, ok := r.set[id]; ok {
 		return false
+	}
+	if r.set == nil {
+		r.set = make(map[string]struct{})
 	}
 	if len(r.ring) < recentIDsSize {
 		r.ring = append(r.ring, id)

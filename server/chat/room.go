@@ -131,10 +131,10 @@ var systemSkeleton = names.Skeleton(SystemUser)
 // use in this room, or like the reserved name of the server (so nobody can
 // pose as "System" or "ѕystem" with a Cyrillic s). Names are compared on
 // their skeletons (see package server/names).
-func (r *room) taken(name string) bool {
-	key := names.Skeleton(name)
-	return key == systemSkeleton || r.names[key] != nil
-}
+func (r *room) taken(name string) bool { return r.takenKey(names.Skeleton(name)) }
+
+// takenKey is taken for a name whose skeleton is key.
+func (r *room) takenKey(key string) bool { return key == systemSkeleton || r.names[key] != nil }
 
 // takenFrom reports whether m may not take name, as taken does, but for m's
 // own name. It locks r.mu.
@@ -147,8 +147,18 @@ func (r *room) takenFrom(m *member, name string) bool {
 
 // addName registers m under its name. r.mu must be held.
 func (r *room) addName(m *member) {
-	m.key = names.Skeleton(m.name)
+	m.key = skeletonOf(m)
 	r.names[m.key] = m
+}
+
+// skeletonOf returns the skeleton of m's name: the one its membership
+// record holds when the record is for that name (worked out once, when the
+// name was claimed; a skeleton costs a few allocations).
+func skeletonOf(m *member) string {
+	if m.sess != nil && m.sess.rec != nil && m.sess.rec.Name == m.name && m.sess.rec.Skeleton != "" {
+		return m.sess.rec.Skeleton
+	}
+	return names.Skeleton(m.name)
 }
 
 // dropName forgets m's name. r.mu must be held.

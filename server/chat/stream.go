@@ -225,12 +225,13 @@ type resumeRequest struct {
 
 // resumeFromMetadata reads chat-resume-token and chat-resume-from.
 func resumeFromMetadata(ctx context.Context) (resumeRequest, error) {
-	md, _ := metadata.FromIncomingContext(ctx)
+	// ValueFromIncomingContext copies one key's values; FromIncomingContext
+	// would copy every key's, on every join.
 	var req resumeRequest
-	if v := md.Get(chatwire.ResumeTokenKey); len(v) > 0 {
+	if v := metadata.ValueFromIncomingContext(ctx, chatwire.ResumeTokenKey); len(v) > 0 {
 		req.token = v[0]
 	}
-	if v := md.Get(chatwire.ResumeFromKey); len(v) > 0 {
+	if v := metadata.ValueFromIncomingContext(ctx, chatwire.ResumeFromKey); len(v) > 0 {
 		p, err := parseResumeFrom(strings.TrimSpace(v[0]))
 		if err != nil {
 			return req, err
@@ -243,12 +244,11 @@ func resumeFromMetadata(ctx context.Context) (resumeRequest, error) {
 // fromMetadata returns the validated name (empty when none was asked for,
 // or when withName is false) and room from the request metadata.
 func (s *Service) fromMetadata(ctx context.Context, withName bool) (name, room string, err error) {
-	md, _ := metadata.FromIncomingContext(ctx)
 	first := func(key string) string {
-		if v := md.Get(key); len(v) > 0 {
+		if v := metadata.ValueFromIncomingContext(ctx, key); len(v) > 0 {
 			return v[0]
 		}
-		if v := md.Get(key + "-bin"); len(v) > 0 {
+		if v := metadata.ValueFromIncomingContext(ctx, key+"-bin"); len(v) > 0 {
 			return v[0]
 		}
 		return ""
@@ -367,7 +367,7 @@ func (s *Service) enterRoom(stream uint64, addr, ip, roomName string, req resume
 	if err := s.followLocked(r); err != nil {
 		return nil, err
 	}
-	if sess == nil && (nc == nil || r.taken(nc.rec.Name)) {
+	if sess == nil && (nc == nil || r.takenKey(nc.rec.Skeleton)) {
 		return nil, errJoinAgain
 	}
 
@@ -600,7 +600,7 @@ func (s *Service) leave(m *member) (dropped bool) {
 // keeps receiving: that is how a listen-only client may behave.
 func (s *Service) read(stream grpc.ServerStream, m *member, log *slog.Logger) {
 	for {
-		in := &incoming{ChatMessage: new(chatpb.ChatMessage)}
+		in := new(incoming)
 		err := stream.RecvMsg(in)
 		if errors.Is(err, io.EOF) {
 			log.Debug("client closed its sending side; still delivering")
