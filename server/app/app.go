@@ -271,13 +271,16 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 		// header memory; the chat's metadata needs a few hundred bytes.
 		grpc.MaxHeaderListSize(uint32(cfg.MaxHeaderBytes)),
 		grpc.ConnectionTimeout(cfg.HandshakeTimeout),
+		// A connection's write buffer (32 KB) goes back to a pool after
+		// each flush rather than staying with it: most connections are a
+		// chat client that waits, one stream each.
+		grpc.SharedWriteBuffer(true),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: KeepaliveMinTime, PermitWithoutStream: true}),
 		grpc.KeepaliveParams(keepalive.ServerParameters{
 			Time: keepaliveTime, Timeout: keepaliveTimeout, MaxConnectionIdle: cfg.IdleTimeout,
 		}),
-		grpc.StatsHandler(guard),
 		grpc.InTapHandle(guard.Tap),
-		grpc.ChainUnaryInterceptor(unary...),
+		grpc.ChainUnaryInterceptor(append([]grpc.UnaryServerInterceptor{guard.UnaryInterceptor()}, unary...)...),
 		// The page's streams come through ServeHTTP, where Tap never runs.
 		grpc.ChainStreamInterceptor(append([]grpc.StreamServerInterceptor{guard.StreamInterceptor()}, stream...)...),
 	}
@@ -314,7 +317,7 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 	}
 	s.lis = limits.Listener(s.lis, limits.ListenerOptions{
 		Max: cfg.MaxConnections, MaxPerIP: cfg.MaxConnectionsPerIP, HandshakeTimeout: cfg.HandshakeTimeout,
-		UserTimeout: keepaliveTimeout, Logger: log, Hooks: hooks,
+		UserTimeout: keepaliveTimeout, Logger: log, Hooks: hooks, Tracker: guard,
 	})
 
 	if cfg.WebAddr != "" {

@@ -52,6 +52,16 @@ type ListenerOptions struct {
 	Logger *slog.Logger
 	// Hooks, when not nil, is told about connections.
 	Hooks ConnHooks
+	// Tracker, when not nil, is told about every connection accepted and
+	// closed.
+	Tracker ConnTracker
+}
+
+// ConnTracker is told about each connection a Listener accepts, and when
+// it is closed; handshook is false for one whose handshake timed out.
+type ConnTracker interface {
+	Opened(c net.Conn)
+	Closed(c net.Conn, handshook bool)
 }
 
 // Listener wraps l so that at most opts.Max connections are open at once,
@@ -101,6 +111,9 @@ func (l *listener) Accept() (net.Conn, error) {
 		}
 		if l.opts.Hooks != nil {
 			l.opts.Hooks.ConnOpened()
+		}
+		if l.opts.Tracker != nil {
+			l.opts.Tracker.Opened(c)
 		}
 		return &conn{Conn: c, l: l, ip: ip}, nil
 	}
@@ -261,6 +274,9 @@ func (c *conn) Close() error {
 		c.l.releaseIP(c.ip)
 		if c.l.opts.Hooks != nil {
 			c.l.opts.Hooks.ConnClosed()
+		}
+		if c.l.opts.Tracker != nil {
+			c.l.opts.Tracker.Closed(c.Conn, !c.timedOut.Load())
 		}
 	})
 	return err

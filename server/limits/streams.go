@@ -3,13 +3,14 @@ package limits
 import (
 	"context"
 	"log/slog"
+	"net"
 	"strconv"
 	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/stats"
+	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/tap"
 )
@@ -57,8 +58,13 @@ type StreamOptions struct {
 
 // StreamGuard limits how fast connections and addresses open streams. Give
 // the server its Tap as grpc.InTapHandle, which refuses a stream before any
-// handler runs, and the guard itself as grpc.StatsHandler, which tells it
-// about connections and streams.
+// handler runs, its interceptors first in the server's chains, which count
+// each connection's open calls, and the guard itself as the ConnTracker of
+// the server's Listener, which tells it about connections.
+//
+// It is not a grpc.StatsHandler: with one installed, gRPC builds a stats
+// event for every message sent and received, which in a chat room is every
+// delivery.
 type StreamGuard struct {
 	opts    StreamOptions
 	methods map[string]bool
@@ -69,10 +75,13 @@ type StreamGuard struct {
 	perIP     map[string]*rate.Limiter
 	lastSweep time.Time
 
+	connMu sync.Mutex
+	conns  map[connKey]*connState // the open connections
+
 	refusedLog rateLog
 }
 
-var _ stats.Handler = (*StreamGuard)(nil)
+var _ ConnTracker = (*StreamGuard)(nil)
 
 // sweepEvery is how often address buckets that have filled up again are
 // forgotten: a full bucket is the same as a new one.
@@ -93,6 +102,7 @@ func NewStreamGuard(opts StreamOptions) *StreamGuard {
 		opts:    opts,
 		methods: make(map[string]bool, len(opts.Methods)),
 		perIP:   make(map[string]*rate.Limiter),
+		conns:   make(map[connKey]*connState),
 		errConn: status.Errorf(codes.ResourceExhausted, "opening streams too fast: at most %s per second on one connection; wait a moment and retry",
 			strconv.FormatFloat(opts.Rate, 'f', -1, 64)),
 		errIP: status.Errorf(codes.ResourceExhausted, "opening streams too fast: at most %s per second from one address; wait a moment and retry",
@@ -115,7 +125,66 @@ type connState struct {
 	idleSince time.Time // when streams last became 0
 }
 
-type connKey struct{}
+// connKey names a connection by its two ends, as the listener and a
+// call's peer both see them.
+type connKey struct{ local, remote string }
+
+// keyOf returns the key of the connection between local and remote.
+func keyOf(local, remote net.Addr) connKey {
+	return connKey{local: peerString(local), remote: peerString(remote)}
+}
+
+// Opened implements ConnTracker: it gives the connection its state.
+func (g *StreamGuard) Opened(c net.Conn) {
+	addr := c.RemoteAddr()
+	cs := &connState{ip: IP(addr), peer: peerString(addr), idleSince: time.Now()}
+	if g.opts.Rate > 0 {
+		cs.limiter = rate.NewLimiter(rate.Limit(g.opts.Rate), g.opts.Burst)
+	}
+	g.connMu.Lock()
+	g.conns[keyOf(c.LocalAddr(), addr)] = cs
+	g.connMu.Unlock()
+}
+
+// Closed implements ConnTracker: a connection that ends after IdleTimeout
+// without a call was closed by the server for idling (unless it never
+// finished its handshake: handshook is false).
+func (g *StreamGuard) Closed(c net.Conn, handshook bool) {
+	key := keyOf(c.LocalAddr(), c.RemoteAddr())
+	g.connMu.Lock()
+	cs := g.conns[key]
+	delete(g.conns, key)
+	g.connMu.Unlock()
+	if cs == nil || !handshook || g.opts.IdleTimeout <= 0 {
+		return
+	}
+	cs.mu.Lock()
+	idle := cs.streams == 0 && time.Since(cs.idleSince) >= idleThreshold(g.opts.IdleTimeout)
+	cs.mu.Unlock()
+	if !idle {
+		return
+	}
+	if g.opts.Hooks != nil {
+		g.opts.Hooks.IdleClosed()
+	}
+	g.opts.Logger.Info("closed a connection idle without streams", "peer", cs.peer, "idle_timeout", g.opts.IdleTimeout)
+}
+
+// connOf returns the state of the connection a call's ctx came on: the one
+// Tap found, or the one of the call's peer; nil for a connection the
+// guard was not told of (the page's, served through ServeHTTP).
+func (g *StreamGuard) connOf(ctx context.Context) *connState {
+	if cs, ok := ctx.Value(tappedKey{}).(*connState); ok {
+		return cs
+	}
+	p, ok := peer.FromContext(ctx)
+	if !ok {
+		return nil
+	}
+	g.connMu.Lock()
+	defer g.connMu.Unlock()
+	return g.conns[keyOf(p.LocalAddr, p.Addr)]
+}
 
 // Tap is a tap.ServerInHandle: it refuses a stream of the limited methods
 // with RESOURCE_EXHAUSTED when its connection or address opens them faster
@@ -124,7 +193,7 @@ func (g *StreamGuard) Tap(ctx context.Context, info *tap.Info) (context.Context,
 	if !g.methods[info.FullMethodName] {
 		return ctx, nil
 	}
-	cs, _ := ctx.Value(connKey{}).(*connState)
+	cs := g.connOf(ctx)
 	if cs == nil {
 		return ctx, nil
 	}
@@ -136,7 +205,7 @@ func (g *StreamGuard) Tap(ctx context.Context, info *tap.Info) (context.Context,
 		g.refused(cs, ReasonIP)
 		return ctx, g.errIP
 	}
-	return context.WithValue(ctx, tappedKey{}, true), nil
+	return context.WithValue(ctx, tappedKey{}, cs), nil
 }
 
 // ipLimiter returns ip's bucket, creating it if needed, and now and then
@@ -171,66 +240,27 @@ func (g *StreamGuard) refused(cs *connState, reason string) {
 	}
 }
 
-// TagConn implements stats.Handler: it gives the connection its state.
-func (g *StreamGuard) TagConn(ctx context.Context, info *stats.ConnTagInfo) context.Context {
-	cs := &connState{ip: IP(info.RemoteAddr), peer: peerString(info.RemoteAddr), idleSince: time.Now()}
-	if g.opts.Rate > 0 {
-		cs.limiter = rate.NewLimiter(rate.Limit(g.opts.Rate), g.opts.Burst)
-	}
-	return context.WithValue(ctx, connKey{}, cs)
-}
-
-// HandleConn implements stats.Handler: a connection that ends after
-// IdleTimeout without a stream was closed by the server for idling.
-func (g *StreamGuard) HandleConn(ctx context.Context, s stats.ConnStats) {
-	if _, ok := s.(*stats.ConnEnd); !ok || g.opts.IdleTimeout <= 0 {
-		return
-	}
-	cs, _ := ctx.Value(connKey{}).(*connState)
-	if cs == nil {
-		return
-	}
-	cs.mu.Lock()
-	idle := cs.streams == 0 && time.Since(cs.idleSince) >= idleThreshold(g.opts.IdleTimeout)
-	cs.mu.Unlock()
-	if !idle {
-		return
-	}
-	if g.opts.Hooks != nil {
-		g.opts.Hooks.IdleClosed()
-	}
-	g.opts.Logger.Info("closed a connection idle without streams", "peer", cs.peer, "idle_timeout", g.opts.IdleTimeout)
-}
-
 // idleThreshold is how long a connection must have been without streams to
 // count as closed for idling. gRPC starts its idle clock a moment before the
 // stats handler hears that the last stream ended, so a little slack avoids
 // missing the connections it closed.
 func idleThreshold(d time.Duration) time.Duration { return d - d/10 }
 
-// TagRPC implements stats.Handler.
-func (g *StreamGuard) TagRPC(ctx context.Context, _ *stats.RPCTagInfo) context.Context { return ctx }
-
-// HandleRPC implements stats.Handler: it counts the connection's open
-// streams, to tell idle connections.
-func (g *StreamGuard) HandleRPC(ctx context.Context, s stats.RPCStats) {
-	var delta int
-	switch s.(type) {
-	case *stats.Begin:
-		delta = 1
-	case *stats.End:
-		delta = -1
-	default:
-		return
-	}
-	cs, _ := ctx.Value(connKey{}).(*connState)
+// began counts a call opened on the connection of ctx; the returned func
+// counts it ended.
+func (g *StreamGuard) began(ctx context.Context) (ended func()) {
+	cs := g.connOf(ctx)
 	if cs == nil {
-		return
+		return func() {}
 	}
 	cs.mu.Lock()
-	cs.streams += delta
-	if cs.streams == 0 {
-		cs.idleSince = time.Now()
-	}
+	cs.streams++
 	cs.mu.Unlock()
+	return func() {
+		cs.mu.Lock()
+		if cs.streams--; cs.streams == 0 {
+			cs.idleSince = time.Now()
+		}
+		cs.mu.Unlock()
+	}
 }
