@@ -49,34 +49,53 @@ class Formatter(logging.Formatter):
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
         if datefmt is not None:
             return super().formatTime(record, datefmt)
-        second = int(record.created)
+        return self._stamp(record.created, record.msecs)
+
+    def _stamp(self, created: float, msecs: float) -> str:
+        second = int(created)
         if second != self._second:
             self._date = time.strftime("%Y-%m-%d %H:%M:%S", self.converter(second))
             self._second = second
-        return f"{self._date},{int(record.msecs):03d}"
+        return f"{self._date},{int(msecs):03d}"
 
     def format(self, record: logging.LogRecord) -> str:
         if self._fmt != FORMAT or record.exc_info or record.stack_info:
             return super().format(record)
         message = record.msg % record.args if record.args else str(record.msg)
-        return f"{self.formatTime(record)} level={record.levelname} logger={record.name} {message}"
+        return self.line(record.created, record.msecs, record.levelno, record.name, message)
+
+    def line(self, created: float, msecs: float, levelno: int, name: str, message: str) -> str:
+        """The line of a record made at `created` (`msecs` its milliseconds) with no traceback;
+        `FORMAT` only."""
+        level = logging.getLevelName(levelno)
+        return f"{self._stamp(created, msecs)} level={level} logger={name} {message}"
 
 
 class JSONFormatter(logging.Formatter):
     """One JSON object a line: time (RFC 3339, local), level, logger, msg[, error]."""
 
     def format(self, record: logging.LogRecord) -> str:
-        entry = {
-            "time": datetime.fromtimestamp(record.created)
-            .astimezone()
-            .isoformat(timespec="milliseconds"),
-            "level": _SLOG_NAMES.get(record.levelno, record.levelname),
-            "logger": record.name,
-            "msg": record.getMessage(),
-        }
-        if record.exc_info:
-            entry["error"] = self.formatException(record.exc_info)
+        if not record.exc_info:
+            return self.line(
+                record.created, record.msecs, record.levelno, record.name, record.getMessage()
+            )
+        entry = self._entry(record.created, record.levelno, record.name, record.getMessage())
+        entry["error"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)
+
+    def line(self, created: float, msecs: float, levelno: int, name: str, message: str) -> str:
+        """The line of a record made at `created` with no traceback (`msecs` is unused: the
+        time is formatted from `created`)."""
+        return json.dumps(self._entry(created, levelno, name, message), ensure_ascii=False)
+
+    @staticmethod
+    def _entry(created: float, levelno: int, name: str, message: str) -> dict[str, str]:
+        return {
+            "time": datetime.fromtimestamp(created).astimezone().isoformat(timespec="milliseconds"),
+            "level": _SLOG_NAMES.get(levelno) or logging.getLevelName(levelno),
+            "logger": name,
+            "msg": message,
+        }
 
 
 # How long a line logged on the event loop may wait for others to share its write.
@@ -97,22 +116,41 @@ class LoopBatchingHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            self._lines.append(self.format(record))
-            try:
-                loop = asyncio.get_running_loop()
-            except RuntimeError:
-                self._write()
-                return
-            if self._scheduled is not loop:
-                self._scheduled = loop
-                if self.interval > 0:
-                    loop.call_later(self.interval, self._end_of_batch)
-                else:
-                    loop.call_soon(self._end_of_batch)
+            self._add(self.format(record))
         except RecursionError:
             raise
         except Exception:
             self.handleError(record)
+
+    def emit_message(self, levelno: int, name: str, message: str) -> None:
+        """Write what logging `message` (no arguments) at `levelno` through logger `name`
+        would, without the record: for a handler `direct_handler` returned."""
+        created = time.time()
+        # As logging.LogRecord takes the milliseconds.
+        msecs = int((created - int(created)) * 1000) + 0.0
+        try:
+            line = self.formatter.line(created, msecs, levelno, name, message)  # type: ignore[union-attr]
+            with self.lock:  # type: ignore[union-attr]
+                self._add(line)
+        except RecursionError:
+            raise
+        except Exception:
+            self.handleError(logging.makeLogRecord({"msg": message, "levelno": levelno}))
+
+    def _add(self, line: str) -> None:
+        # Called with the lock held (logging.Handler.handle takes it around emit).
+        self._lines.append(line)
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._write()
+            return
+        if self._scheduled is not loop:
+            self._scheduled = loop
+            if self.interval > 0:
+                loop.call_later(self.interval, self._end_of_batch)
+            else:
+                loop.call_soon(self._end_of_batch)
 
     def _end_of_batch(self) -> None:
         with self.lock:  # type: ignore[union-attr]
@@ -133,6 +171,43 @@ class LoopBatchingHandler(logging.StreamHandler):  # type: ignore[type-arg]
     def flush(self) -> None:
         with self.lock:  # type: ignore[union-attr]
             self._write()
+
+
+def direct_handler(logger: logging.Logger, levelno: int) -> LoopBatchingHandler | None:
+    """The handler that `emit_message` may give a line of `logger` at `levelno` to, when that
+    writes exactly what logging it would; None when the line must be logged.
+
+    A record costs more to make and pass along than the line it becomes, and the request
+    log writes one per call. Skipping it is only right where nothing but our handler and
+    formatter would see the record: `levelno` is enabled, no filter, no other handler (a
+    test's caplog, say), no record factory or Logger subclass of someone else's. Checked at
+    every line, as handlers come and go.
+    """
+    if (
+        not logger.isEnabledFor(levelno)
+        or logger.filters
+        or type(logger) is not logging.Logger
+        or logging.getLogRecordFactory() is not logging.LogRecord
+    ):
+        return None
+    found: logging.Handler | None = None
+    current: logging.Logger | None = logger
+    while current is not None:
+        for handler in current.handlers:
+            if found is not None:
+                return None
+            found = handler
+        if not current.propagate:
+            break
+        current = current.parent
+    if type(found) is not LoopBatchingHandler or found.filters or levelno < found.level:
+        return None
+    formatter = found.formatter
+    if type(formatter) is JSONFormatter or (
+        type(formatter) is Formatter and formatter._fmt == FORMAT
+    ):
+        return found
+    return None
 
 
 def configure(level: str = "info", fmt: str = "text") -> None:
