@@ -10,12 +10,17 @@ import logging
 import grpc
 
 from pyservices import metrics
+from pyservices.logs import direct_handler
 from pyservices.observe import Call, MethodInfo, Observer, Observers
 
 log = logging.getLogger("pyservices.rpc")
 
 HEALTH_SERVICE = "grpc.health.v1.Health"
 _QUIET_SERVICES = frozenset({HEALTH_SERVICE})  # probes poll it: logged at DEBUG only
+# Every call's code is named twice (request log, metrics): StatusCode.name is a property, and
+# hashing a StatusCode runs Python code, so OK (nearly every call) is told by identity.
+_OK = grpc.StatusCode.OK
+_CODE_NAMES = {code: code.name for code in grpc.StatusCode}
 _LOUD_CODES = frozenset(
     {grpc.StatusCode.UNKNOWN, grpc.StatusCode.INTERNAL, grpc.StatusCode.DATA_LOSS}
 )
@@ -32,24 +37,25 @@ class LogObserver(Observer):
         level = logging.INFO
         if call.service in _QUIET_SERVICES:
             level = logging.DEBUG
-        elif call.code in _LOUD_CODES:
+        elif call.code is not _OK and call.code in _LOUD_CODES:
             level = logging.WARNING
-        if not self.log.isEnabledFor(level):
+        logger = self.log
+        if not logger.isEnabledFor(level):
             return
         extra = f" received={call.received} sent={call.sent}" if call.streaming else ""
         cert = f" client_cert={call.client_cert!r}" if call.client_cert else ""
-        self.log.log(
-            level,
-            "rpc service=%s method=%s type=%s peer=%s%s code=%s duration_ms=%.1f%s",
-            call.service,
-            call.method,
-            call.kind,
-            call.peer,
-            cert,
-            call.code.name,
-            call.duration * 1000,
-            extra,
+        code = "OK" if call.code is _OK else _CODE_NAMES[call.code]
+        message = (
+            f"rpc service={call.service} method={call.method} type={call.kind} peer={call.peer}"
+            f"{cert} code={code} duration_ms={call.duration * 1000:.1f}{extra}"
         )
+        # One line per call: where only our handler would see it, it is given the line
+        # without the LogRecord (logs.direct_handler), which costs as much as the rest.
+        handler = direct_handler(logger, level)
+        if handler is not None:
+            handler.emit_message(level, logger.name, message)
+        else:
+            logger.log(level, message)
 
 
 class MetricsObserver(Observer):
@@ -80,7 +86,8 @@ class MetricsObserver(Observer):
         if not call.streaming:  # counted here, not message by message
             stats.received += call.received
             stats.sent += call.sent
-        stats.finished(call.code.name, call.duration)
+        code = call.code
+        stats.finished("OK" if code is _OK else _CODE_NAMES[code], call.duration)
 
 
 def request_observer(*, client_certs: bool = True) -> Observer:
