@@ -120,27 +120,33 @@ def guard_handler(handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
     else:
         behavior, factory = handler.unary_unary, grpc.unary_unary_rpc_method_handler
 
-    async def arguments(request: Any, context: grpc.aio.ServicerContext) -> tuple[Any, Any]:
-        if streaming_requests:
-            return _CheckedRequests(request, context), _CheckedContext(context)
-        return await _checked(request, context), context
-
+    if not inspect.iscoroutinefunction(behavior):
+        return handler
     serializers = {
         "request_deserializer": tolerant(handler.request_deserializer),
         "response_serializer": handler.response_serializer,
     }
 
-    if inspect.iscoroutinefunction(behavior):
+    if streaming_requests:
 
-        async def calling(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        async def calling(requests: Any, context: grpc.aio.ServicerContext) -> Any:
             try:
-                return await behavior(*await arguments(request, context))
+                return await behavior(_CheckedRequests(requests, context), _CheckedContext(context))
             except StoreFailure as err:
                 await _refuse(err, context)
 
         return factory(calling, **serializers)
 
-    return handler
+    # One request, checked here rather than in a coroutine of its own: every call pays it.
+    async def calling_once(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        if type(request) is Malformed:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, request.message)
+        try:
+            return await behavior(request, context)
+        except StoreFailure as err:
+            await _refuse(err, context)
+
+    return factory(calling_once, **serializers)
 
 
 class GuardedServer(WrappingServer):

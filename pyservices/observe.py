@@ -260,6 +260,8 @@ class _ObservedContext:
     the metrics being there, even if the server stops at once.
     """
 
+    __slots__ = ("_call", "_context", "_observer")
+
     def __init__(self, context: grpc.aio.ServicerContext, call: Call, observer: Observer) -> None:
         self._context = context
         self._call = call
@@ -315,7 +317,7 @@ def wrap_handler(
             return handler
 
         async def unary_unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
-            call = begin(context)
+            call = _begin(info, context, observer)
             call.received = 1
             try:
                 response = await behavior(request, _ObservedContext(context, call, observer))
