@@ -30,12 +30,13 @@ log = logging.getLogger("pyservices.rpc")
 class MethodInfo:
     """One registered method, made once when it is wrapped; observers may key on it."""
 
-    __slots__ = ("kind", "method", "service")
+    __slots__ = ("kind", "method", "service", "streaming")
 
     def __init__(self, service: str, method: str, kind: str) -> None:
         self.service = service
         self.method = method
         self.kind = kind  # unary, client_stream, server_stream, bidi_stream
+        self.streaming = kind != "unary"
 
 
 class Call:
@@ -59,6 +60,7 @@ class Call:
         "sent",
         "service",
         "start",
+        "streaming",
     )
 
     def __init__(
@@ -71,6 +73,7 @@ class Call:
         self.service = info.service
         self.method = info.method
         self.kind = info.kind
+        self.streaming = info.streaming  # any stream, either way
         self.client_cert = client_cert
         self.code = grpc.StatusCode.OK
         self.received = 0
@@ -87,10 +90,6 @@ class Call:
         if self._peer is None:
             self._peer = self._context.peer() if self._context is not None else "unknown"
         return self._peer
-
-    @property
-    def streaming(self) -> bool:
-        return self.kind != "unary"
 
 
 class Observer:
@@ -193,9 +192,12 @@ def _begin(info: MethodInfo, context: grpc.aio.ServicerContext, observer: Observ
     return call
 
 
+_OK = grpc.StatusCode.OK
+
+
 def _ok_code(context: grpc.aio.ServicerContext) -> grpc.StatusCode:
     code = context.code()
-    return code if isinstance(code, grpc.StatusCode) else grpc.StatusCode.OK
+    return code if isinstance(code, grpc.StatusCode) else _OK
 
 
 def _error_code(err: BaseException, context: grpc.aio.ServicerContext) -> grpc.StatusCode:
@@ -325,7 +327,8 @@ def wrap_handler(
                 _finish(call, observer, _error_code(err, context))
                 raise
             call.sent = 1
-            _finish(call, observer, _ok_code(context))
+            code = context.code()  # _ok_code, inline: every unary call pays the call
+            _finish(call, observer, code if isinstance(code, grpc.StatusCode) else _OK)
             return response
 
         return grpc.unary_unary_rpc_method_handler(unary_unary, **serializers)

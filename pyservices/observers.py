@@ -73,7 +73,7 @@ class MetricsObserver(Observer):
         return found
 
     def started(self, call: Call) -> None:
-        self._for(call).started += 1
+        (self._methods.get(call.info) or self._for(call)).started += 1
 
     def received(self, call: Call) -> None:
         self._for(call).received += 1
@@ -82,7 +82,7 @@ class MetricsObserver(Observer):
         self._for(call).sent += 1
 
     def finished(self, call: Call) -> None:
-        stats = self._for(call)
+        stats = self._methods.get(call.info) or self._for(call)
         if not call.streaming:  # counted here, not message by message
             stats.received += call.received
             stats.sent += call.sent
