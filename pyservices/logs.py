@@ -11,7 +11,11 @@ loop with one write (`LoopBatchingHandler`) rather than one system call per line
 turn of the loop: under load a turn handles a call or two, and a write per turn cost
 about as much as formatting the line. (Handing records to a
 writer thread costs more than it saves: the calls and the writer share one CPU and the
-GIL, and the writer's formatting is no cheaper for being elsewhere.)
+GIL, and the writer's formatting is no cheaper for being elsewhere.) Making a
+`LogRecord` and passing it through the logger and handler costs more than the line
+itself, so the request log hands its line straight to the handler (`direct_handler`,
+`LoopBatchingHandler.emit_message`) where nothing else would see the record: the same
+bytes, in the same order, as logging it.
 
 Two formats, as `POLYCHAT_LOG_FORMAT` says: `text` (`… level=INFO logger=… message`) and
 `json`, one object a line with the keys and level names Go's log/slog uses (`time`, `level`,
