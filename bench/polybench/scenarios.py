@@ -308,15 +308,21 @@ def overload(chat: Chat, fanout_results: list[dict[str, Any]], timing: dict[str,
         )
     finally:
         PROCS.stop(proc)
+    return overload_result(n, offered, peak, rep)
+
+
+def overload_result(n: int, offered: float, peak: float, rep: dict[str, Any]) -> dict[str, Any]:
+    """The overload section from the loadgen report rep of its windows: receivers cut off in
+    any window (each window counts those cut off during it), the mean deliveries/s against
+    peak, the last window's p99."""
     steps = rep.get("steps") or []
     out: dict[str, Any] = {"clients": n, "offered_dps": round(offered), "peak_dps": peak,
                            "steps": steps, "error": rep.get("error")}  # fmt: skip
     if steps:
-        last = steps[-1]
-        out["disconnected"] = sum(last["disconnects"].values())
+        out["disconnected"] = sum(sum(s["disconnects"].values()) for s in steps)
         out["dps"] = round(sum(s["deliveries_per_s"] for s in steps) / len(steps))
         out["of_peak"] = round(out["dps"] / peak, 3)
-        out["p99_ms"] = last["latency"]["p99_ms"]
+        out["p99_ms"] = steps[-1]["latency"]["p99_ms"]
     return out
 
 

@@ -7,6 +7,7 @@ from bench.polybench.scenarios import (
     compare_isolation,
     isolation_offered,
     join_estimate,
+    overload_result,
     rates_for,
     summarize,
 )
@@ -97,3 +98,12 @@ def test_isolation_load_is_half_the_peak_at_1000_clients() -> None:
     fan[1] = fanout_entry("polychat", 1000, [step(1, 60_000)])
     assert isolation_offered(fan) == LADDER[1]  # never below the ladder's second step
     assert isolation_offered(fan[:1]) == LADDER[1]
+
+
+def test_overload_counts_the_receivers_cut_off_in_every_window() -> None:
+    first = step(600_000, 470_000) | {"disconnects": {"ResourceExhausted": 248}}
+    second = step(600_000, 410_000) | {"disconnects": {}}
+    out = overload_result(1000, 600_000, 400_000, {"steps": [first, second]})
+    assert out["disconnected"] == 248
+    assert out["dps"] == 440_000
+    assert out["of_peak"] == 1.1
