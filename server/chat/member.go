@@ -3,6 +3,7 @@ package chat
 import (
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/gammazero/deque"
 	"golang.org/x/time/rate"
@@ -86,14 +87,20 @@ type member struct {
 	// not count against the queue limit, so history longer than it is fine.
 	preamble []*outgoing
 	queue    deque.Deque[*outgoing]
-	limit    int            // most messages queue may hold
-	writing  bool           // a writer goroutine is running
-	sending  bool           // the writer has taken a message and may be in SendMsg
-	stopped  bool           // the writer must not call SendMsg again
-	counted  bool           // counted among the room's members for pacing (pace.go)
-	behind   bool           // counted as behind: the queue filled past behindAt
-	spared   bool           // behind while the room was congested: may hold twice limit until caught up
-	writer   sync.WaitGroup // the running writer, if any
+	limit    int  // most messages queue may hold
+	writing  bool // a writer goroutine is running
+	sending  bool // the writer has taken a message and may be in SendMsg
+	stopped  bool // the writer must not call SendMsg again
+	counted  bool // counted among the room's members for pacing (pace.go)
+	behind   bool // counted as behind: the queue filled past behindAt
+	spared   bool // behind while the room was congested: may hold twice limit until caught up
+	// behindSince is when the member last fell behind; hopeless is set
+	// once it stayed behind too long while the room was congested (it has
+	// stopped reading, or reads far slower than the rest): it counts as
+	// behind no more, may hold its limit only, until it catches up.
+	behindSince time.Time
+	hopeless    bool
+	writer      sync.WaitGroup // the running writer, if any
 }
 
 func newMember(stream uint64, peer string, r *room, queueSize int) *member {

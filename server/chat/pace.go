@@ -9,10 +9,13 @@ import (
 // This file slows a room's senders when its members fall behind together.
 //
 // A member whose queue is half full is behind; it has caught up once its
-// queue is down to a quarter. When most of a room's members are behind at
-// once, the room is congested: the server (or the network it shares), not
-// one client, is what cannot keep up, and disconnecting every receiver
-// would help nobody. Its senders then wait before each text until the room
+// queue is down to a quarter. When more than a tenth of a room's members
+// (two at least) are behind at once, the room is congested: the server (or
+// the network it shares), not one client, is what cannot keep up, and
+// disconnecting every receiver would help nobody. (Not most of them: a
+// server short of CPU serves its connections unevenly, and the members of
+// the connections it serves last, a quarter to a half of the room, fall
+// behind first.) Its senders then wait before each text until the room
 // has caught up: their streams are not read meanwhile, so gRPC's flow
 // control holds back their clients. A member behind then may hold twice
 // its limit until it has caught up, since what was on its way when the
@@ -26,9 +29,13 @@ import (
 // not yet back from the broker use it up. Whatever was in flight when the
 // room fell behind then fits in the half of the queues that was left.
 //
-// A sender waits at most paceMax per text: members that stopped reading
-// altogether and are most of the room slow it, but cannot stop it; their
-// queues fill and they are disconnected.
+// A sender waits at most paceMax per text. A member still behind
+// stuckAfter (twice paceMax) after it fell behind, while its room was
+// congested, has stopped reading or reads far slower than the room: it is
+// hopeless, counts as behind no more and may hold its limit only, so the
+// room goes on and its queue fills and it is disconnected. Members that
+// stopped reading slow their room for a couple of seconds, but cannot stop
+// it.
 
 // paceMax is the longest a sender waits for its congested room per text
 // (Service.paceMax, which tests change).
@@ -50,10 +57,11 @@ type pacer struct {
 	clear chan struct{}
 }
 
-// congested reports whether most of the room's members are behind.
+// congested reports whether more than a tenth of the room's members, and
+// two at least, are behind.
 func (p *pacer) congested() bool {
 	b := p.behind.Load()
-	return b > 0 && 2*b > p.members.Load()
+	return b >= 2 && 10*b > p.members.Load()
 }
 
 // blocked reports whether a sender must wait: the room is congested or
@@ -114,9 +122,28 @@ func (s *Service) pace(m *member) {
 		case <-m.ended:
 			return
 		case <-deadline:
+			s.giveUpOnStuck(m.room, 2*s.paceMax)
 			return
 		}
 	}
+}
+
+// giveUpOnStuck marks hopeless the members of r behind for longer than
+// stuckAfter (see hopeless), and lets r's senders go on if r is congested
+// no more.
+func (s *Service) giveUpOnStuck(r *room, stuckAfter time.Duration) {
+	now := time.Now()
+	r.mu.Lock()
+	for _, m := range r.members {
+		m.mu.Lock()
+		if m.behind && now.Sub(m.behindSince) >= stuckAfter {
+			m.behind, m.spared, m.hopeless = false, false, true
+			r.pace.behind.Add(-1)
+		}
+		m.mu.Unlock()
+	}
+	r.mu.Unlock()
+	r.pace.update()
 }
 
 // count starts counting m among its room's members for pacing. m joined
@@ -134,7 +161,7 @@ func (m *member) uncount() {
 	p := &m.room.pace
 	m.mu.Lock()
 	counted, behind := m.counted, m.behind
-	m.counted, m.behind, m.spared = false, false, false
+	m.counted, m.behind, m.spared, m.hopeless = false, false, false, false
 	m.mu.Unlock()
 	if !counted {
 		return
@@ -155,6 +182,9 @@ func (m *member) caughtUpAt() int { return m.limit / 4 }
 // twice that while its room is congested and, if m was behind then, until
 // m has caught up. m.mu must be held.
 func (m *member) roomLimit() int {
+	if m.hopeless {
+		return m.limit
+	}
 	if m.spared {
 		return 2 * m.limit
 	}
@@ -174,8 +204,10 @@ func (m *member) markLocked() (update bool) {
 	}
 	n := m.queue.Len()
 	switch {
+	case m.hopeless:
+		m.hopeless = n > m.caughtUpAt() // until it catches up after all
 	case !m.behind && n >= m.behindAt():
-		m.behind = true
+		m.behind, m.behindSince = true, time.Now()
 		m.room.pace.behind.Add(1)
 	case m.behind && n <= m.caughtUpAt():
 		m.behind, m.spared = false, false

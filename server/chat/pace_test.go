@@ -26,10 +26,22 @@ func (p pacedMetrics) SenderPaced() {
 	}
 }
 
-// When most of a room stops keeping up, its sender is slowed instead of
-// every receiver being disconnected: once they read again, they get every
-// text.
+// When a good part of a room stops keeping up (most of it, or a third
+// while the rest reads on: a busy server serves its connections unevenly),
+// its sender is slowed instead of those receivers being disconnected: once
+// they read again, they get every text.
 func TestRoomFallingBehindTogetherSlowsItsSender(t *testing.T) {
+	for _, tc := range []struct{ slow, reading int }{{4, 0}, {3, 5}} {
+		t.Run(fmt.Sprintf("%d of %d behind", tc.slow, tc.slow+tc.reading+1), func(t *testing.T) {
+			roomFallsBehind(t, tc.slow, tc.reading)
+		})
+	}
+}
+
+// roomFallsBehind is TestRoomFallingBehindTogetherSlowsItsSender with
+// slow receivers that read nothing for a while and reading ones that read
+// all along.
+func roomFallsBehind(t *testing.T, slowN, readingN int) {
 	met := pacedMetrics{paced: make(chan struct{}, 1)}
 	// A fixed window on the server too, so that few of the talker's texts
 	// wait in the transport to be read when it is slowed: they come all at
@@ -37,8 +49,13 @@ func TestRoomFallingBehindTogetherSlowsItsSender(t *testing.T) {
 	ts := startServer(t, Config{QueueSize: 128, Metrics: met},
 		grpc.InitialWindowSize(64<<10), grpc.InitialConnWindowSize(64<<10))
 	ts.svc.paceMax = time.Hour // the receivers' reading ends the wait, not a timer
-	// Four receivers that read nothing for now.
-	slow := notReading(t, ts, "R", 4)
+	// Receivers that read nothing for now, and receivers that read on.
+	slow := notReading(t, ts, "R", slowN)
+	reading := notReading(t, ts, "F", readingN)
+	errs := make(chan error, slowN+readingN)
+	for i, st := range reading {
+		go func() { errs <- readTexts(fmt.Sprint("F", i), st) }()
+	}
 	talker := ts.join(t, "Talker", "")
 
 	// 4 KB texts, until the talker is slowed: far more than the windows
@@ -70,13 +87,12 @@ func TestRoomFallingBehindTogetherSlowsItsSender(t *testing.T) {
 		t.Fatal("the talker was never slowed")
 	}
 	close(stop)
-	// The receivers read again, together (the room catches up only when
-	// most of them do): each gets every text, in order.
-	errs := make(chan error, len(slow))
+	// The slow receivers read again, together (the room catches up only
+	// when most of them do): each receiver gets every text, in order.
 	for i, st := range slow {
 		go func() { errs <- readTexts(fmt.Sprint("R", i), st) }()
 	}
-	for range slow {
+	for range slowN + readingN {
 		if err := <-errs; err != nil {
 			t.Fatal(err)
 		}
@@ -117,7 +133,8 @@ func (d dropMetrics) SlowClientDropped() { d.dropped <- struct{}{} }
 
 // Members that stopped reading altogether slow their room's sender even
 // when they are most of it, but cannot stop it: each text waits at most
-// paceMax, their queues fill, and they are disconnected.
+// paceMax, after twice that they count as behind no more, their queues
+// fill, and they are disconnected.
 func TestStuckMajorityCannotStopTheRoom(t *testing.T) {
 	met := dropMetrics{dropped: make(chan struct{}, 2)}
 	ts := startServer(t, Config{QueueSize: 8, Metrics: met})
