@@ -9,13 +9,13 @@ import (
 // This file slows a room's senders when its members fall behind together.
 //
 // A member whose queue is half full is behind; it has caught up once its
-// queue is down to a quarter. When more than a tenth of a room's members
-// (two at least) are behind at once, the room is congested: the server (or
-// the network it shares), not one client, is what cannot keep up, and
-// disconnecting every receiver would help nobody. (Not most of them: a
-// server short of CPU serves its connections unevenly, and the members of
-// the connections it serves last, a quarter to a half of the room, fall
-// behind first.) Its senders then wait before each text until the room
+// queue is down to a quarter. When more than a fiftieth of a room's
+// members (two at least) are behind at once, the room is congested: the
+// server (or the network it shares), not one client, is what cannot keep
+// up, and disconnecting every receiver would help nobody. (Not most of
+// them: a server short of CPU serves its connections unevenly, and the
+// members of the connections it serves last fall behind first, a
+// connection's streams together: fifty of a thousand, or half the room.) Its senders then wait before each text until the room
 // has caught up: their streams are not read meanwhile, so gRPC's flow
 // control holds back their clients. A member behind then may hold twice
 // its limit until it has caught up, since what was on its way when the
@@ -57,11 +57,11 @@ type pacer struct {
 	clear chan struct{}
 }
 
-// congested reports whether more than a tenth of the room's members, and
+// congested reports whether more than a fiftieth of the room's members, and
 // two at least, are behind.
 func (p *pacer) congested() bool {
 	b := p.behind.Load()
-	return b >= 2 && 10*b > p.members.Load()
+	return b >= 2 && 50*b > p.members.Load()
 }
 
 // blocked reports whether a sender must wait: the room is congested or
