@@ -58,6 +58,13 @@ type Room struct {
 	textSeen, read, ownOther uint64
 	closed                   atomic.Bool // by Close: deliver no more
 
+	// stored holds this node's text records just stored, for a goroutine
+	// of their own to deliver at once (see deliverStored); storing runs
+	// while it does.
+	storedMu sync.Mutex
+	stored   []storedRecord
+	storing  bool // a goroutine drains stored
+
 	mu      sync.Mutex
 	queue   []*outbound
 	running bool // a publisher goroutine drains queue
@@ -385,14 +392,15 @@ func (r *Room) publishTexts(batch []*outbound) error {
 			}
 		}
 		var rec []byte
-		data := make([][]byte, len(batch))
+		texts := make([]Delivery, len(batch))
 		for i, o := range batch {
 			o.msg.Seq = seq + uint64(i) + 1
-			var err error
-			if data[i], err = proto.Marshal(o.msg); err != nil {
+			data, err := proto.Marshal(o.msg)
+			if err != nil {
 				return fmt.Errorf("broker: encode text: %w", err)
 			}
-			rec = appendEntry(rec, data[i], o.origin, "")
+			texts[i] = Delivery{Msg: o.msg, Data: data, Origin: o.origin}
+			rec = appendEntry(rec, data, o.origin, "")
 		}
 		last := seq + uint64(len(batch))
 		m := &nats.Msg{Subject: r.texts, Header: nats.Header{seqHeader: []string{strconv.FormatUint(last, 10)}}, Data: rec}
@@ -416,29 +424,67 @@ func (r *Room) publishTexts(batch []*outbound) error {
 			r.lastSeq, r.lastStream, r.known = last, ack.Sequence, true
 		}
 		r.mu.Unlock()
-		r.deliverStored(stream, ack.Sequence, batch, data)
+		r.deliverStored(storedRecord{prev: stream, seq: ack.Sequence, texts: texts})
 		return nil
 	}
 }
 
-// deliverStored delivers batch, just stored as the text record at stream
-// sequence seq right after the room's text record at prev, at once rather
-// than when the reader reads it back (a hop through NATS saved on every
-// text of this node's), if this node has delivered everything the stream
-// holds before it: the room's text record at prev, and this node's own
-// notices and private messages stored before it. Otherwise the reader
-// delivers it, in order. Either way it is delivered once: the reader
-// passes over a text record at or before the last one delivered. data[i]
-// is batch[i].msg marshalled.
-func (r *Room) deliverStored(prev, seq uint64, batch []*outbound, data [][]byte) {
+// storedRecord is a text record of this node's just stored at stream
+// sequence seq, right after the room's text record at prev.
+type storedRecord struct {
+	prev, seq uint64
+	texts     []Delivery
+}
+
+// deliverStored has rec delivered at once rather than when the reader
+// reads it back (a hop through NATS saved on every text of this node's),
+// by a goroutine that delivers the records so handed over in turn: the
+// publisher goes on storing meanwhile (a room of thousands takes a while
+// to deliver to).
+func (r *Room) deliverStored(rec storedRecord) {
+	r.storedMu.Lock()
+	r.stored = append(r.stored, rec)
+	start := !r.storing
+	r.storing = true
+	r.storedMu.Unlock()
+	if start {
+		go r.deliverStoredRecords()
+	}
+}
+
+// deliverStoredRecords delivers the records handed to deliverStored, in
+// turn, until there are none.
+func (r *Room) deliverStoredRecords() {
+	for {
+		r.storedMu.Lock()
+		if len(r.stored) == 0 {
+			r.stored, r.storing = nil, false
+			r.storedMu.Unlock()
+			return
+		}
+		rec := r.stored[0]
+		r.stored[0] = storedRecord{}
+		r.stored = r.stored[1:]
+		r.storedMu.Unlock()
+		r.deliverRecord(rec)
+	}
+}
+
+// deliverRecord delivers rec if this node has delivered everything the
+// stream holds before it: the room's text record at rec.prev, and this
+// node's own notices and private messages stored before it. Otherwise the
+// reader delivers it (or already has), in order. Either way it is
+// delivered once: the reader passes over a text record at or before the
+// last one delivered.
+func (r *Room) deliverRecord(rec storedRecord) {
 	r.deliverMu.Lock()
 	defer r.deliverMu.Unlock()
-	if r.deliver == nil || r.textSeen != prev || r.read < r.ownOther || r.closed.Load() {
+	if r.deliver == nil || r.textSeen != rec.prev || r.read < r.ownOther || r.closed.Load() {
 		return
 	}
-	r.textSeen = seq
-	for i, o := range batch {
-		r.deliver(Delivery{Msg: o.msg, Data: data[i], Origin: o.origin})
+	r.textSeen = rec.seq
+	for _, d := range rec.texts {
+		r.deliver(d)
 	}
 }
 
