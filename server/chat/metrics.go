@@ -19,8 +19,8 @@ type Metrics interface {
 	MessageSent()
 	// SlowClientDropped counts a member disconnected for not reading.
 	SlowClientDropped()
-	// SenderPaced counts a text whose sender waited because most of its
-	// room's members were behind.
+	// SenderPaced counts a text whose sender waited because its room was
+	// congested (see pace.go).
 	SenderPaced()
 	// RateLimited counts a member disconnected for sending too fast.
 	RateLimited()

@@ -69,7 +69,7 @@ func NewChat() *Chat {
 		received:    c("chat", "messages_received_total", "Text messages received from clients and relayed to their room."),
 		sent:        c("chat", "messages_sent_total", "Messages sent to clients: text, notices and history."),
 		slow:        c("chat", "slow_client_drops_total", "Clients disconnected because they did not read fast enough."),
-		paced:       c("chat", "senders_paced_total", "Texts whose sender waited because most of its room's members were behind (the server could not keep up)."),
+		paced:       c("chat", "senders_paced_total", "Texts whose sender waited because more than a fiftieth of its room's members were behind (the server could not keep up)."),
 		rateLimited: c("chat", "rate_limited_total", "Clients disconnected because they sent faster than the rate limit."),
 		disconnects: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: Namespace, Subsystem: "chat", Name: "disconnects_total",
