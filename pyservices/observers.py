@@ -21,6 +21,12 @@ _QUIET_SERVICES = frozenset({HEALTH_SERVICE})  # probes poll it: logged at DEBUG
 # hashing a StatusCode runs Python code, so OK (nearly every call) is told by identity.
 _OK = grpc.StatusCode.OK
 _CODE_NAMES = {code: code.name for code in grpc.StatusCode}
+
+
+def _code_name(code: grpc.StatusCode) -> str:
+    return "OK" if code is _OK else _CODE_NAMES[code]
+
+
 _LOUD_CODES = frozenset(
     {grpc.StatusCode.UNKNOWN, grpc.StatusCode.INTERNAL, grpc.StatusCode.DATA_LOSS}
 )
@@ -44,7 +50,7 @@ class LogObserver(Observer):
             return
         extra = f" received={call.received} sent={call.sent}" if call.streaming else ""
         cert = f" client_cert={call.client_cert!r}" if call.client_cert else ""
-        code = "OK" if call.code is _OK else _CODE_NAMES[call.code]
+        code = _code_name(call.code)
         message = (
             f"rpc service={call.service} method={call.method} type={call.kind} peer={call.peer}"
             f"{cert} code={code} duration_ms={call.duration * 1000:.1f}{extra}"
@@ -86,8 +92,7 @@ class MetricsObserver(Observer):
         if not call.streaming:  # counted here, not message by message
             stats.received += call.received
             stats.sent += call.sent
-        code = call.code
-        stats.finished("OK" if code is _OK else _CODE_NAMES[code], call.duration)
+        stats.finished(_code_name(call.code), call.duration)
 
 
 def request_observer(*, client_certs: bool = True) -> Observer:

@@ -89,13 +89,11 @@ func (c preEncodedCodec) Unmarshal(data mem.BufferSlice, v any) error {
 	if !ok {
 		return c.CodecV2.Unmarshal(data, v)
 	}
-	if in.ChatMessage == nil {
-		in.ChatMessage = new(chatpb.ChatMessage)
-	}
 	buf := data.MaterializeToBuffer(mem.DefaultBufferPool())
 	defer buf.Free()
-	// proto.Unmarshal copies strings out of buf, so freeing it is safe.
-	in.err = proto.Unmarshal(buf.ReadOnlyData(), in.ChatMessage)
+	// proto.Unmarshal copies strings out of buf, so freeing it is safe. It
+	// decodes into the message in's ProtoReflect makes.
+	in.err = proto.Unmarshal(buf.ReadOnlyData(), in)
 	return nil
 }
 
