@@ -257,7 +257,9 @@ func TestClusterPrivateMessageReachesAnotherNode(t *testing.T) {
 	alice.expect(kJoin, "Bob joined the room")
 	alice.expect(kJoin, "Carol joined the room")
 	// Alice's join notice may still have been on its way from her node when
-	// Bob and Carol joined (notices are not history): they may get it.
+	// Bob and Carol joined (notices are not history): they may get it, even
+	// after Carol's, which Carol's node may store first. It comes before
+	// Alice's texts, which her node stores after it.
 	if m := bob.nextAfterJoinOf("Alice"); m.GetKind() != kJoin || m.GetMessage() != "Carol joined the room" {
 		t.Fatalf("Bob got %s %q, want Carol's join", m.GetKind(), m.GetMessage())
 	}
@@ -265,7 +267,9 @@ func TestClusterPrivateMessageReachesAnotherNode(t *testing.T) {
 	alice.say("before")
 	alice.whisper("bob", "psst") // a look-alike name
 	alice.say("after")
-	bob.expectText("Alice", "before")
+	if m := bob.nextAfterJoinOf("Alice"); m.GetKind() != kText || m.GetMessage() != "before" {
+		t.Fatalf("Bob got %s %q, want Alice's text", m.GetKind(), m.GetMessage())
+	}
 	got := bob.expect(kPrivate, "[private from Alice] psst")
 	if got.GetUser() != "Alice" || got.GetRecipient() != "Bob" || got.GetSeq() != 0 || got.GetId() == 0 {
 		t.Fatalf("Bob got %v", got)

@@ -538,20 +538,64 @@ func bobDroppedInRoomR(t *testing.T, cfg Config) *restartable {
 	return ts.restart(t, cfg, bob.client)
 }
 
-// After a restart a member that does not come back is shown as left when
-// its grace period ends, and its room, with history, stays a room.
+// After a restart a member that does not come back loses its name when its
+// grace period, counted from the restart, ends; its room, with history,
+// stays a room.
 func TestRestoredSessionExpires(t *testing.T) {
-	ts2 := bobDroppedInRoomR(t, Config{ResumeGrace: 200 * time.Millisecond, MaxRooms: 1})
-	watcher := ts2.joinDroppable(t, "Watcher", chatwire.RoomKey, "r")
+	ts := bobDroppedInRoomR(t, Config{ResumeGrace: 200 * time.Millisecond, MaxRooms: 1})
+	waitFor(t, "Bob's restored session to expire", func() bool {
+		ts.svc.sessMu.Lock()
+		defer ts.svc.sessMu.Unlock()
+		return len(ts.svc.sessions) == 0
+	})
+	// Room r is idle with its history: it still counts against MaxRooms.
+	if err := refusal(t, ts.testServer, "Eve", "other"); code(err) != codes.ResourceExhausted {
+		t.Fatalf("a second room with MaxRooms 1: %v", err)
+	}
+	bob := ts.join(t, "Bob", "r") // the name is free again
+	bob.expect(kStart, "")
+	bob.expectText("Bob", "kept")
+	bob.expect(kEnd, "")
+}
+
+// endRestoredGrace ends the grace period of Bob's session, restored after
+// a restart, as its timer would.
+func endRestoredGrace(t *testing.T, svc *Service) {
+	t.Helper()
+	var bob *session
+	waitFor(t, "Bob's session to be taken over", func() bool {
+		svc.sessMu.Lock()
+		var all []*session
+		for _, s := range svc.sessions {
+			all = append(all, s)
+		}
+		svc.sessMu.Unlock()
+		svc.mu.Lock()
+		defer svc.mu.Unlock()
+		for _, s := range all {
+			r := s.member.room
+			r.mu.Lock()
+			if s.member.name == "Bob" && s.member.dropped {
+				bob = s
+				s.timer.Stop()
+			}
+			r.mu.Unlock()
+		}
+		return bob != nil
+	})
+	svc.expire(bob, bob.member)
+}
+
+// The members in the room of a restored session are told it left when its
+// grace period ends.
+func TestTheEndOfARestoredSessionIsToldToItsRoom(t *testing.T) {
+	ts := bobDroppedInRoomR(t, Config{ResumeGrace: grace})
+	watcher := ts.join(t, "Watcher", "r")
 	watcher.expect(kStart, "")
 	watcher.expectText("Bob", "kept")
 	watcher.expect(kEnd, "")
+	endRestoredGrace(t, ts.svc)
 	watcher.expect(kLeave, "Bob left the room")
-	watcher.client.leave()
-	// Room r is idle with its history: it still counts against MaxRooms.
-	if err := refusal(t, ts2.testServer, "Eve", "other"); code(err) != codes.ResourceExhausted {
-		t.Fatalf("a second room with MaxRooms 1: %v", err)
-	}
 }
 
 // A restored session's room that nobody joins stays a room with history
@@ -559,25 +603,7 @@ func TestRestoredSessionExpires(t *testing.T) {
 func TestRestoredRoomKeepsItsHistoryWhenTheSessionExpires(t *testing.T) {
 	ts := bobDroppedInRoomR(t, Config{ResumeGrace: grace, MaxRooms: 1})
 	svc := ts.svc
-	var sess *session
-	waitFor(t, "Bob's session to be taken over", func() bool {
-		svc.sessMu.Lock()
-		defer svc.sessMu.Unlock()
-		for _, s := range svc.sessions {
-			sess = s
-		}
-		return len(svc.sessions) == 1
-	})
-	svc.mu.Lock()
-	sess.member.room.mu.Lock()
-	name := sess.member.name
-	sess.timer.Stop()
-	sess.member.room.mu.Unlock()
-	svc.mu.Unlock()
-	if name != "Bob" {
-		t.Fatalf("restored session of %q", name)
-	}
-	svc.expire(sess, sess.member) // the grace period ends
+	endRestoredGrace(t, svc)
 	svc.mu.Lock()
 	defer svc.mu.Unlock()
 	if svc.idle["r"] == nil || svc.rooms["r"] != nil {
