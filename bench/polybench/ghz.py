@@ -20,7 +20,9 @@ CONCURRENCY = 50
 # The Python servers are single-threaded: each runs on CPU 0 and ghz on CPU 1, so that neither
 # takes the other's core and runs repeat within a few percent instead of ±10%.
 SERVER_CPUS, CLIENT_CPUS = ({0}, {1}) if (os.cpu_count() or 1) >= 2 else (None, None)
-PY_ROUNDS = 2
+# Ratios are the median of the rounds' paired ratios (each round's server against the
+# baseline's run of the same round), so that five rounds show the spread too.
+PY_ROUNDS = 5
 # pyservices as the chat server is measured (request log off: warning), and as it runs by
 # default, with one request log line per call (info). Both have metrics on.
 PY_KINDS = {
@@ -127,13 +129,27 @@ def mean_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def ratio(results: dict[str, Any], kind: str, call: str) -> float | None:
-    """kind's RPS for call over pybaseline's, to 3 places; None where either is missing."""
-    try:
-        real, base = results[kind][call], results["pybaseline"][call]
-        return round(real["rps"] / base["rps"], 3) if base["rps"] else None
-    except (KeyError, TypeError):
+Runs = dict[str, dict[str, list[dict[str, Any]]]]  # each server's rounds, by call
+
+
+def paired_ratios(runs: Runs, kind: str, call: str) -> list[float]:
+    """kind's RPS for call over pybaseline's in each round where both ran, to 3 places:
+    the two ran one after the other, on the machine as it was then."""
+    real, base = runs.get(kind, {}).get(call, []), runs.get("pybaseline", {}).get(call, [])
+    return [
+        round(r["rps"] / b["rps"], 3)
+        for r, b in zip(real, base, strict=False)  # both have a result (or error) per round
+        if "rps" in r and "rps" in b and b["rps"]
+    ]
+
+
+def median_ratio(ratios: list[float]) -> float | None:
+    """The median of a call's paired ratios; None when no round has one."""
+    if not ratios:
         return None
+    xs = sorted(ratios)
+    mid = len(xs) // 2
+    return xs[mid] if len(xs) % 2 else round((xs[mid - 1] + xs[mid]) / 2, 3)
 
 
 def server_args(level: str | None, user_port: int, random_port: int, data_dir: str) -> list[str]:
@@ -162,7 +178,7 @@ def python_services(ghz_bin: str, secs: float) -> dict[str, Any]:
         "ghz_cpus": sorted(CLIENT_CPUS) if CLIENT_CPUS else None,
         "log_levels": {k: v for k, v in PY_KINDS.items() if v},
     }
-    runs: dict[str, dict[str, list[dict[str, Any]]]] = {k: {} for k in PY_KINDS}
+    runs: Runs = {k: {} for k in PY_KINDS}
     with tempfile.TemporaryDirectory(prefix="polychat-bench-") as data_dir:
         # Rounds alternate the servers, so a slow moment of the machine hits all of them.
         for rnd in range(PY_ROUNDS):
@@ -195,6 +211,7 @@ def python_services(ghz_bin: str, secs: float) -> dict[str, Any]:
     for kind, by_call in runs.items():
         out[kind] = {call: mean_of(results) for call, results in by_call.items()}
     for kind, call, key in RATIOS:
-        out[key] = ratio(out, kind, call)
+        rounds = paired_ratios(runs, kind, call)
+        out[key], out[key + "_rounds"] = median_ratio(rounds), rounds
     out["stream_request"] = STREAM_REQUEST
     return out

@@ -298,6 +298,15 @@ def _cluster(res: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _ratio_cell(ratio: float | None, rounds: list[float] | None) -> str:
+    """A median ratio and the range of the rounds it came from."""
+    if ratio is None:
+        return ""
+    if not rounds or len(rounds) < 2:
+        return fmt_num(ratio, 2)
+    return f"{fmt_num(ratio, 2)} ({fmt_num(min(rounds), 2)} to {fmt_num(max(rounds), 2)})"
+
+
 def _python(res: dict[str, Any]) -> list[str]:
     py = res.get("python") or {}
     lines = [
@@ -306,7 +315,8 @@ def _python(res: dict[str, Any]) -> list[str]:
         f"{py.get('seconds')} s each)",
         "",
         "Stream: StreamRandomNumbers with count 10, interval 10 ms; a call is one stream. "
-        f"Mean of {py.get('rounds')} alternating rounds; servers on CPUs "
+        f"RPS and latencies: mean of {py.get('rounds')} alternating rounds; ratio: the median "
+        "of each round's RPS over the baseline's in that round, with their range; servers on CPUs "
         f"{py.get('server_cpus')}, ghz on {py.get('ghz_cpus')}. `pyservices` runs with "
         "`--log-level warning` (no line per call, as the chat server is measured at `warn`), "
         "`pyservices-info` as it starts by default, with one request log line per call; "
@@ -325,7 +335,7 @@ def _python(res: dict[str, Any]) -> list[str]:
             lines.append(
                 f"| {name} | {kind} | {fmt_num(r.get('rps'), 0)} | {fmt_num(r.get('p50_ms'), 2)} "
                 f"| {fmt_num(r.get('p99_ms'), 2)} | {r.get('errors') or r.get('error') or ''} "
-                f"| {fmt_num(ratio, 2) if ratio is not None else ''} |"
+                f"| {_ratio_cell(ratio, py.get(key + '_rounds') if key else None)} |"
             )
     return lines
 

@@ -101,7 +101,10 @@ def targets(res: dict[str, Any]) -> list[dict[str, Any]]:
     ur, uir = py.get("unary_ratio"), py.get("unary_info_ratio")
     value = "—"
     if uir is not None:
-        value = f"{uir:.2f} at the default level (a request log line per call)"
+        value = (
+            f"{uir:.2f} at the default level (a request log line per call), "
+            f"{_ratio_spread(py.get('unary_info_ratio_rounds'))}"
+        )
         if ur is not None:
             value += f"; {ur:.2f} at --log-level warning"
     t.append(
@@ -115,6 +118,13 @@ def targets(res: dict[str, Any]) -> list[dict[str, Any]]:
     t += _cluster_targets(res.get("cluster"))
     t += _scale_targets(res)
     return t
+
+
+def _ratio_spread(rounds: list[float] | None) -> str:
+    """How a median ratio was found: of how many paired rounds, and their range."""
+    if not rounds:
+        return "no paired round"
+    return f"median of {len(rounds)} paired rounds ({min(rounds):.2f} to {max(rounds):.2f})"
 
 
 def _baseline_alongside(b: dict[str, Any] | None) -> str:

@@ -178,6 +178,7 @@ def results() -> dict[str, Any]:
             "unary_ratio": 0.95,
             "stream_ratio": 0.975,
             "unary_info_ratio": 0.75,
+            "unary_info_ratio_rounds": [0.8, 0.75, 0.7],
         },
         "notes": [],
         "cluster": {

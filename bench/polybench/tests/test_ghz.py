@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from bench.polybench.ghz import mean_of, ratio, summarize_ghz
+from bench.polybench.ghz import mean_of, median_ratio, paired_ratios, summarize_ghz
 
 
 def test_ghz_report_in_milliseconds_and_errors_by_code() -> None:
@@ -58,13 +58,22 @@ def test_mean_of_no_good_round_is_the_last_error() -> None:
     assert mean_of([]) == {"error": "not run"}
 
 
-def test_ratio_to_the_baseline() -> None:
-    out = {
-        "pybaseline": {"unary": {"rps": 3000.0}, "stream": {"rps": 0.0}},
-        "pyservices": {"unary": {"rps": 2710.0}, "stream": {"rps": 10.0}},
-        "pyservices-info": {"unary": {"error": "timed out after 65s"}},
+def test_ratios_pair_each_round_with_the_baselines_and_skip_failed_rounds() -> None:
+    runs = {
+        "pybaseline": {
+            "unary": [_round(3000.0, 1, {}), _round(2000.0, 1, {}), {"error": "x"}],
+            "stream": [_round(0.0, 1, {})],
+        },
+        "pyservices": {"unary": [_round(2700.0, 1, {}), _round(1900.0, 1, {}), _round(9.0, 1, {})]},
+        "pyservices-info": {"unary": [{"error": "timed out after 65s"}]},
     }
-    assert ratio(out, "pyservices", "unary") == 0.903
-    assert ratio(out, "pyservices", "stream") is None  # no baseline to divide by
-    assert ratio(out, "pyservices-info", "unary") is None
-    assert ratio(out, "pyservices-info", "stream") is None
+    assert paired_ratios(runs, "pyservices", "unary") == [0.9, 0.95]
+    assert paired_ratios(runs, "pyservices", "stream") == []  # no baseline to divide by
+    assert paired_ratios(runs, "pyservices-info", "unary") == []
+    assert paired_ratios(runs, "pyservices-info", "stream") == []
+
+
+def test_median_ratio_of_the_rounds() -> None:
+    assert median_ratio([0.95, 0.8, 0.9]) == 0.9
+    assert median_ratio([0.9, 0.95]) == 0.925
+    assert median_ratio([]) is None

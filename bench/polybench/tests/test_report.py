@@ -59,7 +59,7 @@ def test_report_of_a_whole_run() -> None:
     )
     py = _section(md, "Python services")
     assert py[0] == "## Python services (ghz, concurrency 50, 5 s each)"
-    assert "| GetUser | pyservices-info | 1,500 | 30.00 | 60.00 |  | 0.75 |" in py
+    assert "| GetUser | pyservices-info | 1,500 | 30.00 | 60.00 |  | 0.75 (0.70 to 0.80) |" in py
     assert "| StreamRandomNumbers | pybaseline | 400 | 100.00 | 120.00 |  |  |" in py
     assert "## Notes" not in md
     assert md.endswith("|\n")
