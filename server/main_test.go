@@ -165,6 +165,8 @@ func TestBadValues(t *testing.T) {
 		{nil, map[string]string{"CHAT_MAX_CONNECTIONS": "-1"}, "-max-connections"},
 		{nil, map[string]string{"POLYCHAT_TLS_CERT": "c.pem"}, "-tls-cert and -tls-key"},
 		{nil, map[string]string{"CHAT_AUTH_CA": "ca.pem"}, "-auth-server"},
+		{nil, map[string]string{"CHAT_FILE_KEY": "too short"}, "CHAT_FILE_KEY"},
+		{[]string{"-file-key-file", "k"}, map[string]string{"CHAT_FILE_KEY": strings.Repeat("k", 32)}, "-file-key-file"},
 	} {
 		var stdout, stderr strings.Builder
 		lookup := func(k string) (string, bool) { v, ok := tc.env[k]; return v, ok }

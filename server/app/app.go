@@ -140,7 +140,7 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 		authn = signin.NewChecker(signInClient, signin.Options{TTL: ttl, Logger: log})
 	}
 
-	var fileKey *filegrant.Key
+	fileKey := cfg.FileKey // CHAT_FILE_KEY; config refuses it with a key file
 	if cfg.FileKeyFile != "" {
 		if fileKey, err = filegrant.ReadKeyFile(cfg.FileKeyFile); err != nil {
 			return nil, fmt.Errorf("-file-key-file: %w", err)

@@ -52,8 +52,14 @@ func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return 
 // in memory, plus args.
 func testConfig(t *testing.T, args ...string) config.Config {
 	t.Helper()
+	return testConfigEnv(t, nil, args...)
+}
+
+// testConfigEnv is testConfig with the environment env.
+func testConfigEnv(t *testing.T, env map[string]string, args ...string) config.Config {
+	t.Helper()
 	args = append([]string{"-addr", "127.0.0.1:0", "-data-dir", "", "-metrics-addr", "127.0.0.1:0", "-web-addr", "127.0.0.1:0"}, args...)
-	cfg, err := config.Parse("test", args, func(string) (string, bool) { return "", false }, io.Discard)
+	cfg, err := config.Parse("test", args, func(k string) (string, bool) { v, ok := env[k]; return v, ok }, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

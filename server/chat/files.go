@@ -25,7 +25,7 @@ import (
 // room it was shared in, so a file id alone is worth nothing.
 
 var errNoFiles = status.Error(codes.FailedPrecondition,
-	"this server does not share files: it was started without a file key (-file-key-file / CHAT_FILE_KEY_FILE)")
+	"this server does not share files: it was started without a file key (CHAT_FILE_KEY, or -file-key-file / CHAT_FILE_KEY_FILE)")
 
 // OfferFile implements chatpb.ChatServiceServer.
 func (s *Service) OfferFile(ctx context.Context, req *chatpb.OfferFileRequest) (*chatpb.OfferFileResponse, error) {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/polychat/polychat/internal/chatwire"
 	"github.com/polychat/polychat/internal/cli"
+	"github.com/polychat/polychat/server/filegrant"
 )
 
 // Config is the chat server's settings.
@@ -149,8 +150,12 @@ type Config struct {
 
 	// FileKeyFile holds the key file grants are signed with, the same
 	// file as StreamingService's --streaming-file-key-file; empty: files
-	// are not shared.
+	// are not shared unless FileKey is set.
 	FileKeyFile string
+	// FileKey is the key of CHAT_FILE_KEY (environment only, as
+	// StreamingService's STREAMING_FILE_KEY), given instead of a key file;
+	// nil when the variable is unset.
+	FileKey *filegrant.Key
 	// MaxFileBytes limits one shared file; FileQuotaBytes the bytes of
 	// all the files one user shared (0: no limit).
 	MaxFileBytes   int64
@@ -290,6 +295,11 @@ const (
 // shared write key: a secret, so never a flag, which ps would show.
 const LoggerWriteKeyEnv = "LOGGER_WRITE_KEY"
 
+// FileKeyEnv is the environment variable holding the key file grants are
+// signed with, the other way to give what -file-key-file's file holds: a
+// secret, so never a flag, which ps would show.
+const FileKeyEnv = "CHAT_FILE_KEY"
+
 // Parse reads args (without the program name) and the environment through
 // lookupEnv. On -h it writes the usage to usage and returns ErrHelp; any
 // other error is one line, fit to print as it is.
@@ -365,7 +375,7 @@ func Parse(prog string, args []string, lookupEnv func(string) (string, bool), us
 	fs.StringVar(&c.NATSKey, "nats-key", "", "PEM private key of -nats-cert")
 	fs.StringVar(&c.NATSCreds, "nats-creds", "", "NATS credentials file (user JWT and NKey seed)")
 	fs.IntVar(&c.NATSReplicas, "nats-replicas", 1, "copies JetStream keeps of the chat's stream and buckets (3 on a 3-node NATS cluster)")
-	fs.StringVar(&c.FileKeyFile, "file-key-file", "", "file holding the key (at least 32 bytes) file grants are signed with, StreamingService's --streaming-file-key-file; empty: files are not shared")
+	fs.StringVar(&c.FileKeyFile, "file-key-file", "", "file holding the key (at least 32 bytes) file grants are signed with, StreamingService's --streaming-file-key-file (or the key itself in CHAT_FILE_KEY); neither: files are not shared")
 	fs.Int64Var(&c.MaxFileBytes, "max-file-bytes", DefaultMaxFileBytes, "largest file a member may share (at most StreamingService's --streaming-max-upload-bytes)")
 	fs.Int64Var(&c.FileQuotaBytes, "file-quota-bytes", DefaultFileQuotaBytes, "bytes of all the files one user may share (0: no limit)")
 	fs.DurationVar(&c.NodeTTL, "node-ttl", DefaultNodeTTL, "how long a chat node that stopped answering counts as alive; its members then keep their names for -resume-grace")
@@ -386,7 +396,30 @@ func Parse(prog string, args []string, lookupEnv func(string) (string, bool), us
 		return Config{}, err
 	}
 	c.LoggerWriteKey, _ = lookupEnv(LoggerWriteKeyEnv)
+	if c.FileKey, err = fileKeyFromEnv(lookupEnv, c.FileKeyFile); err != nil {
+		return Config{}, err
+	}
 	return c, c.validate()
+}
+
+// fileKeyFromEnv reads CHAT_FILE_KEY: nil when it is unset or empty. With
+// a key file given too it is an error, not a precedence: two keys for one
+// thing is a mistake in the set-up, and whichever won, grants signed under
+// the other would be refused with no clue why.
+func fileKeyFromEnv(lookupEnv func(string) (string, bool), keyFile string) (*filegrant.Key, error) {
+	secret, ok := lookupEnv(FileKeyEnv)
+	if !ok || secret == "" {
+		return nil, nil
+	}
+	if keyFile != "" {
+		return nil, fmt.Errorf("%s and -file-key-file (CHAT_FILE_KEY_FILE) both give the file key; set only one", FileKeyEnv)
+	}
+	// The value is never quoted, in this error or anywhere: it is the secret.
+	k, err := filegrant.NewKey([]byte(strings.TrimSpace(secret)))
+	if err != nil {
+		return nil, fmt.Errorf("invalid value for %s (environment only): %w", FileKeyEnv, err)
+	}
+	return k, nil
 }
 
 // logLevel is the -log-level flag: slog's level names (any letter case),
@@ -525,4 +558,8 @@ func writeUsage(w io.Writer, prog string, fs *flag.FlagSet) {
 		name, _ := flag.UnquoteUsage(f)
 		fmt.Fprintf(w, "  -%s %s\n    \t%s\n    \t(env %s, default %q)\n", f.Name, strings.TrimSpace(name), f.Usage, env[f.Name].Name, f.DefValue)
 	})
+	fmt.Fprintf(w, "\nSecrets, from the environment only (a flag would show them in ps):\n"+
+		"  %s\n    \tLoggerService's shared write key, sent with each audit event\n"+
+		"  %s\n    \tthe key (at least %d bytes) file grants are signed with, instead of -file-key-file; StreamingService's STREAMING_FILE_KEY\n",
+		LoggerWriteKeyEnv, FileKeyEnv, filegrant.MinKeyBytes)
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/polychat/polychat/server/filegrant"
 )
 
 func lookup(env map[string]string) func(string) (string, bool) {
@@ -309,5 +311,67 @@ func TestLoggerSettings(t *testing.T) {
 	}
 	if c.LoggerServer != "logger:50055" || c.LoggerCA != "ca.pem" || c.LoggerCert != "c.pem" || c.LoggerKey != "k.pem" || c.LoggerWriteKey != "s3cret" {
 		t.Fatalf("logger settings = %+v", c)
+	}
+}
+
+// TestFileKeyFromTheEnvironment: CHAT_FILE_KEY gives the file key itself
+// (surrounding whitespace ignored, at least 32 bytes), never quoted in an
+// error, and never together with a key file.
+func TestFileKeyFromTheEnvironment(t *testing.T) {
+	const secret = "an-environment-file-key-0123456789abcdef"
+	want, err := filegrant.NewKey([]byte(secret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{secret, "  " + secret + "\n"} {
+		c, err := Parse("x", nil, lookup(map[string]string{"CHAT_FILE_KEY": v}), nil)
+		if err != nil || c.FileKey == nil || c.FileKeyFile != "" {
+			t.Fatalf("CHAT_FILE_KEY %q: %+v, %v", v, c, err)
+		}
+		grant := c.FileKey.Sign(filegrant.Claims{Kind: filegrant.Upload, Expires: 10})
+		if _, err := want.Verify(grant, filegrant.Upload, time.Unix(0, 0)); err != nil {
+			t.Fatalf("CHAT_FILE_KEY %q is not the key %q: %v", v, secret, err)
+		}
+	}
+	c, err := Parse("x", nil, lookup(map[string]string{"CHAT_FILE_KEY": ""}), nil)
+	if err != nil || c.FileKey != nil {
+		t.Fatalf("empty CHAT_FILE_KEY: %+v, %v; want unset", c.FileKey, err)
+	}
+
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{nil, map[string]string{"CHAT_FILE_KEY": "short-secret"},
+			"invalid value for CHAT_FILE_KEY (environment only): the file key is 12 bytes; it needs at least 32"},
+		{nil, map[string]string{"CHAT_FILE_KEY": "  short-secret \n"},
+			"invalid value for CHAT_FILE_KEY (environment only): the file key is 12 bytes; it needs at least 32"},
+		{nil, map[string]string{"CHAT_FILE_KEY": "   "},
+			"invalid value for CHAT_FILE_KEY (environment only): the file key is 0 bytes; it needs at least 32"},
+		{[]string{"-file-key-file", "file.key"}, map[string]string{"CHAT_FILE_KEY": secret},
+			"CHAT_FILE_KEY and -file-key-file (CHAT_FILE_KEY_FILE) both give the file key; set only one"},
+		{nil, map[string]string{"CHAT_FILE_KEY_FILE": "file.key", "CHAT_FILE_KEY": secret},
+			"CHAT_FILE_KEY and -file-key-file (CHAT_FILE_KEY_FILE) both give the file key; set only one"},
+	} {
+		_, err := Parse("x", tc.args, lookup(tc.env), nil)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%v %q: err = %v, want one line containing %q", tc.args, tc.env, err, tc.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "secret") {
+			t.Errorf("%v %q: the error shows the key: %v", tc.args, tc.env, err)
+		}
+	}
+}
+
+func TestHelpListsTheSecretsOfTheEnvironment(t *testing.T) {
+	var out bytes.Buffer
+	if _, err := Parse("x", []string{"-h"}, lookup(nil), &out); !errors.Is(err, ErrHelp) {
+		t.Fatalf("err = %v", err)
+	}
+	for _, name := range []string{LoggerWriteKeyEnv, FileKeyEnv} {
+		if !strings.Contains(out.String(), "\n  "+name+"\n") {
+			t.Errorf("usage lacks %s:\n%s", name, out.String())
+		}
 	}
 }

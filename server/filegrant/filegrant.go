@@ -2,7 +2,8 @@
 // sharing: the chat server grants a member an upload or a download, and
 // StreamingService, which stores the bytes, answers an upload with a
 // receipt the chat server checks before it tells the room. Both services
-// read the same key from a file; the other side is pyservices/streaming/grants.py,
+// read the same key, from a file or from the environment (CHAT_FILE_KEY,
+// STREAMING_FILE_KEY); the other side is pyservices/streaming/grants.py,
 // and testdata/vectors.json holds tokens both test suites check.
 //
 // A token is "v1.<payload>.<mac>": payload is the base64url (unpadded) JSON
@@ -82,6 +83,14 @@ var (
 type Key struct {
 	secret []byte
 }
+
+// String hides the secret, so that a Key printed or logged by mistake (a
+// config dumped with %v, an slog attribute) shows no more than that it is
+// one.
+func (Key) String() string { return "filegrant.Key(secret)" }
+
+// GoString hides the secret from %#v too.
+func (k Key) GoString() string { return k.String() }
 
 // NewKey returns a key of secret, which must be at least MinKeyBytes long.
 func NewKey(secret []byte) (*Key, error) {

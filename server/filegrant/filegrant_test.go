@@ -1,10 +1,13 @@
 package filegrant
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -155,3 +158,20 @@ func TestKeyFile(t *testing.T) {
 }
 
 func b64(data []byte) string { return base64.RawURLEncoding.EncodeToString(data) }
+
+func TestKeyNeverShowsItsSecret(t *testing.T) {
+	secret := strings.Repeat("hidden-", 5)
+	k, err := NewKey([]byte(secret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logged bytes.Buffer
+	slog.New(slog.NewTextHandler(&logged, nil)).Info("key", "key", k, "in", struct{ K *Key }{k})
+	slog.New(slog.NewJSONHandler(&logged, nil)).Info("key", "key", k)
+	for _, shown := range []string{fmt.Sprint(k), fmt.Sprintf("%+v %#v", k, k),
+		fmt.Sprintf("%+v", struct{ K *Key }{k}), fmt.Sprintf("%v", *k), logged.String()} {
+		if strings.Contains(shown, "hidden") || strings.Contains(shown, "104 105") { // the bytes of "hi"
+			t.Errorf("the secret shows: %s", shown)
+		}
+	}
+}
