@@ -5,6 +5,8 @@ The scheme (shared with the Go binaries): a variable is named `<SCOPE>_<SETTING>
 component's own scope otherwise (`SERVICES_`, `FILE_`, `AUTH_`, `STREAMING_`, ...). A flag wins
 over its variable, which wins over the default; a variable set to the empty string counts as
 unset unless the setting says empty means something (an empty metrics address: no endpoint).
+A secret (a key) has a variable and no flag, which `ps` would show to every user of the machine,
+and an error about it names the variable without quoting the value.
 
 A renamed variable or flag keeps working as a deprecated alias: the `Reader` notes one line
 naming the new name, for the command to print or log. A value that cannot be used is a
@@ -29,7 +31,7 @@ import json
 import math
 import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, NoReturn, TypeVar
@@ -168,9 +170,13 @@ def argument_type(parse: Callable[[str], T]) -> Callable[[str], T]:
 
 @dataclass(frozen=True)
 class Setting(Generic[T]):
-    """One setting: its flag, its variable, how its text is read, and its default."""
+    """One setting: its flag, its variable, how its text is read, and its default.
 
-    flag: str  # "--file-max-bytes"
+    A setting without a flag (`flag=None`) is a secret, read from its variable only; its value
+    is never quoted in an error.
+    """
+
+    flag: str | None  # "--file-max-bytes"; None: a secret, environment only
     env: str  # "FILE_MAX_BYTES"
     parse: Callable[[str], T]
     default: T
@@ -183,11 +189,23 @@ class Setting(Generic[T]):
 
     @property
     def dest(self) -> str:
-        return self.flag.removeprefix("--").replace("-", "_")
+        """The flag's argparse destination (empty for a secret, which has no flag)."""
+        return (self.flag or "").removeprefix("--").replace("-", "_")
+
+    @property
+    def secret(self) -> bool:
+        return self.flag is None
 
     def add_to(self, parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
-        """Add the flag (and hidden deprecated flags); values are read later by a `Reader`."""
+        """Add the flag (and hidden deprecated flags); values are read later by a `Reader`.
+
+        A secret has no flag: its variable is named in the help's text instead.
+        """
         shown = "none" if self.default is None else str(self.default) or "empty"
+        if self.flag is None:
+            line = f"{self.env} (environment only): {self.help} (default: {shown})."
+            parser.description = f"{parser.description} {line}" if parser.description else line
+            return
         parser.add_argument(
             self.flag,
             dest=self.dest,
@@ -245,22 +263,25 @@ class Reader:
 
     def _find(self, setting: Setting[T]) -> tuple[str, str, str] | None:
         """(name used, the other name to mention, text) of the first place that sets it."""
-        text = self._flag(setting.dest)
-        if text is not None:
-            return setting.flag, f"env {setting.env}", text
-        for old in setting._old_flags():
-            text = self._flag(_old_dest(old))
+        flag = setting.flag
+        if flag is not None:
+            text = self._flag(setting.dest)
             if text is not None:
-                self._deprecated(old, setting.flag)
-                return old, f"env {setting.env}", text
+                return flag, f"env {setting.env}", text
+            for old in setting._old_flags():
+                text = self._flag(_old_dest(old))
+                if text is not None:
+                    self._deprecated(old, flag)
+                    return old, f"env {setting.env}", text
+        other = "environment only" if flag is None else f"flag {flag}"
         text = self._var(setting.env, setting)
         if text is not None:
-            return setting.env, f"flag {setting.flag}", text
+            return setting.env, other, text
         for old in setting._old_vars():
             text = self._var(old, setting)
             if text is not None:
                 self._deprecated(old, setting.env)
-                return old, f"flag {setting.flag}", text
+                return old, other, text
         return None
 
     def given(self, setting: Setting[T]) -> str | None:
@@ -277,7 +298,22 @@ class Reader:
         try:
             return setting.parse(text)
         except ValueError as err:
-            raise ConfigError(f"invalid value {_quote(text)} for {name} ({other}): {err}") from None
+            value = "value" if setting.secret else f"value {_quote(text)}"
+            raise ConfigError(f"invalid {value} for {name} ({other}): {err}") from None
+
+    def get_one_of(self, settings: Sequence[Setting[T]]) -> T:
+        """The value of whichever of `settings` is given (the first's default if none is).
+
+        They are ways to give one thing (a key, or the file it is in): more than one given is a
+        ConfigError naming them, not a precedence, since the one that lost would be silently
+        ignored.
+        """
+        given = [(setting, self._find(setting)) for setting in settings]
+        found = [(setting, where) for setting, where in given if where is not None]
+        if len(found) > 1:
+            names = " and ".join(f"{where[0]} ({where[1]})" for _, where in found)
+            raise ConfigError(f"{names} cannot both be set; set only one")
+        return self.get(found[0][0] if found else settings[0])
 
 
 # ---- the settings every process has ------------------------------------------------------------

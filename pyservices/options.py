@@ -24,7 +24,7 @@ from pykit.tls import (
     SERVER_KEY_ENV,
 )
 from pyservices.auth.config import LOGGER_SERVER
-from pyservices.spec import ServiceSpec, read_options
+from pyservices.spec import ServiceSpec, read_options, settings_of
 
 ERROR_PREFIX = "pyservices: error"
 DEFAULT_MAX_GRPC_MESSAGE_BYTES = 8 * 1024 * 1024
@@ -148,8 +148,9 @@ def build_parser(specs: Mapping[str, ServiceSpec[Any]]) -> ArgumentParser:
     for spec in specs.values():
         group = parser.add_argument_group(f"{spec.name} service")
         listen_setting(spec).add_to(group)
-        for setting in spec.options.SETTINGS.values():
-            setting.add_to(group)
+        for source in spec.options.SETTINGS.values():
+            for setting in settings_of(source):
+                setting.add_to(group)
     return parser
 
 

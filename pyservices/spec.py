@@ -14,15 +14,19 @@ from pykit.tls import ClientTLS, ServerTLS
 from pyservices.logger.writers import process_write_key
 
 Cleanup = Callable[[], Awaitable[None]]
+# Where an option is read from: one setting, or settings of which at most one may be set.
+OptionSource = Setting[Any] | tuple[Setting[Any], ...]
 
 
 class Options(Protocol):
     """A service's own options: a frozen dataclass whose defaults are the documented ones.
 
-    SETTINGS maps each field to the setting (flag and variable) it is read from.
+    SETTINGS maps each field to the setting (flag and variable) it is read from, or to the
+    settings that give it in different ways (a key file, the key itself), of which at most one
+    may be set.
     """
 
-    SETTINGS: ClassVar[Mapping[str, Setting[Any]]]
+    SETTINGS: ClassVar[Mapping[str, OptionSource]]
 
     def __init__(self, **values: Any) -> None: ...
 
@@ -37,14 +41,23 @@ Register = Callable[[grpc.aio.Server, "Settings", OptionsT], Awaitable[Cleanup |
 
 def read_options(kind: type[OptionsT], reader: Reader) -> OptionsT:
     """Options of type `kind`, each field from its setting; pykit.config.ConfigError if bad."""
-    return kind(**{name: reader.get(setting) for name, setting in kind.SETTINGS.items()})
+    return kind(**{name: _read(reader, source) for name, source in kind.SETTINGS.items()})
+
+
+def _read(reader: Reader, source: OptionSource) -> Any:
+    return reader.get_one_of(source) if isinstance(source, tuple) else reader.get(source)
+
+
+def settings_of(source: OptionSource) -> tuple[Setting[Any], ...]:
+    """The settings an option is read from."""
+    return source if isinstance(source, tuple) else (source,)
 
 
 @dataclass(frozen=True)
 class NoOptions:
     """The options of a service that has none of its own."""
 
-    SETTINGS: ClassVar[Mapping[str, Setting[Any]]] = {}
+    SETTINGS: ClassVar[Mapping[str, OptionSource]] = {}
 
 
 @dataclass(frozen=True)

@@ -215,3 +215,75 @@ def test_sub_command_parsers_are_one_line_too(capsys: pytest.CaptureFixture[str]
         parser.parse_args(["get", "x"])
     assert info.value.code == 2
     assert capsys.readouterr().err == "error: argument id: invalid int value: 'x' (see --help)\n"
+
+
+# A secret: a variable and no flag, which `ps` would show.
+TOKEN: Setting[str | None] = Setting(
+    None, "DEMO_TOKEN", lambda text: config.non_empty(text.strip()), None, "the token"
+)
+TOKEN_FILE: Setting[str | None] = Setting(
+    "--demo-token-file", "DEMO_TOKEN_FILE", str, None, "file holding the token"
+)
+
+
+def test_a_secret_comes_from_its_variable_only(capsys: pytest.CaptureFixture[str]) -> None:
+    assert Reader(parse([], SIZE, TOKEN), {"DEMO_TOKEN": " t0ken "}).get(TOKEN) == "t0ken"
+    assert Reader(parse([], SIZE, TOKEN), {"DEMO_TOKEN": ""}).get(TOKEN) is None
+    parser = ArgumentParser(prog="demo")
+    group = parser.add_argument_group("demo")
+    TOKEN.add_to(group)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--demo-token", "t0ken"])  # no flag: only the variable
+    assert "unrecognized arguments: --demo-token" in capsys.readouterr().err
+    assert "DEMO_TOKEN (environment only): the token" in " ".join(parser.format_help().split())
+
+
+def test_a_bad_secret_is_named_but_never_quoted() -> None:
+    with pytest.raises(ConfigError) as info:
+        Reader(environ={"DEMO_TOKEN": "  "}).get(TOKEN)
+    assert str(info.value) == ("invalid value for DEMO_TOKEN (environment only): must not be empty")
+    secret = Setting(None, "DEMO_KEY", config.whole_number(0), 0, "a key")
+    with pytest.raises(ConfigError) as info:
+        Reader(environ={"DEMO_KEY": "s3cret"}).get(secret)
+    assert "s3cret" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "expected"),
+    [
+        ([], {}, None),
+        ([], {"DEMO_TOKEN": "t"}, "t"),
+        (["--demo-token-file", "f"], {}, "f"),
+        ([], {"DEMO_TOKEN_FILE": "f", "DEMO_TOKEN": ""}, "f"),
+    ],
+)
+def test_one_of_two_ways_to_give_a_value(
+    argv: list[str], env: dict[str, str], expected: str | None
+) -> None:
+    reader = Reader(parse(argv, TOKEN_FILE, TOKEN), env)
+    assert reader.get_one_of((TOKEN_FILE, TOKEN)) == expected
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "message"),
+    [
+        (
+            ["--demo-token-file", "f"],
+            {"DEMO_TOKEN": "t0ken"},
+            "--demo-token-file (env DEMO_TOKEN_FILE) and DEMO_TOKEN (environment only) "
+            "cannot both be set; set only one",
+        ),
+        (
+            [],
+            {"DEMO_TOKEN_FILE": "f", "DEMO_TOKEN": "t0ken"},
+            "DEMO_TOKEN_FILE (flag --demo-token-file) and DEMO_TOKEN (environment only) "
+            "cannot both be set; set only one",
+        ),
+    ],
+)
+def test_both_ways_at_once_is_an_error_naming_both(
+    argv: list[str], env: dict[str, str], message: str
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        Reader(parse(argv, TOKEN_FILE, TOKEN), env).get_one_of((TOKEN_FILE, TOKEN))
+    assert str(info.value) == message

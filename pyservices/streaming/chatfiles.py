@@ -38,7 +38,7 @@ _EPOCH = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
 NO_KEY = (
     "this service does not take chat files: it was started without a file key "
-    "(--streaming-file-key-file / STREAMING_FILE_KEY_FILE)"
+    "(STREAMING_FILE_KEY, or --streaming-file-key-file / STREAMING_FILE_KEY_FILE)"
 )
 
 

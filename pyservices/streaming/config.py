@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from pykit.config import Setting, whole_number
+from pyservices.spec import OptionSource
 from pyservices.streaming.grants import Key
 
 UPLOAD_FOLDER = "streamed_files"
@@ -42,8 +43,19 @@ FILE_KEY_FILE: Setting[Key | None] = Setting(
     _key_file,
     None,
     "file holding the key (at least 32 bytes) the chat server signs file grants with, "
-    "the chat server's -file-key-file; none: no files are shared in chat rooms",
+    "the chat server's -file-key-file (or the key itself in STREAMING_FILE_KEY); neither: no "
+    "files are shared in chat rooms",
     metavar="PATH",
+)
+# The key itself, for where a file is awkward to provide (containers): a secret, so from the
+# environment only, as the chat server's CHAT_FILE_KEY.
+FILE_KEY: Setting[Key | None] = Setting(
+    None,
+    "STREAMING_FILE_KEY",
+    Key.from_text,
+    None,
+    "the key (at least 32 bytes, surrounding whitespace ignored) the chat server signs file "
+    "grants with, its CHAT_FILE_KEY; instead of --streaming-file-key-file",
 )
 
 
@@ -51,10 +63,10 @@ FILE_KEY_FILE: Setting[Key | None] = Setting(
 class StreamingOptions:
     """StreamingService's own options."""
 
-    SETTINGS: ClassVar[Mapping[str, Setting[Any]]] = {
+    SETTINGS: ClassVar[Mapping[str, OptionSource]] = {
         "max_upload_bytes": MAX_UPLOAD_BYTES,
         "chat_queue": CHAT_QUEUE,
-        "file_key": FILE_KEY_FILE,
+        "file_key": (FILE_KEY_FILE, FILE_KEY),
     }
 
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES

@@ -2,7 +2,7 @@
 
 A token is `v1.<payload>.<mac>`: payload the unpadded base64url of the
 claims' JSON, mac the base64url HMAC-SHA-256 of `v1.<payload>` under the key
-both services read from a file. The chat server grants uploads and
+both services read, from a file or from the environment. The chat server grants uploads and
 downloads; this service checks them and signs the receipt of an upload.
 """
 
@@ -13,6 +13,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -96,6 +97,14 @@ class Key:
                 " (e.g. `openssl rand -hex 32`)"
             )
         self._secret = bytes(secret)
+
+    def __repr__(self) -> str:
+        return "Key(secret)"  # never the secret, wherever a Key is printed or logged
+
+    @classmethod
+    def from_text(cls, text: str) -> Key:
+        """The key `text` (an environment variable's value) without surrounding whitespace."""
+        return cls(os.fsencode(text).strip())
 
     @classmethod
     def from_file(cls, path: Path) -> Key:

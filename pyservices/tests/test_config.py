@@ -21,7 +21,7 @@ from pyservices.files.server import SPEC as FILE_SPEC
 from pyservices.registry import SPECS
 from pyservices.spec import NoOptions
 from pyservices.streaming.config import StreamingOptions
-from pyservices.streaming.grants import Claims
+from pyservices.streaming.grants import Claims, Key
 from pyservices.tests.servers import make_settings, start_on
 
 TIMEOUT = 30.0
@@ -212,6 +212,50 @@ def test_the_file_key_is_read_from_its_file(tmp_path: Path) -> None:
         read(["--streaming-file-key-file", str(tmp_path / "missing")], {})
 
 
+ENV_KEY = "an-environment-file-key-0123456789abcdef"
+
+
+def test_the_file_key_may_be_in_the_environment_instead(tmp_path: Path) -> None:
+    opts, _ = read([], {"STREAMING_FILE_KEY": f"  {ENV_KEY}\n"})
+    key = opts.service_options["streaming"].file_key
+    assert key is not None
+    assert Key(ENV_KEY.encode()).verify(key.sign(_claims()), "upload", now=0).file == 1
+    opts, _ = read([], {"STREAMING_FILE_KEY": ""})  # empty: unset
+    assert opts.service_options["streaming"].file_key is None
+    assert ENV_KEY not in repr(read([], {"STREAMING_FILE_KEY": ENV_KEY})[0])
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "message"),
+    [
+        (
+            [],
+            {"STREAMING_FILE_KEY": " short-secret\n"},
+            "invalid value for STREAMING_FILE_KEY (environment only): the file key is 12 bytes; "
+            "it needs at least 32 (e.g. `openssl rand -hex 32`)",
+        ),
+        (
+            ["--streaming-file-key-file", "file.key"],
+            {"STREAMING_FILE_KEY": ENV_KEY},
+            "--streaming-file-key-file (env STREAMING_FILE_KEY_FILE) and STREAMING_FILE_KEY "
+            "(environment only) cannot both be set; set only one",
+        ),
+        (
+            [],
+            {"STREAMING_FILE_KEY_FILE": "file.key", "STREAMING_FILE_KEY": ENV_KEY},
+            "STREAMING_FILE_KEY_FILE (flag --streaming-file-key-file) and STREAMING_FILE_KEY "
+            "(environment only) cannot both be set; set only one",
+        ),
+    ],
+)
+def test_a_bad_file_key_in_the_environment_is_named_never_shown(
+    argv: list[str], env: dict[str, str], message: str
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        read(argv, env)
+    assert str(info.value) == message
+
+
 def _claims() -> Claims:
     return Claims("e", 10, 1, "upload", "a", "r", "", 0, "u")
 
@@ -249,6 +293,12 @@ def test_only_the_services_started_read_their_options() -> None:
             "(env SERVICES_MAX_GRPC_MESSAGE_BYTES): must be at least 1",
         ),
         (["--bogus"], {}, "pyservices: error: unrecognized arguments: --bogus (see --help)"),
+        (
+            ["streaming"],
+            {"STREAMING_FILE_KEY": "short-secret"},
+            "pyservices: error: invalid value for STREAMING_FILE_KEY (environment only): "
+            "the file key is 12 bytes; it needs at least 32 (e.g. `openssl rand -hex 32`)",
+        ),
     ],
 )
 async def test_runner_exits_2_with_one_line(

@@ -48,7 +48,13 @@ class Processes:
         self.procs.append(proc)
         return proc
 
-    def server(self, *args: str, data_dir: Path | None = None, port: int = 0) -> ChatServer:
+    def server(
+        self,
+        *args: str,
+        data_dir: Path | None = None,
+        port: int = 0,
+        env: dict[str, str] | None = None,
+    ) -> ChatServer:
         address = f"127.0.0.1:{port or free_port()}"
         data = data_dir or self.tmp_path / "chat-data"
         proc = self.start(
@@ -60,6 +66,7 @@ class Processes:
                 *("-web-addr", "", "-metrics-addr", ""),
                 *args,
             ],
+            env,
         )
         wait_serving(address, [proc], "chat.ChatService")
         return ChatServer(proc, address, data)

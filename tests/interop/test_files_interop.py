@@ -3,7 +3,8 @@ the Go and Python clients as users run them.
 
 One client shares a file with /send, one of the other language downloads it with /get, and the
 bytes are the same; a member of another room, and a stranger with a guessed id, get nothing;
-a client that knows only the three documented fields sees the share notice as text.
+a client that knows only the three documented fields sees the share notice as text. The two
+services read their key from a file, or from the environment as the containers give it.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import hashlib
 import os
 import re
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,11 +37,16 @@ class Sharing:
     env: dict[str, str]  # for the clients: where StreamingService is
 
 
-@pytest.fixture
-def sharing(procs: Processes, tmp_path: Path) -> Iterator[Sharing]:
-    key_file = tmp_path / "file.key"
-    key_file.write_text(FILE_KEY + "\n")
-    chat = procs.server("-file-key-file", str(key_file))
+def start_sharing(procs: Processes, tmp_path: Path, *, key_in_env: bool = False) -> Sharing:
+    """The chat server and StreamingService with one key: in a file, or in their variables."""
+    if key_in_env:
+        chat = procs.server(env={"CHAT_FILE_KEY": FILE_KEY})
+        streaming_env = {"STREAMING_FILE_KEY": FILE_KEY}
+    else:
+        key_file = tmp_path / "file.key"
+        key_file.write_text(FILE_KEY + "\n")
+        chat = procs.server("-file-key-file", str(key_file))
+        streaming_env = {"STREAMING_FILE_KEY_FILE": str(key_file)}
     streaming = f"127.0.0.1:{free_port()}"
     services = procs.start(
         "pyservices streaming",
@@ -57,10 +62,15 @@ def sharing(procs: Processes, tmp_path: Path) -> Iterator[Sharing]:
             "--metrics-addr",
             "",
         ],
-        env={"STREAMING_FILE_KEY_FILE": str(key_file)},
+        env=streaming_env,
     )
     wait_serving(streaming, [services], STREAMING_SERVICE)
-    yield Sharing(chat, streaming, {"STREAMING_SERVER": streaming})
+    return Sharing(chat, streaming, {"STREAMING_SERVER": streaming})
+
+
+@pytest.fixture
+def sharing(procs: Processes, tmp_path: Path) -> Sharing:
+    return start_sharing(procs, tmp_path)
 
 
 def client(procs: Processes, sharing: Sharing, kind: str, name: str, room: str = "general") -> Proc:
@@ -113,6 +123,23 @@ def test_a_shared_file_downloads_with_the_same_bytes(
     bob.send(f"/get {file_id} {dest} --overwrite")
     bob.expect(r"\*\*\* Saved .*data\.bin \(3\.1 MB, SHA-256 verified\)$", start=len(bob.lines) - 1)
     assert sha256(dest / "data.bin") == sha256(original)
+
+
+def test_the_key_may_come_from_the_environment(procs: Processes, tmp_path: Path) -> None:
+    # CHAT_FILE_KEY and STREAMING_FILE_KEY, as compose.yaml gives them.
+    sharing = start_sharing(procs, tmp_path, key_in_env=True)
+    alice = client(procs, sharing, "py", "Alice")
+    bob = client(procs, sharing, "go", "Bob")
+    alice.expect(r">>> Bob joined the room$")
+    original = tmp_path / "keyed.bin"
+    original.write_bytes(os.urandom(999))
+    file_id = share(alice, "Alice", original, bob)
+    dest = tmp_path / "downloads"
+    dest.mkdir()
+    bob.send(f"/get {file_id} {dest}")
+    saved = re.escape(str(dest / "keyed.bin"))
+    bob.expect(rf"\*\*\* Saved {saved} \(999 bytes, SHA-256 verified\)$")
+    assert (dest / "keyed.bin").read_bytes() == original.read_bytes()
 
 
 def test_another_rooms_member_and_a_stranger_get_nothing(

@@ -67,3 +67,23 @@ def test_key_file(tmp_path: Path) -> None:
     assert Key(b"x" * 32).verify(token, DOWNLOAD, now=0).file == 1
     with pytest.raises(ValueError, match="cannot read"):
         Key.from_file(tmp_path / "missing")
+
+
+def test_key_text_as_in_the_environment() -> None:
+    secret = "an-environment-file-key-0123456789abcdef"
+    key = Key.from_text(f"  {secret}\n")
+    token = key.sign(Claims("e", 10, 1, DOWNLOAD, "a", "r", "", 0, "u"))
+    assert Key(secret.encode()).verify(token, DOWNLOAD, now=0).file == 1
+    # The vectors' key, which Go's tests sign with, read as the variable would hold it.
+    vectors = _vectors()
+    good = next(c for c in vectors["cases"] if "want" in c)
+    assert Key.from_text(vectors["key"]).verify(good["token"], good["kind"], now=vectors["now"])
+    with pytest.raises(ValueError, match="is 12 bytes; it needs at least 32"):
+        Key.from_text(" short-secret ")
+    with pytest.raises(ValueError, match="is 0 bytes"):
+        Key.from_text("  ")
+
+
+def test_a_key_never_shows_its_secret() -> None:
+    key = Key(b"hidden-" * 5)
+    assert "hidden" not in f"{key!r} {key} {[key]}"
