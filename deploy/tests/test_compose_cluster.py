@@ -1,5 +1,6 @@
 """compose.yaml's profile "cluster", read as podman-compose reads it: a 3-node NATS cluster
-with JetStream and three chat nodes on it, none of it started without the profile.
+with JetStream and three chat nodes on it, none of it started without the profile; and the
+secrets every chat server and service needs, without which nothing starts.
 
 These checks need no container engine; test_containers.py runs the profile.
 """
@@ -20,6 +21,26 @@ from deploy.tests.podman import REPO
 NATS = ("nats-1", "nats-2", "nats-3")
 CHAT_NODES = ("chat-1", "chat-2", "chat-3")
 CLUSTER = NATS + CHAT_NODES
+KEYS = {
+    "LOGGER_WRITE_KEY": "a-key-for-the-check",
+    "CHAT_FILE_KEY": "a-file-key-for-the-check-0123456",
+}
+
+
+def compose_config(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`podman-compose config` of compose.yaml with the profile on, in the environment `env`."""
+    return subprocess.run(
+        [
+            str(Path(sys.executable).with_name("podman-compose")),
+            *("--profile", "cluster", "--file", str(REPO / "compose.yaml"), "config"),
+        ],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def compose_file() -> dict[str, Any]:
@@ -29,18 +50,7 @@ def compose_file() -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def resolved() -> dict[str, Any]:
     """compose.yaml with the profile on, merged and interpolated by podman-compose."""
-    result = subprocess.run(
-        [
-            str(Path(sys.executable).with_name("podman-compose")),
-            *("--profile", "cluster", "--file", str(REPO / "compose.yaml"), "config"),
-        ],
-        env={**os.environ, "LOGGER_WRITE_KEY": "a-key-for-the-check"},
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = compose_config({**os.environ, **KEYS})
     assert result.returncode == 0, result.stderr
     return yaml.safe_load(result.stdout)["services"]
 
@@ -105,3 +115,27 @@ def test_three_chat_nodes_keep_everything_on_all_three(resolved: dict[str, Any])
     ]
     assert len(set(published)) == len(published) == 6, published
     assert not set(published) & set(others)
+
+
+def test_every_chat_server_and_streaming_service_get_the_file_key(
+    resolved: dict[str, Any],
+) -> None:
+    key = KEYS["CHAT_FILE_KEY"]
+    for name in ("chat", *CHAT_NODES):
+        assert resolved[name]["environment"]["CHAT_FILE_KEY"] == key, name
+    assert resolved["streaming"]["environment"]["STREAMING_FILE_KEY"] == key
+    # Only they: a secret goes where it is needed.
+    holders = {
+        name
+        for name, service in resolved.items()
+        if key in (service.get("environment") or {}).values()
+    }
+    assert holders == {"chat", *CHAT_NODES, "streaming"}
+
+
+@pytest.mark.parametrize("missing", sorted(KEYS))
+def test_nothing_starts_without_a_key(missing: str) -> None:
+    env = {name: value for name, value in {**os.environ, **KEYS}.items() if name != missing}
+    result = compose_config(env)
+    assert result.returncode != 0
+    assert f"required variable {missing} is missing a value: set {missing} to" in result.stderr

@@ -9,12 +9,14 @@ by name (chat -> auth, auth -> logger), as they do on a compose network.
 
 Then every container must report SERVING through its own health check (grpc_health_probe
 inside the image), two clients on this machine sign in and chat through the chat server's
-container, and what the services stored must outlive their containers. Everything the
-tests started is taken down at the end, also when a step fails.
+container, a file one shares in the room reaches the other byte for byte through
+StreamingService's container, and what the services stored must outlive their containers.
+Everything the tests started is taken down at the end, also when a step fails.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -57,6 +59,8 @@ NATS_IMAGE = "polychat/nats"
 # A service is up well within this; a container that exits fails at once.
 HEALTHY_WITHIN = 180.0
 CLIENT_TIMEOUT = 30.0
+# More than one of the 1 MiB chunks StreamingService sends a download in.
+SHARED_FILE_BYTES = 2 * 1024 * 1024 + 17
 
 
 @dataclass
@@ -257,8 +261,10 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
     if os.geteuid() != 0:
         pytest.fail("the container tests run podman as root (see docs/containers.md)")
     podman = Podman(cache_dir())
-    # compose.yaml requires the key LoggerService and AuthService share.
+    # compose.yaml requires the key LoggerService and AuthService share, and the one the chat
+    # servers and StreamingService share.
     podman.env["LOGGER_WRITE_KEY"] = secrets.token_hex(32)
+    podman.env["CHAT_FILE_KEY"] = secrets.token_hex(32)
     base = baseimages.ensure(podman)
     ports = {name: free_port() for name in SERVICES + CLUSTER}
     ports |= {f"{node}-routes": free_port() for node in NATS}
@@ -318,6 +324,7 @@ def go_client_argv(system: System, go_client: Path, name: str, chat: str = "chat
     return [
         str(go_client),
         *("-login", "-auth-server", system.address("auth")),
+        *("-streaming-server", system.address("streaming")),
         *(name, "general", system.address(chat)),
     ]
 
@@ -327,6 +334,7 @@ def py_client_argv(system: System, name: str, chat: str = "chat") -> list[str]:
         sys.executable,
         "pyclient/client.py",
         *("--login", "--auth-server", system.address("auth")),
+        *("--streaming-server", system.address("streaming")),
         *(name, "general", system.address(chat)),
     ]
 
@@ -342,6 +350,36 @@ def new_account_on_go_client(
     system.register(name, password_of(name))
     argv = go_client_argv(system, go_client, name, chat)
     return sign_in(clients, argv, name, password_of(name))
+
+
+def new_account_on_py_client(
+    system: System, clients: list[Proc], name: str, chat: str = "chat"
+) -> Proc:
+    """Register `name` with AuthService, then sign in as it with the Python client on `chat`."""
+    system.register(name, password_of(name))
+    return sign_in(clients, py_client_argv(system, name, chat), name, password_of(name))
+
+
+def share_and_get(sender: Proc, sender_name: str, getter: Proc, folder: Path) -> None:
+    """`sender` shares a file in the room (/send), `getter` downloads it (/get): the same bytes.
+
+    The chat server grants both transfers; the bytes go between the clients and
+    StreamingService's container, which checks the grants with the same key.
+    """
+    original = folder / "shared.bin"
+    original.write_bytes(os.urandom(SHARED_FILE_BYTES))
+    digest = hashlib.sha256(original.read_bytes()).hexdigest()
+    notice = rf"^{sender_name} shared shared\.bin \(2\.1 MB, sha256 {digest[:8]}…\) — /get (\d+)$"
+    sender.send(f"/send {original}")
+    sender.expect(notice, timeout=CLIENT_TIMEOUT)
+    found = re.search(notice, getter.expect(notice, timeout=CLIENT_TIMEOUT))
+    assert found is not None
+    dest = folder / "downloads"
+    dest.mkdir()
+    getter.send(f"/get {found.group(1)} {dest}")
+    saved = re.escape(str(dest / "shared.bin"))
+    getter.expect(rf"\*\*\* Saved {saved} \(2\.1 MB, SHA-256 verified\)$", timeout=CLIENT_TIMEOUT)
+    assert (dest / "shared.bin").read_bytes() == original.read_bytes()
 
 
 def test_images_run_as_a_user_other_than_root(system: System) -> None:
@@ -401,6 +439,16 @@ def test_clients_sign_in_and_chat_through_the_containers(
             time.sleep(0.2)
 
 
+def test_a_file_shared_in_a_room_arrives_byte_for_byte(
+    system: System, go_client: Path, clients: list[Proc], tmp_path: Path
+) -> None:
+    with explained(system):
+        erin = new_account_on_go_client(system, clients, go_client, "erin")
+        fay = new_account_on_py_client(system, clients, "fay")
+        erin.expect(r">>> fay joined the room$", timeout=CLIENT_TIMEOUT)
+        share_and_get(erin, "erin", fay, tmp_path)
+
+
 def test_stored_data_outlives_the_containers(
     system: System, go_client: Path, clients: list[Proc]
 ) -> None:
@@ -419,7 +467,7 @@ def test_stored_data_outlives_the_containers(
 
 
 def test_the_cluster_profile_chats_across_three_nodes(
-    system: System, go_client: Path, clients: list[Proc]
+    system: System, go_client: Path, clients: list[Proc], tmp_path: Path
 ) -> None:
     """compose.yaml's profile "cluster": 3 NATS nodes and 3 chat nodes on them, next to the rest."""
     system.compose("build", "nats-1", cluster=True)
@@ -437,6 +485,8 @@ def test_the_cluster_profile_chats_across_three_nodes(
         pia.expect(rf"^\[dan\]: hello from {first}$", timeout=CLIENT_TIMEOUT)
         pia.send(f"hello from {last}")
         dan.expect(rf"^\[user1\]: hello from {last}$", timeout=CLIENT_TIMEOUT)
+        # A file offered on one node and asked for on another: every node has the key.
+        share_and_get(dan, "dan", pia, tmp_path)
         # The room's stream is kept on all three NATS nodes.
         started = system.podman.run("logs", system.containers()[first])
         logs = started.stdout + started.stderr
