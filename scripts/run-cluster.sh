@@ -8,6 +8,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 nats_server=${1:?usage: scripts/run-cluster.sh NATS_SERVER_BINARY}
+source scripts/file-key.sh # every chat server signs file grants with the one key
 run=data/cluster # NATS's stores, kept across runs like the chat's data/
 mkdir -p "$run"
 
