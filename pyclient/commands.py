@@ -84,7 +84,7 @@ HELP_LINES = (
 # among the shared cases).
 FILE_HELP_LINES = (
     "/send PATH        share the file at PATH with the room",
-    "/get ID [DEST]    download shared file ID into folder DEST (default: here); "
+    "/get ID [DEST]    download shared file ID into folder DEST (default: here, made if missing); "
     "--overwrite replaces a file",
 )
 

@@ -198,7 +198,7 @@ async def save_download(
     a temporary file beside it first; only a file of the right size and SHA-256 is moved into
     place, never over an existing file unless `overwrite`. On any failure nothing is left.
     """
-    fd, temp, target = await asyncio.to_thread(_prepare, dest, name, overwrite)
+    fd, temp, target, made = await asyncio.to_thread(_prepare, dest, name, overwrite)
     kept = False
     try:
         with os.fdopen(fd, "wb") as out:
@@ -239,22 +239,64 @@ async def save_download(
         if not kept:
             with contextlib.suppress(FileNotFoundError):
                 await asyncio.to_thread(os.unlink, temp)
+        # Only empty folders go: a saved file keeps the folders it is in.
+        await asyncio.to_thread(_remove_empty, dest, made)
 
 
-def _prepare(dest: Path, name: str, overwrite: bool) -> tuple[int, Path, Path]:
-    """Check the name and the target, and open the temporary file: (its fd, it, target)."""
+def _prepare(dest: Path, name: str, overwrite: bool) -> tuple[int, Path, Path, Path | None]:
+    """Check the name and the target, make the folder if missing, and open the temporary
+    file: (its fd, it, target, the highest folder made or None)."""
     try:
         check_name(name)
     except InvalidName as err:
         raise TransferFailed(f"refusing its name {sanitize(name)!r}: {err}") from None
-    if not dest.is_dir():
-        raise TransferFailed(f"{sanitize(str(dest))} is not a folder")
-    target = dest / name
-    if not overwrite and os.path.lexists(target):
-        raise TransferFailed(f"{sanitize(str(target))} exists; add --overwrite to replace it")
+    made = _make_folder(dest)
     try:
-        fd, temp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".part", dir=dest)
-        os.fchmod(fd, 0o644)  # a download, readable as other saved files are
+        target = dest / name
+        if not overwrite and os.path.lexists(target):
+            raise TransferFailed(f"{sanitize(str(target))} exists; add --overwrite to replace it")
+        try:
+            fd, temp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".part", dir=dest)
+            os.fchmod(fd, 0o644)  # a download, readable as other saved files are
+        except OSError as err:
+            raise TransferFailed(
+                f"cannot write into {sanitize(str(dest))}: {err.strerror}"
+            ) from None
+    except TransferFailed:
+        _remove_empty(dest, made)
+        raise
+    return fd, Path(temp_name), target, made
+
+
+def _make_folder(dest: Path) -> Path | None:
+    """Make the folder `dest` and any missing above it; the highest made (None: it was there)."""
+    if dest.is_dir():
+        return None
+    if os.path.lexists(dest):
+        raise TransferFailed(f"{sanitize(str(dest))} is not a folder")
+    top = dest
+    while top.parent != top and not os.path.lexists(top.parent):
+        top = top.parent
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise TransferFailed(f"cannot write into {sanitize(str(dest))}: {err.strerror}") from None
-    return fd, Path(temp_name), target
+        _remove_empty(dest, top)
+        raise TransferFailed(
+            f"cannot make the folder {sanitize(str(dest))}: {err.strerror}"
+        ) from None
+    return top
+
+
+def _remove_empty(dest: Path, top: Path | None) -> None:
+    """Remove the folders `_make_folder` made, `dest` up to `top`, while they are empty."""
+    if top is None:
+        return
+    folder = dest
+    while True:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+        if folder == top or folder.parent == folder:
+            return
+        folder = folder.parent

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -33,7 +34,7 @@ import (
 // (the page has no file commands, so they are not among the shared ones).
 var FileHelpLines = []string{
 	"/send PATH        share the file at PATH with the room",
-	"/get ID [DEST]    download shared file ID into folder DEST (default: here); --overwrite replaces a file",
+	"/get ID [DEST]    download shared file ID into folder DEST (default: here, made if missing); --overwrite replaces a file",
 }
 
 // fileChunk is how much of a file goes in one upload message.
@@ -289,19 +290,26 @@ type Download struct {
 }
 
 // SaveDownload writes the bytes next returns (io.EOF at the end) into the
-// folder dest as want.Name, and returns the path it saved. The name must
-// follow the file name rules, so that it cannot leave dest; the bytes go to
-// a temporary file beside it first, and only a file of the right size and
-// SHA-256 is moved into place, never over an existing file unless
-// overwrite. On any error nothing is left behind.
+// folder dest as want.Name, and returns the path it saved. dest is made if
+// it is missing (`/get 17 downloads`). The name must follow the file name
+// rules, so that it cannot leave dest; the bytes go to a temporary file
+// beside it first, and only a file of the right size and SHA-256 is moved
+// into place, never over an existing file unless overwrite. On any error
+// nothing is left behind, the folders it made included.
 func SaveDownload(dest string, want Download, overwrite bool, next func() ([]byte, error)) (string, error) {
 	if err := filename.Check(want.Name); err != nil {
 		return "", fmt.Errorf("refusing its name %q: %v", textsafe.Sanitize(want.Name), err)
 	}
-	info, err := os.Stat(dest)
-	if err != nil || !info.IsDir() {
-		return "", fmt.Errorf("%s is not a folder", dest)
+	made, err := makeFolder(dest)
+	if err != nil {
+		return "", err
 	}
+	kept := false
+	defer func() {
+		if !kept {
+			removeEmpty(dest, made)
+		}
+	}()
 	target := filepath.Join(dest, want.Name)
 	if !overwrite {
 		if _, err := os.Lstat(target); err == nil {
@@ -317,7 +325,6 @@ func SaveDownload(dest string, want Download, overwrite bool, next func() ([]byt
 		os.Remove(tmp.Name())
 		return "", fmt.Errorf("cannot write into %s: %v", dest, errors.Unwrap(err))
 	}
-	kept := false
 	defer func() {
 		if !kept {
 			tmp.Close()
@@ -370,4 +377,44 @@ func SaveDownload(dest string, want Download, overwrite bool, next func() ([]byt
 	}
 	kept = true
 	return target, nil
+}
+
+// makeFolder makes the folder dest and any missing above it, and returns
+// the highest it made ("" when dest was there).
+func makeFolder(dest string) (string, error) {
+	info, err := os.Stat(dest)
+	switch {
+	case err == nil && info.IsDir():
+		return "", nil
+	case err == nil:
+		return "", fmt.Errorf("%s is not a folder", dest)
+	case !errors.Is(err, fs.ErrNotExist):
+		return "", fmt.Errorf("cannot use the folder %s: %v", dest, errors.Unwrap(err))
+	}
+	top := filepath.Clean(dest)
+	for {
+		parent := filepath.Dir(top)
+		if _, err := os.Stat(parent); parent == top || err == nil || !errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+		top = parent
+	}
+	if err := os.MkdirAll(dest, 0o755); err != nil {
+		removeEmpty(dest, top)
+		return "", fmt.Errorf("cannot make the folder %s: %v", dest, errors.Unwrap(err))
+	}
+	return top, nil
+}
+
+// removeEmpty removes the folders makeFolder made, dest up to top, while
+// they are empty: a download that failed leaves nothing behind.
+func removeEmpty(dest, top string) {
+	if top == "" {
+		return
+	}
+	for dir := filepath.Clean(dest); ; dir = filepath.Dir(dir) {
+		if os.Remove(dir) != nil || dir == top {
+			return
+		}
+	}
 }

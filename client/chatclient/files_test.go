@@ -131,8 +131,30 @@ func TestSaveDownloadRefusesAndLeavesNothing(t *testing.T) {
 	if _, err := SaveDownload(dir, Download{Name: "a", Size: 1}, false, broken); err == nil || len(entries(t, dir)) != 0 {
 		t.Fatalf("a broken download: %v, left %v", err, entries(t, dir))
 	}
-	if _, err := SaveDownload(filepath.Join(dir, "missing"), Download{Name: "a"}, false, chunks()); err == nil ||
+	// Into a missing folder, a failed download leaves no folder behind.
+	if _, err := SaveDownload(filepath.Join(dir, "new", "downloads"), Download{Name: "a", Size: 1}, false, broken); err == nil ||
+		len(entries(t, dir)) != 0 {
+		t.Fatalf("a broken download into a new folder: %v, left %v", err, entries(t, dir))
+	}
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := SaveDownload(file, Download{Name: "a"}, false, chunks()); err == nil ||
 		!strings.Contains(err.Error(), "is not a folder") {
-		t.Fatalf("into a missing folder: %v", err)
+		t.Fatalf("into a file: %v", err)
+	}
+}
+
+// `/get 17 downloads` makes the folder downloads (and any above it) when
+// it is missing.
+func TestSaveDownloadMakesAMissingFolder(t *testing.T) {
+	dest := filepath.Join(t.TempDir(), "new", "downloads")
+	path, err := SaveDownload(dest, Download{Name: "a.txt", Size: 2, SHA256: sum("hi")}, false, chunks("hi"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if data, _ := os.ReadFile(path); string(data) != "hi" || path != filepath.Join(dest, "a.txt") {
+		t.Fatalf("saved %q as %s", data, path)
 	}
 }

@@ -63,8 +63,20 @@ async def test_a_broken_download_leaves_nothing(tmp_path: Path) -> None:
     with pytest.raises(ConnectionError):
         await save_download(tmp_path, "a.txt", 10, sha(b""), False, broken())
     assert os.listdir(tmp_path) == []
+    # Into a missing folder, a failed download leaves no folder behind.
+    with pytest.raises(ConnectionError):
+        await save_download(tmp_path / "new" / "downloads", "a.txt", 10, sha(b""), False, broken())
+    assert os.listdir(tmp_path) == []
+    (tmp_path / "file").write_bytes(b"x")
     with pytest.raises(TransferFailed, match="is not a folder"):
-        await save_download(tmp_path / "missing", "a.txt", 0, sha(b""), False, chunks())
+        await save_download(tmp_path / "file", "a.txt", 0, sha(b""), False, chunks())
+
+
+async def test_a_missing_folder_is_made(tmp_path: Path) -> None:
+    """`/get 17 downloads` makes the folder downloads (and any above it) when it is missing."""
+    dest = tmp_path / "new" / "downloads"
+    saved = await save_download(dest, "a.txt", 2, sha(b"hi"), False, chunks(b"hi"))
+    assert saved == dest / "a.txt" and saved.read_bytes() == b"hi"
 
 
 def test_human_bytes_as_the_server_words_them() -> None:
