@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by run.sh and run-cluster.sh, from the repository root.
 # File sharing (/send, /get) needs one key both the chat server and
 # StreamingService read: the chat server's if one is given (CHAT_FILE_KEY, as
