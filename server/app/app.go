@@ -245,6 +245,7 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 		FileKey:         fileKey,
 		MaxFileBytes:    cfg.MaxFileBytes,
 		FileQuotaBytes:  cfg.FileQuotaBytes,
+		FileRetention:   cfg.FileRetention,
 	}
 	if chatMetrics != nil {
 		chatCfg.Metrics = chatMetrics
@@ -442,7 +443,8 @@ func (s *Server) Run(ctx context.Context) error {
 
 	expireCtx, stopExpiring := context.WithCancel(ctx)
 	defer stopExpiring()
-	go s.expireRooms(expireCtx)
+	go expire(expireCtx, s.cfg.RoomRetention, s.chat.ExpireIdleRooms)
+	go expire(expireCtx, s.cfg.FileRetention, s.chat.ExpireFiles)
 	if s.audit != nil {
 		// Stopped with the server: what it has not delivered stays in the
 		// moderation log for the next start, or another node.
@@ -496,25 +498,27 @@ func (s *Server) Run(ctx context.Context) error {
 	return nil
 }
 
-// expireEvery is how often rooms idle past -room-retention are looked for
-// (more often when the retention is shorter than twice that).
+// expireEvery is how often rooms idle past -room-retention, and files
+// past -file-retention, are looked for (more often when the retention is
+// shorter than twice that).
 const expireEvery = time.Minute
 
-// expireRooms deletes the history of rooms idle past -room-retention, at
-// start and then periodically, until ctx is done.
-func (s *Server) expireRooms(ctx context.Context) {
-	if s.cfg.RoomRetention <= 0 {
+// expire calls sweep at start, so that what expired while the server was
+// down goes at once, and then periodically, until ctx is done; never when
+// retention is zero (kept forever).
+func expire(ctx context.Context, retention time.Duration, sweep func(time.Time) int) {
+	if retention <= 0 {
 		return
 	}
-	s.chat.ExpireIdleRooms(time.Now())
-	t := time.NewTicker(min(expireEvery, max(s.cfg.RoomRetention/2, time.Millisecond)))
+	sweep(time.Now())
+	t := time.NewTicker(min(expireEvery, max(retention/2, time.Millisecond)))
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			s.chat.ExpireIdleRooms(now)
+			sweep(now)
 		}
 	}
 }

@@ -15,8 +15,9 @@
 //   - bucket polychat_sessions: resume session id → member key;
 //   - bucket polychat_nodes: one key per live chat node, refreshed while it lives;
 //   - bucket polychat_counters: message ids, Client(N) numbers and file ids;
-//   - bucket polychat_files: the files shared in rooms (f.<id>) and the bytes
-//     each user shared (u.<user>);
+//   - bucket polychat_files: the files offered and shared in rooms (f.<id>)
+//     and the bytes they count against each signed-in user (u.<user>) or
+//     client address (a.<address>);
 //   - stream POLYCHAT_MODERATION, the moderation log, which package
 //     moderation keeps on this broker's JetStream (see JetStream).
 //

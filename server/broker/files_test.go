@@ -6,6 +6,13 @@ import (
 	"time"
 )
 
+// same reports whether two files read from the store say the same.
+func same(a, b *File) bool {
+	x, y := *a, *b
+	x.rev, y.rev = 0, 0
+	return x == y
+}
+
 func TestFilesAreSharedByEveryNodeWithOneQuota(t *testing.T) {
 	ns := natsServer(t)
 	a, b := open(t, ns), open(t, ns)
@@ -29,7 +36,7 @@ func TestFilesAreSharedByEveryNodeWithOneQuota(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if *got != *f {
+	if !same(got, f) {
 		t.Fatalf("the other node reads %+v, want %+v", got, f)
 	}
 	if err := b.ShareFile(ctx(t), f, 1000); !errors.Is(err, ErrFileExists) {
@@ -43,14 +50,125 @@ func TestFilesAreSharedByEveryNodeWithOneQuota(t *testing.T) {
 	if _, err := b.File(ctx(t), id2); !errors.Is(err, ErrFileNotFound) {
 		t.Fatalf("a file refused is kept: %v", err)
 	}
-	if used, err := a.FileUsage(ctx(t), "Alice"); err != nil || used != 600 {
+	if used, err := a.FileUsage(ctx(t), UserAccount("Alice")); err != nil || used != 600 {
 		t.Fatalf("usage %d, %v; want 600", used, err)
 	}
 	g.Size = 400
 	if err := b.ShareFile(ctx(t), &g, 1000); err != nil {
 		t.Fatalf("up to the quota exactly: %v", err)
 	}
-	if used, err := b.FileUsage(ctx(t), "Bob"); err != nil || used != 0 {
+	if used, err := b.FileUsage(ctx(t), UserAccount("Bob")); err != nil || used != 0 {
 		t.Fatalf("another user's usage %d, %v", used, err)
+	}
+}
+
+// An offer counts against its account at once, whether or not it is ever
+// shared: its bytes may be stored from then on. Sharing it counts nothing
+// more, and keeps the account the offer was made with.
+func TestAnOfferCountsUntilItIsDeleted(t *testing.T) {
+	b := open(t, nil)
+	offered := time.Now().UTC().Truncate(time.Second)
+	offer := func(size int64, addr string) (*File, error) {
+		id, err := b.NewFileID(ctx(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := &File{ID: id, Epoch: b.Epoch(), Name: "x.bin", Size: size, User: "Mallory", Room: "general",
+			Address: addr, OfferedAt: offered}
+		return f, b.OfferFile(ctx(t), f, 1000)
+	}
+	usage := func(acct Account) int64 {
+		t.Helper()
+		used, err := b.FileUsage(ctx(t), acct)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return used
+	}
+
+	first, err := offer(700, "10.0.0.7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := offer(400, "10.0.0.7"); !errors.Is(err, ErrQuota) {
+		t.Fatalf("a second offer over the address's quota, never shared: %v", err)
+	}
+	if used := usage(AddressAccount("10.0.0.7")); used != 700 {
+		t.Fatalf("the address's usage is %d; want 700", used)
+	}
+	if used := usage(UserAccount("Mallory")); used != 0 {
+		t.Fatalf("a name without sign-in is counted: %d", used)
+	}
+	if _, err := offer(400, "10.0.0.8"); err != nil {
+		t.Fatalf("another address has a quota of its own: %v", err)
+	}
+	if got, err := b.File(ctx(t), first.ID); err != nil || got.Shared() {
+		t.Fatalf("an offer reads %+v, %v; want it kept, not shared", got, err)
+	}
+
+	shared := &File{ID: first.ID, Epoch: first.Epoch, Name: first.Name, Size: first.Size, SHA256: "cd",
+		User: "Mallory", Room: "general", SharedAt: offered.Add(time.Second)}
+	if err := b.ShareFile(ctx(t), shared, 1000); err != nil {
+		t.Fatal(err)
+	}
+	if used := usage(AddressAccount("10.0.0.7")); used != 700 {
+		t.Fatalf("sharing an offer counted it again: usage %d", used)
+	}
+	got, err := b.File(ctx(t), first.ID)
+	if err != nil || !got.Shared() || got.Address != "10.0.0.7" || !got.Since().Equal(offered) || got.SHA256 != "cd" {
+		t.Fatalf("the shared offer reads %+v, %v", got, err)
+	}
+	if err := b.ShareFile(ctx(t), shared, 1000); !errors.Is(err, ErrFileExists) {
+		t.Fatalf("sharing an offer twice: %v", err)
+	}
+}
+
+// Deleting a file gives its bytes back once, however many nodes try.
+func TestDeletingAFileGivesItsBytesBackOnce(t *testing.T) {
+	ns := natsServer(t)
+	a, b := open(t, ns), open(t, ns)
+	old := time.Now().Add(-time.Hour).UTC().Truncate(time.Second)
+	for i, room := range []string{"general", "red", "general"} {
+		id, err := a.NewFileID(ctx(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := &File{ID: id, Epoch: a.Epoch(), Name: "f.bin", Size: 100, User: "Alice", Room: room,
+			OfferedAt: old.Add(time.Duration(i) * time.Minute)}
+		if err := a.OfferFile(ctx(t), f, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	inGeneral := func(f *File) bool { return f.Room == "general" }
+	onA, err := a.Files(ctx(t), inGeneral)
+	if err != nil {
+		t.Fatal(err)
+	}
+	onB, err := b.Files(ctx(t), inGeneral)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(onA) != 2 || len(onB) != 2 {
+		t.Fatalf("files in general: %d and %d; want 2", len(onA), len(onB))
+	}
+	for i := range onA {
+		deleted, err := a.DeleteFile(ctx(t), onA[i])
+		if err != nil || !deleted {
+			t.Fatalf("first delete: %v, %v", deleted, err)
+		}
+		deleted, err = b.DeleteFile(ctx(t), onB[i])
+		if err != nil || deleted {
+			t.Fatalf("a file deleted twice: %v, %v", deleted, err)
+		}
+		if _, err := b.File(ctx(t), onA[i].ID); !errors.Is(err, ErrFileNotFound) {
+			t.Fatalf("a deleted file is still read: %v", err)
+		}
+	}
+	if used, err := b.FileUsage(ctx(t), UserAccount("Alice")); err != nil || used != 100 {
+		t.Fatalf("usage after deleting two of three files: %d, %v; want 100", used, err)
+	}
+	left, err := b.Files(ctx(t), func(*File) bool { return true })
+	if err != nil || len(left) != 1 || left[0].Room != "red" {
+		t.Fatalf("files left: %v, %v", left, err)
 	}
 }

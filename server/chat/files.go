@@ -45,21 +45,35 @@ func (s *Service) OfferFile(ctx context.Context, req *chatpb.OfferFileRequest) (
 			exactBytes(size), exactBytes(s.cfg.MaxFileBytes))
 	}
 	user := m.currentName()
+	acct, addr := s.fileAccount(ctx, user)
 	ctx, cancel := brokerCtx()
 	defer cancel()
-	if quota := s.cfg.FileQuotaBytes; quota > 0 {
-		used, err := s.broker.FileUsage(ctx, user)
+	quota := s.cfg.FileQuotaBytes
+	if quota > 0 {
+		used, err := s.broker.FileUsage(ctx, acct)
 		if err != nil {
-			log.Error("cannot read a user's file usage", "err", err)
+			log.Error("cannot read a file quota's usage", "err", err)
 			return nil, errBroker
 		}
 		if used+size > quota {
-			return nil, quotaError(used, size, quota)
+			return nil, quotaError(used, size, quota, addr != "")
 		}
 	}
 	id, err := s.broker.NewFileID(ctx)
 	if err != nil {
 		log.Error("cannot take a file id", "err", err)
+		return nil, errBroker
+	}
+	offer := &broker.File{ID: id, Epoch: s.epoch, Name: name, Size: size, User: user, Room: m.room.name,
+		Address: addr, OfferedAt: time.Now()}
+	switch err := s.broker.OfferFile(ctx, offer, quota); {
+	case errors.Is(err, broker.ErrQuota):
+		owner, why := quotaOwner(addr != "")
+		return nil, status.Errorf(codes.ResourceExhausted,
+			"offering %s more would take %s over the quota of %s (other offers came first); nothing was offered%s",
+			exactBytes(size), owner, exactBytes(quota), why)
+	case err != nil:
+		log.Error("cannot keep a file offer", "err", err)
 		return nil, errBroker
 	}
 	expires := time.Now().Add(filegrant.Lifetime)
@@ -86,8 +100,11 @@ func (s *Service) ShareFile(ctx context.Context, req *chatpb.ShareFileRequest) (
 		return nil, status.Error(codes.PermissionDenied,
 			"this receipt is for another member's offer (or another room's); offer and upload the file again")
 	}
+	// The offer's record says what the file counts against; the caller's
+	// account only counts a file whose offer is no longer kept.
+	_, addr := s.fileAccount(ctx, user)
 	f := &broker.File{ID: c.File, Epoch: c.Epoch, Name: c.Name, Size: c.Size, SHA256: c.SHA256,
-		User: user, Room: m.room.name, SharedAt: time.Now()}
+		User: user, Room: m.room.name, Address: addr, SharedAt: time.Now()}
 	bctx, cancel := brokerCtx()
 	err = s.broker.ShareFile(bctx, f, s.cfg.FileQuotaBytes)
 	cancel()
@@ -95,8 +112,10 @@ func (s *Service) ShareFile(ctx context.Context, req *chatpb.ShareFileRequest) (
 	case errors.Is(err, broker.ErrFileExists):
 		return nil, status.Errorf(codes.AlreadyExists, "file %d is shared already", f.ID)
 	case errors.Is(err, broker.ErrQuota):
+		owner, why := quotaOwner(addr != "")
 		return nil, status.Errorf(codes.ResourceExhausted,
-			"sharing %s more would take you over your quota of %s; nothing was shared", exactBytes(f.Size), exactBytes(s.cfg.FileQuotaBytes))
+			"sharing %s more would take %s over the quota of %s; nothing was shared%s",
+			exactBytes(f.Size), owner, exactBytes(s.cfg.FileQuotaBytes), why)
 	case err != nil:
 		log.Error("cannot keep a shared file", "err", err)
 		return nil, errBroker
@@ -123,10 +142,11 @@ func (s *Service) GetFile(ctx context.Context, req *chatpb.GetFileRequest) (*cha
 		log.Error("cannot read a shared file", "err", err)
 		return nil, errBroker
 	}
-	// Another room's file is answered as one that does not exist: ids are
-	// counted, and saying which exist would tell what other rooms share.
-	if f == nil || f.Room != m.room.name {
-		return nil, status.Errorf(codes.NotFound, "no file %d was shared in room %s", id, m.room.name)
+	// Another room's file, and one only offered, are answered as one that
+	// does not exist: ids are counted, and saying which exist would tell
+	// what other rooms share.
+	if f == nil || f.Room != m.room.name || !f.Shared() {
+		return nil, s.noFile(id, m.room.name)
 	}
 	expires := time.Now().Add(filegrant.Lifetime)
 	grant := s.cfg.FileKey.Sign(filegrant.Claims{
@@ -197,9 +217,59 @@ func fileNotice(f *chatpb.SharedFile) string {
 	return fmt.Sprintf("%s shared %s (%s, sha256 %s) — /get %d", f.GetUser(), f.GetName(), bytesize.Human(f.GetSize()), sum, f.GetId())
 }
 
-func quotaError(used, size, quota int64) error {
-	return status.Errorf(codes.ResourceExhausted,
-		"the file is %s but only %s of your quota of %s is left", exactBytes(size), exactBytes(max(quota-used, 0)), exactBytes(quota))
+// fileAccount returns what the files user offers count against, and the
+// address of the call when that is what they count against: with sign-in,
+// the signed-in user; without, the client address (limits.IP: an IPv6 /64
+// is one address), since anyone may take any name and so a fresh quota.
+func (s *Service) fileAccount(ctx context.Context, user string) (acct broker.Account, addr string) {
+	if s.cfg.Auth != nil {
+		return broker.UserAccount(user), ""
+	}
+	_, ip := peerOf(ctx)
+	return broker.AddressAccount(ip), ip
+}
+
+// perAddress explains a quota counted by address.
+const perAddress = " (members who are not signed in share one quota per address)"
+
+// quotaOwner names, for the member, what its files count against, and
+// why, when it is its address.
+func quotaOwner(byAddress bool) (owner, why string) {
+	if byAddress {
+		return "your address", perAddress
+	}
+	return "you", ""
+}
+
+func quotaError(used, size, quota int64, byAddress bool) error {
+	owner, why := "your quota", ""
+	if byAddress {
+		owner, why = "your address's quota", perAddress
+	}
+	return status.Errorf(codes.ResourceExhausted, "the file is %s but only %s of %s of %s is left%s",
+		exactBytes(size), exactBytes(max(quota-used, 0)), owner, exactBytes(quota), why)
+}
+
+// noFile answers a GetFile for id, not shared in room or no longer kept.
+func (s *Service) noFile(id uint64, room string) error {
+	if s.cfg.FileRetention <= 0 {
+		return status.Errorf(codes.NotFound, "no file %d was shared in room %s", id, room)
+	}
+	return status.Errorf(codes.NotFound, "no file %d was shared in room %s, or it has expired: shared files are kept for %s",
+		id, room, days(s.cfg.FileRetention))
+}
+
+// days writes a retention period as people say it: 30 days, 1 day, or as
+// the commands take durations (1h30m) when not whole days.
+func days(d time.Duration) string {
+	switch n := d / (24 * time.Hour); {
+	case d%(24*time.Hour) != 0:
+		return formatDuration(d)
+	case n == 1:
+		return "1 day"
+	default:
+		return fmt.Sprintf("%d days", n)
+	}
 }
 
 // exactBytes is bytesize.Human with the exact count when it rounds, for the

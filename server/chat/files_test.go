@@ -2,17 +2,21 @@ package chat
 
 import (
 	"context"
+	"net"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	chatpb "github.com/polychat/polychat/gen/go/polychat/chat"
 	"github.com/polychat/polychat/internal/chatwire"
+	"github.com/polychat/polychat/server/broker"
 	"github.com/polychat/polychat/server/filegrant"
 )
 
@@ -31,6 +35,25 @@ type filer struct {
 	*client
 	token string
 	api   chatpb.ChatServiceClient
+	// session is its sign-in token; "" when it is not signed in.
+	session string
+}
+
+// ctx is the context of its file RPCs: signed in, if it is.
+func (f *filer) ctx() context.Context {
+	if f.session == "" {
+		return context.Background()
+	}
+	return metadata.AppendToOutgoingContext(context.Background(), chatwire.AuthorizationKey, "Bearer "+f.session)
+}
+
+// joinSignedIn joins room signed in with session (see startAuth).
+func (ts *testServer) joinSignedIn(t *testing.T, session, room string) *filer {
+	t.Helper()
+	cc := ts.conn(t)
+	c := newClient(t, ts.open(t, cc, chatwire.AuthorizationKey, "Bearer "+session, chatwire.RoomKey, room))
+	w := c.expect(chatpb.ChatMessage_KIND_SYSTEM, "")
+	return &filer{client: c, token: w.GetMemberToken(), api: chatpb.NewChatServiceClient(cc), session: session}
 }
 
 func (ts *testServer) joinFiler(t *testing.T, user, room string) *filer {
@@ -42,15 +65,15 @@ func (ts *testServer) joinFiler(t *testing.T, user, room string) *filer {
 }
 
 func (f *filer) offer(name string, size int64) (*chatpb.OfferFileResponse, error) {
-	return f.api.OfferFile(context.Background(), &chatpb.OfferFileRequest{MemberToken: f.token, Name: name, Size: size})
+	return f.api.OfferFile(f.ctx(), &chatpb.OfferFileRequest{MemberToken: f.token, Name: name, Size: size})
 }
 
 func (f *filer) share(receipt string) (*chatpb.ShareFileResponse, error) {
-	return f.api.ShareFile(context.Background(), &chatpb.ShareFileRequest{MemberToken: f.token, Receipt: receipt})
+	return f.api.ShareFile(f.ctx(), &chatpb.ShareFileRequest{MemberToken: f.token, Receipt: receipt})
 }
 
 func (f *filer) get(id uint64) (*chatpb.GetFileResponse, error) {
-	return f.api.GetFile(context.Background(), &chatpb.GetFileRequest{MemberToken: f.token, FileId: id})
+	return f.api.GetFile(f.ctx(), &chatpb.GetFileRequest{MemberToken: f.token, FileId: id})
 }
 
 // upload does what StreamingService does with an upload grant: it checks
@@ -144,22 +167,79 @@ func TestFileLimitsAndQuota(t *testing.T) {
 
 	alice.shareFile(t, "a.bin", 1000, strings.Repeat("0", 64))
 	_, err = alice.offer("b.bin", 600)
-	wantCode(t, err, codes.ResourceExhausted, "only 500 bytes of your quota of 1.5 kB (1500 bytes) is left")
-	// Two offers within the quota, shared one after the other: the second
-	// would pass it and is refused when shared.
+	wantCode(t, err, codes.ResourceExhausted, "only 500 bytes of your address's quota of 1.5 kB (1500 bytes) is left "+
+		"(members who are not signed in share one quota per address)")
+	// An offer counts at once, shared or not (its bytes may be stored
+	// whether or not it is shared): a second offer over what is left is
+	// refused, and sharing the first counts nothing more.
 	o1, err := alice.offer("c.bin", 400)
 	if err != nil {
 		t.Fatal(err)
 	}
-	o2, err := alice.offer("d.bin", 400)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, err = alice.offer("d.bin", 400)
+	wantCode(t, err, codes.ResourceExhausted, "only 100 bytes of your address's quota")
 	if _, err := alice.share(upload(t, o1.GetUploadGrant(), strings.Repeat("1", 64))); err != nil {
 		t.Fatal(err)
 	}
-	_, err = alice.share(upload(t, o2.GetUploadGrant(), strings.Repeat("2", 64)))
-	wantCode(t, err, codes.ResourceExhausted, "over your quota")
+	if _, err := alice.offer("e.bin", 100); err != nil {
+		t.Fatalf("the last 100 bytes of the quota: %v", err)
+	}
+}
+
+// Without sign-in, anyone may take any name: the files of the members who
+// are not signed in count against their address (over bufconn every
+// client has the same one), so a fresh name brings no fresh quota.
+func TestAFreshNameDoesNotBringAFreshQuota(t *testing.T) {
+	ts := startServer(t, Config{FileKey: testFileKey, FileQuotaBytes: 1500})
+	alice := ts.joinFiler(t, "Alice", "general")
+	alice.shareFile(t, "a.bin", 1000, strings.Repeat("0", 64))
+	alice.leave()
+	mallory := ts.joinFiler(t, "Mallory", "other")
+	_, err := mallory.offer("b.bin", 600)
+	wantCode(t, err, codes.ResourceExhausted, "only 500 bytes of your address's quota")
+	mallory.shareFile(t, "c.bin", 500, strings.Repeat("1", 64))
+}
+
+// Signed-in users keep a quota each, wherever they connect from.
+func TestSignedInUsersHaveAQuotaEach(t *testing.T) {
+	_, chk, _ := startAuth(t)
+	ts := startServer(t, Config{Auth: chk, FileKey: testFileKey, FileQuotaBytes: 1500})
+	alice := ts.joinSignedIn(t, "tok-alice", "general")
+	bob := ts.joinSignedIn(t, "tok-bob", "general")
+	alice.shareFile(t, "a.bin", 1000, strings.Repeat("0", 64))
+	bob.shareFile(t, "b.bin", 1000, strings.Repeat("1", 64))
+	_, err := alice.offer("c.bin", 600)
+	wantCode(t, err, codes.ResourceExhausted, "only 500 bytes of your quota of 1.5 kB (1500 bytes) is left")
+	if strings.Contains(status.Convert(err).Message(), "address") {
+		t.Fatalf("a signed-in user is told of an address quota: %v", err)
+	}
+}
+
+// fileAccount counts a member who is not signed in by its address, an
+// IPv6 /64 as one address, as the other per-address limits do.
+func TestFilesCountAgainstTheAddressWithoutSignIn(t *testing.T) {
+	svc := startServer(t, Config{FileKey: testFileKey}).svc
+	from := func(addr string) broker.Account {
+		t.Helper()
+		a, err := net.ResolveTCPAddr("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		acct, _ := svc.fileAccount(peer.NewContext(context.Background(), &peer.Peer{Addr: a}), "Alice")
+		return acct
+	}
+	if from("[2001:db8:1:2::1]:4000") != from("[2001:db8:1:2:ffff::9]:5000") {
+		t.Fatal("two addresses of one IPv6 /64 count apart")
+	}
+	if from("[2001:db8:1:2::1]:4000") == from("[2001:db8:1:3::1]:4000") {
+		t.Fatal("two IPv6 /64s count as one")
+	}
+	if from("10.0.0.7:4000") != from("10.0.0.7:5000") || from("10.0.0.7:4000") == from("10.0.0.8:4000") {
+		t.Fatal("IPv4 addresses do not count one each")
+	}
+	if from("10.0.0.7:4000") == broker.UserAccount("Alice") {
+		t.Fatal("without sign-in, the name counts")
+	}
 }
 
 func TestShareFileChecksTheReceipt(t *testing.T) {

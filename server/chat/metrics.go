@@ -36,6 +36,9 @@ type Metrics interface {
 	// RoomExpired counts an empty room whose history was deleted after the
 	// retention period.
 	RoomExpired()
+	// FileExpired counts a shared (or only offered) file deleted after the
+	// file retention period or with its room's history.
+	FileExpired()
 	// MemberDropped counts a member whose stream ended without a leave and
 	// whose name is kept for the resume grace period.
 	MemberDropped()
@@ -81,6 +84,7 @@ func (noMetrics) StreamEnded(codes.Code) {}
 func (noMetrics) NoticesHeldBack()       {}
 func (noMetrics) RoomRefused(string)     {}
 func (noMetrics) RoomExpired()           {}
+func (noMetrics) FileExpired()           {}
 func (noMetrics) MemberDropped()         {}
 func (noMetrics) MemberResumed()         {}
 func (noMetrics) ResumeRefused(string)   {}

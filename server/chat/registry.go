@@ -134,8 +134,9 @@ func (s *Service) lockRooms(room string) {
 }
 
 // deleteHistory deletes the history of room, which has no member here,
-// and reports whether it did: it is kept while another node has a member
-// in the room (connected or in its grace period).
+// and the files offered in it, and reports whether it did: they are kept
+// while another node has a member in the room (connected or in its grace
+// period).
 func (s *Service) deleteHistory(room string) (bool, error) {
 	ctx, cancel := brokerCtx()
 	defer cancel()
@@ -143,5 +144,9 @@ func (s *Service) deleteHistory(room string) (bool, error) {
 	if err != nil || len(ms) > 0 {
 		return false, err
 	}
-	return true, s.broker.DeleteHistory(ctx, room)
+	if err := s.broker.DeleteHistory(ctx, room); err != nil {
+		return true, err
+	}
+	s.deleteRoomFiles(room)
+	return true, nil
 }

@@ -118,6 +118,10 @@ type Config struct {
 	// limit).
 	MaxFileBytes   int64
 	FileQuotaBytes int64
+	// FileRetention is how long a file is kept after it was offered,
+	// shared or not; ExpireFiles deletes it after that, and a room's files
+	// go with its history (RoomRetention) too. Zero keeps them.
+	FileRetention time.Duration
 }
 
 // Service implements chatpb.ChatServiceServer. Register it on a grpc.Server

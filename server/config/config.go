@@ -160,6 +160,9 @@ type Config struct {
 	// all the files one user shared (0: no limit).
 	MaxFileBytes   int64
 	FileQuotaBytes int64
+	// FileRetention is how long a shared file is kept (0: until its room's
+	// history is deleted).
+	FileRetention time.Duration
 
 	// Warnings are one line each about deprecated flags or environment
 	// variables that were used, for the log once it is set up.
@@ -242,6 +245,7 @@ var env = map[string]cli.Var{
 	"file-key-file":    {Name: "CHAT_FILE_KEY_FILE"},
 	"max-file-bytes":   {Name: "CHAT_MAX_FILE_BYTES"},
 	"file-quota-bytes": {Name: "CHAT_FILE_QUOTA_BYTES"},
+	"file-retention":   {Name: "CHAT_FILE_RETENTION"},
 }
 
 // NATSURLs returns the URLs of -nats-url.
@@ -279,6 +283,7 @@ const (
 	DefaultBigRoomSummary      = 10 * time.Second
 	DefaultMaxFileBytes        = 100 << 20
 	DefaultFileQuotaBytes      = 1 << 30
+	DefaultFileRetention       = 30 * 24 * time.Hour
 	DefaultMaxRooms            = 1000
 	DefaultMaxRoomsPerIP       = 20
 	DefaultHistoryBytes        = 64 << 10
@@ -377,7 +382,8 @@ func Parse(prog string, args []string, lookupEnv func(string) (string, bool), us
 	fs.IntVar(&c.NATSReplicas, "nats-replicas", 1, "copies JetStream keeps of the chat's stream and buckets (3 on a 3-node NATS cluster)")
 	fs.StringVar(&c.FileKeyFile, "file-key-file", "", "file holding the key (at least 32 bytes) file grants are signed with, StreamingService's --streaming-file-key-file (or the key itself in CHAT_FILE_KEY); neither: files are not shared")
 	fs.Int64Var(&c.MaxFileBytes, "max-file-bytes", DefaultMaxFileBytes, "largest file a member may share (at most StreamingService's --streaming-max-upload-bytes)")
-	fs.Int64Var(&c.FileQuotaBytes, "file-quota-bytes", DefaultFileQuotaBytes, "bytes of all the files one user may share (0: no limit)")
+	fs.Int64Var(&c.FileQuotaBytes, "file-quota-bytes", DefaultFileQuotaBytes, "bytes of all the files one user may share, or, without sign-in, one client address (an IPv6 /64 counts as one); a file counts from its offer until it expires (0: no limit)")
+	fs.DurationVar(&c.FileRetention, "file-retention", DefaultFileRetention, "a shared file is deleted this long after it was offered, or with its room's history if that goes first (0: kept as long as its room's history)")
 	fs.DurationVar(&c.NodeTTL, "node-ttl", DefaultNodeTTL, "how long a chat node that stopped answering counts as alive; its members then keep their names for -resume-grace")
 	warn := func(line string) { c.Warnings = append(c.Warnings, line) }
 	cli.Deprecated(fs, "auth-addr", "auth-server", warn)
@@ -533,6 +539,8 @@ func (c Config) validate() error {
 		return fmt.Errorf("-max-file-bytes must be more than 0, not %d", c.MaxFileBytes)
 	case c.FileQuotaBytes < 0:
 		return fmt.Errorf("-file-quota-bytes must be 0 or more, not %d", c.FileQuotaBytes)
+	case c.FileRetention < 0:
+		return fmt.Errorf("-file-retention must be 0 or more, not %s", c.FileRetention)
 	}
 	return nil
 }

@@ -34,6 +34,7 @@ type Chat struct {
 	noticesHeld  prometheus.Counter
 	roomsRefused *prometheus.CounterVec
 	roomsExpired prometheus.Counter
+	filesExpired prometheus.Counter
 
 	dropped       prometheus.Counter
 	resumed       prometheus.Counter
@@ -81,6 +82,7 @@ func NewChat() *Chat {
 			Help: "Joins refused because they would create a room over a limit, by limit (max_rooms, max_rooms_per_ip).",
 		}, []string{"limit"}),
 		roomsExpired: c("chat", "rooms_expired_total", "Empty rooms whose history was deleted after -room-retention."),
+		filesExpired: c("chat", "files_expired_total", "Shared files deleted after -file-retention, or with their room's history."),
 		dropped:      c("chat", "members_dropped_total", "Members whose stream ended without a leave; their names are kept for -resume-grace."),
 		resumed:      c("chat", "resumes_total", "Streams that resumed a membership (name kept, no leave/join notices)."),
 		resumeRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -115,7 +117,7 @@ func NewChat() *Chat {
 
 func (m *Chat) collectors() []prometheus.Collector {
 	return []prometheus.Collector{m.connected, m.rooms, m.received, m.sent, m.slow, m.paced, m.rateLimited, m.disconnects,
-		m.noticesHeld, m.roomsRefused, m.roomsExpired, m.dropped, m.resumed, m.resumeRefused, m.graceExpired,
+		m.noticesHeld, m.roomsRefused, m.roomsExpired, m.filesExpired, m.dropped, m.resumed, m.resumeRefused, m.graceExpired,
 		m.connsOpen, m.connsRejected, m.connsRejectedPerIP, m.handshakeTimeouts, m.idleClosed, m.streamsRefused}
 }
 
@@ -186,6 +188,9 @@ func (m *Chat) RoomRefused(limit string) { m.roomsRefused.WithLabelValues(limit)
 
 // RoomExpired implements chat.Metrics.
 func (m *Chat) RoomExpired() { m.roomsExpired.Inc() }
+
+// FileExpired implements chat.Metrics.
+func (m *Chat) FileExpired() { m.filesExpired.Inc() }
 
 // MemberDropped implements chat.Metrics.
 func (m *Chat) MemberDropped() { m.dropped.Inc() }

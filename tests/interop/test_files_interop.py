@@ -155,7 +155,10 @@ def test_another_rooms_member_and_a_stranger_get_nothing(
     dest = tmp_path / "carol"
     dest.mkdir()
     carol.send(f"/get {file_id} {dest}")
-    carol.expect(rf"Cannot get file {file_id}: no file {file_id} was shared in room other$")
+    carol.expect(
+        rf"Cannot get file {file_id}: no file {file_id} was shared in room other, or it has "
+        r"expired: shared files are kept for 30 days$"
+    )
     assert os.listdir(dest) == []
     dave = rawchat.join_rpc(sharing.chat.address, "Dave", room="other")
     try:

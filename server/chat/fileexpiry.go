@@ -1,0 +1,65 @@
+package chat
+
+import (
+	"time"
+
+	"github.com/polychat/polychat/server/broker"
+)
+
+// Shared files do not stay forever: a file is deleted FileRetention after
+// it was offered, and with its room's history, so that a room made later
+// under the same name does not inherit the files of the one before. Only
+// the broker's record goes here, which gives the bytes back to the quota
+// they counted against and makes GetFile answer NOT_FOUND; StreamingService
+// deletes the bytes on its own clock (--streaming-file-retention).
+
+// ExpireFiles deletes every file offered FileRetention or longer before
+// now, shared or not, and returns how many it deleted. The server calls it
+// at start and periodically; every node of a cluster may, since only one
+// deletes each file. It does nothing when FileRetention is zero.
+func (s *Service) ExpireFiles(now time.Time) int {
+	if s.cfg.FileRetention <= 0 {
+		return 0
+	}
+	cutoff := now.Add(-s.cfg.FileRetention)
+	n := s.deleteFiles(func(f *broker.File) bool { return !f.Since().After(cutoff) })
+	if n > 0 {
+		s.log.Info("expired shared files", "count", n, "retention", s.cfg.FileRetention)
+	}
+	return n
+}
+
+// deleteRoomFiles deletes the files offered in room, whose history was
+// deleted.
+func (s *Service) deleteRoomFiles(room string) {
+	if n := s.deleteFiles(func(f *broker.File) bool { return f.Room == room }); n > 0 {
+		s.log.Info("deleted the files of an expired room", "room", room, "count", n)
+	}
+}
+
+// deleteFiles deletes the files pick chooses and returns how many this
+// node deleted. A failure is logged: the next sweep tries again.
+func (s *Service) deleteFiles(pick func(*broker.File) bool) int {
+	ctx, cancel := brokerCtx()
+	files, err := s.broker.Files(ctx, pick)
+	cancel()
+	if err != nil {
+		s.log.Error("cannot list the shared files", "err", err)
+		return 0
+	}
+	n := 0
+	for _, f := range files {
+		ctx, cancel := brokerCtx()
+		deleted, err := s.broker.DeleteFile(ctx, f)
+		cancel()
+		if err != nil {
+			s.log.Error("cannot delete a shared file", "file", f.ID, "room", f.Room, "err", err)
+		}
+		if deleted {
+			s.metrics.FileExpired()
+			s.log.Debug("file deleted", "file", f.ID, "room", f.Room, "offered", f.Since())
+			n++
+		}
+	}
+	return n
+}
