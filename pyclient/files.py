@@ -23,6 +23,7 @@ import grpc
 from polychat.chat import chat_pb2
 from polychat.streaming.v1 import streaming_pb2, streaming_pb2_grpc
 
+from pykit.bytesize import human_bytes
 from pykit.channels import open_channel
 from pykit.filenames import InvalidName, check_name
 from pykit.text import sanitize
@@ -38,19 +39,6 @@ Show = Callable[[str], None]
 
 class TransferFailed(Exception):
     """A /send or /get that did not work; the message is one line for the user."""
-
-
-def human_bytes(n: int) -> str:
-    """`512 bytes`, `1.2 MB`: as the chat server words its notices (internal/bytesize)."""
-    if n < 1000:
-        return "1 byte" if n == 1 else f"{n} bytes"
-    value = float(n)
-    units = ("kB", "MB", "GB", "TB")
-    for i, unit in enumerate(units):
-        value /= 1000
-        if value < 999.95 or i == len(units) - 1:
-            return f"{value:.1f} {unit}"
-    return f"{n} bytes"
 
 
 class Progress:

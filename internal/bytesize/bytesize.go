@@ -1,6 +1,6 @@
 // Package bytesize words a number of bytes as people read sizes, the same
 // in the chat server's share notices and the chat client's status lines
-// (pyclient/files.py words them alike).
+// (pykit/bytesize.py words them alike, for the Python clients and services).
 package bytesize
 
 import "fmt"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pyclient.files import TransferFailed, human_bytes, save_download
+from pyclient.files import TransferFailed, save_download
 
 
 async def chunks(*parts: bytes) -> AsyncIterator[bytes]:
@@ -77,15 +77,3 @@ async def test_a_missing_folder_is_made(tmp_path: Path) -> None:
     dest = tmp_path / "new" / "downloads"
     saved = await save_download(dest, "a.txt", 2, sha(b"hi"), False, chunks(b"hi"))
     assert saved == dest / "a.txt" and saved.read_bytes() == b"hi"
-
-
-def test_human_bytes_as_the_server_words_them() -> None:
-    assert [human_bytes(n) for n in (0, 1, 999, 1000, 1_234_567, 999_960, 5 << 30)] == [
-        "0 bytes",
-        "1 byte",
-        "999 bytes",
-        "1.0 kB",
-        "1.2 MB",
-        "1.0 MB",
-        "5.4 GB",
-    ]

@@ -4,6 +4,10 @@ The chat server grants each upload and download (see grants.py); this side
 checks the grant, keeps the bytes as `chat_files/<epoch>-<id>` apart from
 the other uploads, and answers an upload with a signed receipt. A grant that
 does not check is PERMISSION_DENIED, whatever file id it names.
+
+The bytes are kept for the retention period after they were stored, on this
+service's own clock: `expire` deletes older ones, whatever the chat server
+still knows (it forgets them on its clock, -file-retention; set both alike).
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ from pathlib import Path
 import grpc
 from polychat.streaming.v1 import streaming_pb2
 
-from pyservices.storage.atomic import StoredFile
+from pyservices.storage.atomic import StoredFile, list_files
+from pyservices.storage.budget import StoreBudget
 from pyservices.streaming.grants import (
     DOWNLOAD,
     LIFETIME_SECONDS,
@@ -52,10 +57,14 @@ class DownloadRefused(Exception):
 
 @dataclass(frozen=True)
 class ChatFiles:
-    """The chat's files in `folder`, granted under `key` (None: no chat files)."""
+    """The chat's files in `folder`, granted under `key` (None: no chat files).
+
+    Kept `retention` seconds after they were stored (0: forever).
+    """
 
     folder: Path
     key: Key | None
+    retention: float = 0.0
 
     def _check(self, token: str, kind: str) -> Claims:
         if self.key is None:
@@ -113,9 +122,11 @@ class ChatFiles:
         try:
             fd = os.open(path, _OPEN_FLAGS)
         except FileNotFoundError:
+            kept = f": shared files are kept for {period(self.retention)}" if self.retention else ""
             raise DownloadRefused(
                 grpc.StatusCode.NOT_FOUND,
-                f"file {claims.file} ({claims.name}) is not stored by this service any more",
+                f"file {claims.file} ({claims.name}) is not stored by this service any more; "
+                f"it has probably expired{kept}",
             ) from None
         except OSError as err:
             if err.errno == errno.ELOOP:
@@ -132,6 +143,29 @@ class ChatFiles:
                 f"the stored file {claims.file} is no longer the one that was shared",
             )
         return claims, fd
+
+    def expire(self, budget: StoreBudget, now: float) -> list[str]:
+        """Delete the files stored `retention` seconds or longer before `now`; their names.
+
+        Blocks: call it in a worker thread. Does nothing without a retention.
+        """
+        if not self.retention:
+            return []
+        cutoff_ns = int((now - self.retention) * 1e9)
+        expired = []
+        for entry in list_files(self.folder):
+            if entry.modified_ns <= cutoff_ns and budget.remove(self.folder, entry.name):
+                expired.append(entry.name)
+        return expired
+
+
+def period(seconds: float) -> str:
+    """A retention period as people say it: `30 days`, `1 day`, `2 hours`, `90 seconds`."""
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            n = int(seconds // size)
+            return f"{n} {unit}" if n == 1 else f"{n} {unit}s"
+    return "1 second" if seconds == 1 else f"{seconds:g} seconds"
 
 
 def download_metadata(claims: Claims) -> streaming_pb2.DownloadFileResponse:

@@ -1,4 +1,4 @@
-"""StreamingService options: upload limit, chat queue size, file key (flag, env, default)."""
+"""StreamingService options: upload limits, chat queue size, file key, chat file retention."""
 
 from __future__ import annotations
 
@@ -7,13 +7,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from pykit.config import Setting, whole_number
+from pykit.config import Setting, seconds, whole_number
 from pyservices.spec import OptionSource
 from pyservices.streaming.grants import Key
 
 UPLOAD_FOLDER = "streamed_files"
 DEFAULT_MAX_UPLOAD_BYTES = 100 * 1024 * 1024
 DEFAULT_CHAT_QUEUE = 256
+DEFAULT_MAX_STORE_BYTES = 10 * 1024**3
+# As the chat server's -file-retention and -room-retention.
+DEFAULT_FILE_RETENTION = 30 * 24 * 3600.0
 
 MAX_UPLOAD_BYTES = Setting(
     "--streaming-max-upload-bytes",
@@ -22,6 +25,24 @@ MAX_UPLOAD_BYTES = Setting(
     DEFAULT_MAX_UPLOAD_BYTES,
     "largest file UploadFile accepts",
     metavar="BYTES",
+)
+MAX_STORE_BYTES = Setting(
+    "--streaming-max-store-bytes",
+    "STREAMING_MAX_STORE_BYTES",
+    whole_number(0),
+    DEFAULT_MAX_STORE_BYTES,
+    "bytes StreamingService keeps in all (streamed_files/ and chat_files/); an upload that "
+    "would pass it is refused (0: no limit)",
+    metavar="BYTES",
+)
+FILE_RETENTION = Setting(
+    "--streaming-file-retention",
+    "STREAMING_FILE_RETENTION",
+    seconds(allow_zero=True),
+    DEFAULT_FILE_RETENTION,
+    "seconds a file shared in a chat room is kept after its upload, as the chat server's "
+    "-file-retention (0: forever)",
+    metavar="SECONDS",
 )
 CHAT_QUEUE = Setting(
     "--streaming-chat-queue",
@@ -65,10 +86,14 @@ class StreamingOptions:
 
     SETTINGS: ClassVar[Mapping[str, OptionSource]] = {
         "max_upload_bytes": MAX_UPLOAD_BYTES,
+        "max_store_bytes": MAX_STORE_BYTES,
         "chat_queue": CHAT_QUEUE,
         "file_key": (FILE_KEY_FILE, FILE_KEY),
+        "file_retention": FILE_RETENTION,
     }
 
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
+    max_store_bytes: int = DEFAULT_MAX_STORE_BYTES
     chat_queue: int = DEFAULT_CHAT_QUEUE
     file_key: Key | None = None
+    file_retention: float = DEFAULT_FILE_RETENTION

@@ -16,6 +16,7 @@ from polychat.streaming.v1 import streaming_pb2, streaming_pb2_grpc
 
 from pyservices.spec import Register, ServiceSpec, Settings
 from pyservices.storage.atomic import remove_stale_temps
+from pyservices.storage.budget import StoreBudget
 from pyservices.storage.inflight import InFlight
 from pyservices.storage.intervals import InvalidInterval, interval_seconds
 from pyservices.storage.status import storage_status
@@ -36,6 +37,9 @@ log = logging.getLogger("pyservices.streaming")
 DEFAULT_INTERVAL = 1.0
 MIN_INTERVAL = 0.01
 MAX_INTERVAL = 3600.0
+# How often chat files past their retention are looked for (more often when
+# the retention is shorter than twice that), as the chat server does.
+EXPIRE_EVERY = 60.0
 
 
 def _now() -> tuple[timestamp_pb2.Timestamp, str]:
@@ -51,11 +55,15 @@ class StreamingServicer(streaming_pb2_grpc.StreamingServiceServicer):
         self,
         folder: Path,
         options: StreamingOptions,
+        budget: StoreBudget,
         upload_hook: UploadHook | None = None,
         chat_folder: Path | None = None,
     ) -> None:
         self._folder = folder
-        self._chat_files = ChatFiles(chat_folder or folder.parent / CHAT_FOLDER, options.file_key)
+        self._chat_files = ChatFiles(
+            chat_folder or folder.parent / CHAT_FOLDER, options.file_key, options.file_retention
+        )
+        self.budget = budget
         self._max_upload_bytes = options.max_upload_bytes
         self._upload_hook = upload_hook
         self.room = ChatRoom(options.chat_queue)
@@ -66,6 +74,33 @@ class StreamingServicer(streaming_pb2_grpc.StreamingServiceServicer):
         aborted = self.uploads.abort_all()
         if aborted:
             log.info("aborted uploads cut by shutdown count=%d", aborted)
+
+    async def expire_files(self, now: float | None = None) -> int:
+        """Delete the chat files past their retention at `now` (default: the clock's now)."""
+        expired = await asyncio.to_thread(
+            self._chat_files.expire, self.budget, time.time() if now is None else now
+        )
+        if expired:
+            log.info(
+                "expired chat files count=%d retention=%gs stored_bytes=%d",
+                len(expired),
+                self._chat_files.retention,
+                self.budget.stored,
+            )
+        return len(expired)
+
+    async def expire_periodically(self) -> None:
+        """Call expire_files every EXPIRE_EVERY seconds or so until cancelled."""
+        retention = self._chat_files.retention
+        if not retention:
+            return
+        every = min(EXPIRE_EVERY, max(retention / 2, MIN_INTERVAL))
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await self.expire_files()
+            except OSError as err:  # the next round tries again
+                log.error("cannot expire chat files error=%s", err)
 
     async def StreamServerTime(
         self,
@@ -111,6 +146,7 @@ class StreamingServicer(streaming_pb2_grpc.StreamingServiceServicer):
                 self._max_upload_bytes,
                 still_open=lambda: not (context.cancelled() or context.done()),
                 inflight=self.uploads,
+                budget=self.budget,
                 hook=self._upload_hook,
             )
         except UploadRejected as err:
@@ -206,19 +242,31 @@ def make_register(
         server: grpc.aio.Server, settings: Settings, options: StreamingOptions
     ) -> Callable[[], Awaitable[None]] | None:
         folder = settings.data_dir / UPLOAD_FOLDER
-        for each in (folder, settings.data_dir / CHAT_FOLDER):
+        folders = (folder, settings.data_dir / CHAT_FOLDER)
+        for each in folders:
             removed = await asyncio.to_thread(remove_stale_temps, each)
             if removed:
                 log.info("removed stale temp files count=%d folder=%s", removed, each)
-        servicer = StreamingServicer(folder, options, upload_hook)
+        # What the folders hold now is what the cap counts from.
+        budget = await asyncio.to_thread(StoreBudget.scan, options.max_store_bytes, folders)
+        servicer = StreamingServicer(folder, options, budget, upload_hook)
+        # What expired while the service was down goes before it serves.
+        await servicer.expire_files()
+        log.info(
+            "file store stored_bytes=%d max_store_bytes=%d", budget.stored, options.max_store_bytes
+        )
         if on_servicer is not None:
             on_servicer(servicer)
         streaming_pb2_grpc.add_StreamingServiceServicer_to_server(servicer, server)
+        sweeper = asyncio.create_task(servicer.expire_periodically())
 
         async def cleanup() -> None:
             # Runs after the server stopped (grace over, calls cancelled), while
             # the loop still runs: synchronous, so no temp file outlives the process.
             servicer.abort_uploads()
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
 
         return cleanup
 

@@ -1,4 +1,4 @@
-"""Receives one UploadFile stream into an atomic file: checked, hashed, all or nothing."""
+"""Receives one UploadFile stream into an atomic file: checked, hashed, counted, all or nothing."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from polychat.streaming.v1 import streaming_pb2
 
 from pykit.filenames import InvalidName, check_name
 from pyservices.storage.atomic import AtomicFile, StorageError, StoredFile, preflight
+from pyservices.storage.budget import Reservation, StoreBudget
 from pyservices.storage.inflight import InFlight
 from pyservices.storage.status import storage_status
 
@@ -99,12 +100,15 @@ async def receive_upload(
     max_bytes: int,
     still_open: Callable[[], bool],
     inflight: InFlight,
+    budget: StoreBudget,
     hook: UploadHook | None = None,
 ) -> tuple[streaming_pb2.UploadFileMetadata, StoredFile]:
     """Store the uploaded file where `route` says, or raise UploadRejected leaving nothing.
 
     The temp file is tracked in `inflight` while the upload runs, so that a
-    shutdown can remove it even if this coroutine never gets to.
+    shutdown can remove it even if this coroutine never gets to. Its bytes
+    are reserved in `budget` before they are written: a declared size at
+    once, before any temp file exists, an undeclared one chunk by chunk.
     """
     requests = aiter(requests)
     meta = await _metadata(requests, max_bytes)
@@ -114,6 +118,27 @@ async def receive_upload(
     except StorageError as err:
         raise _rejected(err) from None
 
+    held = budget.reservation()
+    try:
+        try:
+            held.grow_to(meta.size)
+        except StorageError as err:
+            raise _rejected(err) from None
+        return await _receive(requests, meta, dest, still_open, inflight, budget, held, hook)
+    finally:
+        held.close()
+
+
+async def _receive(
+    requests: AsyncIterator[streaming_pb2.UploadFileRequest],
+    meta: streaming_pb2.UploadFileMetadata,
+    dest: Destination,
+    still_open: Callable[[], bool],
+    inflight: InFlight,
+    budget: StoreBudget,
+    held: Reservation,
+    hook: UploadHook | None,
+) -> tuple[streaming_pb2.UploadFileMetadata, StoredFile]:
     try:
         out = await _open_temp(inflight, dest.folder, dest.max_bytes)
     except StorageError as err:  # the service is shutting down, or the folder changed
@@ -134,6 +159,7 @@ async def receive_upload(
                     f"more data than the declared size of {meta.size} bytes",
                 )
             try:
+                held.grow_to(out.size + len(request.chunk))
                 await asyncio.to_thread(out.write, request.chunk)
             except StorageError as err:
                 raise _rejected(err) from None
@@ -149,7 +175,9 @@ async def receive_upload(
         if not still_open():
             raise UploadRejected(grpc.StatusCode.CANCELLED, "upload cancelled by the client")
         try:
-            stored = await asyncio.to_thread(out.commit, dest.name, dest.overwrite)
+            stored = await asyncio.to_thread(
+                budget.commit, out, dest.folder, dest.name, dest.overwrite, held
+            )
         except (StorageError, InvalidName) as err:
             raise _rejected(err) from None
         outcome = "stored"
