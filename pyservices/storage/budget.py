@@ -17,7 +17,7 @@ import threading
 from collections.abc import Iterable
 from pathlib import Path
 
-from pykit.bytesize import exact_bytes, human_bytes
+from pykit.bytesize import exact_bytes
 from pyservices.storage.atomic import AtomicFile, StorageError, StoredFile, list_files
 
 
@@ -65,8 +65,8 @@ class StoreBudget:
             if self.limit and taken + more > self.limit:
                 raise StoreFull(
                     f"the service's file store is full: it keeps at most {exact_bytes(self.limit)}"
-                    f" and {human_bytes(max(self.limit - taken, 0))} of it is free, not enough for"
-                    f" {human_bytes(more)} more; nothing was stored; try again once older files"
+                    f" and {exact_bytes(max(self.limit - taken, 0))} of it is free, not enough for"
+                    f" {exact_bytes(more)} more; nothing was stored; try again once older files"
                     " have expired, or tell the service's operator"
                 )
             self._reserved += more

@@ -13,6 +13,8 @@ import hashlib
 import os
 import re
 import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,15 +39,23 @@ class Sharing:
     env: dict[str, str]  # for the clients: where StreamingService is
 
 
-def start_sharing(procs: Processes, tmp_path: Path, *, key_in_env: bool = False) -> Sharing:
-    """The chat server and StreamingService with one key: in a file, or in their variables."""
+def start_sharing(
+    procs: Processes,
+    tmp_path: Path,
+    chat_args: tuple[str, ...] = (),
+    streaming_args: tuple[str, ...] = (),
+    *,
+    key_in_env: bool = False,
+) -> Sharing:
+    """The chat server and StreamingService with one key (in a file, or in their variables),
+    and flags of their own."""
     if key_in_env:
-        chat = procs.server(env={"CHAT_FILE_KEY": FILE_KEY})
+        chat = procs.server(*chat_args, env={"CHAT_FILE_KEY": FILE_KEY})
         streaming_env = {"STREAMING_FILE_KEY": FILE_KEY}
     else:
         key_file = tmp_path / "file.key"
         key_file.write_text(FILE_KEY + "\n")
-        chat = procs.server("-file-key-file", str(key_file))
+        chat = procs.server("-file-key-file", str(key_file), *chat_args)
         streaming_env = {"STREAMING_FILE_KEY_FILE": str(key_file)}
     streaming = f"127.0.0.1:{free_port()}"
     services = procs.start(
@@ -61,6 +71,7 @@ def start_sharing(procs: Processes, tmp_path: Path, *, key_in_env: bool = False)
             str(tmp_path / "services-data"),
             "--metrics-addr",
             "",
+            *streaming_args,
         ],
         env=streaming_env,
     )
@@ -232,3 +243,104 @@ def test_a_send_typed_before_the_welcome_waits_for_it(
     early.expect(r"\*\*\* Welcome, Early! You are in room general\.")
     early.expect(r"^Early shared early\.txt \(14 bytes, sha256 [0-9a-f]{8}…\) — /get \d+$")
     assert not any("does not share files" in line for line in early.lines)
+
+
+def refusal(call: Callable[[], object]) -> grpc.RpcError | None:
+    """The error `call` raises, or None if it succeeds."""
+    try:
+        call()
+    except grpc.RpcError as err:
+        return err
+    return None
+
+
+def eventually_refused(call: Callable[[], object], code: grpc.StatusCode) -> grpc.RpcError:
+    """Call `call` until it fails with `code` (a sweep on another clock got there); that error."""
+    deadline = time.monotonic() + 30
+    while True:
+        err = refusal(call)
+        if err is not None and err.code() == code:  # type: ignore[attr-defined]
+            return err
+        if err is not None:
+            raise err
+        assert time.monotonic() < deadline, f"still no {code.name} after 30 s"
+        time.sleep(0.05)
+
+
+def test_the_chat_server_forgets_a_file_after_its_retention(
+    procs: Processes, tmp_path: Path
+) -> None:
+    sharing = start_sharing(procs, tmp_path, ("-file-retention", "1s", "-file-quota-bytes", "100"))
+    chat = sharing.chat.address
+    alice = rawchat.join_rpc(chat, "Alice")
+    try:
+        token = alice.welcomed().member_token
+        shared = rawfiles.share_bytes(chat, sharing.streaming, token, "a", b"a" * 60)
+        err = eventually_refused(
+            lambda: rawfiles.get(chat, token, shared.id), grpc.StatusCode.NOT_FOUND
+        )
+        assert err.details() == (  # type: ignore[attr-defined]
+            f"no file {shared.id} was shared in room general, or it has expired: "
+            "shared files are kept for 1s"
+        )
+        # Its bytes count against the quota no more.
+        rawfiles.share_bytes(chat, sharing.streaming, token, "b", b"b" * 60)
+    finally:
+        alice.close()
+
+
+def test_streaming_service_deletes_the_bytes_after_its_retention(
+    procs: Processes, tmp_path: Path
+) -> None:
+    sharing = start_sharing(
+        procs, tmp_path, ("-file-retention", "0"), ("--streaming-file-retention", "1")
+    )
+    alice = rawchat.join_rpc(sharing.chat.address, "Alice")
+    try:
+        token = alice.welcomed().member_token
+        shared = rawfiles.share_bytes(sharing.chat.address, sharing.streaming, token, "a", b"x")
+        grant = rawfiles.get(sharing.chat.address, token, shared.id).download_grant
+        err = eventually_refused(
+            lambda: rawfiles.download(sharing.streaming, grant), grpc.StatusCode.NOT_FOUND
+        )
+        assert err.details() == (  # type: ignore[attr-defined]
+            f"file {shared.id} (a) is not stored by this service any more; it has probably "
+            "expired: shared files are kept for 1 second"
+        )
+    finally:
+        alice.close()
+
+
+def test_a_fresh_name_brings_no_fresh_quota(procs: Processes, tmp_path: Path) -> None:
+    sharing = start_sharing(procs, tmp_path, ("-file-quota-bytes", "1000"))
+    chat = sharing.chat.address
+    alice = rawchat.join_rpc(chat, "Alice")
+    rawfiles.share_bytes(chat, sharing.streaming, alice.welcomed().member_token, "a", b"a" * 600)
+    alice.close()
+    mallory = procs.chat_client("go", sharing.chat, "Mallory", "other", sharing.env)
+    mallory.expect(r"\*\*\* Welcome, Mallory! You are in room other\.")
+    big = tmp_path / "big.bin"
+    big.write_bytes(b"m" * 600)
+    mallory.send(f"/send {big}")
+    mallory.expect(
+        r"\*\*\* Cannot send big\.bin: the file is 600 bytes but only 400 bytes of your "
+        r"address's quota of 1\.0 kB \(1000 bytes\) is left \(members who are not signed in "
+        r"share one quota per address\)$"
+    )
+
+
+@pytest.mark.parametrize("kind", ["go", "py"])
+def test_a_full_store_refuses_the_upload(procs: Processes, tmp_path: Path, kind: str) -> None:
+    sharing = start_sharing(procs, tmp_path, (), ("--streaming-max-store-bytes", "1000"))
+    alice = client(procs, sharing, kind, "Alice")
+    big = tmp_path / "big.bin"
+    big.write_bytes(b"b" * 1001)
+    alice.send(f"/send {big}")
+    alice.expect(
+        r"\*\*\* Cannot send big\.bin: the service's file store is full: it keeps at most "
+        r"1\.0 kB \(1000 bytes\) and 1\.0 kB \(1000 bytes\) of it is free, not enough for "
+        r"1\.0 kB \(1001 bytes\) more; "
+        r"nothing was stored; try again once older files have expired, or tell the service's "
+        r"operator$"
+    )
+    assert os.listdir(tmp_path / "services-data" / "chat_files") == []
