@@ -250,32 +250,7 @@ func decodeFile(e jetstream.KeyValueEntry) (*File, error) {
 // Files returns the files, offered or shared, for which keep reports
 // true. It reads every file record.
 func (b *Broker) Files(ctx context.Context, keep func(*File) bool) ([]*File, error) {
-	w, err := again(ctx, func() (jetstream.KeyWatcher, error) {
-		return b.files.Watch(ctx, fileKeys, jetstream.IgnoreDeletes())
-	})
-	if err != nil {
-		return nil, fmt.Errorf("broker: list files: %w", unavailable(err))
-	}
-	defer w.Stop()
-	var out []*File
-	for {
-		select {
-		case e, ok := <-w.Updates():
-			if !ok || e == nil {
-				return out, nil // nil: the current values are all read
-			}
-			f, err := decodeFile(e)
-			if err != nil {
-				b.log.Error("skipping a malformed file record", "key", e.Key(), "err", err)
-				continue
-			}
-			if keep(f) {
-				out = append(out, f)
-			}
-		case <-ctx.Done():
-			return nil, fmt.Errorf("broker: list files: %w", unavailable(ctx.Err()))
-		}
-	}
+	return scanBucket(ctx, b, b.files, fileKeys, "files", decodeFile, keep)
 }
 
 // DeleteFile deletes the record of f, as File or Files read it, and gives

@@ -229,33 +229,38 @@ func (b *Broker) RoomCounts(ctx context.Context) (map[string]int, error) {
 // scan returns the members whose keys match filter and for which keep
 // reports true.
 func (b *Broker) scan(ctx context.Context, filter string, keep func(*Member) bool) ([]*Member, error) {
+	return scanBucket(ctx, b, b.members, filter, "members", decodeMember, keep)
+}
+
+// scanBucket returns the values of kv's keys that match filter, decoded,
+// for which keep reports true. A value that does not decode is logged and
+// skipped; what names the values in errors.
+func scanBucket[T any](ctx context.Context, b *Broker, kv jetstream.KeyValue, filter, what string,
+	decode func(jetstream.KeyValueEntry) (T, error), keep func(T) bool) ([]T, error) {
 	w, err := again(ctx, func() (jetstream.KeyWatcher, error) {
-		return b.members.Watch(ctx, filter, jetstream.IgnoreDeletes())
+		return kv.Watch(ctx, filter, jetstream.IgnoreDeletes())
 	})
 	if err != nil {
-		return nil, fmt.Errorf("broker: list members: %w", unavailable(err))
+		return nil, fmt.Errorf("broker: list %s: %w", what, unavailable(err))
 	}
 	defer w.Stop()
-	var out []*Member
+	var out []T
 	for {
 		select {
 		case e, ok := <-w.Updates():
-			if !ok {
-				return out, nil
+			if !ok || e == nil {
+				return out, nil // nil: the current values are all read
 			}
-			if e == nil {
-				return out, nil // the current values are all read
-			}
-			m, err := decodeMember(e)
+			v, err := decode(e)
 			if err != nil {
-				b.log.Error("skipping a malformed member entry", "key", e.Key(), "err", err)
+				b.log.Error("skipping a malformed entry", "bucket", kv.Bucket(), "key", e.Key(), "err", err)
 				continue
 			}
-			if keep(m) {
-				out = append(out, m)
+			if keep(v) {
+				out = append(out, v)
 			}
 		case <-ctx.Done():
-			return nil, fmt.Errorf("broker: list members: %w", unavailable(ctx.Err()))
+			return nil, fmt.Errorf("broker: list %s: %w", what, unavailable(ctx.Err()))
 		}
 	}
 }

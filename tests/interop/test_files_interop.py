@@ -245,6 +245,12 @@ def test_a_send_typed_before_the_welcome_waits_for_it(
     assert not any("does not share files" in line for line in early.lines)
 
 
+def send_new(sender: Proc, path: Path, size: int) -> None:
+    """/send a new file of `size` bytes at `path`."""
+    path.write_bytes(b"x" * size)
+    sender.send(f"/send {path}")
+
+
 def refusal(call: Callable[[], object]) -> grpc.RpcError | None:
     """The error `call` raises, or None if it succeeds."""
     try:
@@ -317,11 +323,8 @@ def test_a_fresh_name_brings_no_fresh_quota(procs: Processes, tmp_path: Path) ->
     alice = rawchat.join_rpc(chat, "Alice")
     rawfiles.share_bytes(chat, sharing.streaming, alice.welcomed().member_token, "a", b"a" * 600)
     alice.close()
-    mallory = procs.chat_client("go", sharing.chat, "Mallory", "other", sharing.env)
-    mallory.expect(r"\*\*\* Welcome, Mallory! You are in room other\.")
-    big = tmp_path / "big.bin"
-    big.write_bytes(b"m" * 600)
-    mallory.send(f"/send {big}")
+    mallory = client(procs, sharing, "go", "Mallory", room="other")
+    send_new(mallory, tmp_path / "big.bin", 600)
     mallory.expect(
         r"\*\*\* Cannot send big\.bin: the file is 600 bytes but only 400 bytes of your "
         r"address's quota of 1\.0 kB \(1000 bytes\) is left \(members who are not signed in "
@@ -333,9 +336,7 @@ def test_a_fresh_name_brings_no_fresh_quota(procs: Processes, tmp_path: Path) ->
 def test_a_full_store_refuses_the_upload(procs: Processes, tmp_path: Path, kind: str) -> None:
     sharing = start_sharing(procs, tmp_path, (), ("--streaming-max-store-bytes", "1000"))
     alice = client(procs, sharing, kind, "Alice")
-    big = tmp_path / "big.bin"
-    big.write_bytes(b"b" * 1001)
-    alice.send(f"/send {big}")
+    send_new(alice, tmp_path / "big.bin", 1001)
     alice.expect(
         r"\*\*\* Cannot send big\.bin: the service's file store is full: it keeps at most "
         r"1\.0 kB \(1000 bytes\) and 1\.0 kB \(1000 bytes\) of it is free, not enough for "
