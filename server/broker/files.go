@@ -198,6 +198,8 @@ func (b *Broker) keepNew(ctx context.Context, f *File, quota int64, what string)
 }
 
 // addUsage adds delta to acct's usage, unless the sum would pass quota.
+// A usage back at zero is deleted: an address that shared once is not
+// kept for ever.
 func (b *Broker) addUsage(ctx context.Context, acct Account, delta, quota int64) error {
 	for {
 		used, rev, err := b.usage(ctx, acct)
@@ -209,9 +211,14 @@ func (b *Broker) addUsage(ctx context.Context, acct Account, delta, quota int64)
 			return ErrQuota
 		}
 		value := []byte(strconv.FormatInt(next, 10))
-		if rev == 0 {
+		switch {
+		case rev == 0 && next == 0:
+			return nil
+		case rev == 0:
 			_, err = again(ctx, func() (uint64, error) { return b.files.Create(ctx, acct.key, value) })
-		} else {
+		case next == 0:
+			err = againErr(ctx, func() error { return b.files.Delete(ctx, acct.key, jetstream.LastRevision(rev)) })
+		default:
 			_, err = again(ctx, func() (uint64, error) { return b.files.Update(ctx, acct.key, value, rev) })
 		}
 		if err == nil {
@@ -251,6 +258,19 @@ func decodeFile(e jetstream.KeyValueEntry) (*File, error) {
 // true. It reads every file record.
 func (b *Broker) Files(ctx context.Context, keep func(*File) bool) ([]*File, error) {
 	return scanBucket(ctx, b, b.files, fileKeys, "files", decodeFile, keep)
+}
+
+// PurgeDeletedFiles drops the markers that DeleteFile and usages back at
+// zero leave in the bucket, once they are olderThan old (0: all): without
+// it each deleted file would leave one for ever.
+func (b *Broker) PurgeDeletedFiles(ctx context.Context, olderThan time.Duration) error {
+	if olderThan <= 0 {
+		olderThan = -1 // jetstream's "whatever their age"
+	}
+	if err := b.files.PurgeDeletes(ctx, jetstream.DeleteMarkersOlderThan(olderThan)); err != nil {
+		return fmt.Errorf("broker: purge deleted files: %w", unavailable(err))
+	}
+	return nil
 }
 
 // DeleteFile deletes the record of f, as File or Files read it, and gives

@@ -171,4 +171,30 @@ func TestDeletingAFileGivesItsBytesBackOnce(t *testing.T) {
 	if err != nil || len(left) != 1 || left[0].Room != "red" {
 		t.Fatalf("files left: %v, %v", left, err)
 	}
+
+	// The last file deleted takes Alice's usage, back at zero, with it,
+	// and the markers of what was deleted can be purged.
+	if deleted, err := a.DeleteFile(ctx(t), left[0]); err != nil || !deleted {
+		t.Fatalf("deleting the last file: %v, %v", deleted, err)
+	}
+	if err := a.PurgeDeletedFiles(ctx(t), 0); err != nil {
+		t.Fatal(err)
+	}
+	st, err := a.files.Status(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := st.Values(); n != 0 {
+		t.Fatalf("%d entries left in the bucket once every file is deleted and purged", n)
+	}
+	if used, err := b.FileUsage(ctx(t), UserAccount("Alice")); err != nil || used != 0 {
+		t.Fatalf("usage after every file was deleted: %d, %v", used, err)
+	}
+	g := &File{ID: 999, Epoch: a.Epoch(), Name: "g.bin", Size: 10, User: "Alice", Room: "general", OfferedAt: old}
+	if err := b.OfferFile(ctx(t), g, 100); err != nil {
+		t.Fatalf("offering after the usage was deleted: %v", err)
+	}
+	if used, err := a.FileUsage(ctx(t), UserAccount("Alice")); err != nil || used != 10 {
+		t.Fatalf("usage counted again: %d, %v", used, err)
+	}
 }

@@ -61,5 +61,14 @@ func (s *Service) deleteFiles(pick func(*broker.File) bool) int {
 			n++
 		}
 	}
+	if n > 0 {
+		ctx, cancel := brokerCtx()
+		// Every write to the bucket checks the revision it read, which
+		// a purged key no longer has: no marker needs keeping.
+		if err := s.broker.PurgeDeletedFiles(ctx, 0); err != nil {
+			s.log.Warn("cannot purge the markers of deleted files; the next sweep tries again", "err", err)
+		}
+		cancel()
+	}
 	return n
 }
