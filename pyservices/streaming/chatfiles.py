@@ -122,11 +122,14 @@ class ChatFiles:
         try:
             fd = os.open(path, _OPEN_FLAGS)
         except FileNotFoundError:
-            kept = f": shared files are kept for {period(self.retention)}" if self.retention else ""
+            why = (
+                f"; it has probably expired: shared files are kept for {period(self.retention)}"
+                if self.retention
+                else ""
+            )
             raise DownloadRefused(
                 grpc.StatusCode.NOT_FOUND,
-                f"file {claims.file} ({claims.name}) is not stored by this service any more; "
-                f"it has probably expired{kept}",
+                f"file {claims.file} ({claims.name}) is not stored by this service any more{why}",
             ) from None
         except OSError as err:
             if err.errno == errno.ELOOP:

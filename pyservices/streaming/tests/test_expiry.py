@@ -71,6 +71,10 @@ async def test_no_retention_keeps_chat_files(start_streaming: StartStreaming) ->
     await upload(harness, grant(UPLOAD, data), data)
     assert await harness.servicer.expire_files(time.time() + 1000 * 24 * HOUR) == 0
     assert chat_entries(harness) == ["ep1-17"]
+    # A file missing all the same is not said to have expired.
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await download(harness, grant(DOWNLOAD, data, file=18))
+    assert info.value.details() == "file 18 (report.pdf) is not stored by this service any more"
 
 
 def test_periods_are_worded_as_people_say_them() -> None:
