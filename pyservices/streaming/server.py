@@ -50,6 +50,25 @@ def _now() -> tuple[timestamp_pb2.Timestamp, str]:
     return ts, local.strftime("%H:%M:%S.") + f"{local.microsecond // 1000:03d}"
 
 
+async def call_alive(context: grpc.aio.ServicerContext) -> bool:
+    """Whether the call can still be answered, asked of gRPC's core.
+
+    grpc.aio ends the request stream of a call cancelled by the server's
+    shutdown or the client as if the client had finished it, and cancels the
+    handler only once it hears of the cancellation, which may be later. Core
+    knows at once: a batch on a cancelled call fails. So send the initial
+    metadata now (harmless for a call about to answer), and take a failure
+    as the call being gone.
+    """
+    if context.cancelled() or context.done():
+        return False
+    try:
+        await context.send_initial_metadata(())
+    except grpc.aio.BaseError:  # the batch failed, or the server has stopped
+        return False
+    return True
+
+
 class StreamingServicer(streaming_pb2_grpc.StreamingServiceServicer):
     def __init__(
         self,
@@ -144,7 +163,7 @@ class StreamingServicer(streaming_pb2_grpc.StreamingServiceServicer):
                 request_iterator,
                 route,
                 self._max_upload_bytes,
-                still_open=lambda: not (context.cancelled() or context.done()),
+                still_open=lambda: call_alive(context),
                 inflight=self.uploads,
                 budget=self.budget,
                 hook=self._upload_hook,
@@ -152,6 +171,8 @@ class StreamingServicer(streaming_pb2_grpc.StreamingServiceServicer):
         except UploadRejected as err:
             level = logging.ERROR if err.server_fault else logging.INFO
             log.log(level, "upload rejected code=%s reason=%s", err.code.name, err)
+            if err.code == grpc.StatusCode.CANCELLED:
+                raise asyncio.CancelledError from None  # nobody is left to answer
             await context.abort(err.code, str(err))
         except OSError as err:
             refusal = storage_status(err)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,7 +98,7 @@ async def receive_upload(
     requests: AsyncIterator[streaming_pb2.UploadFileRequest],
     route: Route,
     max_bytes: int,
-    still_open: Callable[[], bool],
+    still_open: Callable[[], Awaitable[bool]],
     inflight: InFlight,
     budget: StoreBudget,
     hook: UploadHook | None = None,
@@ -133,7 +133,7 @@ async def _receive(
     requests: AsyncIterator[streaming_pb2.UploadFileRequest],
     meta: streaming_pb2.UploadFileMetadata,
     dest: Destination,
-    still_open: Callable[[], bool],
+    still_open: Callable[[], Awaitable[bool]],
     inflight: InFlight,
     budget: StoreBudget,
     held: Reservation,
@@ -168,11 +168,11 @@ async def _receive(
                 grpc.StatusCode.INVALID_ARGUMENT,
                 f"upload ended after {out.size} bytes but the declared size is {meta.size}",
             )
-        # A client that dies can look like one that finished: the stream just
-        # ends. Flush first (the slow part), then publish only if the call is
-        # still alive, which gives a broken connection time to be noticed.
+        # A client that dies, and a call the server's shutdown cancels, can
+        # look like one that finished: the stream just ends. Flush first (the
+        # slow part), then publish only if the call is still alive.
         await asyncio.to_thread(out.flush)
-        if not still_open():
+        if not await still_open():
             raise UploadRejected(grpc.StatusCode.CANCELLED, "upload cancelled by the client")
         try:
             stored = await asyncio.to_thread(
