@@ -4,7 +4,9 @@ the Go and Python clients as users run them.
 One client shares a file with /send, one of the other language downloads it with /get, and the
 bytes are the same; a member of another room, and a stranger with a guessed id, get nothing;
 a client that knows only the three documented fields sees the share notice as text. The two
-services read their key from a file, or from the environment as the containers give it.
+services read their key from a file, or from the environment as the containers give it. A
+shared file expires on each side's clock, a fresh name from the same address finds the address's
+quota used, and a full store refuses /send.
 """
 
 from __future__ import annotations
