@@ -98,6 +98,9 @@ type Server struct {
 	loggerConn *grpc.ClientConn
 	// dataLock holds -data-dir for this server alone while it runs.
 	dataLock *os.File
+	// filesShared is set when a file key was given: shared files and
+	// offers are then swept when they expire.
+	filesShared bool
 }
 
 // New builds the server cfg describes and starts listening on cfg.Addr
@@ -146,6 +149,7 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 			return nil, fmt.Errorf("-file-key-file: %w", err)
 		}
 	}
+	s.filesShared = fileKey != nil
 
 	var (
 		chatMetrics *metrics.Chat
@@ -444,7 +448,9 @@ func (s *Server) Run(ctx context.Context) error {
 	expireCtx, stopExpiring := context.WithCancel(ctx)
 	defer stopExpiring()
 	go expire(expireCtx, s.cfg.RoomRetention, s.chat.ExpireIdleRooms)
-	go expire(expireCtx, s.cfg.FileRetention, s.chat.ExpireFiles)
+	if s.filesShared {
+		go expire(expireCtx, s.chat.FileSweepPeriod(), s.chat.ExpireFiles)
+	}
 	if s.audit != nil {
 		// Stopped with the server: what it has not delivered stays in the
 		// moderation log for the next start, or another node.

@@ -13,18 +13,39 @@ import (
 // they counted against and makes GetFile answer NOT_FOUND; StreamingService
 // deletes the bytes on its own clock (--streaming-file-retention).
 
-// ExpireFiles deletes every file offered FileRetention or longer before
-// now, shared or not, and returns how many it deleted. The server calls it
-// at start and periodically; every node of a cluster may, since only one
-// deletes each file. It does nothing when FileRetention is zero.
-func (s *Service) ExpireFiles(now time.Time) int {
-	if s.cfg.FileRetention <= 0 {
-		return 0
+// UnsharedOfferKept is how long an offer that was never shared is kept.
+// Its upload grant lasts a minute and its receipt a minute after the
+// upload, so an offer still unshared hours later never will be (the
+// upload failed, or the client went away): it counts against its quota no
+// more. Six hours leave room for a 100 MiB upload on a slow line.
+const UnsharedOfferKept = 6 * time.Hour
+
+// FileSweepPeriod is the longest files may wait past their time before
+// ExpireFiles deletes them: the retention period, or UnsharedOfferKept if
+// that is shorter (or files are kept with their rooms' history).
+func (s *Service) FileSweepPeriod() time.Duration {
+	if r := s.cfg.FileRetention; r > 0 {
+		return min(r, UnsharedOfferKept)
 	}
-	cutoff := now.Add(-s.cfg.FileRetention)
-	n := s.deleteFiles(func(f *broker.File) bool { return !f.Since().After(cutoff) })
+	return UnsharedOfferKept
+}
+
+// ExpireFiles deletes every file offered FileRetention or longer before
+// now, shared or not, and every offer not shared within
+// UnsharedOfferKept, and returns how many it deleted. The server calls it
+// at start and periodically; every node of a cluster may, since only one
+// deletes each file.
+func (s *Service) ExpireFiles(now time.Time) int {
+	unshared := now.Add(-UnsharedOfferKept)
+	expired := func(f *broker.File) bool {
+		if !f.Shared() && !f.OfferedAt.After(unshared) {
+			return true
+		}
+		return s.cfg.FileRetention > 0 && !f.Since().After(now.Add(-s.cfg.FileRetention))
+	}
+	n := s.deleteFiles(expired)
 	if n > 0 {
-		s.log.Info("expired shared files", "count", n, "retention", s.cfg.FileRetention)
+		s.log.Info("expired shared files and unshared offers", "count", n, "retention", s.cfg.FileRetention)
 	}
 	return n
 }
