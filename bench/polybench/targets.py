@@ -102,11 +102,11 @@ def targets(res: dict[str, Any]) -> list[dict[str, Any]]:
     value = "—"
     if uir is not None:
         value = (
-            f"{uir:.2f} at the default level (a request log line per call), "
+            f"{uir:.3f} at the default level (a request log line per call), "
             f"{_ratio_spread(py.get('unary_info_ratio_rounds'))}"
         )
         if ur is not None:
-            value += f"; {ur:.2f} at --log-level warning"
+            value += f"; {ur:.3f} at --log-level warning"
     t.append(
         {
             "target": "Python unary (GetUser) ≥ 0.9 x bare grpcio aio RPS at the default log level",

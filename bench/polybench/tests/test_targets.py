@@ -27,8 +27,8 @@ def test_each_target_against_its_threshold() -> None:
     }
     python = next(t for t in targets(res) if t["target"].startswith("Python"))
     assert python["value"] == (
-        "0.75 at the default level (a request log line per call), median of 3 paired rounds "
-        "(0.70 to 0.80); 0.95 at --log-level warning"
+        "0.750 at the default level (a request log line per call), median of 3 paired rounds "
+        "(0.70 to 0.80); 0.950 at --log-level warning"
     )
 
 
