@@ -12,12 +12,18 @@ Usage: python legacy_client.py GENERATED_DIR SERVER NAME [--as-read]
 from __future__ import annotations
 
 import queue
+import signal
 import sys
 import threading
 import time
 
 
 def main() -> int:
+    # Ctrl+C ends the process at once, as it does a program with no handler of
+    # its own, and the connection drops with it. Python's KeyboardInterrupt
+    # would have to unwind through grpcio's synchronous stream, which does not
+    # always let it (grpc/grpc#40834): the client then never exits.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     generated_dir, server, name = sys.argv[1:4]
     as_read = "--as-read" in sys.argv[4:]
     sys.path.insert(0, generated_dir)
