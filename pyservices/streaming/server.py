@@ -69,6 +69,37 @@ async def call_alive(context: grpc.aio.ServicerContext) -> bool:
     return True
 
 
+# How much of a refused upload is read before the refusal is answered, and for how long.
+DRAIN_BYTES = 1 << 20
+DRAIN_SECONDS = 2.0
+
+
+async def drain(
+    requests: AsyncIterator[streaming_pb2.UploadFileRequest],
+    max_bytes: int = DRAIN_BYTES,
+    seconds: float = DRAIN_SECONDS,
+) -> None:
+    """Read what the client is still sending of a refused upload (up to `max_bytes`, for at
+    most `seconds`), so that the refusal is answered once it has finished writing.
+
+    grpc.aio's client reports a call that ends under its write as INTERNAL ("Internal error
+    from Core") instead of the status the service sent: without this, a person whose upload
+    is refused at its first message (the store is full, the grant has expired) may be told
+    that instead of why. A client still sending after that gets the refusal anyway.
+    """
+
+    async def read() -> None:
+        received = 0
+        async for request in requests:
+            received += len(request.chunk)
+            if received > max_bytes:
+                return
+
+    # The refusal is answered whatever happens here: the client may have gone.
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(read(), seconds)
+
+
 class StreamingServicer(streaming_pb2_grpc.StreamingServiceServicer):
     def __init__(
         self,
@@ -173,10 +204,12 @@ class StreamingServicer(streaming_pb2_grpc.StreamingServiceServicer):
             log.log(level, "upload rejected code=%s reason=%s", err.code.name, err)
             if err.code == grpc.StatusCode.CANCELLED:
                 raise asyncio.CancelledError from None  # nobody is left to answer
+            await drain(request_iterator)
             await context.abort(err.code, str(err))
         except OSError as err:
             refusal = storage_status(err)
             log.error("upload failed error=%s", err)
+            await drain(request_iterator)
             await context.abort(refusal.code, refusal.message)
         log.info("upload stored name=%r size=%d sha256=%s", stored.name, stored.size, stored.sha256)
         if granted:

@@ -3,10 +3,21 @@ replaced files; an upload over it is RESOURCE_EXHAUSTED and leaves nothing behin
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 import grpc
+import pytest
 
 from pyservices.streaming.tests.conftest import StartStreaming
-from pyservices.streaming.tests.test_upload import chunk, entries, meta, upload, upload_error
+from pyservices.streaming.tests.test_upload import (
+    TIMEOUT,
+    chunk,
+    entries,
+    meta,
+    upload,
+    upload_error,
+)
 
 CAP = 1000
 
@@ -89,3 +100,25 @@ async def test_no_cap(start_streaming: StartStreaming) -> None:
     harness = await start_streaming(max_store_bytes=0)
     await upload(harness, [meta("a.bin", 5000), chunk(b"a" * 5000)])
     assert harness.servicer.budget.stored == 5000
+
+
+async def test_a_refusal_is_answered_once_the_client_has_sent_its_upload(
+    start_streaming: StartStreaming, caplog: pytest.LogCaptureFixture
+) -> None:
+    """grpc.aio's client reports a call that ends under its write as INTERNAL ("Internal error
+    from Core"), not as the service's reason: a refused upload is answered once the client has
+    sent what it was sending, so that the person sees why."""
+    harness = await start_streaming(max_store_bytes=CAP)
+    call = harness.stub.UploadFile(timeout=TIMEOUT)
+    with caplog.at_level(logging.INFO, logger="pyservices.streaming"):
+        await call.write(meta("big.bin", CAP + 1))
+        for _ in range(1000):  # until the service has refused it
+            if "upload rejected" in caplog.text:
+                break
+            await asyncio.sleep(0.01)
+        assert "upload rejected" in caplog.text
+        await call.write(chunk(b"x" * (CAP + 1)))
+        await call.done_writing()
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await call
+    assert full(info.value), info.value
