@@ -192,8 +192,10 @@ class FakeChat(chat_pb2_grpc.ChatServiceServicer):
         welcome = self.notice(Kind.KIND_SYSTEM, text, member.room)
         if self.issue_tokens:
             welcome.resume_token, welcome.resumed = token, resumed
+        # The history as it stood when the member joined, as the real server's is: a text said
+        # once the welcome is out reaches the member live, not also inside this block.
+        history = list(self.history.get(member.room, []))
         await context.write(welcome)
-        history = self.history.get(member.room, [])
         resume_from = md.get("chat-resume-from")
         if resume_from is None:
             if self.history_on_join:
