@@ -2,6 +2,7 @@ package broker
 
 import (
 	"errors"
+	"sync"
 	"testing"
 	"time"
 )
@@ -196,5 +197,46 @@ func TestDeletingAFileGivesItsBytesBackOnce(t *testing.T) {
 	}
 	if used, err := a.FileUsage(ctx(t), UserAccount("Alice")); err != nil || used != 10 {
 		t.Fatalf("usage counted again: %d, %v", used, err)
+	}
+}
+
+// Offers made at once on two nodes count every byte once and pass the
+// quota together never: a node whose usage update loses the race to the
+// other's counts again from what the other wrote.
+func TestOffersMadeAtOnceOnTwoNodesKeepTheQuotaExactly(t *testing.T) {
+	ns := natsServer(t)
+	nodes := []*Broker{open(t, ns), open(t, ns)}
+	const size, quota, offers = 10, 150, 40
+	offered := time.Now().UTC().Truncate(time.Second)
+	errs := make(chan error, offers)
+	var wg sync.WaitGroup
+	for i := range offers {
+		b := nodes[i%len(nodes)]
+		id, err := b.NewFileID(ctx(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Go(func() {
+			f := &File{ID: id, Epoch: b.Epoch(), Name: "x.bin", Size: size, User: "Mallory", Room: "general",
+				Address: "10.0.0.9", OfferedAt: offered}
+			errs <- b.OfferFile(ctx(t), f, quota)
+		})
+	}
+	wg.Wait()
+	close(errs)
+	kept := 0
+	for err := range errs {
+		switch {
+		case err == nil:
+			kept++
+		case !errors.Is(err, ErrQuota):
+			t.Errorf("an offer failed for another reason than the quota: %v", err)
+		}
+	}
+	if kept != quota/size {
+		t.Errorf("%d offers kept; want %d, the quota exactly", kept, quota/size)
+	}
+	if used, err := nodes[1].FileUsage(ctx(t), AddressAccount("10.0.0.9")); err != nil || used != int64(kept*size) {
+		t.Fatalf("usage %d, %v; want %d, the bytes of the offers kept", used, err, kept*size)
 	}
 }
