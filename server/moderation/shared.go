@@ -314,10 +314,37 @@ func (s *Shared) Watch(fn func(Action)) {
 // new log never repeat those of one that was deleted.
 func (s *Shared) Epoch() string { return s.epoch }
 
-// Close stops following the log.
+// Close stops following the log and gives back the audit events this node
+// holds undelivered. Call it once the Sender of its outbox has stopped.
 func (s *Shared) Close() {
 	if s.follow != nil {
 		s.follow.Stop()
+	}
+	s.release()
+}
+
+// release gives back the audit events this node fetched and has not
+// delivered (a Sender stopped mid-delivery, or while LoggerService was
+// down), so that the next start, or another node, sends them at once
+// instead of after auditAckWait: a chat server restarted with an event on
+// its way would otherwise leave it out of the audit log for that long.
+// Only a node that crashes leaves its events to the ack wait.
+func (s *Shared) release() {
+	s.heldMu.Lock()
+	held := s.held
+	s.held = make(map[uint64]heldEvent)
+	s.heldMu.Unlock()
+	if len(held) == 0 {
+		return
+	}
+	for id, h := range held {
+		if err := h.msg.Nak(); err != nil {
+			s.log.Warn("moderation log: cannot give back an undelivered audit event", "seq", id, "err", err)
+		}
+	}
+	// The Naks are on their way; the connection may close right after.
+	if err := s.js.Conn().FlushTimeout(time.Second); err != nil {
+		s.log.Warn("moderation log: cannot give back the undelivered audit events", "events", len(held), "err", err)
 	}
 }
 

@@ -429,3 +429,24 @@ func TestSharedReadsOnWhenItsConsumerIsLost(t *testing.T) {
 		t.Fatal("n1's ban of eve does not hold on n2")
 	}
 }
+
+// A node that stops with an audit event fetched and not yet delivered gives
+// it back: the next start (or another node) sends it at once, not after
+// the consumer's ack wait, so an action taken just before a restart
+// reaches the audit log with the restarted server.
+func TestAnEventHeldByAStoppedNodeIsSentByTheNextAtOnce(t *testing.T) {
+	ns := brokertest.Server(t)
+	n1 := openShared(t, ns, "n1")
+	ban, _ := apply(t, n1, Action{Kind: Ban, Room: "general", Actor: "mia", Target: "bob", At: t0})
+	ctx := context.Background()
+	if held, err := n1.Pending(ctx, 10); err != nil || len(held) != 1 || held[0].ID != ban.ID {
+		t.Fatalf("n1 fetched %+v, %v; want the ban", held, err)
+	}
+	n1.Close() // as a chat server that stops while LoggerService has not answered
+
+	n2 := openShared(t, ns, "n2")
+	pending, err := n2.Pending(ctx, 10)
+	if err != nil || len(pending) != 1 || pending[0].ID != ban.ID || pending[0].Kind != Ban {
+		t.Fatalf("the next node's outbox holds %+v, %v; want the ban n1 did not deliver", pending, err)
+	}
+}
