@@ -68,6 +68,19 @@ def timestamp(seconds: float) -> timestamp_pb2.Timestamp:
     return ts
 
 
+def new_session_token() -> str:
+    """256 random bits as base64url, never starting with "-".
+
+    People pass the token on a command line (`client.py --token TOKEN`), where one that
+    starts with "-" is taken for an option: one login in 64 would hand out a token that
+    cannot be used that way.
+    """
+    while True:
+        token = secrets.token_urlsafe(32)
+        if not token.startswith("-"):
+            return token
+
+
 def token_prefix(token: str) -> str:
     """What audit events show of a token: enough to correlate, never enough to use."""
     return token[:8] + "…"
@@ -140,7 +153,7 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
         if self.hasher.check_needs_rehash(stored_hash):
             new_hash = await asyncio.to_thread(self.hasher.hash, request.password)
             await self.store.set_password_hash(username, new_hash)
-        token = secrets.token_urlsafe(32)
+        token = new_session_token()
         expires_at = await self.store.start_session(
             token,
             username,

@@ -16,6 +16,7 @@ from polychat.logger.v1 import logger_pb2, logger_pb2_grpc
 
 from pykit.testing.polling import wait_until
 from pykit.testing.processes import kill, read_until, run_module, spawn
+from pyservices.auth import server as auth_server
 from pyservices.auth.config import AuthOptions
 from pyservices.auth.server import SPEC as AUTH_SPEC
 from pyservices.logger.server import SPEC as LOGGER_SPEC
@@ -138,6 +139,15 @@ async def test_login_validate_logout(stub: auth_pb2_grpc.AuthServiceStub, runnin
     ]
     assert all(token not in e.details for e in events)
     assert {e.writer for e in events} == {"key:auth"}
+
+
+async def test_a_session_token_never_starts_with_a_dash(
+    stub: auth_pb2_grpc.AuthServiceStub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `client.py --token -xyz…` would read the token as an option: such a draw is drawn again.
+    draws = iter(["-dash" + "x" * 38, "-again" + "y" * 37, "plain" + "z" * 38])
+    monkeypatch.setattr(auth_server.secrets, "token_urlsafe", lambda _n: next(draws))
+    assert await login(stub, "user1", "password1") == "plain" + "z" * 38
 
 
 async def test_wrong_password_and_unknown_user_look_the_same(
