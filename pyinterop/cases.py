@@ -16,7 +16,6 @@ Two things a grpcio client cannot do shape the list (see docs/interop.md):
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 import grpc
@@ -224,17 +223,24 @@ async def empty_stream(channel: grpc.aio.Channel) -> None:
 
 
 async def timeout_on_sleeping_server(channel: grpc.aio.Channel) -> None:
-    call = _stub(channel).FullDuplexCall(timeout=0.001)
-    try:
-        await call.write(_streaming_request([], 27182))
-    except grpc.aio.AioRpcError:
-        pass  # the deadline may pass before the write; the status below says so
-    except asyncio.InvalidStateError:
-        pass  # ...or the call may already be over when the write is attempted
+    # As grpc's own asyncio interop client does it: a 1 s deadline on a request the server
+    # answers only after 2 s. With the descriptions' 1 ms the deadline races the write, and
+    # grpcio's asyncio client then reports the failed write as INTERNAL ("Internal error
+    # from Core", grpc/grpc#36066) or the server's reset as CANCELLED (grpc/grpc#15745)
+    # instead of the deadline; a second leaves the write nothing to race.
+    call = _stub(channel).FullDuplexCall(timeout=1.0)
+    await call.write(
+        messages_pb2.StreamingOutputCallRequest(
+            response_type=COMPRESSABLE,
+            response_parameters=[messages_pb2.ResponseParameters(interval_us=2_000_000)],
+            payload=zeros(27182),
+        )
+    )
+    await call.done_writing()
     code = await call.code()
     _expect(
         code == grpc.StatusCode.DEADLINE_EXCEEDED,
-        f"FullDuplexCall with a 1 ms deadline ended with {code.name} "
+        f"FullDuplexCall with a 1 s deadline on a 2 s sleep ended with {code.name} "
         f"({await call.details()}), want DEADLINE_EXCEEDED",
     )
 

@@ -48,8 +48,6 @@ GO_COMPRESSION_ISSUE = "https://github.com/grpc/grpc-go/issues/1357"
 GRPC_JS_SERVER_COMPRESSION_ISSUE = "https://github.com/grpc/grpc-node/issues/1823"
 GRPCIO_SERVER_COMPRESSION_ISSUE = "https://github.com/grpc/grpc/issues/20932"
 GRPCIO_CLIENT_COMPRESSION_NOTE = "https://github.com/grpc/grpc/pull/21809"
-GRPCIO_WRITE_STATUS_ISSUE = "https://github.com/grpc/grpc/issues/36066"
-DEADLINE_RACE_ISSUE = "https://github.com/grpc/grpc/issues/15745"
 
 
 @dataclass(frozen=True)
@@ -137,24 +135,6 @@ def python_peer(grpcio_version: str) -> Peer:
         "server here checks that requests arrived compressed",
         GRPCIO_CLIENT_COMPRESSION_NOTE,
     )
-    timeout_race = (
-        KnownFailure(
-            r"Internal error from Core",
-            Note(
-                "grpcio's asyncio client sometimes replaces the deadline's status with "
-                "INTERNAL when its write races the end of the call",
-                GRPCIO_WRITE_STATUS_ISSUE,
-            ),
-        ),
-        KnownFailure(
-            r"CANCELLED.*RST_STREAM",
-            Note(
-                "the server's RST_STREAM(CANCEL) for the 1 ms deadline can reach grpcio "
-                "before its own deadline check, which then reports CANCELLED",
-                DEADLINE_RACE_ISSUE,
-            ),
-        ),
-    )
     return Peer(
         key="py",
         title=f"Polychat's Python interop client and server (grpcio {grpcio_version})",
@@ -162,7 +142,6 @@ def python_peer(grpcio_version: str) -> Peer:
         server_command=(sys.executable, "-m", "pyinterop", "server"),
         client_lacks=_each(CLIENT_COMPRESSION, client_cannot),
         server_lacks=_each(CLIENT_COMPRESSION, server_cannot_tell),
-        client_known={"timeout_on_sleeping_server": timeout_race},
     )
 
 
