@@ -48,7 +48,14 @@ class WrongKind(GrantError):
 
 @dataclass(frozen=True)
 class Claims:
-    """What a token says; the JSON names are the fields' names."""
+    """What a token says; the JSON names are the fields' names.
+
+    `acct` and `quota` are an upload grant's: the chat server's account the
+    file counts against (`u.…` a signed-in user, `a.…` a client address) and
+    its file quota in bytes (0: none). They are optional, written only when
+    set, as Go's `omitempty` does: a grant without them (an older chat
+    server's) checks, and holds the upload to no per-account quota.
+    """
 
     epoch: str
     exp: int
@@ -59,6 +66,8 @@ class Claims:
     sha256: str
     size: int
     user: str
+    acct: str = ""
+    quota: int = 0
 
 
 _FIELDS: dict[str, type] = {
@@ -72,6 +81,8 @@ _FIELDS: dict[str, type] = {
     "size": int,
     "user": str,
 }
+# Optional claims and the value a token without them means.
+_OPTIONAL: dict[str, tuple[type, object]] = {"acct": (str, ""), "quota": (int, 0)}
 
 
 def _b64(data: bytes) -> str:
@@ -122,7 +133,11 @@ class Key:
         return hmac.new(self._secret, signed.encode("ascii"), hashlib.sha256).digest()
 
     def sign(self, claims: Claims) -> str:
-        data = json.dumps(asdict(claims), sort_keys=True, separators=(",", ":"))
+        fields = asdict(claims)
+        for field, (_, default) in _OPTIONAL.items():
+            if fields[field] == default:
+                del fields[field]  # as Go leaves out an empty `omitempty` claim
+        data = json.dumps(fields, sort_keys=True, separators=(",", ":"))
         signed = f"{_VERSION}.{_b64(data.encode('utf-8'))}"
         return f"{signed}.{_b64(self._mac(signed))}"
 
@@ -148,6 +163,13 @@ class Key:
             if not isinstance(value, typ) or isinstance(value, bool):
                 raise Malformed("not a valid file grant")
             values[field] = value
+        for field, (typ, default) in _OPTIONAL.items():
+            value = raw.get(field, default)
+            if not isinstance(value, typ) or isinstance(value, bool):
+                raise Malformed("not a valid file grant")
+            values[field] = value
+        if values["quota"] < 0:
+            raise Malformed("not a valid file grant")
         claims = Claims(**values)
         if claims.kind != kind:
             raise WrongKind(f"the file grant is of the wrong kind: {claims.kind!r}, not {kind!r}")

@@ -47,6 +47,12 @@ const version = "v1"
 // Claims is what a token says. JSON names are short and sorted, as the
 // Python side writes them.
 type Claims struct {
+	// Account is, on an upload grant, the broker account the file counts
+	// against ("u.…" a signed-in user, "a.…" a client address), so that
+	// StreamingService can hold the bytes it keeps to the same quota; empty
+	// on other tokens and on grants of servers from before per-account
+	// limits.
+	Account string `json:"acct,omitempty"`
 	// Epoch is the chat store's epoch: file ids count within it.
 	Epoch string `json:"epoch"`
 	// Expires is when the token stops being good, in Unix seconds.
@@ -57,6 +63,9 @@ type Claims struct {
 	Kind string `json:"kind"`
 	// Name is the file's plain name.
 	Name string `json:"name"`
+	// Quota is, on an upload grant, the account's file quota in bytes
+	// (0: no quota, or a grant without an account).
+	Quota int64 `json:"quota,omitempty"`
 	// Room is the room the file is shared in.
 	Room string `json:"room"`
 	// SHA256 is the hex SHA-256 of the bytes (empty on an upload grant).

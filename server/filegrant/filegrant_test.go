@@ -48,6 +48,11 @@ func makeVectors(t *testing.T) vectors {
 		SHA256: strings.Repeat("ab", 32), Expires: now + 60}
 	rcpt := down
 	rcpt.Kind, rcpt.User = Receipt, "Alice"
+	// The account and quota an upload grant carries since StreamingService
+	// holds the bytes it keeps to the quota too; the grants without them
+	// above are an older chat server's, and stay good.
+	acct := up
+	acct.Account, acct.Quota = "a._MTAuMC4wLjc", 1<<30
 	uni := up
 	uni.Name, uni.Room, uni.User = "résumé ☃.txt", "café", "Zoë"
 	expired := down
@@ -63,6 +68,7 @@ func makeVectors(t *testing.T) vectors {
 		{Name: "upload grant", Token: k.Sign(up), Kind: Upload, Want: &up},
 		{Name: "download grant", Token: downTok, Kind: Download, Want: &down},
 		{Name: "receipt", Token: k.Sign(rcpt), Kind: Receipt, Want: &rcpt},
+		{Name: "upload grant with its account and quota", Token: k.Sign(acct), Kind: Upload, Want: &acct},
 		{Name: "names beyond ASCII", Token: k.Sign(uni), Kind: Upload, Want: &uni},
 		{Name: "expired", Token: k.Sign(expired), Kind: Download, Error: "expired"},
 		{Name: "upload grant used to download", Token: k.Sign(up), Kind: Download, Error: "kind"},
@@ -127,6 +133,39 @@ func TestSignVerifyRoundTrip(t *testing.T) {
 	}
 	if _, err := k.Verify(k.Sign(c), Download, now.Add(Lifetime)); !errors.Is(err, ErrExpired) {
 		t.Fatalf("at expiry: %v", err)
+	}
+}
+
+// The account and quota of an upload grant are optional claims: written
+// only when set, so that the tokens without them read as before, on both
+// sides, and read back as they were signed.
+func TestAccountAndQuotaAreOptionalClaims(t *testing.T) {
+	k, err := NewKey([]byte(strings.Repeat("s", 32)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Unix(1000, 0)
+	payload := func(token string) string {
+		t.Helper()
+		data, err := base64.RawURLEncoding.DecodeString(strings.Split(token, ".")[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(data)
+	}
+	plain := Claims{Kind: Upload, File: 3, Name: "a.txt", Size: 5, Expires: now.Add(Lifetime).Unix()}
+	if p := payload(k.Sign(plain)); strings.Contains(p, "acct") || strings.Contains(p, "quota") {
+		t.Fatalf("a grant without an account writes %s", p)
+	}
+	full := plain
+	full.Account, full.Quota = "u._YWxpY2U", 1500
+	tok := k.Sign(full)
+	if p := payload(tok); !strings.Contains(p, `"acct":"u._YWxpY2U"`) || !strings.Contains(p, `"quota":1500`) {
+		t.Fatalf("a grant with an account writes %s", p)
+	}
+	got, err := k.Verify(tok, Upload, now)
+	if err != nil || got != full {
+		t.Fatalf("got %+v, %v; want %+v", got, err, full)
 	}
 }
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -11,6 +14,7 @@ import pytest
 from pyservices.streaming.grants import (
     DOWNLOAD,
     RECEIPT,
+    UPLOAD,
     BadSignature,
     Claims,
     Expired,
@@ -87,3 +91,37 @@ def test_key_text_as_in_the_environment() -> None:
 def test_a_key_never_shows_its_secret() -> None:
     key = Key(b"hidden-" * 5)
     assert "hidden" not in f"{key!r} {key} {[key]}"
+
+
+def _payload(token: str) -> dict:
+    part = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+
+
+def _signed(key: Key, payload: dict) -> str:
+    data = base64.urlsafe_b64encode(json.dumps(payload).encode()).rstrip(b"=").decode()
+    signed = f"v1.{data}"
+    mac = hmac.new(key._secret, signed.encode(), hashlib.sha256).digest()
+    return f"{signed}.{base64.urlsafe_b64encode(mac).rstrip(b'=').decode()}"
+
+
+def test_the_account_and_quota_are_optional_claims() -> None:
+    key = Key(b"k" * 32)
+    plain = Claims("e", 160, 3, UPLOAD, "a.txt", "r", "", 5, "Zoë")
+    # Without them, a grant reads as an older chat server's: no account, no quota.
+    assert (plain.acct, plain.quota) == ("", 0)
+    assert "acct" not in _payload(key.sign(plain)) and "quota" not in _payload(key.sign(plain))
+    full = replace(plain, acct="a._MTAuMC4wLjc", quota=1 << 30)
+    payload = _payload(key.sign(full))
+    assert (payload["acct"], payload["quota"]) == ("a._MTAuMC4wLjc", 1 << 30)
+    assert key.verify(key.sign(full), UPLOAD, now=100) == full
+
+
+@pytest.mark.parametrize(
+    "changes", [{"acct": 7}, {"quota": "1"}, {"quota": True}, {"quota": -1}, {"acct": None}]
+)
+def test_an_account_or_quota_of_the_wrong_kind_is_malformed(changes: dict) -> None:
+    key = Key(b"k" * 32)
+    payload = _payload(key.sign(Claims("e", 160, 3, UPLOAD, "a.txt", "r", "", 5, "u")))
+    with pytest.raises(Malformed):
+        key.verify(_signed(key, payload | changes), UPLOAD, now=100)
