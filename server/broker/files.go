@@ -68,6 +68,10 @@ func (f *File) Account() Account {
 // client address.
 type Account struct{ key string }
 
+// Key returns the account's key: "u." and the encoded user name, or "a."
+// and the encoded address. Upload grants carry it to StreamingService.
+func (a Account) Key() string { return a.key }
+
 // UserAccount is the account of the user name.
 func UserAccount(name string) Account { return Account{"u." + token(name)} }
 

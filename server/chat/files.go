@@ -79,7 +79,7 @@ func (s *Service) OfferFile(ctx context.Context, req *chatpb.OfferFileRequest) (
 	expires := time.Now().Add(filegrant.Lifetime)
 	grant := s.cfg.FileKey.Sign(filegrant.Claims{
 		Kind: filegrant.Upload, Epoch: s.epoch, File: id, User: user, Room: m.room.name,
-		Name: name, Size: size, Expires: expires.Unix(),
+		Name: name, Size: size, Expires: expires.Unix(), Account: acct.Key(), Quota: quota,
 	})
 	log.Info("file offered", "room", m.room.name, "user", user, "file", id, "bytes", size)
 	return &chatpb.OfferFileResponse{FileId: id, UploadGrant: grant, ExpiresAt: timestamppb.New(expires)}, nil

@@ -215,6 +215,50 @@ func TestSignedInUsersHaveAQuotaEach(t *testing.T) {
 	}
 }
 
+// An upload grant names the account the file counts against and its
+// quota, so that StreamingService, which keeps the bytes, holds them to the
+// same quota however the offers come and go here.
+func TestTheUploadGrantCarriesTheAccountAndItsQuota(t *testing.T) {
+	// grantOf offers a file as f and returns its upload grant's claims,
+	// checked against the account the offer is counted against here.
+	grantOf := func(ts *testServer, f *filer) filegrant.Claims {
+		t.Helper()
+		offer, err := f.offer("a.bin", 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := testFileKey.Verify(offer.GetUploadGrant(), filegrant.Upload, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec, err := ts.svc.broker.File(context.Background(), offer.GetFileId())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Account != rec.Account().Key() {
+			t.Fatalf("the grant's account %q is not the one the offer counts against, %q", c.Account, rec.Account().Key())
+		}
+		return c
+	}
+
+	ts := startServer(t, Config{FileKey: testFileKey, FileQuotaBytes: 1500})
+	if c := grantOf(ts, ts.joinFiler(t, "Alice", "general")); !strings.HasPrefix(c.Account, "a.") || c.Quota != 1500 {
+		t.Fatalf("without sign-in: account %q quota %d, want an address's and 1500", c.Account, c.Quota)
+	}
+
+	_, chk, _ := startAuth(t)
+	ts = startServer(t, Config{Auth: chk, FileKey: testFileKey, FileQuotaBytes: 2500})
+	c := grantOf(ts, ts.joinSignedIn(t, "tok-alice", "general"))
+	if want := broker.UserAccount("alice").Key(); c.Account != want || c.Quota != 2500 {
+		t.Fatalf("signed in: account %q quota %d, want %q and 2500", c.Account, c.Quota, want)
+	}
+
+	ts = startServer(t, Config{FileKey: testFileKey, FileQuotaBytes: 0})
+	if c := grantOf(ts, ts.joinFiler(t, "Alice", "general")); c.Account == "" || c.Quota != 0 {
+		t.Fatalf("without a quota: account %q quota %d, want an account and 0", c.Account, c.Quota)
+	}
+}
+
 // fileAccount counts a member who is not signed in by its address, an
 // IPv6 /64 as one address, as the other per-address limits do.
 func TestFilesCountAgainstTheAddressWithoutSignIn(t *testing.T) {
