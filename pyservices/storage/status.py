@@ -4,7 +4,7 @@ One table for both services, so the same storage problem gets the same code
 whichever RPC met it:
 
 - a bad name: INVALID_ARGUMENT; the name taken: ALREADY_EXISTS; over the size
-  limit, or over the store's total cap: RESOURCE_EXHAUSTED;
+  limit, over the store's total cap, or over its owner's quota: RESOURCE_EXHAUSTED;
 - the name held by a symlink or folder, or the storage folder itself a symlink
   or not a folder: FAILED_PRECONDITION (nothing is written through a link; the
   state must be fixed before the same request can work);
@@ -29,7 +29,7 @@ from pyservices.storage.atomic import (
     TooLarge,
     UnsafeFolder,
 )
-from pyservices.storage.budget import StoreFull
+from pyservices.storage.budget import OverQuota, StoreFull
 from pyservices.storage.inflight import ShuttingDown
 
 _REFUSALS: dict[type[Exception], grpc.StatusCode] = {
@@ -39,6 +39,7 @@ _REFUSALS: dict[type[Exception], grpc.StatusCode] = {
     UnsafeFolder: grpc.StatusCode.FAILED_PRECONDITION,
     TooLarge: grpc.StatusCode.RESOURCE_EXHAUSTED,
     StoreFull: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    OverQuota: grpc.StatusCode.RESOURCE_EXHAUSTED,
     ShuttingDown: grpc.StatusCode.UNAVAILABLE,
 }
 

@@ -8,6 +8,13 @@ does not check is PERMISSION_DENIED, whatever file id it names.
 The bytes are kept for the retention period after they were stored, on this
 service's own clock: `expire` deletes older ones, whatever the chat server
 still knows (it forgets them on its clock, -file-retention; set both alike).
+
+An upload grant names the chat account the file counts against and that
+account's quota (grants.py): the bytes stored here for one account are held
+to it too, whether or not the files were ever shared. The chat server gives
+the quota of an offer never shared back after some hours, since it cannot
+tell an upload that failed from one that was stored; without this, one
+account could fill the whole store that way, quota after quota.
 """
 
 from __future__ import annotations
@@ -23,8 +30,9 @@ from pathlib import Path
 import grpc
 from polychat.streaming.v1 import streaming_pb2
 
+from pykit.bytesize import exact_bytes
 from pyservices.storage.atomic import StoredFile, list_files
-from pyservices.storage.budget import StoreBudget
+from pyservices.storage.budget import Owner, StoreBudget
 from pyservices.streaming.grants import (
     DOWNLOAD,
     LIFETIME_SECONDS,
@@ -89,8 +97,40 @@ class ChatFiles:
                 f"the grant is for a file of {claims.size} bytes named {claims.name!r}, "
                 f"not {meta.size} bytes named {meta.name!r}; offer the file again",
             )
-        dest = Destination(self.folder, self._stored_name(claims), False, claims.size)
+        dest = Destination(
+            self.folder, self._stored_name(claims), False, claims.size, self._owner(claims)
+        )
         return dest, claims
+
+    def _owner(self, claims: Claims) -> Owner | None:
+        """The account the upload of `claims` counts against; None for a grant naming none."""
+        if not claims.acct:
+            return None
+        # The chat server's account keys: `a.…` a client address (members who
+        # are not signed in), `u.…` a signed-in user.
+        by_address = claims.acct.startswith("a.")
+        if self.retention:
+            kept = (
+                f"files uploaded are kept for {period(self.retention)}, shared or not;"
+                " nothing was stored; try again once older files have expired"
+            )
+        else:
+            kept = (
+                "files uploaded are kept, shared or not, with no expiry; nothing was stored;"
+                " ask the service's operator to make room"
+            )
+
+        def refusal(free: int, more: int) -> str:
+            whose, why = "your quota", ""
+            if by_address:
+                whose = "your address's quota"
+                why = " (members who are not signed in share one quota per address)"
+            return (
+                f"the file is {exact_bytes(more)} but only {exact_bytes(free)} of {whose}"
+                f" of {exact_bytes(claims.quota)} is left in the file store{why}: {kept}"
+            )
+
+        return Owner(claims.acct, claims.quota, refusal)
 
     def receipt(self, claims: Claims, stored: StoredFile) -> str:
         """The signed receipt of a granted upload, for the chat server's ShareFile."""

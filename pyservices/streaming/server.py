@@ -16,7 +16,7 @@ from polychat.streaming.v1 import streaming_pb2, streaming_pb2_grpc
 
 from pyservices.spec import Register, ServiceSpec, Settings
 from pyservices.storage.atomic import remove_stale_temps
-from pyservices.storage.budget import StoreBudget
+from pyservices.storage.budget import OWNERS_FOLDER, StoreBudget
 from pyservices.storage.inflight import InFlight
 from pyservices.storage.intervals import InvalidInterval, interval_seconds
 from pyservices.storage.status import storage_status
@@ -297,7 +297,7 @@ def make_register(
     ) -> Callable[[], Awaitable[None]] | None:
         folder = settings.data_dir / UPLOAD_FOLDER
         folders = (folder, settings.data_dir / CHAT_FOLDER)
-        for each in folders:
+        for each in (*folders, *(f / OWNERS_FOLDER for f in folders)):
             removed = await asyncio.to_thread(remove_stale_temps, each)
             if removed:
                 log.info("removed stale temp files count=%d folder=%s", removed, each)

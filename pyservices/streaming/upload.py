@@ -12,7 +12,7 @@ from polychat.streaming.v1 import streaming_pb2
 
 from pykit.filenames import InvalidName, check_name
 from pyservices.storage.atomic import AtomicFile, StorageError, StoredFile, preflight
-from pyservices.storage.budget import Reservation, StoreBudget
+from pyservices.storage.budget import Owner, Reservation, StoreBudget
 from pyservices.storage.inflight import InFlight
 from pyservices.storage.status import storage_status
 
@@ -32,12 +32,14 @@ class UploadRejected(Exception):
 
 @dataclass(frozen=True)
 class Destination:
-    """Where an upload goes: `folder/name`, at most `max_bytes`."""
+    """Where an upload goes: `folder/name`, at most `max_bytes`, counted against `owner`'s
+    quota as well as the store's cap if it has one."""
 
     folder: Path
     name: str
     overwrite: bool
     max_bytes: int
+    owner: Owner | None = None
 
 
 # Picks the destination of an upload from its metadata, or raises UploadRejected.
@@ -107,8 +109,9 @@ async def receive_upload(
 
     The temp file is tracked in `inflight` while the upload runs, so that a
     shutdown can remove it even if this coroutine never gets to. Its bytes
-    are reserved in `budget` before they are written: a declared size at
-    once, before any temp file exists, an undeclared one chunk by chunk.
+    are reserved in `budget` (against the destination's owner too) before
+    they are written: a declared size at once, before any temp file exists,
+    an undeclared one chunk by chunk.
     """
     requests = aiter(requests)
     meta = await _metadata(requests, max_bytes)
@@ -118,7 +121,7 @@ async def receive_upload(
     except StorageError as err:
         raise _rejected(err) from None
 
-    held = budget.reservation()
+    held = budget.reservation(dest.owner)
     try:
         try:
             held.grow_to(meta.size)

@@ -17,7 +17,10 @@ import (
 // Its upload grant lasts a minute and its receipt a minute after the
 // upload, so an offer still unshared hours later never will be (the
 // upload failed, or the client went away): it counts against its quota no
-// more. Six hours leave room for a 100 MiB upload on a slow line.
+// more here. Bytes of it that were stored all the same still count at
+// StreamingService, which holds what it keeps for an account to the quota
+// the upload grant names until the bytes expire. Six hours leave room for a
+// 100 MiB upload on a slow line.
 const UnsharedOfferKept = 6 * time.Hour
 
 // FileSweepPeriod is the longest files may wait past their time before

@@ -278,12 +278,18 @@ def eventually_refused(call: Callable[[], object], code: grpc.StatusCode) -> grp
 def test_the_chat_server_forgets_a_file_after_its_retention(
     procs: Processes, tmp_path: Path
 ) -> None:
-    sharing = start_sharing(procs, tmp_path, ("-file-retention", "1s", "-file-quota-bytes", "100"))
+    sharing = start_sharing(
+        procs,
+        tmp_path,
+        ("-file-retention", "1s", "-file-quota-bytes", "100"),
+        ("--streaming-file-retention", "1"),
+    )
     chat = sharing.chat.address
     alice = rawchat.join_rpc(chat, "Alice")
     try:
         token = alice.welcomed().member_token
         shared = rawfiles.share_bytes(chat, sharing.streaming, token, "a", b"a" * 60)
+        grant = rawfiles.get(chat, token, shared.id).download_grant
         err = eventually_refused(
             lambda: rawfiles.get(chat, token, shared.id), grpc.StatusCode.NOT_FOUND
         )
@@ -291,7 +297,11 @@ def test_the_chat_server_forgets_a_file_after_its_retention(
             f"no file {shared.id} was shared in room general, or it has expired: "
             "shared files are kept for 1s"
         )
-        # Its bytes count against the quota no more.
+        # Once StreamingService has deleted the bytes too (on its own clock, which counts from
+        # the upload, a little later), they count against the quota no more on either side.
+        eventually_refused(
+            lambda: rawfiles.download(sharing.streaming, grant), grpc.StatusCode.NOT_FOUND
+        )
         rawfiles.share_bytes(chat, sharing.streaming, token, "b", b"b" * 60)
     finally:
         alice.close()
