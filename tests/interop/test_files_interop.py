@@ -6,7 +6,8 @@ bytes are the same; a member of another room, and a stranger with a guessed id, 
 a client that knows only the three documented fields sees the share notice as text. The two
 services read their key from a file, or from the environment as the containers give it. A
 shared file expires on each side's clock, a fresh name from the same address finds the address's
-quota used, and a full store refuses /send.
+quota used, StreamingService still counts the bytes of an offer the chat server gave back unshared,
+and a full store refuses /send.
 """
 
 from __future__ import annotations
@@ -357,3 +358,49 @@ def test_a_full_store_refuses_the_upload(procs: Processes, tmp_path: Path, kind:
         r"operator$"
     )
     assert os.listdir(tmp_path / "services-data" / "chat_files") == []
+
+
+def test_streaming_service_holds_unshared_uploads_to_the_quota(
+    procs: Processes, tmp_path: Path
+) -> None:
+    # The chat server gives back the quota of an offer never shared (after 6 hours, or its
+    # retention if shorter: 1 s here), whether or not its bytes were stored; StreamingService
+    # keeps them for its own retention (30 days), and so counts them still.
+    sharing = start_sharing(procs, tmp_path, ("-file-retention", "1s", "-file-quota-bytes", "1000"))
+    chat = sharing.chat.address
+    alice = rawchat.join_rpc(chat, "Alice")
+    try:
+        token = alice.welcomed().member_token
+        rawfiles.offer_and_upload(chat, sharing.streaming, token, "a", b"a" * 600)  # not shared
+
+        def offered() -> str:
+            """The grant of an offer of 600 bytes, once the chat server counts the first no
+            more."""
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    return rawfiles.offer(chat, token, "b", 600).upload_grant
+                except grpc.RpcError as err:
+                    if err.code() != grpc.StatusCode.RESOURCE_EXHAUSTED:  # type: ignore[attr-defined]
+                        raise
+                assert time.monotonic() < deadline, "the chat server still counts the offer"
+                time.sleep(0.05)
+
+        grant = offered()
+        with pytest.raises(grpc.RpcError) as info:
+            rawfiles.upload(sharing.streaming, grant, "b", b"b" * 600)
+        assert info.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert info.value.details() == (
+            "the file is 600 bytes but only 400 bytes of your address's quota of 1.0 kB"
+            " (1000 bytes) is left in the file store (members who are not signed in share one"
+            " quota per address): files uploaded are kept for 30 days, shared or not; nothing"
+            " was stored; try again once older files have expired"
+        )
+        chat_files = tmp_path / "services-data" / "chat_files"
+        assert len([n for n in os.listdir(chat_files) if not n.startswith(".")]) == 1
+        # What is left of the quota is still there.
+        rawfiles.upload(
+            sharing.streaming, rawfiles.offer(chat, token, "c", 400).upload_grant, "c", b"c" * 400
+        )
+    finally:
+        alice.close()
