@@ -121,6 +121,8 @@ interface Conn {
   messages: AsyncIterator<ChatMessage>;
   /** What came before and with the welcome, not yet handled. */
   first: ChatMessage[];
+  /** Set once the page has moved on from it: what it still brings is not shown. */
+  left?: boolean;
 }
 
 /** A line waiting to be sent. */
@@ -337,7 +339,7 @@ export class ChatSession {
       for (;;) {
         const r = await nextWithin(conn.messages);
         if (r.done) return null;
-        this.receive(r.value);
+        if (!conn.left) this.receive(r.value);
       }
     } catch (err) {
       return ConnectError.from(err);
@@ -602,7 +604,15 @@ export class ChatSession {
     this.room = room;
     this.switchTo = next;
     this.live = false;
-    void this.client.leave({ memberToken: token }, { headers: this.headers }).catch(() => undefined);
+    old.left = true;
+    // Leave before dropping the stream: a stream that ends first counts as
+    // a lost connection, and its room would be told only when the resume
+    // grace period ends.
+    try {
+      await this.client.leave({ memberToken: token }, { headers: this.headers, timeoutMs: 3000 });
+    } catch {
+      // The connection is gone: the server counts it as a drop.
+    }
     old.abort.abort();
   }
 
