@@ -564,6 +564,7 @@ func (s *Service) forgetLocalLocked(r *room, m *member) {
 	if m.dropped {
 		m.dropped = false
 		r.reserved--
+		s.gone.remove(m.memberToken, m)
 	}
 	sess := m.sess
 	if sess == nil || sess.member != m {

@@ -219,8 +219,22 @@ func (s *Service) Send(ctx context.Context, req *chatpb.SendRequest) (*chatpb.Se
 }
 
 // Leave implements chatpb.ChatServiceServer: the member leaves as after a
-// KIND_LEAVE message, once what was queued for it is sent.
+// KIND_LEAVE message, once what was queued for it is sent. A member whose
+// stream dropped first, and is in its grace period, leaves at once.
 func (s *Service) Leave(ctx context.Context, req *chatpb.LeaveRequest) (*chatpb.LeaveResponse, error) {
+	if g := s.gone.get(req.GetMemberToken()); g != nil {
+		// Its stream ended before this call came (a page going away ends
+		// both at once): the grace period it is in ends now.
+		signedIn, err := s.signedInUser(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if !s.ownedBy(g, signedIn) {
+			return nil, errOtherUser
+		}
+		s.expire(g.sess, g)
+		return &chatpb.LeaveResponse{}, nil
+	}
 	m, log, err := s.membership(ctx, req.GetMemberToken())
 	if err != nil {
 		return nil, err
@@ -248,9 +262,15 @@ func (s *Service) membership(ctx context.Context, token string) (*member, *slog.
 	if m == nil {
 		return nil, nil, errNoMembership
 	}
-	if s.cfg.Auth != nil && m.sess.user != signedIn {
+	if !s.ownedBy(m, signedIn) {
 		return nil, nil, errOtherUser
 	}
 	addr, _ := peerOf(ctx)
 	return m, s.log.With("peer", addr, "stream", m.stream), nil
+}
+
+// ownedBy reports whether signedIn, the call's signed-in user, may use
+// m's membership: anyone may without sign-in required, as with any stream.
+func (s *Service) ownedBy(m *member, signedIn string) bool {
+	return s.cfg.Auth == nil || m.sess.user == signedIn
 }

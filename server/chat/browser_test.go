@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -398,4 +399,36 @@ func TestJoinSendsTheHeartbeatsItAsksFor(t *testing.T) {
 	// comes next is the room's traffic.
 	beating.sayWeb("after the beats")
 	quiet.expectText("Beating", "after the beats")
+}
+
+// A page going away ends its stream and sends Leave at once, and the
+// stream's end may come first: the member then counts as dropped, and its
+// Leave ends the grace period there and then, so the room is told at once
+// rather than when the grace period ends.
+func TestLeaveAfterTheStreamDroppedTellsTheRoomAtOnce(t *testing.T) {
+	ts := startServer(t, Config{ResumeGrace: time.Hour})
+	alice := ts.join(t, "Alice", "")
+	bob := ts.joinWeb(t, &chatpb.JoinRequest{User: "Bob"})
+	alice.expect(kJoin, "Bob joined the room")
+	bob.cancel()
+	bob.end()
+	waitFor(t, "Bob's stream to count as dropped", func() bool {
+		sess := ts.svc.lookupSession(tokenID(bob.welcome.GetResumeToken()))
+		if sess == nil {
+			return false
+		}
+		r := sess.member.room
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return sess.member.dropped
+	})
+	if err := bob.leave(); err != nil {
+		t.Fatalf("Leave after the stream dropped: %v", err)
+	}
+	alice.expect(kLeave, "Bob left the room")
+	if err := bob.leave(); code(err) != codes.NotFound {
+		t.Fatalf("Leave twice: %v, want NOT_FOUND", err)
+	}
+	again := ts.openWeb(t, &chatpb.JoinRequest{User: "Bob", ResumeToken: bob.welcome.GetResumeToken()})
+	again.expect(kSys, "Could not resume: the session has expired or is unknown; joined as a new member")
 }

@@ -168,6 +168,10 @@ type Service struct {
 
 	// joined are the members of Join streams, by their member token.
 	joined memberships
+	// gone are the members of Join streams in their grace period, by
+	// member token: a Leave that arrives after its stream ended (a page
+	// going away) tells the room at once instead of when the grace ends.
+	gone memberships
 
 	// moderation and roles: see moderation.go.
 	moderation moderation.Store

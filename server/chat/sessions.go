@@ -22,6 +22,10 @@ func (s *Service) dropLocked(r *room, m *member) bool {
 	}
 	m.dropped = true
 	r.reserved++
+	if m.memberToken != "" {
+		// Its Leave still finds it, to end the grace period.
+		s.gone.add(m.memberToken, m)
+	}
 	s.metrics.MemberDropped()
 	m.settled = s.saveSessionLocked(r, m, time.Now())
 	s.expireLater(m, s.cfg.ResumeGrace)
@@ -53,6 +57,7 @@ func (s *Service) expire(sess *session, m *member) {
 	}
 	m.dropped = false
 	r.reserved--
+	s.gone.remove(m.memberToken, m)
 	r.dropName(m)
 	s.forgetSessionLocked(m)
 	s.sessMu.Lock()

@@ -493,6 +493,7 @@ func (s *Service) takeOverLocked(r *room, sess *session, m *member) {
 	if old.dropped {
 		old.dropped = false
 		r.reserved--
+		s.gone.remove(old.memberToken, old)
 		if sess.timer != nil {
 			sess.timer.Stop()
 			sess.timer = nil
