@@ -605,9 +605,8 @@ export class ChatSession {
     this.switchTo = next;
     this.live = false;
     old.left = true;
-    // Leave before dropping the stream: a stream that ends first counts as
-    // a lost connection, and its room would be told only when the resume
-    // grace period ends.
+    // Leave before dropping the stream: the server then ends the membership
+    // as a leave, not first as a lost connection.
     try {
       await this.client.leave({ memberToken: token }, { headers: this.headers, timeoutMs: 3000 });
     } catch {
