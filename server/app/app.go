@@ -98,9 +98,6 @@ type Server struct {
 	loggerConn *grpc.ClientConn
 	// dataLock holds -data-dir for this server alone while it runs.
 	dataLock *os.File
-	// filesShared is set when a file key was given: shared files and
-	// offers are then swept when they expire.
-	filesShared bool
 }
 
 // New builds the server cfg describes and starts listening on cfg.Addr
@@ -149,7 +146,6 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 			return nil, fmt.Errorf("-file-key-file: %w", err)
 		}
 	}
-	s.filesShared = fileKey != nil
 
 	var (
 		chatMetrics *metrics.Chat
@@ -448,9 +444,7 @@ func (s *Server) Run(ctx context.Context) error {
 	expireCtx, stopExpiring := context.WithCancel(ctx)
 	defer stopExpiring()
 	go expire(expireCtx, s.cfg.RoomRetention, s.chat.ExpireIdleRooms)
-	if s.filesShared {
-		go expire(expireCtx, s.chat.FileSweepPeriod(), s.chat.ExpireFiles)
-	}
+	go expire(expireCtx, s.chat.FileSweepPeriod(), s.chat.ExpireFiles)
 	if s.audit != nil {
 		// Stopped with the server: what it has not delivered stays in the
 		// moderation log for the next start, or another node.
@@ -511,7 +505,7 @@ const expireEvery = time.Minute
 
 // expire calls sweep at start, so that what expired while the server was
 // down goes at once, and then periodically, until ctx is done; never when
-// retention is zero (kept forever).
+// retention is zero (kept forever, or nothing to sweep).
 func expire(ctx context.Context, retention time.Duration, sweep func(time.Time) int) {
 	if retention <= 0 {
 		return

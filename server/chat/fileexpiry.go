@@ -25,8 +25,12 @@ const UnsharedOfferKept = 6 * time.Hour
 
 // FileSweepPeriod is the longest files may wait past their time before
 // ExpireFiles deletes them: the retention period, or UnsharedOfferKept if
-// that is shorter (or files are kept with their rooms' history).
+// that is shorter (or files are kept with their rooms' history); 0 when
+// this server shares no files (no file key), so there is nothing to sweep.
 func (s *Service) FileSweepPeriod() time.Duration {
+	if s.cfg.FileKey == nil {
+		return 0
+	}
 	if r := s.cfg.FileRetention; r > 0 {
 		return min(r, UnsharedOfferKept)
 	}
